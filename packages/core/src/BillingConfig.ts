@@ -1,0 +1,143 @@
+/**
+ * Billing settings: the two usage plans, the meter, the demotion policy and the sync's bounds, read
+ * from the environment through Effect `Config`.
+ *
+ * @since 0.1.0
+ */
+import { Config, ConfigError, Context, Data, Duration, Effect, Either, Layer, Schema } from "effect"
+import { UsagePlanId } from "./Ids.js"
+
+/** When a failed payment demotes a customer. */
+export type DemotionPolicy = Data.TaggedEnum<{
+  /** On the first failed payment. */
+  Immediately: {}
+  /** When Stripe schedules no further attempt (`next_payment_attempt` is null). */
+  FinalAttempt: {}
+  /** On the final attempt, or once payments have been failing for `grace`. */
+  GracePeriod: { readonly grace: Duration.Duration }
+}>
+/** Constructors of `DemotionPolicy`. */
+export const DemotionPolicy = Data.taggedEnum<DemotionPolicy>()
+
+/** Billing settings. */
+export interface BillingSettings {
+  /** The usage plan of customers without a payment method (`FREE_USAGE_PLAN_ID`). */
+  readonly freePlanId: UsagePlanId
+  /** The usage plan whose usage is billed (`METERED_USAGE_PLAN_ID`). */
+  readonly meteredPlanId: UsagePlanId
+  /** The Stripe Billing Meter's `event_name` (`METER_EVENT_NAME`). */
+  readonly meterEventName: string
+  /** When a failed payment demotes (`DEMOTION_POLICY`, `DEMOTION_GRACE_PERIOD`). */
+  readonly demotionPolicy: DemotionPolicy
+  /** How long after a demotion late API Gateway counts are still synced (`SETTLE_WINDOW`). */
+  readonly settleWindow: Duration.Duration
+  /** Customers synced at once (`SYNC_CONCURRENCY`). */
+  readonly syncConcurrency: number
+  /** UTC days each sync reads, ending today (`SYNC_LOOKBACK_DAYS`, at least 2: today and yesterday). */
+  readonly lookbackDays: number
+  /** How long processed-event markers are kept; longer than Stripe's 3-day retry window. */
+  readonly processedEventTtl: Duration.Duration
+}
+
+/** The billing settings service. */
+export class BillingConfig extends Context.Tag("@augint-billing/core/BillingConfig")<BillingConfig, BillingSettings>() {}
+
+/** The settings used when a variable is not set. */
+export const defaults: BillingSettings = {
+  freePlanId: UsagePlanId.make("FREE_10K"),
+  meteredPlanId: UsagePlanId.make("METERED"),
+  meterEventName: "api_requests",
+  demotionPolicy: DemotionPolicy.FinalAttempt(),
+  settleWindow: Duration.hours(1),
+  syncConcurrency: 16,
+  lookbackDays: 2,
+  processedEventTtl: Duration.days(7)
+}
+
+const planId = (name: string, fallback: UsagePlanId) => Schema.Config(name, UsagePlanId).pipe(Config.withDefault(fallback))
+
+const policy: Config.Config<DemotionPolicy> = Config.all({
+  kind: Config.literal("immediately", "final_attempt", "grace_period")("DEMOTION_POLICY").pipe(
+    Config.withDefault("final_attempt" as const)
+  ),
+  grace: Config.duration("DEMOTION_GRACE_PERIOD").pipe(Config.withDefault(Duration.days(3)))
+}).pipe(Config.map(({ grace, kind }) =>
+  kind === "immediately"
+    ? DemotionPolicy.Immediately()
+    : kind === "final_attempt"
+    ? DemotionPolicy.FinalAttempt()
+    : DemotionPolicy.GracePeriod({ grace })
+))
+
+const positiveInt = (name: string, fallback: number, min: number) =>
+  Config.integer(name).pipe(
+    Config.withDefault(fallback),
+    Config.validate({ message: `must be a whole number of at least ${min}`, validation: (n) => n >= min })
+  )
+
+/** The settings as a `Config`, each variable optional with the defaults above. */
+export const config: Config.Config<BillingSettings> = Config.all({
+  freePlanId: planId("FREE_USAGE_PLAN_ID", defaults.freePlanId),
+  meteredPlanId: planId("METERED_USAGE_PLAN_ID", defaults.meteredPlanId),
+  meterEventName: Config.string("METER_EVENT_NAME").pipe(
+    Config.withDefault(defaults.meterEventName),
+    Config.validate({
+      message: "must be 1-100 characters",
+      validation: (s) => s.length > 0 && s.length <= 100
+    })
+  ),
+  demotionPolicy: policy,
+  settleWindow: Config.duration("SETTLE_WINDOW").pipe(Config.withDefault(defaults.settleWindow)),
+  syncConcurrency: positiveInt("SYNC_CONCURRENCY", defaults.syncConcurrency, 1),
+  lookbackDays: positiveInt("SYNC_LOOKBACK_DAYS", defaults.lookbackDays, 2),
+  processedEventTtl: Config.succeed(defaults.processedEventTtl)
+}).pipe(
+  Config.validate({
+    message: "FREE_USAGE_PLAN_ID and METERED_USAGE_PLAN_ID must differ",
+    validation: (s) => s.freePlanId !== s.meteredPlanId
+  })
+)
+
+/** Invalid or missing configuration, with one line naming the variable. */
+export class BillingConfigError extends Schema.TaggedError<BillingConfigError>()("BillingConfigError", {
+  message: Schema.String
+}) {}
+
+/** One readable line per problem in a `ConfigError`, naming each variable. */
+export const describeConfigError = (error: ConfigError.ConfigError): string => {
+  const lines: Array<string> = []
+  const walk = (e: ConfigError.ConfigError): void => {
+    switch (e._op) {
+      case "And":
+      case "Or":
+        walk(e.left)
+        walk(e.right)
+        return
+      case "MissingData":
+        lines.push(`${e.path.join(".") || "configuration"}: not set (${e.message})`)
+        return
+      case "InvalidData":
+      case "SourceUnavailable":
+      case "Unsupported":
+        lines.push(`${e.path.join(".") || "configuration"}: ${e.message}`)
+        return
+    }
+  }
+  walk(error)
+  return [...new Set(lines)].join("; ")
+}
+
+/** Read `config`, failing with a `BillingConfigError` that names the variable. */
+export const load: Effect.Effect<BillingSettings, BillingConfigError> = Effect.either(config).pipe(
+  Effect.flatMap(Either.match({
+    onLeft: (e) => Effect.fail(new BillingConfigError({ message: `invalid configuration: ${describeConfigError(e)}` })),
+    onRight: Effect.succeed
+  }))
+)
+
+/** `BillingConfig` from the environment. */
+export const layerConfig: Layer.Layer<BillingConfig, BillingConfigError> = Layer.effect(BillingConfig, load)
+
+/** `BillingConfig` from explicit values over the defaults. */
+export const layer = (settings: Partial<BillingSettings> = {}): Layer.Layer<BillingConfig> =>
+  Layer.succeed(BillingConfig, { ...defaults, ...settings })

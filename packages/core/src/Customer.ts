@@ -1,0 +1,103 @@
+/**
+ * The customer record: the link between a Stripe customer and an API key, the plan the customer is
+ * on, and the usage ledger that makes reporting exactly-once.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import { ApiKeyId, CustomerId, MeterEventIdentifier, SubscriptionId } from "./Ids.js"
+import * as UtcDay from "./UtcDay.js"
+
+/** The two usage plans a key moves between. */
+export const Plan = Schema.Literal("FREE", "METERED")
+/** The two usage plans a key moves between. */
+export type Plan = typeof Plan.Type
+
+/** A whole number of API requests, never negative. */
+export const Units = Schema.Int.pipe(Schema.nonNegative())
+
+/**
+ * A report written ahead of sending its meter event: after a crash, the next run resends it with the
+ * same identifier and timestamp, so Stripe accepts it at most once.
+ */
+export const PendingReport = Schema.Struct({
+  /** The day the units belong to. */
+  day: UtcDay.UtcDay,
+  /** The day's reported total once this report is committed. */
+  total: Units,
+  /** The units this meter event carries (`total` minus what was reported before). */
+  value: Schema.Int.pipe(Schema.positive()),
+  /** The meter event identifier Stripe dedupes on. */
+  identifier: MeterEventIdentifier,
+  /** The meter event timestamp, epoch seconds, inside `day`. */
+  timestamp: Schema.Int
+})
+/** A report written ahead of sending its meter event. */
+export type PendingReport = typeof PendingReport.Type
+
+/** Units already reported to Stripe, per UTC day. */
+export const Ledger = Schema.Record({ key: UtcDay.UtcDay, value: Units })
+/** Units already reported to Stripe, per UTC day. */
+export type Ledger = typeof Ledger.Type
+
+/** The stored customer record; `version` guards every write. */
+export const Customer = Schema.Struct({
+  customerId: CustomerId,
+  apiKeyId: ApiKeyId,
+  plan: Plan,
+  /** The metered subscription, once one was ensured. */
+  subscriptionId: Schema.optional(SubscriptionId),
+  /** Units reported to Stripe per day (pruned to the days a sync can still look at). */
+  ledger: Ledger,
+  /** A meter event that was written ahead and may or may not have reached Stripe. */
+  pending: Schema.optional(PendingReport),
+  /** The `created` time (epoch seconds) of the newest Stripe event applied to this record. */
+  lastEventAt: Schema.optional(Schema.Int),
+  /** When (epoch seconds) the current run of failed payments began. */
+  paymentFailedAt: Schema.optional(Schema.Int),
+  /** After a demotion: until when (epoch millis) late-counted metered usage is still synced. */
+  settleUntil: Schema.optional(Schema.Int),
+  /** Incremented by every write; a write names the version it read. */
+  version: Schema.Int.pipe(Schema.nonNegative()),
+  /** Epoch millis of the last write. */
+  updatedAt: Schema.Int
+})
+/** The stored customer record; `version` guards every write. */
+export type Customer = typeof Customer.Type
+
+/** A new link between a Stripe customer and an API key, on the free plan. */
+export const make = (
+  input: { readonly customerId: CustomerId; readonly apiKeyId: ApiKeyId; readonly now: number }
+): Customer => ({
+  customerId: input.customerId,
+  apiKeyId: input.apiKeyId,
+  plan: "FREE",
+  ledger: {},
+  version: 0,
+  updatedAt: input.now
+})
+
+/** Units already reported for `day`. */
+export const reported = (customer: Customer, day: UtcDay.UtcDay): number => customer.ledger[day] ?? 0
+
+/**
+ * Whether the hourly sync must look at this customer: metered, holding a pending report, or demoted
+ * and still inside its settle window (the first sync after the window closes reads the last late
+ * counts and clears it). Adapters index exactly this.
+ */
+export const isSyncCandidate = (customer: Customer): boolean =>
+  customer.plan === "METERED" || customer.pending !== undefined || customer.settleUntil !== undefined
+
+/** Days older than this are dropped from the ledger: no sync looks back that far. */
+export const LEDGER_RETENTION_DAYS = 40
+
+/** The ledger with `day` set to `total` and days older than the retention dropped. */
+export const withReported = (ledger: Ledger, day: UtcDay.UtcDay, total: number): Ledger => {
+  const oldest = UtcDay.add(day, -LEDGER_RETENTION_DAYS)
+  const next: Record<UtcDay.UtcDay, number> = {}
+  for (const [d, units] of Object.entries(ledger) as Array<[UtcDay.UtcDay, number]>) {
+    if (d >= oldest) next[d] = units
+  }
+  next[day] = Math.max(total, next[day] ?? 0)
+  return next
+}

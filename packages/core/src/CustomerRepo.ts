@@ -1,0 +1,63 @@
+/**
+ * The `CustomerRepo` port: customer records with versioned, conditional writes, and processed-event
+ * markers.
+ *
+ * @since 0.1.0
+ */
+import type { Effect, Option, Stream } from "effect"
+import { Context, Schema } from "effect"
+import type { Customer } from "./Customer.js"
+import type { ApiKeyId, EventId } from "./Ids.js"
+import { CustomerId } from "./Ids.js"
+
+/** A conditional write lost: the record changed (or appeared) since it was read. */
+export class VersionConflict extends Schema.TaggedError<VersionConflict>()("VersionConflict", {
+  customerId: CustomerId,
+  message: Schema.String
+}) {}
+
+/** Why the repository failed. `Throttled`, `Transport`, `Server` and `Timeout` are transient. */
+export const CustomerRepoErrorReason = Schema.Literal("Throttled", "Transport", "Server", "Timeout", "Invalid")
+
+/** A failed repository call other than a lost race. */
+export class CustomerRepoError extends Schema.TaggedError<CustomerRepoError>()("CustomerRepoError", {
+  reason: CustomerRepoErrorReason,
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {
+  /** Whether retrying the same call may succeed. */
+  get isTransient(): boolean {
+    return this.reason === "Throttled" || this.reason === "Transport" || this.reason === "Server" ||
+      this.reason === "Timeout"
+  }
+}
+
+/** Customer records and processed-event markers. */
+export interface CustomerRepoService {
+  /** The record of a Stripe customer. */
+  readonly get: (customerId: CustomerId) => Effect.Effect<Option.Option<Customer>, CustomerRepoError>
+  /** The record linked to an API key. */
+  readonly findByApiKey: (apiKeyId: ApiKeyId) => Effect.Effect<Option.Option<Customer>, CustomerRepoError>
+  /** Store a new record (its `version` must be 0); `VersionConflict` when the customer already has one. */
+  readonly create: (customer: Customer) => Effect.Effect<Customer, CustomerRepoError | VersionConflict>
+  /**
+   * Replace a record whose stored version is still `customer.version`; the stored and returned record
+   * has the next version. `VersionConflict` when another write came first.
+   */
+  readonly update: (customer: Customer) => Effect.Effect<Customer, CustomerRepoError | VersionConflict>
+  /** Delete a record whose stored version is still `customer.version`. */
+  readonly remove: (customer: Customer) => Effect.Effect<void, CustomerRepoError | VersionConflict>
+  /** Every record the hourly sync must look at (`Customer.isSyncCandidate`), page by page. */
+  readonly listSyncCandidates: () => Stream.Stream<Customer, CustomerRepoError>
+  /** Every record, page by page. */
+  readonly list: () => Stream.Stream<Customer, CustomerRepoError>
+  /** Whether an event was processed (markers live longer than Stripe's 3-day retry window). */
+  readonly isProcessed: (eventId: EventId) => Effect.Effect<boolean, CustomerRepoError>
+  /** Remember that an event was processed; `expiresAt` is epoch seconds. */
+  readonly markProcessed: (
+    input: { readonly eventId: EventId; readonly expiresAt: number }
+  ) => Effect.Effect<void, CustomerRepoError>
+}
+
+/** The `CustomerRepo` port. */
+export class CustomerRepo extends Context.Tag("@augint-billing/core/CustomerRepo")<CustomerRepo, CustomerRepoService>() {}

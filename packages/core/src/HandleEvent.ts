@@ -1,0 +1,242 @@
+/**
+ * Applying a Stripe webhook event: decode, dedupe by event id, guard against stale (older than the
+ * state) events, decide, then promote, demote, record a failed payment or flush usage. Every step is
+ * idempotent, so Stripe's retries and duplicate deliveries are safe.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Data, Duration, Effect, Option, Schedule } from "effect"
+import { BillingConfig } from "./BillingConfig.js"
+import type * as Customer from "./Customer.js"
+import { CustomerRepo, type CustomerRepoError, type VersionConflict } from "./CustomerRepo.js"
+import type { CustomerId, EventId } from "./Ids.js"
+import * as KeyMove from "./KeyMove.js"
+import type { PlanAdmin, PlanAdminError } from "./PlanAdmin.js"
+import { Decision, decide } from "./Policy.js"
+import * as Retry from "./Retry.js"
+import { Stripe, type StripeError } from "./Stripe.js"
+import * as StripeEvent from "./StripeEvent.js"
+import type { UsageSource, UsageSourceError } from "./UsageSource.js"
+import * as UsageSync from "./UsageSync.js"
+
+/** What handling an event came to. */
+export type Outcome = Data.TaggedEnum<{
+  /** A type the flows do not act on: acknowledged. */
+  Ignored: { readonly eventId: EventId; readonly type: string }
+  /** Processed before: acknowledged, nothing done. */
+  Duplicate: { readonly eventId: EventId }
+  /** No customer record is linked to the event's customer: acknowledged and logged, nothing changed. */
+  UnknownCustomer: { readonly eventId: EventId; readonly customerId: CustomerId | undefined }
+  /** Older than the state it would change: recorded as processed and skipped. */
+  Stale: { readonly eventId: EventId; readonly customerId: CustomerId }
+  /** The decision was applied (or, in a dry run, would be). */
+  Applied: { readonly eventId: EventId; readonly customerId: CustomerId; readonly decision: Decision }
+}>
+/** Constructors of `Outcome`. */
+export const Outcome = Data.taggedEnum<Outcome>()
+
+/** Everything handling an event can fail with. */
+export type HandleEventError =
+  | StripeEvent.StripeEventDecodeError
+  | StripeError
+  | CustomerRepoError
+  | VersionConflict
+  | PlanAdminError
+  | KeyMove.KeyMoveError
+  | UsageSourceError
+
+/** The services the flows need. */
+export type Services = Stripe | UsageSource | CustomerRepo | PlanAdmin | BillingConfig
+
+/**
+ * How a shell answers a failure: `reject` bad input (HTTP 400, nothing changed), `retry` transient
+ * failures (HTTP 500, Stripe delivers again), `acknowledge` permanent ones (logged, HTTP 200).
+ */
+export const classify = (error: HandleEventError): "reject" | "retry" | "acknowledge" =>
+  error._tag === "StripeEventDecodeError"
+    ? "reject"
+    : error._tag === "VersionConflict" || Retry.isTransient(error)
+    ? "retry"
+    : "acknowledge"
+
+/** A decoded event, the record it concerns and what it calls for, before anything is applied. */
+export interface Plan {
+  readonly event: StripeEvent.StripeEvent
+  readonly outcome: Outcome
+  readonly customer: Customer.Customer | undefined
+}
+
+/** Decide what an event calls for without changing anything (the CLI's `--dry-run`). */
+export const plan = (raw: unknown): Effect.Effect<Plan, HandleEventError, Stripe | CustomerRepo | BillingConfig> =>
+  Effect.gen(function*() {
+    const event = yield* StripeEvent.decode(raw)
+    if (event._tag === "Ignored") {
+      return { event, customer: undefined, outcome: Outcome.Ignored({ eventId: event.id, type: event.type }) }
+    }
+    const repo = yield* CustomerRepo
+    if (yield* Retry.repo(repo.isProcessed(event.id))) {
+      return { event, customer: undefined, outcome: Outcome.Duplicate({ eventId: event.id }) }
+    }
+    const customerId = event.customerId
+    const found = customerId === undefined ? Option.none() : yield* Retry.repo(repo.get(customerId))
+    if (customerId === undefined || Option.isNone(found)) {
+      return { event, customer: undefined, outcome: Outcome.UnknownCustomer({ eventId: event.id, customerId }) }
+    }
+    const customer = found.value
+    const config = yield* BillingConfig
+    let hasPaymentMethod: boolean | undefined = undefined
+    if (event._tag === "PaymentMethodDetached") {
+      const stripe = yield* Stripe
+      hasPaymentMethod = (yield* Retry.stripe(stripe.getCustomer(customer.customerId))).hasPaymentMethod
+    }
+    const decision = decide(event, customer, {
+      policy: config.demotionPolicy,
+      ...(hasPaymentMethod === undefined ? {} : { hasPaymentMethod })
+    })
+    if (isStale(customer, event.created) && decision._tag !== "Flush") {
+      return { event, customer, outcome: Outcome.Stale({ eventId: event.id, customerId: customer.customerId }) }
+    }
+    return { event, customer, outcome: Outcome.Applied({ eventId: event.id, customerId: customer.customerId, decision }) }
+  })
+
+const isStale = (customer: Customer.Customer, created: number) =>
+  customer.lastEventAt !== undefined && created < customer.lastEventAt
+
+/**
+ * Read-modify-write a record with the version check, re-reading on a lost race. `f` returns the new
+ * record, or `None` when the change no longer applies (a newer event got there first).
+ */
+export const updateRecord = (
+  customerId: CustomerId,
+  f: (customer: Customer.Customer) => Option.Option<Customer.Customer>
+): Effect.Effect<Option.Option<Customer.Customer>, CustomerRepoError | VersionConflict, CustomerRepo> =>
+  Effect.gen(function*() {
+    const repo = yield* CustomerRepo
+    const current = yield* Retry.repo(repo.get(customerId))
+    if (Option.isNone(current)) return Option.none()
+    const next = f(current.value)
+    if (Option.isNone(next)) return Option.none()
+    return Option.some(yield* Retry.repo(repo.update(next.value)))
+  }).pipe(
+    Effect.retry({ while: (e) => e._tag === "VersionConflict", schedule: Schedule.recurs(8) })
+  )
+
+const eventTime = (customer: Customer.Customer, created: number) => Math.max(customer.lastEventAt ?? created, created)
+
+const promote = (customer: Customer.Customer, created: number, cause: string) =>
+  Effect.gen(function*() {
+    const config = yield* BillingConfig
+    const stripe = yield* Stripe
+    const subscriptionId = yield* Retry.stripe(stripe.ensureSubscription({
+      customerId: customer.customerId,
+      idempotencyKey: `promote:${customer.customerId}:${cause}`
+    }))
+    const now = yield* Clock.currentTimeMillis
+    // The record says METERED before the key moves, so no usage can be counted in the metered plan
+    // while the sync does not look at the customer.
+    const written = yield* updateRecord(customer.customerId, (c) =>
+      isStale(c, created) ? Option.none() : Option.some({
+        ...c,
+        plan: "METERED" as const,
+        subscriptionId,
+        paymentFailedAt: undefined,
+        settleUntil: undefined,
+        lastEventAt: eventTime(c, created),
+        updatedAt: now
+      }))
+    if (Option.isNone(written)) return false
+    yield* KeyMove.moveKey({ apiKeyId: customer.apiKeyId, from: config.freePlanId, to: config.meteredPlanId })
+    return true
+  }).pipe(Effect.withSpan("HandleEvent.promote"))
+
+const demote = (customer: Customer.Customer, created: number) =>
+  Effect.gen(function*() {
+    const config = yield* BillingConfig
+    const stripe = yield* Stripe
+    const repo = yield* CustomerRepo
+    // Move first so no new metered usage accrues, then report what was counted, then cancel with a
+    // final invoice that includes it.
+    yield* KeyMove.moveKey({ apiKeyId: customer.apiKeyId, from: config.meteredPlanId, to: config.freePlanId })
+    const latest = yield* Retry.repo(repo.get(customer.customerId))
+    if (Option.isSome(latest)) yield* UsageSync.flushCustomer(latest.value)
+    const subscriptionId = Option.getOrUndefined(latest)?.subscriptionId ?? customer.subscriptionId
+    if (subscriptionId !== undefined) {
+      yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId, invoiceNow: true }))
+    }
+    const now = yield* Clock.currentTimeMillis
+    const written = yield* updateRecord(customer.customerId, (c) =>
+      isStale(c, created) ? Option.none() : Option.some({
+        ...c,
+        plan: "FREE" as const,
+        subscriptionId: undefined,
+        paymentFailedAt: undefined,
+        settleUntil: now + Duration.toMillis(config.settleWindow),
+        lastEventAt: eventTime(c, created),
+        updatedAt: now
+      }))
+    return Option.isSome(written)
+  }).pipe(Effect.withSpan("HandleEvent.demote"))
+
+const apply = (customer: Customer.Customer, created: number, decision: Decision) =>
+  Decision.$match(decision, {
+    Promote: ({ cause }) => promote(customer, created, cause),
+    Demote: () => demote(customer, created),
+    RecordFailure: ({ failedAt }) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const written = yield* updateRecord(customer.customerId, (c) =>
+          isStale(c, created) ? Option.none() : Option.some({
+            ...c,
+            paymentFailedAt: Math.min(c.paymentFailedAt ?? failedAt, failedAt),
+            lastEventAt: eventTime(c, created),
+            updatedAt: now
+          }))
+        return Option.isSome(written)
+      }),
+    Flush: () => UsageSync.flushCustomer(customer).pipe(Effect.as(true)),
+    NoChange: () => Effect.succeed(true)
+  })
+
+/**
+ * Handle one verified Stripe event (parsed JSON). Fails only with errors a shell maps through
+ * `classify`; on success the outcome says what happened.
+ */
+export const handleEvent = (raw: unknown): Effect.Effect<Outcome, HandleEventError, Services> =>
+  Effect.gen(function*() {
+    const planned = yield* plan(raw)
+    const { customer, event, outcome } = planned
+    if (outcome._tag === "Ignored" || outcome._tag === "Duplicate") return outcome
+    if (outcome._tag === "UnknownCustomer") {
+      yield* Effect.logWarning("event for a customer with no link: acknowledged, nothing changed")
+      return outcome
+    }
+    const config = yield* BillingConfig
+    const repo = yield* CustomerRepo
+    let result: Outcome = outcome
+    if (outcome._tag === "Applied" && customer !== undefined) {
+      const applied = yield* apply(customer, event.created, outcome.decision)
+      if (!applied) result = Outcome.Stale({ eventId: event.id, customerId: customer.customerId })
+    }
+    const now = yield* Clock.currentTimeMillis
+    yield* Retry.repo(repo.markProcessed({
+      eventId: event.id,
+      expiresAt: Math.floor((now + Duration.toMillis(config.processedEventTtl)) / 1000)
+    }))
+    yield* Effect.logInfo(`event ${result._tag}`).pipe(
+      Effect.annotateLogs(result._tag === "Applied" ? { decision: result.decision._tag } : {})
+    )
+    return result
+  }).pipe(
+    Effect.annotateLogs(eventAnnotations(raw)),
+    Effect.withSpan("HandleEvent.handleEvent")
+  )
+
+// Event id and type for logs, read defensively: never the body.
+function eventAnnotations(raw: unknown): Record<string, string> {
+  if (typeof raw !== "object" || raw === null) return {}
+  const { id, type } = raw as { readonly id?: unknown; readonly type?: unknown }
+  return {
+    ...(typeof id === "string" ? { eventId: id } : {}),
+    ...(typeof type === "string" ? { eventType: type } : {})
+  }
+}

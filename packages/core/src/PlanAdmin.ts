@@ -1,0 +1,40 @@
+/**
+ * The `PlanAdmin` port: which usage plans a key is in, and adding or removing it (API Gateway usage
+ * plan keys). The move between plans is a core program, `KeyMove`, built on these primitives.
+ *
+ * @since 0.1.0
+ */
+import type { Effect } from "effect"
+import { Context, Schema } from "effect"
+import type { ApiKeyId, UsagePlanId } from "./Ids.js"
+
+/** Why a plan call failed. `Throttled`, `Transport`, `Server` and `Timeout` are transient. */
+export const PlanAdminErrorReason = Schema.Literal("NotFound", "Conflict", "Throttled", "Transport", "Server", "Timeout", "BadRequest")
+
+/** A failed plan call. `NotFound` on remove and `Conflict` on add carry meaning for the move. */
+export class PlanAdminError extends Schema.TaggedError<PlanAdminError>()("PlanAdminError", {
+  reason: PlanAdminErrorReason,
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {
+  /** Whether retrying the same call may succeed. */
+  get isTransient(): boolean {
+    return this.reason === "Throttled" || this.reason === "Transport" || this.reason === "Server" ||
+      this.reason === "Timeout"
+  }
+}
+
+/** Usage plan membership of API keys. */
+export interface PlanAdminService {
+  /** The usage plans the key is in (API Gateway allows one per stage; normally zero or one). */
+  readonly plansOf: (apiKeyId: ApiKeyId) => Effect.Effect<ReadonlyArray<UsagePlanId>, PlanAdminError>
+  /** Add the key to a plan; `Conflict` when the key is already in a plan on the same stage. */
+  readonly addKey: (input: { readonly usagePlanId: UsagePlanId; readonly apiKeyId: ApiKeyId }) => Effect.Effect<void, PlanAdminError>
+  /** Remove the key from a plan; `NotFound` when it is not in it. */
+  readonly removeKey: (
+    input: { readonly usagePlanId: UsagePlanId; readonly apiKeyId: ApiKeyId }
+  ) => Effect.Effect<void, PlanAdminError>
+}
+
+/** The `PlanAdmin` port. */
+export class PlanAdmin extends Context.Tag("@augint-billing/core/PlanAdmin")<PlanAdmin, PlanAdminService>() {}

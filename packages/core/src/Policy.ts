@@ -1,0 +1,94 @@
+/**
+ * The decision a Stripe event calls for, as a pure function of the event, the customer record and
+ * the demotion policy. Applying it is `HandleEvent`'s job.
+ *
+ * @since 0.1.0
+ */
+import { Data, Duration } from "effect"
+import type { DemotionPolicy } from "./BillingConfig.js"
+import type { Customer } from "./Customer.js"
+import type { StripeEvent } from "./StripeEvent.js"
+
+/** What an event calls for. */
+export type Decision = Data.TaggedEnum<{
+  /** Ensure the metered subscription and move the key to the metered plan. */
+  Promote: { readonly cause: string }
+  /** Move the key to the free plan, report the usage so far, cancel with a final invoice. */
+  Demote: { readonly reason: string }
+  /** Remember that payments are failing (for a grace period), change no plan. */
+  RecordFailure: { readonly failedAt: number }
+  /** Report the customer's unreported usage now (an invoice is about to be finalized). */
+  Flush: {}
+  /** Nothing to do. */
+  NoChange: { readonly reason: string }
+}>
+/** Constructors of `Decision`. */
+export const Decision = Data.taggedEnum<Decision>()
+
+/** Whether applying the decision changes the customer's plan or payment state. */
+export const changesState = (decision: Decision): boolean =>
+  decision._tag === "Promote" || decision._tag === "Demote" || decision._tag === "RecordFailure"
+
+/** Subscription statuses after which the customer cannot pay for metered usage. */
+const endedStatuses: ReadonlySet<string> = new Set(["unpaid", "canceled", "incomplete_expired"])
+
+/** What a handled event calls for. `hasPaymentMethod` is read from Stripe for `payment_method.detached`. */
+export const decide = (
+  event: Exclude<StripeEvent, { readonly _tag: "Ignored" }>,
+  customer: Customer,
+  context: { readonly policy: DemotionPolicy; readonly hasPaymentMethod?: boolean }
+): Decision => {
+  const isOurSubscription = (id: string) => customer.subscriptionId === id
+  const billable = customer.plan === "METERED" || customer.subscriptionId !== undefined
+  switch (event._tag) {
+    case "SetupIntentSucceeded":
+      return Decision.Promote({ cause: event.setupIntentId })
+    case "PaymentMethodAttached":
+      return Decision.Promote({ cause: event.paymentMethodId })
+    case "PaymentMethodDetached":
+      return context.hasPaymentMethod === false && billable
+        ? Decision.Demote({ reason: "no usable payment method left" })
+        : Decision.NoChange({ reason: "another payment method remains" })
+    case "InvoicePaymentFailed": {
+      if (!billable) return Decision.NoChange({ reason: "customer is not on the metered plan" })
+      const final = event.nextPaymentAttempt === undefined
+      const failingSince = Math.min(customer.paymentFailedAt ?? event.created, event.created)
+      switch (context.policy._tag) {
+        case "Immediately":
+          return Decision.Demote({ reason: "payment failed" })
+        case "FinalAttempt":
+          return final
+            ? Decision.Demote({ reason: "final payment attempt failed" })
+            : Decision.RecordFailure({ failedAt: event.created })
+        case "GracePeriod":
+          return final
+            ? Decision.Demote({ reason: "final payment attempt failed" })
+            : (event.created - failingSince) * 1000 >= Duration.toMillis(context.policy.grace)
+            ? Decision.Demote({ reason: `payments failing for ${Duration.format(context.policy.grace)}` })
+            : Decision.RecordFailure({ failedAt: event.created })
+      }
+      break
+    }
+    case "InvoicePaid":
+      return customer.paymentFailedAt !== undefined
+        ? Decision.Promote({ cause: event.invoiceId })
+        : Decision.NoChange({ reason: "no failed payment to recover from" })
+    case "InvoiceCreated":
+      return billable || customer.settleUntil !== undefined
+        ? Decision.Flush()
+        : Decision.NoChange({ reason: "nothing metered to flush" })
+    case "SubscriptionUpdated":
+      return isOurSubscription(event.subscriptionId) && endedStatuses.has(event.status)
+        ? Decision.Demote({ reason: `subscription became ${event.status}` })
+        : Decision.NoChange({ reason: `subscription ${event.subscriptionId} is ${event.status}` })
+    case "SubscriptionDeleted":
+      return isOurSubscription(event.subscriptionId)
+        ? Decision.Demote({ reason: "subscription deleted" })
+        : Decision.NoChange({ reason: `subscription ${event.subscriptionId} is not the metered one` })
+    case "CustomerDeleted":
+      return billable
+        ? Decision.Demote({ reason: "customer deleted" })
+        : Decision.NoChange({ reason: "customer is not on the metered plan" })
+  }
+  return Decision.NoChange({ reason: "unreachable" })
+}

@@ -1,0 +1,126 @@
+/**
+ * The `Stripe` port: metered subscriptions, Billing Meter events, customers, events and webhook
+ * verification.
+ *
+ * @since 0.1.0
+ */
+import type { Effect, Stream } from "effect"
+import { Context, Duration, Schema } from "effect"
+import { CustomerId, MeterEventIdentifier, SubscriptionId } from "./Ids.js"
+
+/** Why a Stripe call failed. Only `RateLimited`, `Transport`, `Server`, `Timeout` and `Locked` are transient. */
+export const StripeErrorReason = Schema.Literal(
+  "RateLimited",
+  "Transport",
+  "Server",
+  "Timeout",
+  "Locked",
+  "InvalidRequest",
+  "Authentication",
+  "IdempotencyConflict",
+  "NotFound"
+)
+/** Why a Stripe call failed. */
+export type StripeErrorReason = typeof StripeErrorReason.Type
+
+/** A failed Stripe call. */
+export class StripeError extends Schema.TaggedError<StripeError>()("StripeError", {
+  reason: StripeErrorReason,
+  message: Schema.String,
+  /** Stripe's `Retry-After`, in milliseconds, when it sent one. */
+  retryAfterMillis: Schema.optional(Schema.Number),
+  cause: Schema.optional(Schema.Defect)
+}) {
+  /** Whether retrying the same call may succeed. */
+  get isTransient(): boolean {
+    return transientReasons.has(this.reason)
+  }
+}
+
+const transientReasons: ReadonlySet<StripeErrorReason> = new Set([
+  "RateLimited",
+  "Transport",
+  "Server",
+  "Timeout",
+  "Locked"
+])
+
+/** Why a webhook delivery was refused. */
+export const WebhookErrorReason = Schema.Literal("MissingHeader", "BadSignature", "StaleTimestamp", "MalformedPayload")
+
+/** A webhook delivery that failed verification; nothing may change because of it. */
+export class WebhookVerificationError
+  extends Schema.TaggedError<WebhookVerificationError>()("WebhookVerificationError", {
+    reason: WebhookErrorReason,
+    message: Schema.String
+  })
+{}
+
+/** A Billing Meter event to send. */
+export interface MeterEvent {
+  readonly customerId: CustomerId
+  /** Whole units, at least 1. */
+  readonly value: number
+  /** Deterministic identifier Stripe dedupes on. */
+  readonly identifier: MeterEventIdentifier
+  /** Epoch seconds inside the UTC day the units belong to. */
+  readonly timestamp: number
+}
+
+/** What Stripe did with a meter event: accepted it, or recognised its identifier as already accepted. */
+export type MeterEventResult = "Accepted" | "Duplicate"
+
+/** The parts of a Stripe customer the flows read. */
+export interface StripeCustomer {
+  readonly id: CustomerId
+  readonly deleted: boolean
+  /** Whether a default or attached payment method can pay invoices. */
+  readonly hasPaymentMethod: boolean
+  readonly metadata: Readonly<Record<string, string>>
+}
+
+/** An aggregated meter value for a customer over `[start, end)` (epoch seconds). */
+export interface MeterEventSummary {
+  readonly start: number
+  readonly end: number
+  readonly value: number
+}
+
+/** The Stripe operations billing needs. */
+export interface StripeService {
+  /**
+   * Ensure the customer has one metered subscription (active, trialing or past due) and return it.
+   * Creation uses `idempotencyKey`, which callers derive from the customer and the cause, never time.
+   */
+  readonly ensureSubscription: (
+    input: { readonly customerId: CustomerId; readonly idempotencyKey: string }
+  ) => Effect.Effect<SubscriptionId, StripeError>
+  /** Cancel the subscription with a final invoice (`invoice_now`); an already cancelled one is success. */
+  readonly cancelSubscription: (
+    input: { readonly subscriptionId: SubscriptionId; readonly invoiceNow: boolean }
+  ) => Effect.Effect<void, StripeError>
+  /** Send a Billing Meter event. */
+  readonly reportUsage: (event: MeterEvent) => Effect.Effect<MeterEventResult, StripeError>
+  /** Read a customer. */
+  readonly getCustomer: (customerId: CustomerId) => Effect.Effect<StripeCustomer, StripeError>
+  /** Meter event summaries for a customer, one per UTC day in `[start, end)` (epoch seconds). */
+  readonly meterEventSummaries: (
+    input: { readonly customerId: CustomerId; readonly start: number; readonly end: number }
+  ) => Effect.Effect<ReadonlyArray<MeterEventSummary>, StripeError>
+  /** Events created at or after `since` (epoch seconds), oldest first, as raw JSON. */
+  readonly listEvents: (input: { readonly since: number }) => Stream.Stream<unknown, StripeError>
+  /** Verify a webhook delivery against its exact raw body and return the parsed event JSON. */
+  readonly verifyWebhook: (
+    input: { readonly payload: string | Uint8Array; readonly signature: string | undefined }
+  ) => Effect.Effect<unknown, WebhookVerificationError>
+}
+
+/** The `Stripe` port. */
+export class Stripe extends Context.Tag("@augint-billing/core/Stripe")<Stripe, StripeService>() {}
+
+/** Stripe accepts meter event timestamps up to 35 days old ... */
+export const MAX_METER_EVENT_AGE = Duration.days(35)
+/** ... and at most 5 minutes in the future. */
+export const MAX_METER_EVENT_LEAD = Duration.minutes(5)
+/** Stripe dedupes meter event identifiers over at least this window. */
+export const IDENTIFIER_DEDUPE_WINDOW = Duration.hours(24)

@@ -1,0 +1,251 @@
+/**
+ * The Stripe webhook events the billing flows act on, decoded from raw event JSON. Any other event
+ * type decodes to `Ignored`; a handled type with a malformed body is a `StripeEventDecodeError`.
+ *
+ * @since 0.1.0
+ */
+import { Effect, ParseResult, Schema } from "effect"
+import { CustomerId, EventId, SubscriptionId } from "./Ids.js"
+
+/** The event types the flows handle. */
+export const handledTypes = [
+  "setup_intent.succeeded",
+  "payment_method.attached",
+  "payment_method.detached",
+  "invoice.payment_failed",
+  "invoice.paid",
+  "invoice.created",
+  "customer.subscription.updated",
+  "customer.subscription.deleted",
+  "customer.deleted"
+] as const
+/** An event type the flows handle. */
+export type HandledType = typeof handledTypes[number]
+
+/** A Stripe subscription status. */
+export const SubscriptionStatus = Schema.Literal(
+  "incomplete",
+  "incomplete_expired",
+  "trialing",
+  "active",
+  "past_due",
+  "canceled",
+  "unpaid",
+  "paused"
+)
+/** A Stripe subscription status. */
+export type SubscriptionStatus = typeof SubscriptionStatus.Type
+
+interface Envelope {
+  /** The Stripe event id; deliveries of one event share it. */
+  readonly id: EventId
+  /** When Stripe created the event, epoch seconds. */
+  readonly created: number
+}
+
+/** A card or other payment method was confirmed for future use. */
+export interface SetupIntentSucceeded extends Envelope {
+  readonly _tag: "SetupIntentSucceeded"
+  readonly customerId: CustomerId | undefined
+  readonly setupIntentId: string
+}
+/** A payment method was attached to a customer. */
+export interface PaymentMethodAttached extends Envelope {
+  readonly _tag: "PaymentMethodAttached"
+  readonly customerId: CustomerId | undefined
+  readonly paymentMethodId: string
+}
+/** A payment method was detached; the customer comes from `previous_attributes`. */
+export interface PaymentMethodDetached extends Envelope {
+  readonly _tag: "PaymentMethodDetached"
+  readonly customerId: CustomerId | undefined
+  readonly paymentMethodId: string
+}
+/** An invoice payment attempt failed; `nextPaymentAttempt` is undefined when Stripe will not retry. */
+export interface InvoicePaymentFailed extends Envelope {
+  readonly _tag: "InvoicePaymentFailed"
+  readonly customerId: CustomerId | undefined
+  readonly invoiceId: string
+  readonly nextPaymentAttempt: number | undefined
+  readonly attemptCount: number
+}
+/** An invoice was paid. */
+export interface InvoicePaid extends Envelope {
+  readonly _tag: "InvoicePaid"
+  readonly customerId: CustomerId | undefined
+  readonly invoiceId: string
+}
+/** An invoice was created; Stripe finalizes it about an hour later. */
+export interface InvoiceCreated extends Envelope {
+  readonly _tag: "InvoiceCreated"
+  readonly customerId: CustomerId | undefined
+  readonly invoiceId: string
+}
+/** A subscription changed (status, items, ...). */
+export interface SubscriptionUpdated extends Envelope {
+  readonly _tag: "SubscriptionUpdated"
+  readonly customerId: CustomerId | undefined
+  readonly subscriptionId: SubscriptionId
+  readonly status: SubscriptionStatus
+}
+/** A subscription ended. */
+export interface SubscriptionDeleted extends Envelope {
+  readonly _tag: "SubscriptionDeleted"
+  readonly customerId: CustomerId | undefined
+  readonly subscriptionId: SubscriptionId
+}
+/** The Stripe customer was deleted. */
+export interface CustomerDeleted extends Envelope {
+  readonly _tag: "CustomerDeleted"
+  readonly customerId: CustomerId
+}
+/** Any event type the flows do not act on. */
+export interface Ignored extends Envelope {
+  readonly _tag: "Ignored"
+  readonly type: string
+}
+
+/** A decoded Stripe event. */
+export type StripeEvent =
+  | SetupIntentSucceeded
+  | PaymentMethodAttached
+  | PaymentMethodDetached
+  | InvoicePaymentFailed
+  | InvoicePaid
+  | InvoiceCreated
+  | SubscriptionUpdated
+  | SubscriptionDeleted
+  | CustomerDeleted
+  | Ignored
+
+/** A handled event type whose body does not have the shape Stripe documents. */
+export class StripeEventDecodeError extends Schema.TaggedError<StripeEventDecodeError>()("StripeEventDecodeError", {
+  message: Schema.String,
+  eventId: Schema.optional(Schema.String),
+  eventType: Schema.optional(Schema.String)
+}) {}
+
+// Stripe sends `customer` as an id, an expanded object, or null.
+const CustomerRefValue = Schema.NullOr(Schema.Union(CustomerId, Schema.Struct({ id: CustomerId })))
+const CustomerRef = Schema.optional(CustomerRefValue)
+const customerOf = (ref: typeof CustomerRefValue.Type | undefined): CustomerId | undefined =>
+  ref === null || ref === undefined ? undefined : typeof ref === "string" ? ref : ref.id
+
+const Header = Schema.Struct({ id: EventId, type: Schema.String, created: Schema.Int })
+
+const object = <F extends Schema.Struct.Fields>(fields: F) =>
+  Schema.Struct({ object: Schema.Struct(fields), previous_attributes: Schema.optional(Schema.Unknown) })
+
+const Bodies = {
+  "setup_intent.succeeded": object({ id: Schema.String, customer: CustomerRef }),
+  "payment_method.attached": object({ id: Schema.String, customer: CustomerRef }),
+  "payment_method.detached": Schema.Struct({
+    object: Schema.Struct({ id: Schema.String, customer: CustomerRef }),
+    previous_attributes: Schema.optional(Schema.Struct({ customer: CustomerRef }))
+  }),
+  "invoice.payment_failed": object({
+    id: Schema.String,
+    customer: CustomerRef,
+    next_payment_attempt: Schema.optional(Schema.NullOr(Schema.Int)),
+    attempt_count: Schema.optionalWith(Schema.Int, { default: () => 1 })
+  }),
+  "invoice.paid": object({ id: Schema.String, customer: CustomerRef }),
+  "invoice.created": object({ id: Schema.String, customer: CustomerRef }),
+  "customer.subscription.updated": object({ id: SubscriptionId, customer: CustomerRef, status: SubscriptionStatus }),
+  "customer.subscription.deleted": object({ id: SubscriptionId, customer: CustomerRef }),
+  "customer.deleted": object({ id: CustomerId })
+} as const satisfies Record<HandledType, Schema.Schema.Any>
+
+const isHandled = (type: string): type is HandledType => Object.hasOwn(Bodies, type)
+
+const toEvent = (envelope: Envelope, type: HandledType, data: unknown): StripeEvent => {
+  switch (type) {
+    case "setup_intent.succeeded": {
+      const { object: o } = data as typeof Bodies[typeof type]["Type"]
+      return { ...envelope, _tag: "SetupIntentSucceeded", customerId: customerOf(o.customer), setupIntentId: o.id }
+    }
+    case "payment_method.attached": {
+      const { object: o } = data as typeof Bodies[typeof type]["Type"]
+      return { ...envelope, _tag: "PaymentMethodAttached", customerId: customerOf(o.customer), paymentMethodId: o.id }
+    }
+    case "payment_method.detached": {
+      const d = data as typeof Bodies[typeof type]["Type"]
+      return {
+        ...envelope,
+        _tag: "PaymentMethodDetached",
+        customerId: customerOf(d.object.customer) ?? customerOf(d.previous_attributes?.customer),
+        paymentMethodId: d.object.id
+      }
+    }
+    case "invoice.payment_failed": {
+      const { object: o } = data as typeof Bodies[typeof type]["Type"]
+      return {
+        ...envelope,
+        _tag: "InvoicePaymentFailed",
+        customerId: customerOf(o.customer),
+        invoiceId: o.id,
+        nextPaymentAttempt: o.next_payment_attempt ?? undefined,
+        attemptCount: o.attempt_count
+      }
+    }
+    case "invoice.paid": {
+      const { object: o } = data as typeof Bodies[typeof type]["Type"]
+      return { ...envelope, _tag: "InvoicePaid", customerId: customerOf(o.customer), invoiceId: o.id }
+    }
+    case "invoice.created": {
+      const { object: o } = data as typeof Bodies[typeof type]["Type"]
+      return { ...envelope, _tag: "InvoiceCreated", customerId: customerOf(o.customer), invoiceId: o.id }
+    }
+    case "customer.subscription.updated": {
+      const { object: o } = data as typeof Bodies[typeof type]["Type"]
+      return {
+        ...envelope,
+        _tag: "SubscriptionUpdated",
+        customerId: customerOf(o.customer),
+        subscriptionId: o.id,
+        status: o.status
+      }
+    }
+    case "customer.subscription.deleted": {
+      const { object: o } = data as typeof Bodies[typeof type]["Type"]
+      return { ...envelope, _tag: "SubscriptionDeleted", customerId: customerOf(o.customer), subscriptionId: o.id }
+    }
+    case "customer.deleted": {
+      const { object: o } = data as typeof Bodies[typeof type]["Type"]
+      return { ...envelope, _tag: "CustomerDeleted", customerId: o.id }
+    }
+  }
+}
+
+const failure = (error: ParseResult.ParseError, id?: string, type?: string) =>
+  new StripeEventDecodeError({
+    message: ParseResult.TreeFormatter.formatErrorSync(error),
+    ...(id === undefined ? {} : { eventId: id }),
+    ...(type === undefined ? {} : { eventType: type })
+  })
+
+/** Decode a verified Stripe event (parsed JSON). */
+export const decode = (input: unknown): Effect.Effect<StripeEvent, StripeEventDecodeError> =>
+  Effect.gen(function*() {
+    const header = yield* Schema.decodeUnknown(Header)(input).pipe(Effect.mapError((e) => failure(e)))
+    const envelope: Envelope = { id: header.id, created: header.created }
+    if (!isHandled(header.type)) {
+      return { ...envelope, _tag: "Ignored", type: header.type } satisfies Ignored
+    }
+    const type = header.type
+    const data = yield* Schema.decodeUnknown(Bodies[type] as Schema.Schema<unknown>)(
+      (input as { readonly data?: unknown }).data
+    ).pipe(Effect.mapError((e) => failure(e, header.id, type)))
+    return toEvent(envelope, type, data)
+  })
+
+/** Parse the JSON text of an event and decode it. */
+export const decodeJson = (text: string): Effect.Effect<StripeEvent, StripeEventDecodeError> =>
+  Effect.try({
+    try: () => JSON.parse(text) as unknown,
+    catch: (e) => new StripeEventDecodeError({ message: `the event body is not JSON: ${String(e)}` })
+  }).pipe(Effect.flatMap(decode))
+
+/** The customer an event is about, if it names one. */
+export const customerOfEvent = (event: StripeEvent): CustomerId | undefined =>
+  event._tag === "Ignored" ? undefined : event.customerId

@@ -1,0 +1,65 @@
+/**
+ * The `UsageSource` port: requests per API key per UTC day for one usage plan, read page by page
+ * (API Gateway `GetUsage`).
+ *
+ * @since 0.1.0
+ */
+import type { Effect } from "effect"
+import { Context, Schema } from "effect"
+import type { ApiKeyId, UsagePlanId } from "./Ids.js"
+import type { UtcDay } from "./UtcDay.js"
+
+/** Why a usage read failed. `Throttled`, `Transport`, `Server` and `Timeout` are transient. */
+export const UsageSourceErrorReason = Schema.Literal("Throttled", "Transport", "Server", "Timeout", "BadRequest", "NotFound")
+
+/** A failed usage read. */
+export class UsageSourceError extends Schema.TaggedError<UsageSourceError>()("UsageSourceError", {
+  reason: UsageSourceErrorReason,
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {
+  /** Whether retrying the same call may succeed. */
+  get isTransient(): boolean {
+    return this.reason === "Throttled" || this.reason === "Transport" || this.reason === "Server" ||
+      this.reason === "Timeout"
+  }
+}
+
+/** One key's counts: `counts[i]` is the requests on the i-th day of the requested range. */
+export interface KeyUsage {
+  readonly apiKeyId: ApiKeyId
+  readonly counts: ReadonlyArray<number>
+}
+
+/** One page of a usage read. */
+export interface UsagePage {
+  readonly items: ReadonlyArray<KeyUsage>
+  /** Where the next page starts; undefined on the last page. */
+  readonly position: string | undefined
+}
+
+/** A request for one page of usage of all keys in a plan over a range of days. */
+export interface UsageQuery {
+  readonly usagePlanId: UsagePlanId
+  readonly startDay: UtcDay
+  readonly endDay: UtcDay
+  /** Restrict to one key (API Gateway's `keyId`). */
+  readonly apiKeyId?: ApiKeyId
+  readonly position?: string
+  /** Keys per page; API Gateway allows up to 500. */
+  readonly limit?: number
+}
+
+/** Reading usage counts. */
+export interface UsageSourceService {
+  /** One page of usage per key per day, in the order of days from `startDay` to `endDay`. */
+  readonly getUsagePage: (query: UsageQuery) => Effect.Effect<UsagePage, UsageSourceError>
+}
+
+/** The `UsageSource` port. */
+export class UsageSource extends Context.Tag("@augint-billing/core/UsageSource")<UsageSource, UsageSourceService>() {}
+
+/** The most keys one page may hold. */
+export const MAX_PAGE_SIZE = 500
+/** API Gateway refuses ranges longer than this many days. */
+export const MAX_RANGE_DAYS = 90

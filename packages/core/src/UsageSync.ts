@@ -1,0 +1,322 @@
+/**
+ * The hourly usage sync: API Gateway counts per key and UTC day are reported to Stripe as Billing
+ * Meter events, exactly once. Per customer and day the intended report is written ahead (with a
+ * version check), then sent with a deterministic identifier, then committed; a pending report left
+ * by a crash is resent with the same identifier first; of two overlapping runs the version check
+ * lets one report.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Duration, Effect, Option, Schema, Stream } from "effect"
+import { BillingConfig } from "./BillingConfig.js"
+import * as Customer from "./Customer.js"
+import { CustomerRepo, type CustomerRepoError } from "./CustomerRepo.js"
+import { type ApiKeyId, CustomerId, MeterEventIdentifier, type UsagePlanId } from "./Ids.js"
+import * as Retry from "./Retry.js"
+import { Stripe, type StripeError } from "./Stripe.js"
+import { MAX_PAGE_SIZE, UsageSource, type UsageSourceError, type UsagePage } from "./UsageSource.js"
+import * as UtcDay from "./UtcDay.js"
+
+/** Observed counts per key for a run of consecutive days (`days[i]` ↔ `counts[i]`). */
+export interface Observed {
+  readonly days: ReadonlyArray<UtcDay.UtcDay>
+  readonly byKey: ReadonlyMap<ApiKeyId, ReadonlyArray<number>>
+  /** Pages read to get them. */
+  readonly pages: number
+}
+
+/** Read a plan's usage for `days` (consecutive, oldest first), all pages, optionally for one key. */
+export const readUsage = (
+  input: { readonly usagePlanId: UsagePlanId; readonly days: ReadonlyArray<UtcDay.UtcDay>; readonly apiKeyId?: ApiKeyId }
+): Effect.Effect<Observed, UsageSourceError, UsageSource> =>
+  Effect.gen(function*() {
+    const source = yield* UsageSource
+    const byKey = new Map<ApiKeyId, ReadonlyArray<number>>()
+    let pages = 0
+    let position: string | undefined = undefined
+    do {
+      const page: UsagePage = yield* Retry.usage(source.getUsagePage({
+        usagePlanId: input.usagePlanId,
+        startDay: input.days[0]!,
+        endDay: input.days[input.days.length - 1]!,
+        limit: MAX_PAGE_SIZE,
+        ...(input.apiKeyId === undefined ? {} : { apiKeyId: input.apiKeyId }),
+        ...(position === undefined ? {} : { position })
+      }))
+      pages++
+      for (const item of page.items) byKey.set(item.apiKeyId, item.counts)
+      position = page.position
+    } while (position !== undefined)
+    return { days: input.days, byKey, pages }
+  }).pipe(Effect.withSpan("UsageSync.readUsage"))
+
+/** The identifier of the meter event that brings a customer's reported total for `day` to `total`. */
+export const identifierFor = (customerId: CustomerId, day: UtcDay.UtcDay, total: number): MeterEventIdentifier =>
+  MeterEventIdentifier.make(`ab1:${customerId}:${day}:${total}`)
+
+/** A meter event timestamp inside `day` (epoch seconds): now for today, the day's last second for a past day. */
+export const timestampFor = (day: UtcDay.UtcDay, nowMillis: number): number =>
+  Math.floor(Math.min(nowMillis, UtcDay.endMillis(day)) / 1000)
+
+/** A customer-day whose observed count is below what was already reported: flagged, never billed. */
+export const Anomaly = Schema.Struct({
+  customerId: CustomerId,
+  day: UtcDay.UtcDay,
+  observed: Schema.Number,
+  reported: Schema.Number
+})
+/** A customer-day whose observed count is below what was already reported. */
+export type Anomaly = typeof Anomaly.Type
+
+/** What syncing one customer did. */
+export interface CustomerSync {
+  readonly customer: Customer.Customer
+  /** Units this run got accepted (or found already accepted and committed). */
+  readonly unitsReported: number
+  /** Meter events sent. */
+  readonly eventsSent: number
+  readonly anomalies: ReadonlyArray<Anomaly>
+  /** Another writer held the record: it is reporting; this run left the customer alone. */
+  readonly contended: boolean
+}
+
+/** Errors that can stop the sync of one customer. */
+export type CustomerSyncError = StripeError | CustomerRepoError
+
+const commit = (
+  repo: CustomerRepo["Type"],
+  current: Customer.Customer,
+  pending: Customer.PendingReport
+): Effect.Effect<Option.Option<Customer.Customer>, CustomerRepoError> =>
+  Retry.repo(repo.update({
+    ...current,
+    pending: undefined,
+    ledger: Customer.withReported(current.ledger, pending.day, pending.total)
+  })).pipe(
+    Effect.map(Option.some),
+    Effect.catchTag("VersionConflict", () =>
+      // Someone else wrote in between: commit on top of their write if our report is still the pending
+      // one; if they already committed it, there is nothing to do.
+      Retry.repo(repo.get(current.customerId)).pipe(
+        Effect.flatMap(Option.match({
+          onNone: () => Effect.succeedNone,
+          onSome: (latest) =>
+            latest.pending?.identifier === pending.identifier
+              ? commit(repo, latest, pending)
+              : Effect.succeedNone
+        }))
+      ))
+  )
+
+/**
+ * Sync one customer against observed counts: resend a pending report first, then report each day's
+ * new units oldest first. Stops at the first conflict (another writer is at work on the record).
+ */
+export const syncCustomer = (
+  customer: Customer.Customer,
+  observed: Observed,
+  options: { readonly dryRun?: boolean } = {}
+): Effect.Effect<CustomerSync, CustomerSyncError, Stripe | CustomerRepo> =>
+  Effect.gen(function*() {
+    const stripe = yield* Stripe
+    const repo = yield* CustomerRepo
+    const now = yield* Clock.currentTimeMillis
+    let current = customer
+    let unitsReported = 0
+    let eventsSent = 0
+    const anomalies: Array<Anomaly> = []
+
+    const send = (pending: Customer.PendingReport) =>
+      Retry.stripe(stripe.reportUsage({
+        customerId: current.customerId,
+        value: pending.value,
+        identifier: pending.identifier,
+        timestamp: pending.timestamp
+      })).pipe(Effect.tap(() => Effect.sync(() => eventsSent++)))
+
+    if (current.pending !== undefined && !options.dryRun) {
+      const pending = current.pending
+      yield* send(pending)
+      const committed = yield* commit(repo, current, pending)
+      if (Option.isNone(committed)) return { customer: current, unitsReported, eventsSent, anomalies, contended: true }
+      current = committed.value
+      unitsReported += pending.value
+    }
+
+    const counts = observed.byKey.get(current.apiKeyId)
+    for (let i = 0; i < observed.days.length; i++) {
+      const day = observed.days[i]!
+      const seen = counts?.[i] ?? 0
+      const before = Customer.reported(current, day)
+      if (seen < before) {
+        anomalies.push({ customerId: current.customerId, day, observed: seen, reported: before })
+        continue
+      }
+      if (seen === before) continue
+      const pending: Customer.PendingReport = {
+        day,
+        total: seen,
+        value: seen - before,
+        identifier: identifierFor(current.customerId, day, seen),
+        timestamp: timestampFor(day, now)
+      }
+      if (options.dryRun) {
+        unitsReported += pending.value
+        continue
+      }
+      const written = yield* Retry.repo(repo.update({ ...current, pending })).pipe(
+        Effect.map(Option.some),
+        Effect.catchTag("VersionConflict", () => Effect.succeedNone)
+      )
+      if (Option.isNone(written)) return { customer: current, unitsReported, eventsSent, anomalies, contended: true }
+      yield* send(pending)
+      const committed = yield* commit(repo, written.value, pending)
+      if (Option.isNone(committed)) return { customer: current, unitsReported, eventsSent, anomalies, contended: true }
+      current = committed.value
+      unitsReported += pending.value
+    }
+
+    // A demoted customer's settle window closes with the first sync after it ends.
+    if (
+      !options.dryRun && current.plan === "FREE" && current.settleUntil !== undefined &&
+      current.settleUntil <= now && current.pending === undefined
+    ) {
+      const { settleUntil: _, ...rest } = current
+      current = yield* Retry.repo(repo.update(rest)).pipe(
+        Effect.catchTag("VersionConflict", () => Effect.succeed(current))
+      )
+    }
+    return { customer: current, unitsReported, eventsSent, anomalies, contended: false }
+  }).pipe(Effect.annotateLogs("customerId", customer.customerId))
+
+/** The result of one sync run. */
+export const SyncReport = Schema.Struct({
+  startedAt: Schema.Int,
+  finishedAt: Schema.Int,
+  days: Schema.Array(UtcDay.UtcDay),
+  dryRun: Schema.Boolean,
+  usagePagesRead: Schema.Int,
+  customersSeen: Schema.Int,
+  customersReported: Schema.Int,
+  customersSkipped: Schema.Int,
+  customersContended: Schema.Int,
+  customersFailed: Schema.Int,
+  unitsReported: Schema.Int,
+  meterEventsSent: Schema.Int,
+  failures: Schema.Array(Schema.Struct({ customerId: CustomerId, reason: Schema.String })),
+  anomalies: Schema.Array(Anomaly)
+})
+/** The result of one sync run. */
+export type SyncReport = typeof SyncReport.Type
+
+/** At most this many failures and anomalies are listed in a report; the counts stay exact. */
+export const MAX_LISTED = 100
+
+/** Options of a sync run. */
+export interface SyncOptions {
+  /** Only these customers (default: every sync candidate). */
+  readonly customerIds?: ReadonlyArray<CustomerId>
+  /** Compute what would be reported; write and send nothing. */
+  readonly dryRun?: boolean
+  /** Called after each customer, for progress display. */
+  readonly onProgress?: (done: number) => void
+}
+
+/**
+ * Report every sync candidate's new metered usage for today and the days before it (lookback). One
+ * customer's failure never stops the others; the report says who failed and why.
+ */
+export const syncUsage = (
+  options: SyncOptions = {}
+): Effect.Effect<SyncReport, UsageSourceError | CustomerRepoError, Stripe | UsageSource | CustomerRepo | BillingConfig> =>
+  Effect.gen(function*() {
+    const config = yield* BillingConfig
+    const repo = yield* CustomerRepo
+    const startedAt = yield* Clock.currentTimeMillis
+    const days = UtcDay.range(UtcDay.fromMillis(startedAt), config.lookbackDays)
+    const observed = yield* readUsage({ usagePlanId: config.meteredPlanId, days })
+
+    const candidates: Stream.Stream<Customer.Customer, CustomerRepoError> = options.customerIds === undefined
+      ? repo.listSyncCandidates()
+      : Stream.fromIterable(options.customerIds).pipe(
+        Stream.mapEffect((id) => Retry.repo(repo.get(id))),
+        Stream.filterMap((o) => o)
+      )
+
+    const report = {
+      customersSeen: 0,
+      customersReported: 0,
+      customersSkipped: 0,
+      customersContended: 0,
+      customersFailed: 0,
+      unitsReported: 0,
+      meterEventsSent: 0,
+      failures: [] as Array<{ customerId: CustomerId; reason: string }>,
+      anomalies: [] as Array<Anomaly>
+    }
+    yield* candidates.pipe(
+      Stream.mapEffect(
+        (customer) => Effect.either(syncCustomer(customer, observed, options.dryRun ? { dryRun: true } : {})).pipe(
+          Effect.map((result) => ({ customer, result }))
+        ),
+        { concurrency: config.syncConcurrency, unordered: true }
+      ),
+      Stream.runForEach(({ customer, result }) =>
+        Effect.sync(() => {
+          report.customersSeen++
+          if (result._tag === "Left") {
+            report.customersFailed++
+            if (report.failures.length < MAX_LISTED) {
+              report.failures.push({ customerId: customer.customerId, reason: describe(result.left) })
+            }
+          } else {
+            const r = result.right
+            report.unitsReported += r.unitsReported
+            report.meterEventsSent += r.eventsSent
+            if (r.contended) report.customersContended++
+            else if (r.unitsReported > 0) report.customersReported++
+            else report.customersSkipped++
+            for (const a of r.anomalies) if (report.anomalies.length < MAX_LISTED) report.anomalies.push(a)
+          }
+          options.onProgress?.(report.customersSeen)
+        })
+      )
+    )
+    const finishedAt = yield* Clock.currentTimeMillis
+    const result: SyncReport = {
+      startedAt,
+      finishedAt,
+      days,
+      dryRun: options.dryRun === true,
+      usagePagesRead: observed.pages,
+      ...report
+    }
+    yield* Effect.logInfo("usage sync finished").pipe(Effect.annotateLogs({
+      customersSeen: result.customersSeen,
+      customersReported: result.customersReported,
+      customersFailed: result.customersFailed,
+      unitsReported: result.unitsReported,
+      durationMs: Duration.toMillis(Duration.millis(finishedAt - startedAt))
+    }))
+    return result
+  }).pipe(Effect.withSpan("UsageSync.syncUsage"))
+
+const describe = (error: CustomerSyncError): string =>
+  error._tag === "StripeError" || error._tag === "CustomerRepoError"
+    ? `${error._tag}(${error.reason}): ${error.message}`
+    : String(error)
+
+/**
+ * Report one customer's unreported metered usage now (demotion, `invoice.created`): reads only that
+ * key's usage.
+ */
+export const flushCustomer = (
+  customer: Customer.Customer
+): Effect.Effect<CustomerSync, CustomerSyncError | UsageSourceError, Stripe | UsageSource | CustomerRepo | BillingConfig> =>
+  Effect.gen(function*() {
+    const config = yield* BillingConfig
+    const now = yield* Clock.currentTimeMillis
+    const days = UtcDay.range(UtcDay.fromMillis(now), config.lookbackDays)
+    const observed = yield* readUsage({ usagePlanId: config.meteredPlanId, days, apiKeyId: customer.apiKeyId })
+    return yield* syncCustomer(customer, observed)
+  }).pipe(Effect.withSpan("UsageSync.flushCustomer"))

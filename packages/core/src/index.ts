@@ -1,0 +1,34 @@
+/**
+ * @augint-billing/core: billing flows as Effect programs over four ports.
+ *
+ * @since 0.1.0
+ */
+
+/** Billing settings read through `Config`. */
+export * as BillingConfig from "./BillingConfig.js"
+/** The customer record and its usage ledger. */
+export * as Customer from "./Customer.js"
+/** The `CustomerRepo` port. */
+export * as CustomerRepo from "./CustomerRepo.js"
+/** Handling Stripe webhook events. */
+export * as HandleEvent from "./HandleEvent.js"
+/** Branded identifiers. */
+export * as Ids from "./Ids.js"
+/** Moving a key between usage plans. */
+export * as KeyMove from "./KeyMove.js"
+/** The `PlanAdmin` port. */
+export * as PlanAdmin from "./PlanAdmin.js"
+/** What an event calls for. */
+export * as Policy from "./Policy.js"
+/** Named retry and timeout policies. */
+export * as Retry from "./Retry.js"
+/** The `Stripe` port. */
+export * as Stripe from "./Stripe.js"
+/** Decoding Stripe webhook events. */
+export * as StripeEvent from "./StripeEvent.js"
+/** The `UsageSource` port. */
+export * as UsageSource from "./UsageSource.js"
+/** The hourly usage sync. */
+export * as UsageSync from "./UsageSync.js"
+/** UTC calendar days. */
+export * as UtcDay from "./UtcDay.js"
