@@ -40,7 +40,9 @@ export interface BillingSettings {
 }
 
 /** The billing settings service. */
-export class BillingConfig extends Context.Tag("@augint-billing/core/BillingConfig")<BillingConfig, BillingSettings>() {}
+export class BillingConfig
+  extends Context.Tag("@augint-billing/core/BillingConfig")<BillingConfig, BillingSettings>()
+{}
 
 /** The settings used when a variable is not set. */
 export const defaults: BillingSettings = {
@@ -54,7 +56,8 @@ export const defaults: BillingSettings = {
   processedEventTtl: Duration.days(7)
 }
 
-const planId = (name: string, fallback: UsagePlanId) => Schema.Config(name, UsagePlanId).pipe(Config.withDefault(fallback))
+const planId = (name: string, fallback: UsagePlanId) =>
+  Schema.Config(name, UsagePlanId).pipe(Config.withDefault(fallback))
 
 const policy: Config.Config<DemotionPolicy> = Config.all({
   kind: Config.literal("immediately", "final_attempt", "grace_period")("DEMOTION_POLICY").pipe(

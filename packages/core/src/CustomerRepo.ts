@@ -60,4 +60,6 @@ export interface CustomerRepoService {
 }
 
 /** The `CustomerRepo` port. */
-export class CustomerRepo extends Context.Tag("@augint-billing/core/CustomerRepo")<CustomerRepo, CustomerRepoService>() {}
+export class CustomerRepo
+  extends Context.Tag("@augint-billing/core/CustomerRepo")<CustomerRepo, CustomerRepoService>()
+{}

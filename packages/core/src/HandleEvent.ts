@@ -12,7 +12,7 @@ import { CustomerRepo, type CustomerRepoError, type VersionConflict } from "./Cu
 import type { CustomerId, EventId } from "./Ids.js"
 import * as KeyMove from "./KeyMove.js"
 import type { PlanAdmin, PlanAdminError } from "./PlanAdmin.js"
-import { Decision, decide } from "./Policy.js"
+import { decide, Decision } from "./Policy.js"
 import * as Retry from "./Retry.js"
 import { Stripe, type StripeError } from "./Stripe.js"
 import * as StripeEvent from "./StripeEvent.js"
@@ -96,7 +96,11 @@ export const plan = (raw: unknown): Effect.Effect<Plan, HandleEventError, Stripe
     if (isStale(customer, event.created) && decision._tag !== "Flush") {
       return { event, customer, outcome: Outcome.Stale({ eventId: event.id, customerId: customer.customerId }) }
     }
-    return { event, customer, outcome: Outcome.Applied({ eventId: event.id, customerId: customer.customerId, decision }) }
+    return {
+      event,
+      customer,
+      outcome: Outcome.Applied({ eventId: event.id, customerId: customer.customerId, decision })
+    }
   })
 
 const isStale = (customer: Customer.Customer, created: number) =>

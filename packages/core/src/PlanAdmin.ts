@@ -9,7 +9,15 @@ import { Context, Schema } from "effect"
 import type { ApiKeyId, UsagePlanId } from "./Ids.js"
 
 /** Why a plan call failed. `Throttled`, `Transport`, `Server` and `Timeout` are transient. */
-export const PlanAdminErrorReason = Schema.Literal("NotFound", "Conflict", "Throttled", "Transport", "Server", "Timeout", "BadRequest")
+export const PlanAdminErrorReason = Schema.Literal(
+  "NotFound",
+  "Conflict",
+  "Throttled",
+  "Transport",
+  "Server",
+  "Timeout",
+  "BadRequest"
+)
 
 /** A failed plan call. `NotFound` on remove and `Conflict` on add carry meaning for the move. */
 export class PlanAdminError extends Schema.TaggedError<PlanAdminError>()("PlanAdminError", {
@@ -29,7 +37,9 @@ export interface PlanAdminService {
   /** The usage plans the key is in (API Gateway allows one per stage; normally zero or one). */
   readonly plansOf: (apiKeyId: ApiKeyId) => Effect.Effect<ReadonlyArray<UsagePlanId>, PlanAdminError>
   /** Add the key to a plan; `Conflict` when the key is already in a plan on the same stage. */
-  readonly addKey: (input: { readonly usagePlanId: UsagePlanId; readonly apiKeyId: ApiKeyId }) => Effect.Effect<void, PlanAdminError>
+  readonly addKey: (
+    input: { readonly usagePlanId: UsagePlanId; readonly apiKeyId: ApiKeyId }
+  ) => Effect.Effect<void, PlanAdminError>
   /** Remove the key from a plan; `NotFound` when it is not in it. */
   readonly removeKey: (
     input: { readonly usagePlanId: UsagePlanId; readonly apiKeyId: ApiKeyId }

@@ -62,7 +62,8 @@ export const repoPolicy: Policy = {
 }
 
 /** Apply a policy: a timeout on each attempt (failing with `onTimeout`), transient errors retried. */
-export const withPolicy = <E>(policy: Policy, onTimeout: () => E) => <A, E2, R>(
+export const withPolicy = <E>(policy: Policy, onTimeout: () => E) =>
+<A, E2, R>(
   self: Effect.Effect<A, E2, R>
 ): Effect.Effect<A, E | E2, R> =>
   self.pipe(
@@ -79,22 +80,19 @@ export const stripe: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A,
 )
 
 /** Apply `apiGatewayPolicy` to a usage read. */
-export const usage: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | UsageSourceError, R> =
-  withPolicy(
-    apiGatewayPolicy,
-    () => new UsageSourceError({ reason: "Timeout", message: timedOut("API Gateway", apiGatewayPolicy) })
-  )
+export const usage: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | UsageSourceError, R> = withPolicy(
+  apiGatewayPolicy,
+  () => new UsageSourceError({ reason: "Timeout", message: timedOut("API Gateway", apiGatewayPolicy) })
+)
 
 /** Apply `apiGatewayPolicy` to a usage plan call. */
-export const planAdmin: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | PlanAdminError, R> =
-  withPolicy(
-    apiGatewayPolicy,
-    () => new PlanAdminError({ reason: "Timeout", message: timedOut("API Gateway", apiGatewayPolicy) })
-  )
+export const planAdmin: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | PlanAdminError, R> = withPolicy(
+  apiGatewayPolicy,
+  () => new PlanAdminError({ reason: "Timeout", message: timedOut("API Gateway", apiGatewayPolicy) })
+)
 
 /** Apply `repoPolicy` to a repository call. */
-export const repo: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CustomerRepoError, R> =
-  withPolicy(
-    repoPolicy,
-    () => new CustomerRepoError({ reason: "Timeout", message: timedOut("CustomerRepo", repoPolicy) })
-  )
+export const repo: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CustomerRepoError, R> = withPolicy(
+  repoPolicy,
+  () => new CustomerRepoError({ reason: "Timeout", message: timedOut("CustomerRepo", repoPolicy) })
+)

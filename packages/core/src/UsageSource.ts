@@ -10,7 +10,14 @@ import type { ApiKeyId, UsagePlanId } from "./Ids.js"
 import type { UtcDay } from "./UtcDay.js"
 
 /** Why a usage read failed. `Throttled`, `Transport`, `Server` and `Timeout` are transient. */
-export const UsageSourceErrorReason = Schema.Literal("Throttled", "Transport", "Server", "Timeout", "BadRequest", "NotFound")
+export const UsageSourceErrorReason = Schema.Literal(
+  "Throttled",
+  "Transport",
+  "Server",
+  "Timeout",
+  "BadRequest",
+  "NotFound"
+)
 
 /** A failed usage read. */
 export class UsageSourceError extends Schema.TaggedError<UsageSourceError>()("UsageSourceError", {

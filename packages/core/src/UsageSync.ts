@@ -14,7 +14,7 @@ import { CustomerRepo, type CustomerRepoError } from "./CustomerRepo.js"
 import { type ApiKeyId, CustomerId, MeterEventIdentifier, type UsagePlanId } from "./Ids.js"
 import * as Retry from "./Retry.js"
 import { Stripe, type StripeError } from "./Stripe.js"
-import { MAX_PAGE_SIZE, UsageSource, type UsageSourceError, type UsagePage } from "./UsageSource.js"
+import { MAX_PAGE_SIZE, type UsagePage, UsageSource, type UsageSourceError } from "./UsageSource.js"
 import * as UtcDay from "./UtcDay.js"
 
 /** Observed counts per key for a run of consecutive days (`days[i]` ↔ `counts[i]`). */
@@ -27,7 +27,11 @@ export interface Observed {
 
 /** Read a plan's usage for `days` (consecutive, oldest first), all pages, optionally for one key. */
 export const readUsage = (
-  input: { readonly usagePlanId: UsagePlanId; readonly days: ReadonlyArray<UtcDay.UtcDay>; readonly apiKeyId?: ApiKeyId }
+  input: {
+    readonly usagePlanId: UsagePlanId
+    readonly days: ReadonlyArray<UtcDay.UtcDay>
+    readonly apiKeyId?: ApiKeyId
+  }
 ): Effect.Effect<Observed, UsageSourceError, UsageSource> =>
   Effect.gen(function*() {
     const source = yield* UsageSource
@@ -228,7 +232,11 @@ export interface SyncOptions {
  */
 export const syncUsage = (
   options: SyncOptions = {}
-): Effect.Effect<SyncReport, UsageSourceError | CustomerRepoError, Stripe | UsageSource | CustomerRepo | BillingConfig> =>
+): Effect.Effect<
+  SyncReport,
+  UsageSourceError | CustomerRepoError,
+  Stripe | UsageSource | CustomerRepo | BillingConfig
+> =>
   Effect.gen(function*() {
     const config = yield* BillingConfig
     const repo = yield* CustomerRepo
@@ -256,9 +264,10 @@ export const syncUsage = (
     }
     yield* candidates.pipe(
       Stream.mapEffect(
-        (customer) => Effect.either(syncCustomer(customer, observed, options.dryRun ? { dryRun: true } : {})).pipe(
-          Effect.map((result) => ({ customer, result }))
-        ),
+        (customer) =>
+          Effect.either(syncCustomer(customer, observed, options.dryRun ? { dryRun: true } : {})).pipe(
+            Effect.map((result) => ({ customer, result }))
+          ),
         { concurrency: config.syncConcurrency, unordered: true }
       ),
       Stream.runForEach(({ customer, result }) =>
@@ -312,7 +321,11 @@ const describe = (error: CustomerSyncError): string =>
  */
 export const flushCustomer = (
   customer: Customer.Customer
-): Effect.Effect<CustomerSync, CustomerSyncError | UsageSourceError, Stripe | UsageSource | CustomerRepo | BillingConfig> =>
+): Effect.Effect<
+  CustomerSync,
+  CustomerSyncError | UsageSourceError,
+  Stripe | UsageSource | CustomerRepo | BillingConfig
+> =>
   Effect.gen(function*() {
     const config = yield* BillingConfig
     const now = yield* Clock.currentTimeMillis

@@ -1,0 +1,115 @@
+/**
+ * An in-memory `CustomerRepo` that behaves like the DynamoDB adapter where it matters: conditional
+ * (versioned) writes, a lost race is a `VersionConflict`, listings are paginated streams.
+ *
+ * @since 0.1.0
+ */
+import { Customer, CustomerRepo, type Ids } from "@augint-billing/core"
+import { Chunk, Effect, Layer, Option, Stream } from "effect"
+import { instrument, instrumentStream } from "./internal/instrument.js"
+import * as MemoryState from "./MemoryState.js"
+
+const PAGE = 1000
+
+const conflict = (customerId: Ids.CustomerId, message: string) =>
+  new CustomerRepo.VersionConflict({ customerId, message })
+
+const paged = (values: () => ReadonlyArray<Customer.Customer>): Stream.Stream<Customer.Customer> =>
+  Stream.paginateChunk(0, (offset) => {
+    const all = values()
+    const page = all.slice(offset, offset + PAGE)
+    return [Chunk.unsafeFromArray(page), offset + PAGE < all.length ? Option.some(offset + PAGE) : Option.none()]
+  })
+
+/** Build the repository over shared state. */
+export const make: Effect.Effect<CustomerRepo.CustomerRepoService, never, MemoryState.MemoryState> = Effect.map(
+  MemoryState.MemoryState,
+  (state): CustomerRepo.CustomerRepoService => {
+    const put = (customer: Customer.Customer) => {
+      const previous = state.records.get(customer.customerId)
+      if (previous !== undefined && previous.apiKeyId !== customer.apiKeyId) state.byApiKey.delete(previous.apiKeyId)
+      state.records.set(customer.customerId, customer)
+      state.byApiKey.set(customer.apiKeyId, customer.customerId)
+      return customer
+    }
+    return {
+      get: (customerId) =>
+        instrument(state, "CustomerRepo.get", Effect.sync(() => Option.fromNullable(state.records.get(customerId)))),
+      findByApiKey: (apiKeyId) =>
+        instrument(
+          state,
+          "CustomerRepo.findByApiKey",
+          Effect.sync(() => {
+            const id = state.byApiKey.get(apiKeyId)
+            return Option.fromNullable(id === undefined ? undefined : state.records.get(id))
+          })
+        ),
+      create: (customer) =>
+        instrument(
+          state,
+          "CustomerRepo.create",
+          Effect.suspend(() => {
+            if (state.records.has(customer.customerId)) {
+              return Effect.fail(conflict(customer.customerId, `customer ${customer.customerId} already has a record`))
+            }
+            const other = state.byApiKey.get(customer.apiKeyId)
+            if (other !== undefined) {
+              return Effect.fail(conflict(customer.customerId, `key ${customer.apiKeyId} is linked to ${other}`))
+            }
+            return Effect.succeed(put({ ...customer, version: 0 }))
+          })
+        ),
+      update: (customer) =>
+        instrument(
+          state,
+          "CustomerRepo.update",
+          Effect.suspend(() => {
+            const stored = state.records.get(customer.customerId)
+            if (stored === undefined || stored.version !== customer.version) {
+              return Effect.fail(
+                conflict(
+                  customer.customerId,
+                  `expected version ${customer.version}, found ${stored === undefined ? "no record" : stored.version}`
+                )
+              )
+            }
+            return Effect.succeed(put({ ...customer, version: customer.version + 1 }))
+          })
+        ),
+      remove: (customer) =>
+        instrument(
+          state,
+          "CustomerRepo.remove",
+          Effect.suspend(() => {
+            const stored = state.records.get(customer.customerId)
+            if (stored === undefined || stored.version !== customer.version) {
+              return Effect.fail(conflict(customer.customerId, `expected version ${customer.version}`))
+            }
+            state.records.delete(customer.customerId)
+            state.byApiKey.delete(stored.apiKeyId)
+            return Effect.void
+          })
+        ),
+      listSyncCandidates: () =>
+        instrumentStream(
+          state,
+          "CustomerRepo.listSyncCandidates",
+          () => paged(() => Array.from(state.records.values()).filter(Customer.isSyncCandidate))
+        ),
+      list: () => instrumentStream(state, "CustomerRepo.list", () => paged(() => Array.from(state.records.values()))),
+      isProcessed: (eventId) =>
+        instrument(state, "CustomerRepo.isProcessed", Effect.sync(() => state.processed.has(eventId))),
+      markProcessed: ({ eventId, expiresAt }) =>
+        instrument(state, "CustomerRepo.markProcessed", Effect.sync(() => void state.processed.set(eventId, expiresAt)))
+    }
+  }
+)
+
+/** `CustomerRepo` over the shared `MemoryState`. */
+export const layer: Layer.Layer<CustomerRepo.CustomerRepo, never, MemoryState.MemoryState> = Layer.effect(
+  CustomerRepo.CustomerRepo,
+  make
+)
+
+/** `CustomerRepo` on fresh state of its own. */
+export const layerMemory: Layer.Layer<CustomerRepo.CustomerRepo> = layer.pipe(Layer.provide(MemoryState.layer()))

@@ -1,0 +1,155 @@
+/**
+ * The state behind the in-memory Layers: one value shared by the four ports and the `Driver`, so that
+ * usage counted for a key lands in the plan the key is in, and Stripe sees the customers the repo links.
+ *
+ * @since 0.1.0
+ */
+import type { Customer, Ids, UtcDay } from "@augint-billing/core"
+import { Context, Effect, Layer } from "effect"
+
+/** A subscription as the in-memory Stripe keeps it. */
+export interface MemorySubscription {
+  readonly id: Ids.SubscriptionId
+  readonly customerId: Ids.CustomerId
+  status: "active" | "trialing" | "past_due" | "canceled" | "unpaid"
+  /** Set when it was cancelled with a final invoice. */
+  invoicedNow: boolean
+}
+
+/** A customer as the in-memory Stripe keeps it. */
+export interface MemoryStripeCustomer {
+  readonly id: Ids.CustomerId
+  deleted: boolean
+  paymentMethods: number
+  metadata: Record<string, string>
+}
+
+/** A meter event the in-memory Stripe accepted. */
+export interface AcceptedMeterEvent {
+  readonly customerId: Ids.CustomerId
+  readonly value: number
+  readonly identifier: string
+  /** Epoch seconds the event is attributed to. */
+  readonly timestamp: number
+  /** Epoch millis it was accepted. */
+  readonly acceptedAt: number
+}
+
+/** Which call a fault applies to, `Port.method`. */
+export type Method =
+  | "Stripe.ensureSubscription"
+  | "Stripe.cancelSubscription"
+  | "Stripe.reportUsage"
+  | "Stripe.getCustomer"
+  | "Stripe.meterEventSummaries"
+  | "Stripe.listEvents"
+  | "Stripe.verifyWebhook"
+  | "UsageSource.getUsagePage"
+  | "CustomerRepo.get"
+  | "CustomerRepo.findByApiKey"
+  | "CustomerRepo.create"
+  | "CustomerRepo.update"
+  | "CustomerRepo.remove"
+  | "CustomerRepo.listSyncCandidates"
+  | "CustomerRepo.list"
+  | "CustomerRepo.isProcessed"
+  | "CustomerRepo.markProcessed"
+  | "PlanAdmin.plansOf"
+  | "PlanAdmin.addKey"
+  | "PlanAdmin.removeKey"
+
+/** Every method a fault can be injected into. */
+export const methods: ReadonlyArray<Method> = [
+  "Stripe.ensureSubscription",
+  "Stripe.cancelSubscription",
+  "Stripe.reportUsage",
+  "Stripe.getCustomer",
+  "Stripe.meterEventSummaries",
+  "Stripe.listEvents",
+  "Stripe.verifyWebhook",
+  "UsageSource.getUsagePage",
+  "CustomerRepo.get",
+  "CustomerRepo.findByApiKey",
+  "CustomerRepo.create",
+  "CustomerRepo.update",
+  "CustomerRepo.remove",
+  "CustomerRepo.listSyncCandidates",
+  "CustomerRepo.list",
+  "CustomerRepo.isProcessed",
+  "CustomerRepo.markProcessed",
+  "PlanAdmin.plansOf",
+  "PlanAdmin.addKey",
+  "PlanAdmin.removeKey"
+]
+
+/**
+ * A scheduled fault: `before` fails the call without doing it; `after` does it, then fails (the caller
+ * cannot tell that it took effect: a crash after the remote side acted). `die` makes it a defect.
+ */
+export interface Fault {
+  readonly when: "before" | "after"
+  readonly error: unknown
+  readonly die: boolean
+  remaining: number
+}
+
+/** The mutable state of all in-memory ports. Only the ports and the `Driver` touch it. */
+export interface State {
+  // API Gateway
+  readonly usagePlans: Set<Ids.UsagePlanId>
+  readonly apiKeys: Set<Ids.ApiKeyId>
+  readonly membership: Map<Ids.ApiKeyId, Set<Ids.UsagePlanId>>
+  /** plan -> key -> day -> requests counted while the key was in the plan. */
+  readonly usage: Map<Ids.UsagePlanId, Map<Ids.ApiKeyId, Map<UtcDay.UtcDay, number>>>
+  // Stripe
+  readonly stripeCustomers: Map<Ids.CustomerId, MemoryStripeCustomer>
+  readonly subscriptions: Map<Ids.SubscriptionId, MemorySubscription>
+  readonly idempotency: Map<string, { readonly subscriptionId: Ids.SubscriptionId; readonly at: number }>
+  readonly meterEvents: Array<AcceptedMeterEvent>
+  readonly identifiers: Map<string, number>
+  readonly inFlight: Set<Ids.CustomerId>
+  readonly events: Array<{ readonly created: number; readonly json: unknown }>
+  webhookSecret: string
+  nextId: number
+  // DynamoDB
+  readonly records: Map<Ids.CustomerId, Customer.Customer>
+  readonly byApiKey: Map<Ids.ApiKeyId, Ids.CustomerId>
+  readonly processed: Map<Ids.EventId, number>
+  // Steering
+  readonly faults: Map<Method, Array<Fault>>
+  readonly latency: Map<Method, number>
+  readonly calls: Map<Method, number>
+}
+
+/** The shared state service. */
+export class MemoryState extends Context.Tag("@augint-billing/testkit/MemoryState")<MemoryState, State>() {}
+
+/** Fresh, empty state with the two default usage plans (`FREE_10K`, `METERED`). */
+export const make = (
+  options: { readonly usagePlans?: ReadonlyArray<string>; readonly webhookSecret?: string } = {}
+): State => ({
+  usagePlans: new Set((options.usagePlans ?? ["FREE_10K", "METERED"]) as ReadonlyArray<Ids.UsagePlanId>),
+  apiKeys: new Set(),
+  membership: new Map(),
+  usage: new Map(),
+  stripeCustomers: new Map(),
+  subscriptions: new Map(),
+  idempotency: new Map(),
+  meterEvents: [],
+  identifiers: new Map(),
+  inFlight: new Set(),
+  events: [],
+  webhookSecret: options.webhookSecret ?? "whsec_testkit",
+  nextId: 1,
+  records: new Map(),
+  byApiKey: new Map(),
+  processed: new Map(),
+  faults: new Map(),
+  latency: new Map(),
+  calls: new Map()
+})
+
+/** A Layer of fresh state (each build gets its own). */
+export const layer = (
+  options: { readonly usagePlans?: ReadonlyArray<string>; readonly webhookSecret?: string } = {}
+): Layer.Layer<MemoryState> => Layer.effect(MemoryState, Effect.sync(() => make(options)))

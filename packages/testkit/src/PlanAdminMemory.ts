@@ -1,0 +1,65 @@
+/**
+ * An in-memory `PlanAdmin` that behaves like API Gateway usage plan keys: one plan per key per stage
+ * (adding a key that is in a plan is a `Conflict`), removing a key that is not in the plan is
+ * `NotFound`, unknown plans and keys are `NotFound`.
+ *
+ * @since 0.1.0
+ */
+import { type Ids, PlanAdmin } from "@augint-billing/core"
+import { Effect, Layer } from "effect"
+import { instrument } from "./internal/instrument.js"
+import * as MemoryState from "./MemoryState.js"
+
+const error = (reason: "NotFound" | "Conflict", message: string) => new PlanAdmin.PlanAdminError({ reason, message })
+
+/** Build the plan admin over shared state. */
+export const make: Effect.Effect<PlanAdmin.PlanAdminService, never, MemoryState.MemoryState> = Effect.map(
+  MemoryState.MemoryState,
+  (state): PlanAdmin.PlanAdminService => {
+    const plansOf = (apiKeyId: Ids.ApiKeyId) => Array.from(state.membership.get(apiKeyId) ?? [])
+    return {
+      plansOf: (apiKeyId) => instrument(state, "PlanAdmin.plansOf", Effect.sync(() => plansOf(apiKeyId))),
+      addKey: ({ apiKeyId, usagePlanId }) =>
+        instrument(
+          state,
+          "PlanAdmin.addKey",
+          Effect.suspend(() => {
+            if (!state.usagePlans.has(usagePlanId)) {
+              return Effect.fail(error("NotFound", `no usage plan ${usagePlanId}`))
+            }
+            if (!state.apiKeys.has(apiKeyId)) return Effect.fail(error("NotFound", `no API key ${apiKeyId}`))
+            const current = plansOf(apiKeyId)
+            if (current.length > 0) {
+              return Effect.fail(
+                error("Conflict", `key ${apiKeyId} is already in usage plan ${current.join(", ")} on this stage`)
+              )
+            }
+            state.membership.set(apiKeyId, new Set([usagePlanId]))
+            return Effect.void
+          })
+        ),
+      removeKey: ({ apiKeyId, usagePlanId }) =>
+        instrument(
+          state,
+          "PlanAdmin.removeKey",
+          Effect.suspend(() => {
+            const plans = state.membership.get(apiKeyId)
+            if (plans === undefined || !plans.has(usagePlanId)) {
+              return Effect.fail(error("NotFound", `key ${apiKeyId} is not in usage plan ${usagePlanId}`))
+            }
+            plans.delete(usagePlanId)
+            return Effect.void
+          })
+        )
+    }
+  }
+)
+
+/** `PlanAdmin` over the shared `MemoryState`. */
+export const layer: Layer.Layer<PlanAdmin.PlanAdmin, never, MemoryState.MemoryState> = Layer.effect(
+  PlanAdmin.PlanAdmin,
+  make
+)
+
+/** `PlanAdmin` on fresh state of its own. */
+export const layerMemory: Layer.Layer<PlanAdmin.PlanAdmin> = layer.pipe(Layer.provide(MemoryState.layer()))

@@ -1,0 +1,196 @@
+/**
+ * An in-memory `Stripe` that behaves like Stripe where billing depends on it: meter event identifiers
+ * deduped over 24 hours, timestamps accepted only from 35 days back to 5 minutes ahead, one concurrent
+ * meter event per customer (`Locked`), idempotent subscription creation, cancel of a cancelled
+ * subscription is success, webhook signatures in Stripe's scheme with a 300 s tolerance.
+ *
+ * @since 0.1.0
+ */
+import { type Ids, Stripe, UtcDay } from "@augint-billing/core"
+import { Clock, Duration, Effect, Layer, Stream } from "effect"
+import { instrument, instrumentStream } from "./internal/instrument.js"
+import { parseHeader, safeEqual, sign } from "./internal/signature.js"
+import * as MemoryState from "./MemoryState.js"
+
+const invalid = (message: string) => new Stripe.StripeError({ reason: "InvalidRequest", message })
+const notFound = (message: string) => new Stripe.StripeError({ reason: "NotFound", message })
+
+/** The webhook timestamp tolerance, as the Stripe adapter uses it. */
+export const WEBHOOK_TOLERANCE_SECONDS = 300
+
+const LIVE_STATUSES: ReadonlySet<string> = new Set(["active", "trialing", "past_due"])
+
+/** Build the Stripe port over shared state. */
+export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.MemoryState> = Effect.map(
+  MemoryState.MemoryState,
+  (state): Stripe.StripeService => {
+    const customer = (id: Ids.CustomerId) => {
+      const c = state.stripeCustomers.get(id)
+      return c === undefined || c.deleted ? undefined : c
+    }
+    const accept = (event: Stripe.MeterEvent) =>
+      Effect.gen(function*() {
+        if (!Number.isInteger(event.value) || event.value < 1) {
+          return yield* invalid(`value must be a whole number of at least 1, got ${event.value}`)
+        }
+        if (event.identifier.length === 0 || event.identifier.length > 100) {
+          return yield* invalid("identifier must be 1-100 characters")
+        }
+        if (customer(event.customerId) === undefined) {
+          return yield* notFound(`No such customer: '${event.customerId}'`)
+        }
+        const now = yield* Clock.currentTimeMillis
+        const ts = event.timestamp * 1000
+        if (ts > now + Duration.toMillis(Stripe.MAX_METER_EVENT_LEAD)) {
+          return yield* invalid("timestamp is more than 5 minutes in the future")
+        }
+        if (ts < now - Duration.toMillis(Stripe.MAX_METER_EVENT_AGE)) {
+          return yield* invalid("timestamp is more than 35 days in the past")
+        }
+        const seen = state.identifiers.get(event.identifier)
+        if (seen !== undefined && now - seen < Duration.toMillis(Stripe.IDENTIFIER_DEDUPE_WINDOW)) {
+          return "Duplicate" as const
+        }
+        state.identifiers.set(event.identifier, now)
+        state.meterEvents.push({ ...event, acceptedAt: now })
+        return "Accepted" as const
+      })
+    const webhookError = (reason: typeof Stripe.WebhookErrorReason.Type, message: string) =>
+      new Stripe.WebhookVerificationError({ reason, message })
+    return {
+      ensureSubscription: ({ customerId, idempotencyKey }) =>
+        instrument(
+          state,
+          "Stripe.ensureSubscription",
+          Effect.gen(function*() {
+            if (customer(customerId) === undefined) return yield* notFound(`No such customer: '${customerId}'`)
+            for (const s of state.subscriptions.values()) {
+              if (s.customerId === customerId && LIVE_STATUSES.has(s.status)) return s.id
+            }
+            const now = yield* Clock.currentTimeMillis
+            const previous = state.idempotency.get(idempotencyKey)
+            if (previous !== undefined && now - previous.at < Duration.toMillis(Duration.hours(24))) {
+              return previous.subscriptionId
+            }
+            const id = `sub_mem${state.nextId++}` as Ids.SubscriptionId
+            state.subscriptions.set(id, { id, customerId, status: "active", invoicedNow: false })
+            state.idempotency.set(idempotencyKey, { subscriptionId: id, at: now })
+            return id
+          })
+        ),
+      cancelSubscription: ({ invoiceNow, subscriptionId }) =>
+        instrument(
+          state,
+          "Stripe.cancelSubscription",
+          Effect.suspend(() => {
+            const s = state.subscriptions.get(subscriptionId)
+            if (s === undefined) return Effect.fail(notFound(`No such subscription: '${subscriptionId}'`))
+            if (s.status !== "canceled") {
+              s.status = "canceled"
+              s.invoicedNow = invoiceNow
+            }
+            return Effect.void
+          })
+        ),
+      reportUsage: (event) =>
+        Effect.suspend(() =>
+          // Stripe allows one in-flight meter event per customer; the lock is held through latency too.
+          state.inFlight.has(event.customerId)
+            ? instrument(
+              state,
+              "Stripe.reportUsage",
+              Effect.fail(
+                new Stripe.StripeError({
+                  reason: "Locked",
+                  message: `another meter event for ${event.customerId} is in flight`
+                })
+              )
+            )
+            : Effect.acquireUseRelease(
+              Effect.sync(() => state.inFlight.add(event.customerId)),
+              () => instrument(state, "Stripe.reportUsage", accept(event)),
+              () => Effect.sync(() => state.inFlight.delete(event.customerId))
+            )
+        ),
+      getCustomer: (customerId) =>
+        instrument(
+          state,
+          "Stripe.getCustomer",
+          Effect.suspend(() => {
+            const c = state.stripeCustomers.get(customerId)
+            if (c === undefined) return Effect.fail(notFound(`No such customer: '${customerId}'`))
+            return Effect.succeed({
+              id: c.id,
+              deleted: c.deleted,
+              hasPaymentMethod: !c.deleted && c.paymentMethods > 0,
+              metadata: { ...c.metadata }
+            })
+          })
+        ),
+      meterEventSummaries: ({ customerId, end, start }) =>
+        instrument(
+          state,
+          "Stripe.meterEventSummaries",
+          Effect.sync(() => {
+            const perDay = new Map<UtcDay.UtcDay, number>()
+            for (const e of state.meterEvents) {
+              if (e.customerId !== customerId || e.timestamp < start || e.timestamp >= end) continue
+              const day = UtcDay.fromMillis(e.timestamp * 1000)
+              perDay.set(day, (perDay.get(day) ?? 0) + e.value)
+            }
+            return Array.from(perDay.entries()).sort(([a], [b]) => UtcDay.compare(a, b)).map(([day, value]) => ({
+              start: UtcDay.startMillis(day) / 1000,
+              end: (UtcDay.endMillis(day) + 1) / 1000,
+              value
+            }))
+          })
+        ),
+      listEvents: ({ since }) =>
+        instrumentStream(
+          state,
+          "Stripe.listEvents",
+          () =>
+            Stream.fromIterable(
+              state.events.filter((e) => e.created >= since).sort((a, b) => a.created - b.created).map((e) => e.json)
+            )
+        ),
+      verifyWebhook: ({ payload, signature }) =>
+        instrument(
+          state,
+          "Stripe.verifyWebhook",
+          Effect.gen(function*() {
+            if (signature === undefined || signature.length === 0) {
+              return yield* webhookError("MissingHeader", "no Stripe-Signature header")
+            }
+            const { timestamp, v1 } = parseHeader(signature)
+            if (!Number.isFinite(timestamp) || v1.length === 0) {
+              return yield* webhookError("BadSignature", "the Stripe-Signature header is malformed")
+            }
+            const text = typeof payload === "string" ? payload : new TextDecoder().decode(payload)
+            const expected = yield* Effect.promise(() => sign(state.webhookSecret, timestamp, text))
+            if (!v1.some((s) => safeEqual(s, expected))) {
+              return yield* webhookError("BadSignature", "no signature matches the payload")
+            }
+            const now = yield* Clock.currentTimeMillis
+            if (Math.abs(now / 1000 - timestamp) > WEBHOOK_TOLERANCE_SECONDS) {
+              return yield* webhookError("StaleTimestamp", "the signature timestamp is outside the 300 s tolerance")
+            }
+            return yield* Effect.try({
+              try: () => JSON.parse(text) as unknown,
+              catch: () => webhookError("MalformedPayload", "the payload is not JSON")
+            })
+          })
+        )
+    }
+  }
+)
+
+/** `Stripe` over the shared `MemoryState`. */
+export const layer: Layer.Layer<Stripe.Stripe, never, MemoryState.MemoryState> = Layer.effect(Stripe.Stripe, make)
+
+/** `Stripe` on fresh state of its own. */
+export const layerMemory: Layer.Layer<Stripe.Stripe> = layer.pipe(Layer.provide(MemoryState.layer()))
+
+/** A `Stripe-Signature` header for `payload` signed with `secret` at `timestamp` (epoch seconds). */
+export const signatureHeader = (secret: string, timestamp: number, payload: string): Effect.Effect<string> =>
+  Effect.promise(() => sign(secret, timestamp, payload)).pipe(Effect.map((v1) => `t=${timestamp},v1=${v1}`))

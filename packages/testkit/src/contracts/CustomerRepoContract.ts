@@ -1,0 +1,203 @@
+/**
+ * The `CustomerRepo` contract: versioned conditional writes, lookups, sync-candidate listing,
+ * pagination and processed-event markers. Run it against every implementation.
+ *
+ * @since 0.1.0
+ */
+import { Customer, CustomerRepo, Ids, UtcDay } from "@augint-billing/core"
+import { assert, layer as vitestLayer } from "@effect/vitest"
+import { Chunk, Effect, Either, type Layer, Option, Stream } from "effect"
+
+/** Options of the suite. */
+export interface Options {
+  /** Records written for the pagination test (default 1,200: more than one page of any adapter). */
+  readonly bulk?: number
+  /** Per-test timeout in milliseconds. */
+  readonly timeout?: number
+}
+
+let counter = 0
+const unique = () => `${Date.now().toString(36)}${(counter++).toString(36)}${Math.random().toString(36).slice(2, 8)}`
+
+/** A fresh record with unique ids. */
+export const freshCustomer = (overrides: Partial<Customer.Customer> = {}): Customer.Customer => {
+  const id = unique()
+  return {
+    ...Customer.make({
+      customerId: Ids.CustomerId.make(`cus_c${id}`),
+      apiKeyId: Ids.ApiKeyId.make(`key${id}`),
+      now: 1_700_000_000_000
+    }),
+    ...overrides
+  }
+}
+
+const all = <A, E>(stream: Stream.Stream<A, E>) => Stream.runCollect(stream).pipe(Effect.map(Chunk.toReadonlyArray))
+
+/** Register the contract tests for `layer`. */
+export const suite = <E>(name: string, layer: Layer.Layer<CustomerRepo.CustomerRepo, E>, options: Options = {}) =>
+  vitestLayer(layer, { timeout: options.timeout ?? 120_000 })(`CustomerRepo contract: ${name}`, (it) => {
+    const timeout = options.timeout ?? 60_000
+
+    it.effect("get of an unknown customer is None", () =>
+      Effect.gen(function*() {
+        const repo = yield* CustomerRepo.CustomerRepo
+        assert.isTrue(Option.isNone(yield* repo.get(freshCustomer().customerId)))
+        assert.isTrue(Option.isNone(yield* repo.findByApiKey(freshCustomer().apiKeyId)))
+      }), timeout)
+
+    it.effect("create stores version 0 and round-trips every field", () =>
+      Effect.gen(function*() {
+        const repo = yield* CustomerRepo.CustomerRepo
+        const day = UtcDay.UtcDay.make("2026-03-01")
+        const c = freshCustomer()
+        const full: Customer.Customer = {
+          ...c,
+          plan: "METERED",
+          subscriptionId: Ids.SubscriptionId.make("sub_contract1"),
+          ledger: { [day]: 42, [UtcDay.add(day, 1)]: 7 },
+          pending: {
+            day,
+            total: 50,
+            value: 8,
+            identifier: Ids.MeterEventIdentifier.make(`ab1:${c.customerId}:${day}:50`),
+            timestamp: UtcDay.endMillis(day) / 1000 | 0
+          },
+          lastEventAt: 1_700_000_100,
+          paymentFailedAt: 1_700_000_050,
+          settleUntil: 1_700_003_600_000
+        }
+        const created = yield* repo.create(full)
+        assert.strictEqual(created.version, 0)
+        const read = yield* repo.get(c.customerId)
+        assert.deepStrictEqual(Option.getOrThrow(read), created)
+        const byKey = yield* repo.findByApiKey(c.apiKeyId)
+        assert.strictEqual(Option.getOrThrow(byKey).customerId, c.customerId)
+      }), timeout)
+
+    it.effect("create of an existing customer is a VersionConflict", () =>
+      Effect.gen(function*() {
+        const repo = yield* CustomerRepo.CustomerRepo
+        const c = freshCustomer()
+        yield* repo.create(c)
+        const again = yield* Effect.either(repo.create(c))
+        assert.isTrue(Either.isLeft(again) && again.left._tag === "VersionConflict")
+      }), timeout)
+
+    it.effect("update is conditional on the version and increments it", () =>
+      Effect.gen(function*() {
+        const repo = yield* CustomerRepo.CustomerRepo
+        const c = yield* repo.create(freshCustomer())
+        const v1 = yield* repo.update({ ...c, plan: "METERED" })
+        assert.strictEqual(v1.version, 1)
+        const stale = yield* Effect.either(repo.update({ ...c, plan: "FREE" }))
+        assert.isTrue(Either.isLeft(stale) && stale.left._tag === "VersionConflict")
+        const stored = Option.getOrThrow(yield* repo.get(c.customerId))
+        assert.strictEqual(stored.plan, "METERED")
+        assert.strictEqual(stored.version, 1)
+      }), timeout)
+
+    it.effect("update of a missing record is a VersionConflict, not an insert", () =>
+      Effect.gen(function*() {
+        const repo = yield* CustomerRepo.CustomerRepo
+        const c = freshCustomer()
+        const result = yield* Effect.either(repo.update(c))
+        assert.isTrue(Either.isLeft(result) && result.left._tag === "VersionConflict")
+        assert.isTrue(Option.isNone(yield* repo.get(c.customerId)))
+      }), timeout)
+
+    it.effect("of two writers racing from one version exactly one wins", () =>
+      Effect.gen(function*() {
+        const repo = yield* CustomerRepo.CustomerRepo
+        const c = yield* repo.create(freshCustomer())
+        const day = UtcDay.UtcDay.make("2026-03-02")
+        const results = yield* Effect.all(
+          Array.from({ length: 8 }, (_, i) => Effect.either(repo.update({ ...c, ledger: { [day]: i + 1 } }))),
+          { concurrency: "unbounded" }
+        )
+        const wins = results.filter(Either.isRight)
+        assert.strictEqual(wins.length, 1)
+        const stored = Option.getOrThrow(yield* repo.get(c.customerId))
+        assert.strictEqual(stored.version, 1)
+        assert.deepStrictEqual(stored.ledger, wins[0]!.right.ledger)
+      }), timeout)
+
+    it.effect("optional fields cleared by an update are gone", () =>
+      Effect.gen(function*() {
+        const repo = yield* CustomerRepo.CustomerRepo
+        const c = yield* repo.create(freshCustomer({ settleUntil: 5, paymentFailedAt: 6 }))
+        const next = yield* repo.update({ ...c, settleUntil: undefined, paymentFailedAt: undefined })
+        const stored = Option.getOrThrow(yield* repo.get(c.customerId))
+        assert.isUndefined(stored.settleUntil)
+        assert.isUndefined(stored.paymentFailedAt)
+        assert.strictEqual(stored.version, next.version)
+      }), timeout)
+
+    it.effect("remove is conditional on the version", () =>
+      Effect.gen(function*() {
+        const repo = yield* CustomerRepo.CustomerRepo
+        const c = yield* repo.create(freshCustomer())
+        const v1 = yield* repo.update(c)
+        const stale = yield* Effect.either(repo.remove(c))
+        assert.isTrue(Either.isLeft(stale) && stale.left._tag === "VersionConflict")
+        yield* repo.remove(v1)
+        assert.isTrue(Option.isNone(yield* repo.get(c.customerId)))
+        assert.isTrue(Option.isNone(yield* repo.findByApiKey(c.apiKeyId)))
+      }), timeout)
+
+    it.effect("sync candidates are exactly the metered, pending and settling records", () =>
+      Effect.gen(function*() {
+        const repo = yield* CustomerRepo.CustomerRepo
+        const day = UtcDay.UtcDay.make("2026-03-03")
+        const free = yield* repo.create(freshCustomer())
+        const metered = yield* repo.create(freshCustomer({ plan: "METERED" }))
+        const settling = yield* repo.create(freshCustomer({ settleUntil: 1_700_000_000_000 }))
+        const pendingC = freshCustomer()
+        const pending = yield* repo.create({
+          ...pendingC,
+          pending: {
+            day,
+            total: 3,
+            value: 3,
+            identifier: Ids.MeterEventIdentifier.make(`ab1:${pendingC.customerId}:${day}:3`),
+            timestamp: UtcDay.startMillis(day) / 1000
+          }
+        })
+        const demoted = yield* repo.create(freshCustomer({ plan: "METERED" }))
+        yield* repo.update({ ...demoted, plan: "FREE" })
+        const ids = new Set((yield* all(repo.listSyncCandidates())).map((c) => c.customerId))
+        assert.isTrue(ids.has(metered.customerId))
+        assert.isTrue(ids.has(settling.customerId))
+        assert.isTrue(ids.has(pending.customerId))
+        assert.isFalse(ids.has(free.customerId))
+        assert.isFalse(ids.has(demoted.customerId))
+        const everyone = new Set((yield* all(repo.list())).map((c) => c.customerId))
+        for (const c of [free, metered, settling, pending, demoted]) assert.isTrue(everyone.has(c.customerId))
+      }), timeout)
+
+    it.effect("listing pages through many records, each exactly once", () =>
+      Effect.gen(function*() {
+        const repo = yield* CustomerRepo.CustomerRepo
+        const n = options.bulk ?? 1_200
+        const created = yield* Effect.forEach(
+          Array.from({ length: n }, () => freshCustomer({ plan: "METERED" })),
+          (c) => repo.create(c),
+          { concurrency: 16 }
+        )
+        const listed = (yield* all(repo.listSyncCandidates())).map((c) => c.customerId)
+        const mine = new Set(created.map((c) => c.customerId))
+        const seen = listed.filter((id) => mine.has(id))
+        assert.strictEqual(seen.length, n)
+        assert.strictEqual(new Set(seen).size, n)
+      }), Math.max(timeout, 180_000))
+
+    it.effect("processed-event markers", () =>
+      Effect.gen(function*() {
+        const repo = yield* CustomerRepo.CustomerRepo
+        const eventId = Ids.EventId.make(`evt_${unique()}`)
+        assert.isFalse(yield* repo.isProcessed(eventId))
+        yield* repo.markProcessed({ eventId, expiresAt: 4_000_000_000 })
+        yield* repo.markProcessed({ eventId, expiresAt: 4_000_000_000 })
+        assert.isTrue(yield* repo.isProcessed(eventId))
+      }), timeout)
+  })

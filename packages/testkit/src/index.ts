@@ -1,0 +1,21 @@
+/**
+ * @augint-billing/testkit: in-memory Layers of the four ports, a driver to steer them, and the
+ * simulated month. Contract suites live in `@augint-billing/testkit/contracts` (they need vitest).
+ *
+ * @since 0.1.0
+ */
+
+/** An in-memory `CustomerRepo`. */
+export * as CustomerRepoMemory from "./CustomerRepoMemory.js"
+/** Steering and reading the in-memory state. */
+export * as Driver from "./Driver.js"
+/** All four ports in memory on shared state. */
+export * as Memory from "./Memory.js"
+/** The state behind the in-memory Layers. */
+export * as MemoryState from "./MemoryState.js"
+/** An in-memory `PlanAdmin`. */
+export * as PlanAdminMemory from "./PlanAdminMemory.js"
+/** An in-memory `Stripe`. */
+export * as StripeMemory from "./StripeMemory.js"
+/** An in-memory `UsageSource`. */
+export * as UsageSourceMemory from "./UsageSourceMemory.js"
