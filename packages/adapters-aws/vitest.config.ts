@@ -3,6 +3,9 @@ import { defineConfig } from "vitest/config"
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    globalSetup: ["test/support/globalSetup.ts"],
+    // The moto tests reset the one shared moto server between tests: files run one at a time.
+    fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 120_000
   }

@@ -1,0 +1,25 @@
+/**
+ * SDK client settings and the one way every adapter calls the SDK: the fiber's `AbortSignal` reaches
+ * the request, and a failure is classified once.
+ */
+import { Effect } from "effect"
+import type { ClientOptions } from "../AwsConfig.js"
+import { type Classified, classify } from "./awsError.js"
+
+/** SDK client settings: one attempt, because the core's `Retry` policies are the only retry layer. */
+export const clientConfig = (options: ClientOptions = {}) => ({
+  maxAttempts: 1,
+  ...(options.region === undefined ? {} : { region: options.region }),
+  ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+  ...(options.credentials === undefined ? {} : { credentials: options.credentials })
+})
+
+/** Run one SDK call with the fiber's abort signal, its failure classified and mapped by `onError`. */
+export const send = <A, E>(
+  call: (abortSignal: AbortSignal) => Promise<A>,
+  onError: (failure: Classified, cause: unknown) => E
+): Effect.Effect<A, E> =>
+  Effect.tryPromise({
+    try: (signal) => call(signal),
+    catch: (cause) => onError(classify(cause), cause)
+  })

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# moto server (API Gateway usage plans and keys, Secrets Manager) for the adapters-aws tests, on
+# 127.0.0.1:${MOTO_PORT:-15000}. Installed once into <repo>/.tools/moto-venv.
+#   scripts/servers/moto.sh start   # idempotent: does nothing when the port already answers
+#   scripts/servers/moto.sh stop
+set -euo pipefail
+
+MOTO_VERSION="5.2.5"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+TOOLS="$ROOT/.tools"
+VENV="$TOOLS/moto-venv"
+PORT="${MOTO_PORT:-15000}"
+PID_FILE="$TOOLS/moto.pid"
+LOG_FILE="$TOOLS/moto.log"
+INSTALL_LOG="$TOOLS/moto-install.log"
+TIMEOUT="${SERVER_START_TIMEOUT:-90}"
+
+answers() {
+  local code
+  code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$PORT/moto-api/" || true)"
+  [[ "$code" == "200" ]]
+}
+
+install() {
+  if [[ -x "$VENV/bin/moto_server" ]] && "$VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+    return 0
+  fi
+  mkdir -p "$TOOLS"
+  echo "moto: installing moto[server]==$MOTO_VERSION into $VENV (log $INSTALL_LOG)"
+  if ! { python3 -m venv "$VENV" && "$VENV/bin/pip" install --disable-pip-version-check -q "moto[server]==$MOTO_VERSION"; } >"$INSTALL_LOG" 2>&1; then
+    echo "moto: installation failed; last log lines:" >&2
+    tail -n 20 "$INSTALL_LOG" >&2 || true
+    exit 1
+  fi
+}
+
+start() {
+  if answers; then
+    echo "moto: already answering on 127.0.0.1:$PORT"
+    return 0
+  fi
+  install
+  mkdir -p "$TOOLS"
+  nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$LOG_FILE" 2>&1 &
+  local pid=$!
+  echo "$pid" >"$PID_FILE"
+  for ((i = 0; i < TIMEOUT * 2; i++)); do
+    if answers; then
+      echo "moto: started (pid $pid) on 127.0.0.1:$PORT, log $LOG_FILE"
+      return 0
+    fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "moto: moto_server exited before answering on port $PORT; last log lines:" >&2
+      tail -n 20 "$LOG_FILE" >&2 || true
+      exit 1
+    fi
+    sleep 0.5
+  done
+  echo "moto: not answering on 127.0.0.1:$PORT after ${TIMEOUT}s; last log lines:" >&2
+  tail -n 20 "$LOG_FILE" >&2 || true
+  exit 1
+}
+
+stop() {
+  if [[ -f "$PID_FILE" ]]; then
+    local pid
+    pid="$(cat "$PID_FILE")"
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid"
+      for ((i = 0; i < 20; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+      echo "moto: stopped (pid $pid)"
+    fi
+    rm -f "$PID_FILE"
+  else
+    echo "moto: no pid file, nothing to stop"
+  fi
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac
