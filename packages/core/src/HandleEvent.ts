@@ -85,7 +85,7 @@ export const plan = (raw: unknown): Effect.Effect<Plan, HandleEventError, Stripe
     const customer = found.value
     const config = yield* BillingConfig
     let hasPaymentMethod: boolean | undefined = undefined
-    if (event._tag === "PaymentMethodDetached") {
+    if (readsPaymentMethod.has(event._tag)) {
       const stripe = yield* Stripe
       hasPaymentMethod = (yield* Retry.stripe(stripe.getCustomer(customer.customerId))).hasPaymentMethod
     }
@@ -102,6 +102,14 @@ export const plan = (raw: unknown): Effect.Effect<Plan, HandleEventError, Stripe
       outcome: Outcome.Applied({ eventId: event.id, customerId: customer.customerId, decision })
     }
   })
+
+// Events whose decision depends on whether the customer can pay right now.
+const readsPaymentMethod: ReadonlySet<StripeEvent.StripeEvent["_tag"]> = new Set([
+  "SetupIntentSucceeded",
+  "PaymentMethodAttached",
+  "PaymentMethodDetached",
+  "InvoicePaid"
+])
 
 const isStale = (customer: Customer.Customer, created: number) =>
   customer.lastEventAt !== undefined && created < customer.lastEventAt

@@ -32,7 +32,10 @@ export const changesState = (decision: Decision): boolean =>
 /** Subscription statuses after which the customer cannot pay for metered usage. */
 const endedStatuses: ReadonlySet<string> = new Set(["unpaid", "canceled", "incomplete_expired"])
 
-/** What a handled event calls for. `hasPaymentMethod` is read from Stripe for `payment_method.detached`. */
+/**
+ * What a handled event calls for. `hasPaymentMethod` is what Stripe says now (read for events that
+ * promote or remove a payment method); when it is not given, promotion assumes a usable one.
+ */
 export const decide = (
   event: Exclude<StripeEvent, { readonly _tag: "Ignored" }>,
   customer: Customer,
@@ -40,11 +43,15 @@ export const decide = (
 ): Decision => {
   const isOurSubscription = (id: string) => customer.subscriptionId === id
   const billable = customer.plan === "METERED" || customer.subscriptionId !== undefined
+  // Deliveries are unordered: a card attached and then removed must not promote when the attach
+  // arrives last, so promotion asks Stripe whether a usable payment method exists now.
+  const canPay = context.hasPaymentMethod !== false
+  const noPaymentMethod = Decision.NoChange({ reason: "no usable payment method now" })
   switch (event._tag) {
     case "SetupIntentSucceeded":
-      return Decision.Promote({ cause: event.setupIntentId })
+      return canPay ? Decision.Promote({ cause: event.setupIntentId }) : noPaymentMethod
     case "PaymentMethodAttached":
-      return Decision.Promote({ cause: event.paymentMethodId })
+      return canPay ? Decision.Promote({ cause: event.paymentMethodId }) : noPaymentMethod
     case "PaymentMethodDetached":
       return context.hasPaymentMethod === false && billable
         ? Decision.Demote({ reason: "no usable payment method left" })
@@ -70,9 +77,11 @@ export const decide = (
       break
     }
     case "InvoicePaid":
-      return customer.paymentFailedAt !== undefined
+      return customer.paymentFailedAt === undefined
+        ? Decision.NoChange({ reason: "no failed payment to recover from" })
+        : canPay
         ? Decision.Promote({ cause: event.invoiceId })
-        : Decision.NoChange({ reason: "no failed payment to recover from" })
+        : noPaymentMethod
     case "InvoiceCreated":
       return billable || customer.settleUntil !== undefined
         ? Decision.Flush()

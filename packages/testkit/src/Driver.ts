@@ -20,6 +20,8 @@ export interface FaultOptions {
   readonly when?: "before" | "after"
   /** Raise the error as a defect, like a crash (default false). */
   readonly die?: boolean
+  /** Let this many calls through first (default 0): `skip: 1` on `CustomerRepo.update` hits the second write. */
+  readonly skip?: number
 }
 
 /** Steering and reading the in-memory state. */
@@ -195,6 +197,7 @@ export const make: Effect.Effect<DriverService, never, MemoryState.MemoryState> 
             when: options.when ?? "before",
             error: options.error ?? defaultError(method),
             die: options.die ?? false,
+            skip: options.skip ?? 0,
             remaining: options.times ?? 1
           })
           state.faults.set(method, queue)

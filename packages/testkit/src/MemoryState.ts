@@ -90,6 +90,8 @@ export interface Fault {
   readonly when: "before" | "after"
   readonly error: unknown
   readonly die: boolean
+  /** Calls to let through before the fault applies. */
+  skip: number
   remaining: number
 }
 

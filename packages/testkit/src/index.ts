@@ -15,6 +15,8 @@ export * as Memory from "./Memory.js"
 export * as MemoryState from "./MemoryState.js"
 /** An in-memory `PlanAdmin`. */
 export * as PlanAdminMemory from "./PlanAdminMemory.js"
+/** Stripe webhook event JSON builders. */
+export * as StripeEvents from "./StripeEvents.js"
 /** An in-memory `Stripe`. */
 export * as StripeMemory from "./StripeMemory.js"
 /** An in-memory `UsageSource`. */

@@ -5,6 +5,10 @@ const take = (state: State, method: Method) => {
   const queue = state.faults.get(method)
   const fault = queue?.[0]
   if (fault === undefined) return undefined
+  if (fault.skip > 0) {
+    fault.skip--
+    return undefined
+  }
   fault.remaining--
   if (fault.remaining <= 0) queue!.shift()
   return fault

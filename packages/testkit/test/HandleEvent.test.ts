@@ -1,0 +1,270 @@
+import { HandleEvent, KeyMove, PlanAdmin, Stripe } from "@augint-billing/core"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Option, TestClock } from "effect"
+import { Driver, StripeEvents } from "../src/index.js"
+import {
+  apiKeyId,
+  customerId,
+  FREE,
+  METERED,
+  nowSeconds,
+  settle,
+  settleOk,
+  signUp,
+  signUpMetered,
+  T0,
+  testLayer
+} from "./support.js"
+
+const snapshot = Effect.gen(function*() {
+  const { state } = yield* Driver.Driver
+  return JSON.stringify({
+    records: [...state.records.entries()],
+    membership: [...state.membership.entries()].map(([k, v]) => [k, [...v]]),
+    subscriptions: [...state.subscriptions.values()],
+    meterEvents: state.meterEvents,
+    processed: [...state.processed.entries()]
+  })
+})
+
+describe("handleEvent", () => {
+  it.effect("setup_intent.succeeded promotes: one subscription, key in METERED, record METERED", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const driver = yield* Driver.Driver
+      const outcome = yield* signUpMetered(1)
+      assert.strictEqual(outcome._tag, "Applied")
+      assert.deepStrictEqual(yield* driver.plansOf(apiKeyId(1)), [METERED])
+      const record = Option.getOrThrow(yield* driver.record(customerId(1)))
+      assert.strictEqual(record.plan, "METERED")
+      const subs = yield* driver.subscriptions(customerId(1))
+      assert.strictEqual(subs.length, 1)
+      assert.strictEqual(record.subscriptionId, subs[0]!.id)
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a duplicate delivery is acknowledged and changes nothing", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      yield* signUp(1, 1)
+      const event = StripeEvents.setupIntentSucceeded({ customerId: customerId(1), created: yield* nowSeconds })
+      assert.strictEqual((yield* settleOk(HandleEvent.handleEvent(event)))._tag, "Applied")
+      const before = yield* snapshot
+      assert.strictEqual((yield* settleOk(HandleEvent.handleEvent(event)))._tag, "Duplicate")
+      assert.strictEqual(yield* snapshot, before)
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("an event for a customer with no link is UnknownCustomer and changes nothing", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      yield* signUp(1, 1)
+      const before = yield* snapshot
+      const outcome = yield* settleOk(
+        HandleEvent.handleEvent(StripeEvents.setupIntentSucceeded({ customerId: customerId(99), created: 1 }))
+      )
+      assert.strictEqual(outcome._tag, "UnknownCustomer")
+      assert.strictEqual(yield* snapshot, before)
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a malformed handled event is a decode error (rejected) and changes nothing", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      yield* signUp(1, 1)
+      const before = yield* snapshot
+      const event = StripeEvents.invoicePaymentFailed({ customerId: customerId(1), created: 5 })
+      const broken = { ...event, data: { object: { ...event.data.object, next_payment_attempt: "tomorrow" } } }
+      const exit = yield* settle(HandleEvent.handleEvent(broken))
+      assert.isTrue(Exit.isFailure(exit))
+      if (Exit.isFailure(exit) && exit.cause._tag === "Fail") {
+        assert.strictEqual(exit.cause.error._tag, "StripeEventDecodeError")
+        assert.strictEqual(HandleEvent.classify(exit.cause.error), "reject")
+      } else {
+        assert.fail("expected a typed failure")
+      }
+      assert.strictEqual(yield* snapshot, before)
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("an unknown event type is Ignored", () =>
+    Effect.gen(function*() {
+      const outcome = yield* HandleEvent.handleEvent({ id: "evt_x1", type: "charge.refunded", created: 1, data: {} })
+      assert.strictEqual(outcome._tag, "Ignored")
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a card confirmed but removed before the event arrives does not promote", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const driver = yield* Driver.Driver
+      yield* signUp(1, 0)
+      const outcome = yield* settleOk(
+        HandleEvent.handleEvent(
+          StripeEvents.setupIntentSucceeded({ customerId: customerId(1), created: yield* nowSeconds })
+        )
+      )
+      assert.isTrue(outcome._tag === "Applied" && outcome.decision._tag === "NoChange")
+      assert.deepStrictEqual(yield* driver.plansOf(apiKeyId(1)), [FREE])
+      assert.strictEqual((yield* driver.subscriptions(customerId(1))).length, 0)
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a failed payment with a retry scheduled records the failure and keeps the plan", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const driver = yield* Driver.Driver
+      yield* signUpMetered(1)
+      const created = yield* nowSeconds
+      const outcome = yield* settleOk(HandleEvent.handleEvent(
+        StripeEvents.invoicePaymentFailed({ customerId: customerId(1), created, nextPaymentAttempt: created + 86_400 })
+      ))
+      assert.isTrue(outcome._tag === "Applied" && outcome.decision._tag === "RecordFailure")
+      const record = Option.getOrThrow(yield* driver.record(customerId(1)))
+      assert.strictEqual(record.plan, "METERED")
+      assert.strictEqual(record.paymentFailedAt, created)
+      assert.deepStrictEqual(yield* driver.plansOf(apiKeyId(1)), [METERED])
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("the final failed payment demotes: key moved first, usage reported, then cancelled with invoice_now", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const driver = yield* Driver.Driver
+      yield* signUpMetered(1)
+      yield* driver.addUsage({ apiKeyId: apiKeyId(1), units: 321 })
+      yield* TestClock.adjust("10 minutes")
+      const outcome = yield* settleOk(HandleEvent.handleEvent(
+        StripeEvents.invoicePaymentFailed({ customerId: customerId(1), created: yield* nowSeconds })
+      ))
+      assert.isTrue(outcome._tag === "Applied" && outcome.decision._tag === "Demote")
+      assert.deepStrictEqual(yield* driver.plansOf(apiKeyId(1)), [FREE])
+      const events = yield* driver.meterEvents(customerId(1))
+      assert.strictEqual(events.reduce((n, e) => n + e.value, 0), 321)
+      const [sub] = yield* driver.subscriptions(customerId(1))
+      assert.strictEqual(sub!.status, "canceled")
+      assert.isTrue(sub!.invoicedNow)
+      const record = Option.getOrThrow(yield* driver.record(customerId(1)))
+      assert.strictEqual(record.plan, "FREE")
+      assert.isUndefined(record.subscriptionId)
+      assert.isDefined(record.settleUntil)
+      // Usage after the move lands in the free plan and is never billed.
+      yield* driver.addUsage({ apiKeyId: apiKeyId(1), units: 50 })
+      assert.strictEqual(
+        yield* driver.usage({ usagePlanId: FREE, apiKeyId: apiKeyId(1), day: "2026-03-31" as never }),
+        50
+      )
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("an event older than the state it would change is recorded and skipped", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const driver = yield* Driver.Driver
+      yield* signUpMetered(1)
+      const t = yield* nowSeconds
+      const late = StripeEvents.paymentMethodAttached({ customerId: customerId(1), created: t - 60 })
+      yield* settleOk(
+        HandleEvent.handleEvent(StripeEvents.invoicePaymentFailed({ customerId: customerId(1), created: t + 5 }))
+      )
+      const outcome = yield* settleOk(HandleEvent.handleEvent(late))
+      assert.strictEqual(outcome._tag, "Stale")
+      assert.deepStrictEqual(yield* driver.plansOf(apiKeyId(1)), [FREE])
+      // Recorded: a redelivery is a duplicate.
+      assert.strictEqual((yield* settleOk(HandleEvent.handleEvent(late)))._tag, "Duplicate")
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("transient Stripe failures are retried with backoff and the promotion completes once", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const driver = yield* Driver.Driver
+      yield* signUp(1, 1)
+      yield* driver.failNext("Stripe.ensureSubscription", { times: 3 })
+      const outcome = yield* settleOk(
+        HandleEvent.handleEvent(
+          StripeEvents.setupIntentSucceeded({ customerId: customerId(1), created: yield* nowSeconds })
+        )
+      )
+      assert.strictEqual(outcome._tag, "Applied")
+      assert.strictEqual((yield* driver.calls)["Stripe.ensureSubscription"], 4)
+      assert.strictEqual((yield* driver.subscriptions(customerId(1))).length, 1)
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a permanent failure is not retried and is classified for acknowledgement; a redelivery completes", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const driver = yield* Driver.Driver
+      yield* signUp(1, 1)
+      yield* driver.failNext("Stripe.ensureSubscription", {
+        error: new Stripe.StripeError({ reason: "InvalidRequest", message: "no metered price" })
+      })
+      const event = StripeEvents.setupIntentSucceeded({ customerId: customerId(1), created: yield* nowSeconds })
+      const exit = yield* settle(HandleEvent.handleEvent(event))
+      assert.isTrue(Exit.isFailure(exit))
+      if (Exit.isFailure(exit) && exit.cause._tag === "Fail") {
+        assert.strictEqual(HandleEvent.classify(exit.cause.error), "acknowledge")
+      }
+      assert.strictEqual((yield* driver.calls)["Stripe.ensureSubscription"], 1)
+      assert.deepStrictEqual(yield* driver.plansOf(apiKeyId(1)), [FREE])
+      assert.strictEqual((yield* settleOk(HandleEvent.handleEvent(event)))._tag, "Applied")
+      assert.deepStrictEqual(yield* driver.plansOf(apiKeyId(1)), [METERED])
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("invoice.created flushes the customer's unreported usage", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const driver = yield* Driver.Driver
+      yield* signUpMetered(1)
+      yield* driver.addUsage({ apiKeyId: apiKeyId(1), units: 77 })
+      const outcome = yield* settleOk(
+        HandleEvent.handleEvent(StripeEvents.invoiceCreated({ customerId: customerId(1), created: yield* nowSeconds }))
+      )
+      assert.isTrue(outcome._tag === "Applied" && outcome.decision._tag === "Flush")
+      assert.strictEqual((yield* driver.meterEvents(customerId(1))).reduce((n, e) => n + e.value, 0), 77)
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("subscription deleted (ours) demotes; someone else's subscription changes nothing", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const driver = yield* Driver.Driver
+      yield* signUpMetered(1)
+      const record = Option.getOrThrow(yield* driver.record(customerId(1)))
+      const t = yield* nowSeconds
+      const other = yield* settleOk(HandleEvent.handleEvent(
+        StripeEvents.subscriptionDeleted({
+          customerId: customerId(1),
+          created: t + 1,
+          subscriptionId: "sub_other" as never
+        })
+      ))
+      assert.isTrue(other._tag === "Applied" && other.decision._tag === "NoChange")
+      const ours = yield* settleOk(HandleEvent.handleEvent(
+        StripeEvents.subscriptionDeleted({
+          customerId: customerId(1),
+          created: t + 2,
+          subscriptionId: record.subscriptionId!
+        })
+      ))
+      assert.isTrue(ours._tag === "Applied" && ours.decision._tag === "Demote")
+      assert.deepStrictEqual(yield* driver.plansOf(apiKeyId(1)), [FREE])
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a key move whose add fails is compensated: the key is back in its plan", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const driver = yield* Driver.Driver
+      yield* signUp(1, 1)
+      yield* driver.failNext("PlanAdmin.addKey", {
+        error: new PlanAdmin.PlanAdminError({ reason: "BadRequest", message: "rejected" })
+      })
+      const exit = yield* settle(KeyMove.moveKey({ apiKeyId: apiKeyId(1), from: FREE, to: METERED }))
+      assert.isTrue(Exit.isFailure(exit))
+      if (Exit.isFailure(exit) && exit.cause._tag === "Fail") {
+        const error = exit.cause.error
+        assert.isTrue(error._tag === "KeyMoveError" && error.reason === "AddFailed" && error.compensated)
+      }
+      assert.deepStrictEqual(yield* driver.plansOf(apiKeyId(1)), [FREE])
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a key in an unexpected plan is not moved", () =>
+    Effect.gen(function*() {
+      const driver = yield* Driver.Driver
+      yield* driver.createUsagePlan("GOLD" as never)
+      yield* driver.createApiKey(apiKeyId(1), "GOLD" as never)
+      const exit = yield* settle(KeyMove.moveKey({ apiKeyId: apiKeyId(1), from: FREE, to: METERED }))
+      assert.isTrue(Exit.isFailure(exit))
+      assert.deepStrictEqual(yield* driver.plansOf(apiKeyId(1)), ["GOLD"])
+    }).pipe(Effect.provide(testLayer())))
+})

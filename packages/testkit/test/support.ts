@@ -1,0 +1,50 @@
+import { BillingConfig, HandleEvent, type Ids } from "@augint-billing/core"
+import { Clock, Effect, Exit, Fiber, Layer, TestClock } from "effect"
+import { Driver, Memory, StripeEvents } from "../src/index.js"
+
+/** 2026-03-31T10:00:00Z: an ordinary day, one day before a month boundary. */
+export const T0 = Date.parse("2026-03-31T10:00:00.000Z")
+
+export const testLayer = (settings: Partial<BillingConfig.BillingSettings> = {}) =>
+  Layer.merge(Memory.layerMemory(), BillingConfig.layer(settings))
+
+export const customerId = (n: number) => `cus_T${n}` as Ids.CustomerId
+export const apiKeyId = (n: number) => `key${n}` as Ids.ApiKeyId
+export const FREE = "FREE_10K" as Ids.UsagePlanId
+export const METERED = "METERED" as Ids.UsagePlanId
+
+export const nowSeconds = Clock.currentTimeMillis.pipe(Effect.map((ms) => Math.floor(ms / 1000)))
+
+/**
+ * Run an effect under the TestClock to completion, moving time forward in small steps while it
+ * sleeps (retry backoff, latency). Returns its Exit.
+ */
+export const settle = <A, E, R>(self: Effect.Effect<A, E, R>, step = "200 millis", maxSteps = 5_000) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(self)
+    for (let i = 0; i < maxSteps; i++) {
+      yield* Effect.yieldNow()
+      const done = yield* Fiber.poll(fiber)
+      if (done._tag === "Some") return done.value
+      yield* TestClock.adjust(step)
+    }
+    yield* Fiber.interrupt(fiber)
+    return Exit.die(new Error("did not settle"))
+  })
+
+/** Like `settle`, failing the test when the effect fails. */
+export const settleOk = <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.flatMap(settle(self), (exit) => exit)
+
+/** Sign up customer n (FREE, no card). */
+export const signUp = (n: number, paymentMethods = 0) =>
+  Effect.flatMap(Driver.Driver, (d) => d.signUp({ customerId: customerId(n), apiKeyId: apiKeyId(n), paymentMethods }))
+
+/** Sign up customer n, attach a card and deliver `setup_intent.succeeded`. */
+export const signUpMetered = (n: number) =>
+  Effect.gen(function*() {
+    yield* signUp(n, 1)
+    const created = yield* nowSeconds
+    return yield* settleOk(
+      HandleEvent.handleEvent(StripeEvents.setupIntentSucceeded({ customerId: customerId(n), created }))
+    )
+  })
