@@ -1,0 +1,459 @@
+/**
+ * The production `Stripe` port on the stripe SDK: metered subscriptions, Billing Meter events,
+ * customers, events and webhook verification.
+ *
+ * @since 0.1.0
+ */
+import { BillingConfig, Ids, Stripe as Port } from "@augint-billing/core"
+import {
+  Clock,
+  Config,
+  ConfigError,
+  Duration,
+  Effect,
+  Either,
+  Layer,
+  Option,
+  Redacted,
+  Ref,
+  Schema,
+  Stream
+} from "effect"
+import type StripeSdk from "stripe"
+import * as Errors from "./internal/errors.js"
+import * as KeyedLock from "./internal/keyedLock.js"
+import * as Webhook from "./internal/webhook.js"
+import * as StripeClient from "./StripeClient.js"
+
+/** Where the metered price comes from: its id, or the product whose one active metered price it is. */
+export type MeteredPrice = { readonly priceId: string } | { readonly productId: string }
+
+/** Everything the adapter needs besides `BillingConfig`. */
+export interface Options extends StripeClient.Options {
+  /** The endpoint's signing secret (`whsec_...`). */
+  readonly webhookSecret: Redacted.Redacted<string>
+  /** The metered price subscriptions are created with. */
+  readonly meteredPrice: MeteredPrice
+  /** The Billing Meter's id; discovered from `BillingConfig.meterEventName` when absent. */
+  readonly meterId?: string | undefined
+  /** How old a webhook signature may be. Default 300 seconds (Stripe's recommendation). */
+  readonly webhookTolerance?: Duration.DurationInput | undefined
+}
+
+/** The webhook signature tolerance used when none is given: 300 seconds. */
+export const defaultWebhookTolerance: Duration.Duration = Duration.seconds(300)
+
+/** Subscription statuses that count as "has the metered subscription". */
+export const liveSubscriptionStatuses: ReadonlySet<string> = new Set(["active", "trialing", "past_due"])
+
+/** Invalid or missing Stripe configuration, with one line naming each variable. */
+export class StripeConfigError extends Schema.TaggedError<StripeConfigError>()("StripeConfigError", {
+  message: Schema.String
+}) {}
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+const memoizeSuccess = <A, E>(self: Effect.Effect<A, E>): Effect.Effect<Effect.Effect<A, E>> =>
+  Effect.map(Ref.make(Option.none<A>()), (ref) =>
+    Effect.flatMap(
+      Ref.get(ref),
+      Option.match({
+        onSome: Effect.succeed,
+        onNone: () => Effect.tap(self, (a) => Ref.set(ref, Option.some(a)))
+      })
+    ))
+
+const listAll = <T extends { readonly id: string }>(
+  page: (startingAfter: string | undefined) => Effect.Effect<StripeSdk.ApiList<T>, Port.StripeError>
+): Effect.Effect<Array<T>, Port.StripeError> =>
+  Effect.gen(function*() {
+    const items: Array<T> = []
+    let startingAfter: string | undefined = undefined
+    while (true) {
+      const current: StripeSdk.ApiList<T> = yield* page(startingAfter)
+      items.push(...current.data)
+      const last = current.data[current.data.length - 1]
+      if (!current.has_more || last === undefined) return items
+      startingAfter = last.id
+    }
+  })
+
+const decodeId = <A>(schema: Schema.Schema<A, string>, what: string) => (id: string) =>
+  Schema.decodeUnknown(schema)(id).pipe(
+    Effect.mapError(() =>
+      new Port.StripeError({ reason: "Server", message: `Stripe returned a malformed ${what}: ${id}` })
+    )
+  )
+
+const idOf = (value: string | { readonly id: string } | null | undefined): string | undefined =>
+  value === null || value === undefined ? undefined : typeof value === "string" ? value : value.id
+
+const isDuplicateIdentifier = (error: Port.StripeError): boolean => {
+  if (error.reason !== "InvalidRequest") return false
+  const cause: unknown = error.cause
+  const code = Errors.isSdkError(cause) ? cause.code : undefined
+  if (code !== undefined && /duplicate/i.test(code)) return true
+  return /identifier/i.test(error.message) && /(already|duplicate|exists|unique)/i.test(error.message)
+}
+
+/** Check a meter event against Stripe's rules before it is sent; `nowMillis` is the current time. */
+export const validateMeterEvent = (
+  event: Port.MeterEvent,
+  nowMillis: number
+): Either.Either<Port.MeterEvent, Port.StripeError> => {
+  if (!Number.isSafeInteger(event.value) || event.value < 1) {
+    return Either.left(Errors.invalid(`meter event value must be a whole number of at least 1, got ${event.value}`))
+  }
+  if (event.identifier.length < 1 || event.identifier.length > 100) {
+    return Either.left(
+      Errors.invalid(`meter event identifier must be 1-100 characters, got ${event.identifier.length}`)
+    )
+  }
+  if (!Number.isSafeInteger(event.timestamp) || event.timestamp < 0) {
+    return Either.left(Errors.invalid(`meter event timestamp must be whole epoch seconds, got ${event.timestamp}`))
+  }
+  const at = event.timestamp * 1000
+  const iso = new Date(at).toISOString()
+  if (nowMillis - at > Duration.toMillis(Port.MAX_METER_EVENT_AGE)) {
+    return Either.left(
+      Errors.invalid(`meter event timestamp ${iso} is more than 35 days old; Stripe would reject it`)
+    )
+  }
+  if (at - nowMillis > Duration.toMillis(Port.MAX_METER_EVENT_LEAD)) {
+    return Either.left(
+      Errors.invalid(`meter event timestamp ${iso} is more than 5 minutes in the future; Stripe would reject it`)
+    )
+  }
+  return Either.right(event)
+}
+
+// ---------------------------------------------------------------------------------------------
+// the service
+
+/** The `Stripe` port over a `StripeClient`; the meter event name comes from `BillingConfig`. */
+export const make = (
+  options: Pick<Options, "webhookSecret" | "meteredPrice" | "meterId" | "webhookTolerance">
+): Effect.Effect<Port.StripeService, never, StripeClient.StripeClient | BillingConfig.BillingConfig> =>
+  Effect.gen(function*() {
+    const client = yield* StripeClient.StripeClient
+    const settings = yield* BillingConfig.BillingConfig
+    const meterEventName = settings.meterEventName
+    const tolerance = Duration.decode(options.webhookTolerance ?? defaultWebhookTolerance)
+    // One in-flight meter event per customer: Stripe allows one concurrent call per customer and meter.
+    const customerLocks = yield* KeyedLock.make<Ids.CustomerId>()
+    const meteredPrice = options.meteredPrice
+
+    const priceId: Effect.Effect<string, Port.StripeError> = yield* memoizeSuccess(
+      "priceId" in meteredPrice
+        ? Effect.succeed(meteredPrice.priceId)
+        : client.call((sdk) =>
+          sdk.prices.list({ product: meteredPrice.productId, active: true, type: "recurring", limit: 100 })
+        ).pipe(
+          Effect.flatMap((page) => {
+            const metered = page.data.filter((price) => price.recurring?.usage_type === "metered")
+            const [only] = metered
+            if (metered.length === 1 && only !== undefined) return Effect.succeed(only.id)
+            return Effect.fail(Errors.invalid(
+              metered.length === 0
+                ? `product ${meteredPrice.productId} has no active metered price; set METERED_PRICE_ID or add one`
+                : `product ${meteredPrice.productId} has ${metered.length} active metered prices (${
+                  metered.map((p) => p.id).join(", ")
+                }); set METERED_PRICE_ID to choose one`
+            ))
+          })
+        )
+    )
+
+    const meterId: Effect.Effect<string, Port.StripeError> = yield* memoizeSuccess(
+      options.meterId !== undefined
+        ? Effect.succeed(options.meterId)
+        : listAll((startingAfter) =>
+          client.call((sdk) =>
+            sdk.billing.meters.list({
+              status: "active",
+              limit: 100,
+              ...(startingAfter === undefined ? {} : { starting_after: startingAfter })
+            })
+          )
+        ).pipe(
+          Effect.flatMap((meters) => {
+            const meter = meters.find((m) => m.event_name === meterEventName)
+            return meter === undefined
+              ? Effect.fail(Errors.invalid(`no active Billing Meter has event_name "${meterEventName}"`))
+              : Effect.succeed(meter.id)
+          })
+        )
+    )
+
+    const ensureSubscription: Port.StripeService["ensureSubscription"] = ({ customerId, idempotencyKey }) =>
+      Effect.gen(function*() {
+        const price = yield* priceId
+        // Without `status`, Stripe lists every subscription that is not canceled.
+        const existing = yield* client.call((sdk) =>
+          sdk.subscriptions.list({ customer: customerId, price, limit: 100 })
+        )
+        const found = existing.data.find((s) =>
+          liveSubscriptionStatuses.has(s.status) && s.items.data.some((item) => item.price.id === price)
+        )
+        if (found !== undefined) return yield* decodeId(Ids.SubscriptionId, "subscription id")(found.id)
+        const created = yield* client.call((sdk) =>
+          sdk.subscriptions.create(
+            { customer: customerId, items: [{ price }], metadata: { managed_by: "augint-billing" } },
+            { idempotencyKey }
+          )
+        )
+        return yield* decodeId(Ids.SubscriptionId, "subscription id")(created.id)
+      }).pipe(Effect.withSpan("StripeAdapter.ensureSubscription", { attributes: { customerId } }))
+
+    const cancelSubscription: Port.StripeService["cancelSubscription"] = ({ invoiceNow, subscriptionId }) =>
+      client.call((sdk) => sdk.subscriptions.cancel(subscriptionId, { invoice_now: invoiceNow, prorate: false })).pipe(
+        Effect.asVoid,
+        // Cancelling a cancelled subscription is refused; look before calling it a failure.
+        Effect.catchIf(
+          (error) => error.reason === "InvalidRequest" || error.reason === "NotFound",
+          (error) =>
+            client.call((sdk) => sdk.subscriptions.retrieve(subscriptionId)).pipe(
+              Effect.flatMap((s) => s.status === "canceled" ? Effect.void : Effect.fail(error))
+            )
+        ),
+        Effect.withSpan("StripeAdapter.cancelSubscription", { attributes: { subscriptionId } })
+      )
+
+    const reportUsage: Port.StripeService["reportUsage"] = (event) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const valid = yield* validateMeterEvent(event, now)
+        return yield* client.call(
+          (sdk) =>
+            sdk.billing.meterEvents.create({
+              event_name: meterEventName,
+              payload: { stripe_customer_id: valid.customerId, value: String(valid.value) },
+              identifier: valid.identifier,
+              timestamp: valid.timestamp
+            }),
+          "meterEvent"
+        ).pipe(
+          Effect.as<Port.MeterEventResult>("Accepted"),
+          Effect.catchIf(isDuplicateIdentifier, () => Effect.succeed<Port.MeterEventResult>("Duplicate")),
+          customerLocks.withLock(valid.customerId)
+        )
+      }).pipe(
+        Effect.withSpan("StripeAdapter.reportUsage", {
+          attributes: { customerId: event.customerId, identifier: event.identifier, value: event.value }
+        })
+      )
+
+    const getCustomer: Port.StripeService["getCustomer"] = (customerId) =>
+      Effect.gen(function*() {
+        const customer = yield* client.call((sdk) => sdk.customers.retrieve(customerId))
+        if ("deleted" in customer && customer.deleted === true) {
+          return { id: customerId, deleted: true, hasPaymentMethod: false, metadata: {} }
+        }
+        const active = customer as StripeSdk.Customer
+        const metadata: Record<string, string> = { ...active.metadata }
+        if (idOf(active.invoice_settings?.default_payment_method) !== undefined || idOf(active.default_source)) {
+          return { id: customerId, deleted: false, hasPaymentMethod: true, metadata }
+        }
+        const attached = yield* client.call((sdk) => sdk.customers.listPaymentMethods(customerId, { limit: 1 }))
+        return { id: customerId, deleted: false, hasPaymentMethod: attached.data.length > 0, metadata }
+      }).pipe(Effect.withSpan("StripeAdapter.getCustomer", { attributes: { customerId } }))
+
+    const meterEventSummaries: Port.StripeService["meterEventSummaries"] = ({ customerId, end, start }) =>
+      Effect.gen(function*() {
+        const meter = yield* meterId
+        const summaries = yield* listAll((startingAfter) =>
+          client.call((sdk) =>
+            sdk.billing.meters.listEventSummaries(meter, {
+              customer: customerId,
+              start_time: start,
+              end_time: end,
+              value_grouping_window: "day",
+              limit: 100,
+              ...(startingAfter === undefined ? {} : { starting_after: startingAfter })
+            })
+          )
+        )
+        return summaries
+          .map((s) => ({ start: s.start_time, end: s.end_time, value: s.aggregated_value }))
+          .sort((a, b) => a.start - b.start)
+      }).pipe(Effect.withSpan("StripeAdapter.meterEventSummaries", { attributes: { customerId, start, end } }))
+
+    const listEvents: Port.StripeService["listEvents"] = ({ since }) =>
+      // Stripe lists newest first and has no ascending order: read the window, then emit oldest first.
+      Stream.unwrap(
+        listAll((startingAfter) =>
+          client.call((sdk) =>
+            sdk.events.list({
+              created: { gte: since },
+              limit: 100,
+              ...(startingAfter === undefined ? {} : { starting_after: startingAfter })
+            })
+          )
+        ).pipe(Effect.map((events) => Stream.fromIterable<unknown>(events.reverse())))
+      )
+
+    const verifyWebhook: Port.StripeService["verifyWebhook"] = ({ payload, signature }) =>
+      Effect.gen(function*() {
+        if (signature === undefined || signature.trim() === "") {
+          return yield* new Port.WebhookVerificationError({
+            reason: "MissingHeader",
+            message: "webhook refused: no Stripe-Signature header"
+          })
+        }
+        if (payload.length === 0) {
+          return yield* new Port.WebhookVerificationError({
+            reason: "MalformedPayload",
+            message: "webhook refused: empty body"
+          })
+        }
+        const now = yield* Clock.currentTimeMillis
+        const event: unknown = yield* Effect.tryPromise({
+          try: () =>
+            client.sdk.webhooks.constructEventAsync(
+              payload,
+              signature,
+              Redacted.value(options.webhookSecret),
+              // Explicit: the SDK reads 0 as "no timestamp check".
+              Math.max(1, Math.floor(Duration.toSeconds(tolerance))),
+              undefined,
+              now
+            ),
+          catch: Webhook.fromVerificationFailure
+        })
+        if (typeof event !== "object" || event === null || Array.isArray(event)) {
+          return yield* new Port.WebhookVerificationError({
+            reason: "MalformedPayload",
+            message: "webhook refused: the body is not a JSON object"
+          })
+        }
+        return event
+      })
+
+    return {
+      ensureSubscription,
+      cancelSubscription,
+      reportUsage,
+      getCustomer,
+      meterEventSummaries,
+      listEvents,
+      verifyWebhook
+    } satisfies Port.StripeService
+  })
+
+/** The `Stripe` port from explicit options, with its own scoped `StripeClient`. */
+export const layer = (options: Options): Layer.Layer<Port.Stripe, never, BillingConfig.BillingConfig> =>
+  Layer.effect(Port.Stripe, make(options)).pipe(Layer.provide(StripeClient.layer(options)))
+
+// ---------------------------------------------------------------------------------------------
+// configuration
+
+const nonBlank = (name: string) =>
+  Config.string(name).pipe(
+    Config.validate({ message: "must be non-empty, without spaces", validation: (s) => /^\S+$/.test(s) })
+  )
+
+const prefixedSecret = (name: string, pattern: RegExp, looksLike: string) =>
+  Config.redacted(name).pipe(
+    Config.validate({ message: `must look like ${looksLike}`, validation: (r) => pattern.test(Redacted.value(r)) })
+  )
+
+/** `STRIPE_SECRET_KEY`: a secret (`sk_...`) or restricted (`rk_...`) key. */
+export const secretKeyConfig: Config.Config<Redacted.Redacted<string>> = prefixedSecret(
+  "STRIPE_SECRET_KEY",
+  /^(sk|rk)_[A-Za-z0-9_]+$/,
+  "sk_... or rk_..."
+)
+
+/** `STRIPE_WEBHOOK_SECRET`: the endpoint's signing secret (`whsec_...`). */
+export const webhookSecretConfig: Config.Config<Redacted.Redacted<string>> = prefixedSecret(
+  "STRIPE_WEBHOOK_SECRET",
+  /^whsec_\S+$/,
+  "whsec_..."
+)
+
+const optional = <A>(config: Config.Config<A>) => Config.option(config).pipe(Config.map(Option.getOrUndefined))
+
+const meteredPriceConfig: Config.Config<MeteredPrice> = Config.all({
+  priceId: optional(nonBlank("METERED_PRICE_ID")),
+  productId: optional(nonBlank("API_USAGE_PRODUCT_ID"))
+}).pipe(
+  Config.mapOrFail(({ priceId, productId }): Either.Either<MeteredPrice, ConfigError.ConfigError> =>
+    priceId !== undefined
+      ? Either.right({ priceId })
+      : productId !== undefined
+      ? Either.right({ productId })
+      : Either.left(ConfigError.MissingData(
+        ["METERED_PRICE_ID"],
+        "set METERED_PRICE_ID, or API_USAGE_PRODUCT_ID to discover the metered price"
+      ))
+  )
+)
+
+const positiveInt = (name: string) =>
+  optional(
+    Config.integer(name).pipe(
+      Config.validate({ message: "must be a whole number of at least 1", validation: (n) => n >= 1 })
+    )
+  )
+
+/** Everything but the two secrets, from the environment. */
+export const settingsConfig = Config.all({
+  meteredPrice: meteredPriceConfig,
+  meterId: optional(nonBlank("STRIPE_METER_ID")),
+  host: optional(nonBlank("STRIPE_API_HOST")),
+  port: optional(
+    Config.integer("STRIPE_API_PORT").pipe(
+      Config.validate({ message: "must be a port number (1-65535)", validation: (n) => n >= 1 && n <= 65535 })
+    )
+  ),
+  protocol: optional(Config.literal("http", "https")("STRIPE_API_PROTOCOL")),
+  mode: optional(Config.literal("live", "sandbox")("STRIPE_MODE")),
+  requestsPerSecond: positiveInt("STRIPE_REQUESTS_PER_SECOND"),
+  meterEventsPerSecond: positiveInt("STRIPE_METER_EVENTS_PER_SECOND")
+})
+
+/** Where the two secrets come from when not from `STRIPE_SECRET_KEY` / `STRIPE_WEBHOOK_SECRET` (e.g. Secrets Manager). */
+export interface SecretSources<E> {
+  readonly secretKey?: Effect.Effect<Redacted.Redacted<string>, E> | undefined
+  readonly webhookSecret?: Effect.Effect<Redacted.Redacted<string>, E> | undefined
+}
+
+const loadConfig = <A>(config: Config.Config<A>): Effect.Effect<A, StripeConfigError> =>
+  Effect.mapError(
+    config,
+    (error) =>
+      new StripeConfigError({
+        message: `invalid Stripe configuration: ${BillingConfig.describeConfigError(error)}`
+      })
+  )
+
+type SecretSource<E> = Effect.Effect<Redacted.Redacted<string>, E>
+
+const fromEnvOr = <E>(
+  config: Config.Config<Redacted.Redacted<string>>,
+  source: SecretSource<E> | undefined
+): Config.Config<SecretSource<E>> => source === undefined ? Config.map(config, Effect.succeed) : Config.succeed(source)
+
+/** Read the adapter's options from the environment, with secrets from `sources` where given. */
+export const loadOptions = <E = never>(sources: SecretSources<E> = {}): Effect.Effect<Options, StripeConfigError | E> =>
+  Effect.gen(function*() {
+    // One read, so that every missing or malformed variable is named in one message.
+    const { apiKey, settings, webhookSecret } = yield* loadConfig(Config.all({
+      settings: settingsConfig,
+      apiKey: fromEnvOr(secretKeyConfig, sources.secretKey),
+      webhookSecret: fromEnvOr(webhookSecretConfig, sources.webhookSecret)
+    }))
+    return { ...settings, apiKey: yield* apiKey, webhookSecret: yield* webhookSecret }
+  })
+
+/** The `Stripe` port from the environment, with secrets from `sources` where given. */
+export const layerConfigWith = <E = never>(
+  sources: SecretSources<E>
+): Layer.Layer<Port.Stripe, StripeConfigError | E, BillingConfig.BillingConfig> =>
+  Layer.unwrapEffect(Effect.map(loadOptions(sources), layer))
+
+/** The `Stripe` port from the environment (`STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET`, ...). */
+export const layerConfig: Layer.Layer<Port.Stripe, StripeConfigError, BillingConfig.BillingConfig> = layerConfigWith(
+  {}
+)

@@ -1,0 +1,127 @@
+/**
+ * The stripe SDK client as a scoped service: one client per Layer, its requests rate limited,
+ * aborted with the calling fiber, classified into `StripeError`, and never retried by the SDK
+ * (the core's `Retry.stripe` owns retries).
+ *
+ * @since 0.1.0
+ */
+import { Stripe as Port } from "@augint-billing/core"
+import type { Scope } from "effect"
+import { Clock, Context, Duration, Effect, Layer, RateLimiter, Redacted } from "effect"
+import StripeSdk from "stripe"
+import * as CallSignal from "./internal/callSignal.js"
+import * as Errors from "./internal/errors.js"
+
+/** Live mode, or test mode / a sandbox (keys `sk_test_...`, `rk_test_...`), which Stripe limits harder. */
+export type Mode = "live" | "sandbox"
+
+/** Which rate limit a request counts against. */
+export type Budget = "request" | "meterEvent"
+
+/** How to reach Stripe and how fast to call it. */
+export interface Options {
+  /** The secret (`sk_...`) or restricted (`rk_...`) key; unwrapped only when the SDK client is built. */
+  readonly apiKey: Redacted.Redacted<string>
+  /** API host; `127.0.0.1` for stripe-mock. Default `api.stripe.com`. */
+  readonly host?: string | undefined
+  /** API port; `12111` for stripe-mock. Default 443. */
+  readonly port?: number | undefined
+  /** `http` for stripe-mock. Default `https`. */
+  readonly protocol?: "http" | "https" | undefined
+  /** The SDK's own per-request timeout, a backstop behind `Retry.stripe`'s. Default 30 seconds. */
+  readonly requestTimeout?: Duration.DurationInput | undefined
+  /** Which of Stripe's rate limits apply. Default: from the key's prefix. */
+  readonly mode?: Mode | undefined
+  /** Requests per second across all calls of this client. Default 100 live, 25 sandbox. */
+  readonly requestsPerSecond?: number | undefined
+  /** Meter events per second (live mode only: in a sandbox they share `requestsPerSecond`). Default 1,000. */
+  readonly meterEventsPerSecond?: number | undefined
+}
+
+/** Stripe's documented rate limits, per second. */
+export const defaultLimits: { readonly [M in Mode]: { readonly requests: number; readonly meterEvents: number } } = {
+  live: { requests: 100, meterEvents: 1000 },
+  sandbox: { requests: 25, meterEvents: 25 }
+}
+
+/** The mode a key belongs to: test-mode and sandbox keys contain `_test_`. */
+export const modeOf = (apiKey: Redacted.Redacted<string>): Mode =>
+  /^(sk|rk)_test_/.test(Redacted.value(apiKey)) ? "sandbox" : "live"
+
+/** The stripe SDK client and a way to call it. */
+export interface StripeClientService {
+  /** The SDK client, for calls the adapter does not wrap; prefer `call`. */
+  readonly sdk: StripeSdk
+  /** The rate limits in force. */
+  readonly mode: Mode
+  /**
+   * Make one SDK request: counted against `budget`, aborted when the fiber is interrupted, SDK
+   * errors mapped to `StripeError`, anything else a defect.
+   */
+  readonly call: <A>(f: (sdk: StripeSdk) => Promise<A>, budget?: Budget) => Effect.Effect<A, Port.StripeError>
+}
+
+/** The stripe SDK client service. */
+export class StripeClient extends Context.Tag("@augint-billing/adapters-stripe/StripeClient")<
+  StripeClient,
+  StripeClientService
+>() {}
+
+const positive = (name: string, value: number): number => {
+  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number, got ${value}`)
+  return value
+}
+
+/** Build a client that lives as long as the scope: closing the scope aborts its requests in flight. */
+export const make = (options: Options): Effect.Effect<StripeClientService, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const owner = yield* Effect.acquireRelease(
+      Effect.sync(() => new AbortController()),
+      (controller) => Effect.sync(() => controller.abort())
+    )
+    const mode = options.mode ?? modeOf(options.apiKey)
+    const limits = defaultLimits[mode]
+    const requestsPerSecond = yield* Effect.try(() =>
+      positive("requestsPerSecond", options.requestsPerSecond ?? limits.requests)
+    ).pipe(Effect.orDie)
+    const meterEventsPerSecond = yield* Effect.try(() =>
+      positive("meterEventsPerSecond", options.meterEventsPerSecond ?? limits.meterEvents)
+    ).pipe(Effect.orDie)
+    const requests = yield* RateLimiter.make({ limit: requestsPerSecond, interval: "1 second" })
+    // In test mode and sandboxes meter events count toward the basic limit; live they have their own.
+    const meterEvents = mode === "sandbox"
+      ? requests
+      : yield* RateLimiter.make({ limit: meterEventsPerSecond, interval: "1 second" })
+
+    const sdk = new StripeSdk(Redacted.value(options.apiKey), {
+      apiVersion: StripeSdk.API_VERSION,
+      // Retries belong to `Retry.stripe`; SDK retries would multiply them.
+      maxNetworkRetries: 0,
+      timeout: Duration.toMillis(Duration.decode(options.requestTimeout ?? "30 seconds")),
+      httpClient: StripeSdk.createFetchHttpClient(CallSignal.makeFetch(owner.signal)),
+      telemetry: false,
+      appInfo: { name: "augint-billing" },
+      ...(options.host === undefined ? {} : { host: options.host }),
+      ...(options.port === undefined ? {} : { port: options.port }),
+      ...(options.protocol === undefined ? {} : { protocol: options.protocol })
+    })
+
+    const call = <A>(f: (sdk: StripeSdk) => Promise<A>, budget: Budget = "request") =>
+      (budget === "meterEvent" ? meterEvents : requests)(
+        Effect.tryPromise({
+          try: (signal) => CallSignal.withSignal(signal, () => f(sdk)),
+          catch: (error) => error
+        })
+      ).pipe(
+        Effect.catchAll((error) =>
+          Errors.isSdkError(error)
+            ? Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(Errors.fromSdkError(error, now)))
+            : Effect.die(error)
+        )
+      )
+
+    return { sdk, mode, call }
+  })
+
+/** The client as a scoped Layer. */
+export const layer = (options: Options): Layer.Layer<StripeClient> => Layer.scoped(StripeClient, make(options))
