@@ -1,0 +1,139 @@
+import { BillingConfig, Ids, Retry, Stripe } from "@augint-billing/core"
+import { assert, describe, it } from "@effect/vitest"
+import { Context, Effect, Either, Exit, Fiber, Layer, Redacted, Scope } from "effect"
+import StripeSdk from "stripe"
+import { StripeAdapter } from "../src/index.js"
+import * as LocalServer from "./localServer.js"
+
+const customerId = Ids.CustomerId.make("cus_retry")
+
+const customer = {
+  id: "cus_retry",
+  object: "customer",
+  metadata: { plan: "metered" },
+  invoice_settings: { default_payment_method: "pm_123" },
+  default_source: null
+}
+
+const stripeError = (type: string, message: string, code?: string) => ({ error: { type, message, code } })
+
+const adapterOn = (port: number) =>
+  StripeAdapter.layer({
+    apiKey: Redacted.make("sk_test_local"),
+    webhookSecret: Redacted.make("whsec_local"),
+    meteredPrice: { priceId: "price_local" },
+    host: "127.0.0.1",
+    port,
+    protocol: "http"
+  }).pipe(Layer.provide(BillingConfig.layer()))
+
+/** Run `f` against the adapter pointed at a local server scripted with `answers`. */
+const withServer = <A, E>(
+  answers: ReadonlyArray<LocalServer.Answer>,
+  f: (stripe: Stripe.StripeService, server: LocalServer.LocalServer) => Effect.Effect<A, E>
+) =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const server = yield* LocalServer.make(answers)
+      // Built in this scope: the Layer's client (and its requests) live until the test ends.
+      const stripe = Context.get(yield* Layer.build(adapterOn(server.port)), Stripe.Stripe)
+      return yield* f(stripe, server)
+    })
+  )
+
+describe("Retry.stripe around the adapter (local HTTP server)", () => {
+  it.live("retries a 429 and succeeds", () =>
+    withServer([
+      {
+        status: 429,
+        body: stripeError("invalid_request_error", "Too many requests", "rate_limit"),
+        headers: { "retry-after": "0" }
+      },
+      { status: 200, body: customer }
+    ], (stripe, server) =>
+      Effect.gen(function*() {
+        const result = yield* Retry.stripe(stripe.getCustomer(customerId))
+        assert.strictEqual(result.id, customerId)
+        assert.isTrue(result.hasPaymentMethod)
+        assert.deepStrictEqual(result.metadata, { plan: "metered" })
+        assert.strictEqual(server.seen.length, 2)
+      })))
+
+  it.live("retries a 503 and succeeds", () =>
+    withServer([
+      { status: 503, body: stripeError("api_error", "Service unavailable") },
+      { status: 200, body: customer }
+    ], (stripe, server) =>
+      Effect.gen(function*() {
+        const result = yield* Retry.stripe(stripe.getCustomer(customerId))
+        assert.strictEqual(result.id, customerId)
+        assert.strictEqual(server.seen.length, 2)
+      })))
+
+  it.live("does not retry a 400", () =>
+    withServer([
+      { status: 400, body: stripeError("invalid_request_error", "Invalid customer", "parameter_invalid_string") },
+      { status: 200, body: customer }
+    ], (stripe, server) =>
+      Effect.gen(function*() {
+        const result = yield* Effect.either(Retry.stripe(stripe.getCustomer(customerId)))
+        assert.isTrue(Either.isLeft(result))
+        if (Either.isLeft(result)) assert.strictEqual(result.left.reason, "InvalidRequest")
+        assert.strictEqual(server.seen.length, 1)
+      })))
+
+  it.live("the SDK itself never retries (maxNetworkRetries 0): one 503 is one request", () =>
+    withServer(
+      [{ status: 503, body: stripeError("api_error", "Service unavailable") }],
+      (stripe, server) =>
+        Effect.gen(function*() {
+          const result = yield* Effect.either(stripe.getCustomer(customerId))
+          assert.isTrue(Either.isLeft(result) && result.left.reason === "Server")
+          assert.strictEqual(server.seen.length, 1)
+        })
+    ))
+
+  it.live("closing the Layer's scope aborts its requests in flight", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const server = yield* LocalServer.make(["hang"])
+      const scope = yield* Scope.make()
+      const stripe = Context.get(yield* Layer.buildWithScope(adapterOn(server.port), scope), Stripe.Stripe)
+      const fiber = yield* Effect.fork(stripe.getCustomer(customerId))
+      yield* LocalServer.poll(() => server.seen.length === 1, "2 seconds")
+      yield* Scope.close(scope, Exit.void)
+      const result = yield* Fiber.join(fiber).pipe(Effect.either)
+      assert.isTrue(Either.isLeft(result))
+      assert.isTrue(yield* LocalServer.poll(() => server.seen[0]?.abortedByClient === true, "2 seconds"))
+    })))
+
+  it.live("a refused connection is Transport", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const port = yield* LocalServer.closedPort
+      const stripe = Context.get(yield* Layer.build(adapterOn(port)), Stripe.Stripe)
+      const result = yield* Effect.either(stripe.getCustomer(customerId))
+      assert.isTrue(Either.isLeft(result))
+      if (Either.isLeft(result)) {
+        assert.strictEqual(result.left.reason, "Transport")
+        assert.isTrue(result.left.isTransient)
+      }
+    })))
+
+  it.live("interrupting a call aborts the HTTP request (the fiber's signal reaches the socket)", () =>
+    withServer(["hang"], (_stripe, server) =>
+      Effect.gen(function*() {
+        const result = yield* _stripe.getCustomer(customerId).pipe(Effect.timeout("150 millis"), Effect.either)
+        assert.isTrue(Either.isLeft(result))
+        // Wait (bounded) for the server to see the client's close.
+        const closed = yield* LocalServer.poll(() => server.seen[0]?.abortedByClient === true, "2 seconds")
+        assert.isTrue(closed, "the request was not aborted")
+        assert.strictEqual(server.seen.length, 1)
+      })))
+
+  it.live("requests carry the SDK's pinned API version and the key", () =>
+    withServer([{ status: 200, body: customer }], (stripe, server) =>
+      Effect.gen(function*() {
+        yield* stripe.getCustomer(customerId)
+        assert.strictEqual(server.seen[0]?.headers["stripe-version"], StripeSdk.API_VERSION)
+        assert.strictEqual(server.seen[0]?.headers["authorization"], "Bearer sk_test_local")
+      })))
+})
