@@ -1,4 +1,4 @@
-import { HandleEvent, KeyMove, PlanAdmin, Stripe } from "@augint-billing/core"
+import { HandleEvent, type Ids, KeyMove, PlanAdmin, Stripe } from "@augint-billing/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Option, TestClock } from "effect"
 import { Driver, StripeEvents } from "../src/index.js"
@@ -265,6 +265,6 @@ describe("handleEvent", () => {
       yield* driver.createApiKey(apiKeyId(1), "GOLD" as never)
       const exit = yield* settle(KeyMove.moveKey({ apiKeyId: apiKeyId(1), from: FREE, to: METERED }))
       assert.isTrue(Exit.isFailure(exit))
-      assert.deepStrictEqual(yield* driver.plansOf(apiKeyId(1)), ["GOLD"])
+      assert.deepStrictEqual(yield* driver.plansOf(apiKeyId(1)), ["GOLD" as Ids.UsagePlanId])
     }).pipe(Effect.provide(testLayer())))
 })

@@ -1,5 +1,5 @@
 import { BillingConfig, HandleEvent, type Ids } from "@augint-billing/core"
-import { Clock, Effect, Exit, Fiber, Layer, TestClock } from "effect"
+import { Clock, type Duration, Effect, Exit, Fiber, Layer, TestClock } from "effect"
 import { Driver, Memory, StripeEvents } from "../src/index.js"
 
 /** 2026-03-31T10:00:00Z: an ordinary day, one day before a month boundary. */
@@ -19,7 +19,11 @@ export const nowSeconds = Clock.currentTimeMillis.pipe(Effect.map((ms) => Math.f
  * Run an effect under the TestClock to completion, moving time forward in small steps while it
  * sleeps (retry backoff, latency). Returns its Exit.
  */
-export const settle = <A, E, R>(self: Effect.Effect<A, E, R>, step = "200 millis", maxSteps = 5_000) =>
+export const settle = <A, E, R>(
+  self: Effect.Effect<A, E, R>,
+  step: Duration.DurationInput = "200 millis",
+  maxSteps = 5_000
+) =>
   Effect.gen(function*() {
     const fiber = yield* Effect.fork(self)
     for (let i = 0; i < maxSteps; i++) {
