@@ -1,0 +1,309 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Duration } from "effect"
+import { DemotionPolicy } from "../src/BillingConfig.js"
+import * as Customer from "../src/Customer.js"
+import { ApiKeyId, CustomerId, EventId, SubscriptionId } from "../src/Ids.js"
+import { changesState, decide, Decision } from "../src/Policy.js"
+import type * as StripeEvent from "../src/StripeEvent.js"
+
+type Handled = Exclude<StripeEvent.StripeEvent, { readonly _tag: "Ignored" }>
+
+const customerId = CustomerId.make("cus_PolicyTest01")
+const ours = SubscriptionId.make("sub_Ours0001")
+const theirs = SubscriptionId.make("sub_SomeoneElse01")
+const T0 = 1_767_225_600
+const DAY = 86_400
+
+const free = Customer.make({ customerId, apiKeyId: ApiKeyId.make("key_policy01"), now: T0 * 1000 })
+const metered: Customer.Customer = { ...free, plan: "METERED", subscriptionId: ours, version: 3 }
+const failing = (since: number): Customer.Customer => ({ ...metered, paymentFailedAt: since })
+const settling: Customer.Customer = { ...free, settleUntil: T0 * 1000 + 3_600_000, version: 5 }
+// The plan was moved back but the subscription is still recorded (e.g. a demotion half done).
+const freeWithSubscription: Customer.Customer = { ...free, subscriptionId: ours }
+
+const records = { free, metered, failing: failing(T0 - DAY), settling, freeWithSubscription } as const
+
+const immediately = DemotionPolicy.Immediately()
+const finalAttempt = DemotionPolicy.FinalAttempt()
+const grace = DemotionPolicy.GracePeriod({ grace: Duration.days(3) })
+const policies = { immediately, finalAttempt, grace } as const
+
+const envelope = (created = T0) => ({ id: EventId.make("evt_policy01"), created })
+
+const setupIntentSucceeded: Handled = {
+  ...envelope(),
+  _tag: "SetupIntentSucceeded",
+  customerId,
+  setupIntentId: "seti_123"
+}
+const paymentMethodAttached: Handled = {
+  ...envelope(),
+  _tag: "PaymentMethodAttached",
+  customerId,
+  paymentMethodId: "pm_123"
+}
+const paymentMethodDetached: Handled = {
+  ...envelope(),
+  _tag: "PaymentMethodDetached",
+  customerId,
+  paymentMethodId: "pm_123"
+}
+const paymentFailed = (nextPaymentAttempt: number | undefined, created = T0): Handled => ({
+  ...envelope(created),
+  _tag: "InvoicePaymentFailed",
+  customerId,
+  invoiceId: "in_123",
+  nextPaymentAttempt,
+  attemptCount: nextPaymentAttempt === undefined ? 4 : 1
+})
+const invoicePaid: Handled = { ...envelope(), _tag: "InvoicePaid", customerId, invoiceId: "in_456" }
+const invoiceCreated: Handled = { ...envelope(), _tag: "InvoiceCreated", customerId, invoiceId: "in_789" }
+const subscriptionUpdated = (subscriptionId: SubscriptionId, status: StripeEvent.SubscriptionStatus): Handled => ({
+  ...envelope(),
+  _tag: "SubscriptionUpdated",
+  customerId,
+  subscriptionId,
+  status
+})
+const subscriptionDeleted = (subscriptionId: SubscriptionId): Handled => ({
+  ...envelope(),
+  _tag: "SubscriptionDeleted",
+  customerId,
+  subscriptionId
+})
+const customerDeleted: Handled = { ...envelope(), _tag: "CustomerDeleted", customerId }
+
+const tagOf = (
+  event: Handled,
+  customer: Customer.Customer,
+  policy: DemotionPolicy = finalAttempt,
+  hasPaymentMethod?: boolean
+) => decide(event, customer, { policy, ...(hasPaymentMethod === undefined ? {} : { hasPaymentMethod }) })._tag
+
+describe("Policy.decide", () => {
+  describe("setup_intent.succeeded / payment_method.attached", () => {
+    it("promote a customer in any state, under any policy, naming the cause", () => {
+      for (const customer of Object.values(records)) {
+        for (const policy of Object.values(policies)) {
+          assert.deepStrictEqual(
+            decide(setupIntentSucceeded, customer, { policy }),
+            Decision.Promote({ cause: "seti_123" })
+          )
+          assert.deepStrictEqual(
+            decide(paymentMethodAttached, customer, { policy }),
+            Decision.Promote({ cause: "pm_123" })
+          )
+        }
+      }
+    })
+  })
+
+  describe("payment_method.detached", () => {
+    it("demotes a metered customer with no payment method left", () => {
+      for (const policy of Object.values(policies)) {
+        assert.strictEqual(tagOf(paymentMethodDetached, metered, policy, false), "Demote")
+        assert.strictEqual(tagOf(paymentMethodDetached, records.failing, policy, false), "Demote")
+        assert.strictEqual(tagOf(paymentMethodDetached, freeWithSubscription, policy, false), "Demote")
+      }
+    })
+
+    it("changes nothing when another payment method remains", () => {
+      for (const customer of Object.values(records)) {
+        assert.strictEqual(tagOf(paymentMethodDetached, customer, finalAttempt, true), "NoChange")
+      }
+    })
+
+    it("changes nothing when whether a payment method remains is unknown", () => {
+      assert.strictEqual(tagOf(paymentMethodDetached, metered, finalAttempt), "NoChange")
+    })
+
+    it("changes nothing for a free customer, payment method or not", () => {
+      assert.strictEqual(tagOf(paymentMethodDetached, free, immediately, false), "NoChange")
+      assert.strictEqual(tagOf(paymentMethodDetached, settling, immediately, false), "NoChange")
+    })
+  })
+
+  describe("invoice.payment_failed", () => {
+    const retrying = paymentFailed(T0 + 3 * DAY)
+    const final = paymentFailed(undefined)
+
+    it("Immediately demotes on the first failure, final or not", () => {
+      assert.deepStrictEqual(
+        decide(retrying, metered, { policy: immediately }),
+        Decision.Demote({ reason: "payment failed" })
+      )
+      assert.strictEqual(tagOf(final, metered, immediately), "Demote")
+      assert.strictEqual(tagOf(retrying, records.failing, immediately), "Demote")
+    })
+
+    it("FinalAttempt records the failure while Stripe will retry", () => {
+      assert.deepStrictEqual(
+        decide(retrying, metered, { policy: finalAttempt }),
+        Decision.RecordFailure({ failedAt: T0 })
+      )
+      assert.deepStrictEqual(
+        decide(retrying, records.failing, { policy: finalAttempt }),
+        Decision.RecordFailure({ failedAt: T0 })
+      )
+    })
+
+    it("FinalAttempt demotes when no further attempt is scheduled", () => {
+      assert.deepStrictEqual(
+        decide(final, metered, { policy: finalAttempt }),
+        Decision.Demote({ reason: "final payment attempt failed" })
+      )
+      assert.strictEqual(tagOf(final, records.failing, finalAttempt), "Demote")
+    })
+
+    it("GracePeriod records the first failure", () => {
+      assert.deepStrictEqual(decide(retrying, metered, { policy: grace }), Decision.RecordFailure({ failedAt: T0 }))
+    })
+
+    it("GracePeriod records a failure while the grace has not elapsed", () => {
+      const since = T0 - 3 * DAY + 1
+      assert.strictEqual(tagOf(retrying, failing(since), grace), "RecordFailure")
+    })
+
+    it("GracePeriod demotes once payments have been failing for the grace period", () => {
+      const exactly = decide(retrying, failing(T0 - 3 * DAY), { policy: grace })
+      assert.strictEqual(exactly._tag, "Demote")
+      if (exactly._tag === "Demote") assert.include(exactly.reason, Duration.format(Duration.days(3)))
+      assert.strictEqual(tagOf(retrying, failing(T0 - 10 * DAY), grace), "Demote")
+    })
+
+    it("GracePeriod demotes on the final attempt even inside the grace", () => {
+      assert.strictEqual(tagOf(final, metered, grace), "Demote")
+      assert.strictEqual(tagOf(final, failing(T0 - 60), grace), "Demote")
+    })
+
+    it("GracePeriod measures from the earliest failure when an older event arrives late", () => {
+      // The recorded failure is newer than the event: the event itself is the start of the run.
+      assert.strictEqual(tagOf(retrying, failing(T0 + DAY), grace), "RecordFailure")
+    })
+
+    it("GracePeriod honours a short grace", () => {
+      const hour = DemotionPolicy.GracePeriod({ grace: Duration.hours(1) })
+      assert.strictEqual(tagOf(retrying, failing(T0 - 3599), hour), "RecordFailure")
+      assert.strictEqual(tagOf(retrying, failing(T0 - 3600), hour), "Demote")
+    })
+
+    it("changes nothing for a customer who is not billed, under any policy", () => {
+      for (const policy of Object.values(policies)) {
+        for (const event of [retrying, final]) {
+          assert.strictEqual(tagOf(event, free, policy), "NoChange")
+          assert.strictEqual(tagOf(event, settling, policy), "NoChange")
+        }
+      }
+    })
+
+    it("still acts on a free record that holds a subscription", () => {
+      assert.strictEqual(tagOf(final, freeWithSubscription, finalAttempt), "Demote")
+      assert.strictEqual(tagOf(retrying, freeWithSubscription, finalAttempt), "RecordFailure")
+    })
+  })
+
+  describe("invoice.paid", () => {
+    it("promotes after a recorded failure", () => {
+      for (const policy of Object.values(policies)) {
+        assert.deepStrictEqual(
+          decide(invoicePaid, records.failing, { policy }),
+          Decision.Promote({ cause: "in_456" })
+        )
+      }
+      assert.strictEqual(tagOf(invoicePaid, { ...free, paymentFailedAt: T0 - DAY }), "Promote")
+    })
+
+    it("changes nothing without a recorded failure", () => {
+      for (const customer of [free, metered, settling, freeWithSubscription]) {
+        assert.strictEqual(tagOf(invoicePaid, customer), "NoChange")
+      }
+    })
+  })
+
+  describe("invoice.created", () => {
+    it("flushes a metered customer", () => {
+      assert.deepStrictEqual(decide(invoiceCreated, metered, { policy: finalAttempt }), Decision.Flush())
+      assert.strictEqual(tagOf(invoiceCreated, records.failing), "Flush")
+      assert.strictEqual(tagOf(invoiceCreated, freeWithSubscription), "Flush")
+    })
+
+    it("flushes a demoted customer still inside the settle window", () => {
+      assert.strictEqual(tagOf(invoiceCreated, settling), "Flush")
+    })
+
+    it("changes nothing for a free customer", () => {
+      for (const policy of Object.values(policies)) assert.strictEqual(tagOf(invoiceCreated, free, policy), "NoChange")
+    })
+  })
+
+  describe("customer.subscription.updated", () => {
+    it("demotes when our subscription becomes unpaid, canceled or incomplete_expired", () => {
+      for (const status of ["unpaid", "canceled", "incomplete_expired"] as const) {
+        const decision = decide(subscriptionUpdated(ours, status), metered, { policy: finalAttempt })
+        assert.strictEqual(decision._tag, "Demote", status)
+        if (decision._tag === "Demote") assert.include(decision.reason, status)
+      }
+    })
+
+    it("demotes under every policy", () => {
+      for (const policy of Object.values(policies)) {
+        assert.strictEqual(tagOf(subscriptionUpdated(ours, "unpaid"), metered, policy), "Demote")
+      }
+    })
+
+    it("changes nothing while our subscription can still be paid", () => {
+      for (const status of ["active", "trialing", "past_due", "incomplete", "paused"] as const) {
+        assert.strictEqual(tagOf(subscriptionUpdated(ours, status), metered), "NoChange", status)
+      }
+    })
+
+    it("changes nothing when someone else's subscription ends", () => {
+      for (const status of ["unpaid", "canceled"] as const) {
+        assert.strictEqual(tagOf(subscriptionUpdated(theirs, status), metered), "NoChange", status)
+      }
+    })
+
+    it("changes nothing for a customer with no subscription recorded", () => {
+      assert.strictEqual(tagOf(subscriptionUpdated(ours, "canceled"), free), "NoChange")
+      assert.strictEqual(tagOf(subscriptionUpdated(ours, "canceled"), settling), "NoChange")
+    })
+  })
+
+  describe("customer.subscription.deleted", () => {
+    it("demotes when our subscription is deleted", () => {
+      assert.deepStrictEqual(
+        decide(subscriptionDeleted(ours), metered, { policy: finalAttempt }),
+        Decision.Demote({ reason: "subscription deleted" })
+      )
+      assert.strictEqual(tagOf(subscriptionDeleted(ours), records.failing, immediately), "Demote")
+    })
+
+    it("changes nothing when someone else's subscription is deleted", () => {
+      assert.strictEqual(tagOf(subscriptionDeleted(theirs), metered), "NoChange")
+      assert.strictEqual(tagOf(subscriptionDeleted(theirs), free), "NoChange")
+    })
+  })
+
+  describe("customer.deleted", () => {
+    it("demotes a billed customer", () => {
+      for (const customer of [metered, records.failing, freeWithSubscription]) {
+        assert.strictEqual(tagOf(customerDeleted, customer), "Demote")
+      }
+    })
+
+    it("changes nothing for a free customer", () => {
+      assert.strictEqual(tagOf(customerDeleted, free), "NoChange")
+      assert.strictEqual(tagOf(customerDeleted, settling), "NoChange")
+    })
+  })
+})
+
+describe("Policy.changesState", () => {
+  it("is true for promotion, demotion and a recorded failure only", () => {
+    assert.isTrue(changesState(Decision.Promote({ cause: "seti_1" })))
+    assert.isTrue(changesState(Decision.Demote({ reason: "x" })))
+    assert.isTrue(changesState(Decision.RecordFailure({ failedAt: T0 })))
+    assert.isFalse(changesState(Decision.Flush()))
+    assert.isFalse(changesState(Decision.NoChange({ reason: "x" })))
+  })
+})
