@@ -1,0 +1,305 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Cause, Duration, Effect, Exit, Fiber, Option, Ref, TestClock } from "effect"
+import { CustomerRepoError, VersionConflict } from "../src/CustomerRepo.js"
+import { CustomerId } from "../src/Ids.js"
+import { PlanAdminError } from "../src/PlanAdmin.js"
+import * as Retry from "../src/Retry.js"
+import { StripeError, type StripeErrorReason } from "../src/Stripe.js"
+import { UsageSourceError } from "../src/UsageSource.js"
+
+// Longer than any policy's whole run of retries: timeouts, capped backoff and jitter included.
+const LONG = Duration.minutes(10)
+
+/** A call that counts its attempts and fails with `error` on every one of the first `failures`. */
+const failing = <E>(attempts: Ref.Ref<number>, error: E, failures = Infinity) =>
+  Ref.updateAndGet(attempts, (n) => n + 1).pipe(
+    Effect.flatMap((n) => n <= failures ? Effect.fail(error) : Effect.succeed(`ok after ${n}`))
+  )
+
+const stripeError = (reason: StripeErrorReason, retryAfterMillis?: number) =>
+  new StripeError({
+    reason,
+    message: `stripe ${reason}`,
+    ...(retryAfterMillis === undefined ? {} : { retryAfterMillis })
+  })
+
+/** Run `program` in a fiber, move the test clock by `LONG`, and return its exit and the attempts made. */
+const runToEnd = <A, E>(make: (attempts: Ref.Ref<number>) => Effect.Effect<A, E>) =>
+  Effect.gen(function*() {
+    const attempts = yield* Ref.make(0)
+    const fiber = yield* Effect.fork(make(attempts))
+    yield* TestClock.adjust(LONG)
+    const exit = yield* Fiber.await(fiber)
+    return { exit, attempts: yield* Ref.get(attempts) }
+  })
+
+/** The typed error an exit failed with. */
+const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
+  if (Exit.isSuccess(exit)) return assert.fail("expected a failure, got a success")
+  const error = Cause.failureOption(exit.cause)
+  if (Option.isNone(error)) return assert.fail(`expected a typed failure, got ${Cause.pretty(exit.cause)}`)
+  return error.value
+}
+
+describe("Retry.isTransient", () => {
+  it("reads the error's own isTransient", () => {
+    for (const reason of ["RateLimited", "Transport", "Server", "Timeout", "Locked"] as const) {
+      assert.isTrue(Retry.isTransient(stripeError(reason)), reason)
+    }
+    for (const reason of ["InvalidRequest", "Authentication", "IdempotencyConflict", "NotFound"] as const) {
+      assert.isFalse(Retry.isTransient(stripeError(reason)), reason)
+    }
+    assert.isTrue(Retry.isTransient(new CustomerRepoError({ reason: "Throttled", message: "x" })))
+    assert.isFalse(Retry.isTransient(new CustomerRepoError({ reason: "Invalid", message: "x" })))
+    assert.isFalse(
+      Retry.isTransient(new VersionConflict({ customerId: CustomerId.make("cus_1"), message: "x" }))
+    )
+    for (const other of [undefined, null, "Server", 503, new Error("boom"), { isTransient: "yes" }]) {
+      assert.isFalse(Retry.isTransient(other))
+    }
+  })
+})
+
+describe("Retry.stripe", () => {
+  for (const reason of ["Server", "RateLimited", "Timeout", "Transport", "Locked"] as const) {
+    it.effect(`retries ${reason} five times, then fails with it`, () =>
+      Effect.gen(function*() {
+        const error = stripeError(reason)
+        const { attempts, exit } = yield* runToEnd((n) => Retry.stripe(failing(n, error)))
+        assert.strictEqual(attempts, 6)
+        assert.strictEqual(failureOf(exit), error)
+      }))
+  }
+
+  it.effect("succeeds when a transient error clears before the bound", () =>
+    Effect.gen(function*() {
+      const { attempts, exit } = yield* runToEnd((n) => Retry.stripe(failing(n, stripeError("Server"), 5)))
+      assert.strictEqual(attempts, 6)
+      assert.deepStrictEqual(exit, Exit.succeed("ok after 6"))
+    }))
+
+  for (const reason of ["InvalidRequest", "Authentication", "IdempotencyConflict", "NotFound"] as const) {
+    it.effect(`does not retry ${reason}`, () =>
+      Effect.gen(function*() {
+        const error = stripeError(reason)
+        const { attempts, exit } = yield* runToEnd((n) => Retry.stripe(failing(n, error)))
+        assert.strictEqual(attempts, 1)
+        assert.strictEqual(failureOf(exit), error)
+      }))
+  }
+
+  it.effect("does not retry an error of another kind", () =>
+    Effect.gen(function*() {
+      const { attempts } = yield* runToEnd((n) => Retry.stripe(failing(n, "not a StripeError")))
+      assert.strictEqual(attempts, 1)
+    }))
+
+  it.effect("backs off: the first retry waits about 250 ms, not longer than the jitter allows", () =>
+    Effect.gen(function*() {
+      const attempts = yield* Ref.make(0)
+      const fiber = yield* Effect.fork(Retry.stripe(failing(attempts, stripeError("Server"))))
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual(yield* Ref.get(attempts), 1)
+      yield* TestClock.adjust("150 millis")
+      assert.strictEqual(yield* Ref.get(attempts), 1, "retried before the backoff")
+      yield* TestClock.adjust("250 millis")
+      assert.strictEqual(yield* Ref.get(attempts), 2)
+      yield* Fiber.interrupt(fiber)
+    }))
+
+  it.effect("caps the delay between attempts", () =>
+    Effect.gen(function*() {
+      const attempts = yield* Ref.make(0)
+      const fiber = yield* Effect.fork(Retry.stripe(failing(attempts, stripeError("Server"))))
+      // 250 + 500 + 1000 + 2000 + 4000 ms of backoff, 20% jitter at most: all six attempts within 9.3 s.
+      yield* TestClock.adjust("9300 millis")
+      assert.strictEqual(yield* Ref.get(attempts), 6)
+      const exit = yield* Fiber.await(fiber)
+      assert.isTrue(Exit.isFailure(exit))
+    }))
+
+  it.effect("honours retryAfterMillis: no second attempt before it", () =>
+    Effect.gen(function*() {
+      const attempts = yield* Ref.make(0)
+      const fiber = yield* Effect.fork(Retry.stripe(failing(attempts, stripeError("RateLimited", 5_000), 1)))
+      yield* TestClock.adjust("4999 millis")
+      assert.strictEqual(yield* Ref.get(attempts), 1)
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual(yield* Ref.get(attempts), 2)
+      assert.deepStrictEqual(yield* Fiber.await(fiber), Exit.succeed("ok after 2"))
+    }))
+
+  it.effect("honours retryAfterMillis on every retry and keeps the bound", () =>
+    Effect.gen(function*() {
+      const attempts = yield* Ref.make(0)
+      const fiber = yield* Effect.fork(Retry.stripe(failing(attempts, stripeError("RateLimited", 30_000))))
+      yield* TestClock.adjust("29999 millis")
+      assert.strictEqual(yield* Ref.get(attempts), 1)
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual(yield* Ref.get(attempts), 2)
+      yield* TestClock.adjust("29999 millis")
+      assert.strictEqual(yield* Ref.get(attempts), 2)
+      yield* TestClock.adjust(LONG)
+      assert.strictEqual(yield* Ref.get(attempts), 6)
+      assert.isTrue(Exit.isFailure(yield* Fiber.await(fiber)))
+    }))
+
+  it.effect("a retryAfterMillis shorter than the backoff does not shorten it", () =>
+    Effect.gen(function*() {
+      const attempts = yield* Ref.make(0)
+      const fiber = yield* Effect.fork(Retry.stripe(failing(attempts, stripeError("RateLimited", 1))))
+      yield* TestClock.adjust("150 millis")
+      assert.strictEqual(yield* Ref.get(attempts), 1)
+      yield* Fiber.interrupt(fiber)
+    }))
+
+  it.effect("times out a hanging call after 10 s as StripeError Timeout, and retries it", () =>
+    Effect.gen(function*() {
+      const attempts = yield* Ref.make(0)
+      const fiber = yield* Effect.fork(
+        Retry.stripe(Ref.update(attempts, (n) => n + 1).pipe(Effect.zipRight(Effect.never)))
+      )
+      yield* TestClock.adjust("9999 millis")
+      assert.strictEqual(yield* Ref.get(attempts), 1)
+      assert.isNull(yield* Fiber.poll(fiber).pipe(Effect.map(Option.getOrNull)))
+      // The timeout fires at 10 s, the first retry follows after at most 300 ms of backoff.
+      yield* TestClock.adjust("301 millis")
+      assert.strictEqual(yield* Ref.get(attempts), 2)
+      yield* TestClock.adjust(LONG)
+      assert.strictEqual(yield* Ref.get(attempts), 6)
+      const error = failureOf(yield* Fiber.await(fiber))
+      assert.instanceOf(error, StripeError)
+      assert.strictEqual(error.reason, "Timeout")
+      assert.include(error.message, "timed out")
+    }))
+
+  it.effect("a call that hangs once and then answers succeeds", () =>
+    Effect.gen(function*() {
+      const { attempts, exit } = yield* runToEnd((n) =>
+        Retry.stripe(
+          Ref.updateAndGet(n, (k) => k + 1).pipe(Effect.flatMap((k) => k === 1 ? Effect.never : Effect.succeed(k)))
+        )
+      )
+      assert.strictEqual(attempts, 2)
+      assert.deepStrictEqual(exit, Exit.succeed(2))
+    }))
+
+  it.effect("the timeout applies to each attempt, not to the whole run", () =>
+    Effect.gen(function*() {
+      // Each attempt takes 6 s: three failures and a success take well over 10 s in all.
+      const slow = (n: Ref.Ref<number>) =>
+        Effect.sleep("6 seconds").pipe(Effect.zipRight(failing(n, stripeError("Server"), 3)))
+      const { attempts, exit } = yield* runToEnd((n) => Retry.stripe(slow(n)))
+      assert.strictEqual(attempts, 4)
+      assert.deepStrictEqual(exit, Exit.succeed("ok after 4"))
+    }))
+})
+
+describe("Retry.repo", () => {
+  it.effect("retries Throttled five times", () =>
+    Effect.gen(function*() {
+      const error = new CustomerRepoError({ reason: "Throttled", message: "slow down" })
+      const { attempts, exit } = yield* runToEnd((n) => Retry.repo(failing(n, error)))
+      assert.strictEqual(attempts, 6)
+      assert.strictEqual(failureOf(exit), error)
+    }))
+
+  it.effect("does not retry Invalid or a VersionConflict", () =>
+    Effect.gen(function*() {
+      const invalid = yield* runToEnd((n) =>
+        Retry.repo(failing(n, new CustomerRepoError({ reason: "Invalid", message: "bad item" })))
+      )
+      assert.strictEqual(invalid.attempts, 1)
+      const conflict = new VersionConflict({ customerId: CustomerId.make("cus_1"), message: "lost" })
+      const lost = yield* runToEnd((n) => Retry.repo(failing(n, conflict)))
+      assert.strictEqual(lost.attempts, 1)
+      assert.strictEqual(failureOf(lost.exit), conflict)
+    }))
+
+  it.effect("times out each attempt after 5 s as CustomerRepoError Timeout", () =>
+    Effect.gen(function*() {
+      const attempts = yield* Ref.make(0)
+      const fiber = yield* Effect.fork(
+        Retry.repo(Ref.update(attempts, (n) => n + 1).pipe(Effect.zipRight(Effect.never)))
+      )
+      yield* TestClock.adjust("4999 millis")
+      assert.strictEqual(yield* Ref.get(attempts), 1)
+      yield* TestClock.adjust("100 millis")
+      assert.strictEqual(yield* Ref.get(attempts), 2)
+      yield* TestClock.adjust(LONG)
+      const error = failureOf(yield* Fiber.await(fiber))
+      assert.instanceOf(error, CustomerRepoError)
+      assert.strictEqual(error.reason, "Timeout")
+      assert.strictEqual(yield* Ref.get(attempts), 6)
+    }))
+})
+
+describe("Retry.usage", () => {
+  it.effect("retries Throttled six times, not BadRequest", () =>
+    Effect.gen(function*() {
+      const throttled = yield* runToEnd((n) =>
+        Retry.usage(failing(n, new UsageSourceError({ reason: "Throttled", message: "429" })))
+      )
+      assert.strictEqual(throttled.attempts, 7)
+      const bad = yield* runToEnd((n) =>
+        Retry.usage(failing(n, new UsageSourceError({ reason: "BadRequest", message: "400" })))
+      )
+      assert.strictEqual(bad.attempts, 1)
+    }))
+
+  it.effect("times out each attempt after 10 s as UsageSourceError Timeout", () =>
+    Effect.gen(function*() {
+      const attempts = yield* Ref.make(0)
+      const fiber = yield* Effect.fork(
+        Retry.usage(Ref.update(attempts, (n) => n + 1).pipe(Effect.zipRight(Effect.never)))
+      )
+      yield* TestClock.adjust("9999 millis")
+      assert.strictEqual(yield* Ref.get(attempts), 1)
+      yield* TestClock.adjust(LONG)
+      const error = failureOf(yield* Fiber.await(fiber))
+      assert.instanceOf(error, UsageSourceError)
+      assert.strictEqual(error.reason, "Timeout")
+      assert.strictEqual(yield* Ref.get(attempts), 7)
+    }))
+})
+
+describe("Retry.planAdmin", () => {
+  it.effect("retries Server six times, not Conflict or NotFound", () =>
+    Effect.gen(function*() {
+      const server = yield* runToEnd((n) =>
+        Retry.planAdmin(failing(n, new PlanAdminError({ reason: "Server", message: "500" }), 6))
+      )
+      assert.strictEqual(server.attempts, 7)
+      assert.deepStrictEqual(server.exit, Exit.succeed("ok after 7"))
+      for (const reason of ["Conflict", "NotFound", "BadRequest"] as const) {
+        const once = yield* runToEnd((n) =>
+          Retry.planAdmin(failing(n, new PlanAdminError({ reason, message: reason })))
+        )
+        assert.strictEqual(once.attempts, 1, reason)
+      }
+    }))
+
+  it.effect("backs off from 500 ms", () =>
+    Effect.gen(function*() {
+      const attempts = yield* Ref.make(0)
+      const fiber = yield* Effect.fork(
+        Retry.planAdmin(failing(attempts, new PlanAdminError({ reason: "Throttled", message: "429" })))
+      )
+      yield* TestClock.adjust("399 millis")
+      assert.strictEqual(yield* Ref.get(attempts), 1)
+      yield* TestClock.adjust("201 millis")
+      assert.strictEqual(yield* Ref.get(attempts), 2)
+      yield* Fiber.interrupt(fiber)
+    }))
+
+  it.effect("times out a hanging call as PlanAdminError Timeout", () =>
+    Effect.gen(function*() {
+      const { attempts, exit } = yield* runToEnd((n) =>
+        Retry.planAdmin(Ref.update(n, (k) => k + 1).pipe(Effect.zipRight(Effect.never)))
+      )
+      const error = failureOf(exit)
+      assert.instanceOf(error, PlanAdminError)
+      assert.strictEqual(error.reason, "Timeout")
+      assert.strictEqual(attempts, 7)
+    }))
+})

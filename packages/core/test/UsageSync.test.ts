@@ -1,0 +1,97 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Either, FastCheck, Schema } from "effect"
+import { CustomerId, MeterEventIdentifier } from "../src/Ids.js"
+import * as UsageSync from "../src/UsageSync.js"
+import * as UtcDay from "../src/UtcDay.js"
+
+const day = (s: string): UtcDay.UtcDay => Schema.decodeSync(UtcDay.UtcDay)(s)
+const customer = CustomerId.make("cus_RmX2bQ9sTz4kLp")
+
+// Stripe customer ids are `cus_` and 14 characters today; allow four times that for future formats.
+const customerIds = FastCheck.stringMatching(/^cus_[A-Za-z0-9]{1,60}$/).map((s) => CustomerId.make(s))
+const days = FastCheck.integer({ min: Date.UTC(2000, 0, 1), max: Date.UTC(2199, 11, 31) }).map(UtcDay.fromMillis)
+const totals = FastCheck.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })
+
+describe("UsageSync.identifierFor", () => {
+  it("is deterministic: the same customer, day and total give the same identifier", () => {
+    const a = UsageSync.identifierFor(customer, day("2026-03-15"), 1_234)
+    const b = UsageSync.identifierFor(CustomerId.make("cus_RmX2bQ9sTz4kLp"), day("2026-03-15"), 1_234)
+    assert.strictEqual(a, b)
+    assert.include(a, customer)
+    assert.include(a, "2026-03-15")
+    assert.include(a, "1234")
+  })
+
+  it("differs when the customer, the day or the total differs", () => {
+    const base = UsageSync.identifierFor(customer, day("2026-03-15"), 1_234)
+    assert.notStrictEqual(UsageSync.identifierFor(CustomerId.make("cus_Other0001"), day("2026-03-15"), 1_234), base)
+    assert.notStrictEqual(UsageSync.identifierFor(customer, day("2026-03-16"), 1_234), base)
+    assert.notStrictEqual(UsageSync.identifierFor(customer, day("2026-03-15"), 1_235), base)
+  })
+
+  it("does not let one customer's id run into another's day or total", () => {
+    // "cus_a1" on day D with total 23 must not equal "cus_a12" on day D with total 3, and so on.
+    const a = UsageSync.identifierFor(CustomerId.make("cus_a1"), day("2026-03-15"), 23)
+    const b = UsageSync.identifierFor(CustomerId.make("cus_a12"), day("2026-03-15"), 3)
+    assert.notStrictEqual(a, b)
+  })
+
+  it("fits Stripe's 100 characters for a long id and the largest total", () => {
+    const longest = CustomerId.make(`cus_${"Z".repeat(60)}`)
+    const identifier = UsageSync.identifierFor(longest, day("2026-12-31"), Number.MAX_SAFE_INTEGER)
+    assert.isAtMost(identifier.length, 100)
+    assert.isTrue(Either.isRight(Schema.decodeUnknownEither(MeterEventIdentifier)(identifier)))
+  })
+
+  it.prop("is at most 100 characters, valid and deterministic", [customerIds, days, totals], ([id, d, total]) => {
+    const identifier = UsageSync.identifierFor(id, d, total)
+    assert.isAtMost(identifier.length, 100)
+    assert.isAtLeast(identifier.length, 1)
+    assert.strictEqual(UsageSync.identifierFor(id, d, total), identifier)
+  })
+
+  it.prop("is distinct for distinct (day, total) of one customer", [customerIds, days, totals, days, totals], (
+    [id, d1, t1, d2, t2]
+  ) => {
+    const same = d1 === d2 && t1 === t2
+    assert.strictEqual(UsageSync.identifierFor(id, d1, t1) === UsageSync.identifierFor(id, d2, t2), same)
+  })
+})
+
+describe("UsageSync.timestampFor", () => {
+  it("is now (in epoch seconds) for today", () => {
+    const now = Date.UTC(2026, 2, 15, 13, 45, 30, 789)
+    assert.strictEqual(UsageSync.timestampFor(day("2026-03-15"), now), Math.floor(now / 1000))
+  })
+
+  it("is the last second of a past day", () => {
+    const now = Date.UTC(2026, 2, 16, 0, 5)
+    assert.strictEqual(UsageSync.timestampFor(day("2026-03-15"), now), Date.UTC(2026, 2, 15, 23, 59, 59) / 1000)
+    assert.strictEqual(
+      UsageSync.timestampFor(day("2028-02-29"), Date.UTC(2028, 3, 1)),
+      Date.UTC(2028, 1, 29, 23, 59, 59) / 1000
+    )
+    assert.strictEqual(
+      UsageSync.timestampFor(day("2026-12-31"), Date.UTC(2027, 0, 1)),
+      Date.UTC(2026, 11, 31, 23, 59, 59) / 1000
+    )
+  })
+
+  it("is a whole number of seconds, even at the first and last millisecond of today", () => {
+    const d = day("2026-03-15")
+    assert.strictEqual(UsageSync.timestampFor(d, UtcDay.startMillis(d)), UtcDay.startMillis(d) / 1000)
+    assert.strictEqual(UsageSync.timestampFor(d, UtcDay.endMillis(d)), (UtcDay.endMillis(d) + 1) / 1000 - 1)
+  })
+
+  it.prop(
+    "lies inside the day for any now on or after the day's start",
+    [days, FastCheck.integer({ min: 0, max: 40 * 86_400_000 })],
+    ([d, offset]) => {
+      const now = UtcDay.startMillis(d) + offset
+      const ts = UsageSync.timestampFor(d, now)
+      assert.isTrue(Number.isInteger(ts))
+      assert.strictEqual(UtcDay.fromMillis(ts * 1000), d)
+      assert.isAtMost(ts * 1000, now, "a meter event is never in the future")
+    }
+  )
+})
