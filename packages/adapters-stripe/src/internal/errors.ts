@@ -56,9 +56,19 @@ const describe = (error: SdkError): string => {
     error.code,
     error.requestId === undefined ? undefined : `request ${error.requestId}`
   ].filter((p): p is string => p !== undefined)
-  const message = error.message === "" ? error.type : error.message
+  const message = scrub(error.message === "" ? error.type : error.message)
   return parts.length === 0 ? message : `${message} (${parts.join(", ")})`
 }
+
+/**
+ * Remove anything that looks like a credential from a server message: Stripe masks keys in its
+ * 401 messages, but not every server (stripe-mock echoes the Authorization header).
+ */
+export const scrub = (message: string): string =>
+  message
+    .replace(/\b(sk|rk|pk|whsec)_[A-Za-z0-9_]+/g, "$1_[redacted]")
+    .replace(/(Authorization was )'[^']*'/gi, "$1'[redacted]'")
+    .replace(/\b(Basic|Bearer) [A-Za-z0-9+/=._-]+/g, "$1 [redacted]")
 
 /** The port error for an SDK error. */
 export const fromSdkError = (error: SdkError, nowMillis: number = Date.now()): Port.StripeError => {
@@ -70,7 +80,8 @@ export const fromSdkError = (error: SdkError, nowMillis: number = Date.now()): P
     reason,
     message: describe(error),
     ...(retryAfterMillis === undefined ? {} : { retryAfterMillis }),
-    cause: error
+    // An authentication failure's raw body may quote the credential: keep it out of logs.
+    ...(reason === "Authentication" ? {} : { cause: error })
   })
 }
 
