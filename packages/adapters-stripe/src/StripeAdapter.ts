@@ -354,8 +354,10 @@ const nonBlank = (name: string) =>
   )
 
 const prefixedSecret = (name: string, pattern: RegExp, looksLike: string) =>
-  Config.redacted(name).pipe(
-    Config.validate({ message: `must look like ${looksLike}`, validation: (r) => pattern.test(Redacted.value(r)) })
+  // Validated as a string (so the error carries the variable's name), then redacted; the message never quotes it.
+  Config.string(name).pipe(
+    Config.validate({ message: `must look like ${looksLike}`, validation: (s) => pattern.test(s) }),
+    Config.map(Redacted.make)
   )
 
 /** `STRIPE_SECRET_KEY`: a secret (`sk_...`) or restricted (`rk_...`) key. */
