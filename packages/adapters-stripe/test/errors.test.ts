@@ -136,3 +136,17 @@ describe("Retry-After", () => {
     assert.isUndefined(parseRetryAfter("soon", 0))
   })
 })
+
+describe("credentials never reach an error", () => {
+  it("scrubs keys and Authorization values from messages and drops the cause of auth failures", () => {
+    const error = fromResponse({
+      statusCode: 401,
+      type: "invalid_request_error",
+      message: "Invalid API Key provided: sk_live_abc123. Authorization was 'Basic c2tfbGl2ZV8xMjM6'."
+    })
+    assert.strictEqual(error.reason, "Authentication")
+    assert.notInclude(error.message, "sk_live_abc123")
+    assert.notInclude(error.message, "c2tfbGl2ZV8xMjM6")
+    assert.isUndefined(error.cause)
+  })
+})

@@ -8,7 +8,13 @@ import type { AddressInfo } from "node:net"
 
 /** One scripted answer. */
 export type Answer =
-  | { readonly status: number; readonly body: unknown; readonly headers?: Record<string, string> }
+  | {
+    readonly status: number
+    readonly body: unknown
+    readonly headers?: Record<string, string>
+    /** Hold the answer this long, so that overlapping requests would be seen overlapping. */
+    readonly delayMillis?: number
+  }
   | "hang"
 
 /** What the server saw. */
@@ -24,6 +30,8 @@ export interface Seen {
 export interface LocalServer {
   readonly port: number
   readonly seen: Array<Seen>
+  /** The most requests that were open at the same time. */
+  readonly maxInFlight: () => number
 }
 
 /** Start a server answering with `answers` in turn; closed with the scope. */
@@ -31,6 +39,8 @@ export const make = (answers: ReadonlyArray<Answer>) =>
   Effect.acquireRelease(
     Effect.async<{ readonly server: ReturnType<typeof createServer>; readonly local: LocalServer }>((resume) => {
       const seen: Array<Seen> = []
+      let inFlight = 0
+      let maxInFlight = 0
       const server = createServer((req: IncomingMessage, res: ServerResponse) => {
         const entry: Seen = {
           method: req.method ?? "",
@@ -39,6 +49,11 @@ export const make = (answers: ReadonlyArray<Answer>) =>
           abortedByClient: false
         }
         seen.push(entry)
+        inFlight++
+        maxInFlight = Math.max(maxInFlight, inFlight)
+        res.on("close", () => {
+          inFlight--
+        })
         const answer = answers[Math.min(seen.length - 1, answers.length - 1)]
         req.resume()
         if (answer === undefined || answer === "hang") {
@@ -56,7 +71,7 @@ export const make = (answers: ReadonlyArray<Answer>) =>
       })
       server.listen(0, "127.0.0.1", () => {
         const { port } = server.address() as AddressInfo
-        resume(Effect.succeed({ server, local: { port, seen } }))
+        resume(Effect.succeed({ server, local: { port, seen, maxInFlight: () => maxInFlight } }))
       })
     }),
     ({ server }) =>

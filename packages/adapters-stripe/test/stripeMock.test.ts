@@ -1,0 +1,197 @@
+/**
+ * The adapter against stripe-mock (started by globalSetup): every request is validated against
+ * Stripe's OpenAPI spec. stripe-mock is stateless, so only answers that hold without state are
+ * asserted here; state (dedupe, one subscription, cancel twice) is the in-memory contract's job.
+ */
+import { BillingConfig, Ids, Stripe } from "@augint-billing/core"
+import { StripeContract } from "@augint-billing/testkit/contracts"
+import { assert, describe, it, layer } from "@effect/vitest"
+import { Chunk, Effect, Either, Layer, Redacted, Stream } from "effect"
+import StripeSdk from "stripe"
+import { StripeAdapter, StripeClient } from "../src/index.js"
+
+const webhookSecret = "whsec_stripe_mock_tests"
+// stripe-mock's fixtures: one active meter with this event name, and this (licensed) price.
+const fixtureMeterEventName = "test-meter-event-name"
+const fixturePriceId = "price_1PgafmB7WZ01zgkW6dKueIc5"
+
+const mockOptions = {
+  apiKey: Redacted.make("sk_test_123"),
+  host: "127.0.0.1",
+  port: 12111,
+  protocol: "http" as const,
+  webhookSecret: Redacted.make(webhookSecret)
+}
+
+/** The adapter and the client it uses, so tests can also look at raw answers. */
+const adapterAndClient = (
+  options: Pick<StripeAdapter.Options, "meteredPrice"> & Partial<StripeAdapter.Options>,
+  meterEventName = fixtureMeterEventName
+) =>
+  Layer.effect(Stripe.Stripe, StripeAdapter.make({ ...mockOptions, ...options })).pipe(
+    Layer.provideMerge(StripeClient.layer({ ...mockOptions, ...options })),
+    Layer.provide(BillingConfig.layer({ meterEventName }))
+  )
+
+let customers = 0
+const newCustomer = Effect.sync(() => Ids.CustomerId.make(`cus_mock${Date.now().toString(36)}${customers++}`))
+
+// The stateless part of the testkit's Stripe contract, on the real adapter and stripe-mock.
+StripeContract.suite(
+  "adapters-stripe on stripe-mock",
+  StripeAdapter.layer({ ...mockOptions, meteredPrice: { priceId: "price_contract" } }).pipe(
+    Layer.provide(BillingConfig.layer({ meterEventName: fixtureMeterEventName }))
+  ),
+  {
+    newCustomer,
+    signWebhook: (payload, timestamp) =>
+      Effect.promise(() =>
+        StripeSdk.webhooks.generateTestHeaderStringAsync({ payload, secret: webhookSecret, timestamp })
+      ),
+    stateful: false
+  }
+)
+
+const nowSeconds = Effect.sync(() => Math.floor(Date.now() / 1000))
+
+layer(adapterAndClient({ meteredPrice: { priceId: "price_mock_metered" } }), { excludeTestServices: true })(
+  "adapter on stripe-mock",
+  (it) => {
+    it.effect("ensureSubscription: lists, finds no subscription with the price, creates one with the idempotency key", () =>
+      Effect.gen(function*() {
+        const stripe = yield* Stripe.Stripe
+        const id = yield* stripe.ensureSubscription({
+          customerId: yield* newCustomer,
+          idempotencyKey: "promote-cus-1-seti-1"
+        })
+        assert.match(id, /^sub_/)
+      }))
+
+    it.effect("cancelSubscription with invoice_now and prorate=false is accepted", () =>
+      Effect.gen(function*() {
+        const stripe = yield* Stripe.Stripe
+        yield* stripe.cancelSubscription({ subscriptionId: Ids.SubscriptionId.make("sub_mock1"), invoiceNow: true })
+        yield* stripe.cancelSubscription({ subscriptionId: Ids.SubscriptionId.make("sub_mock2"), invoiceNow: false })
+      }))
+
+    it.effect("reportUsage sends a meter event stripe-mock accepts", () =>
+      Effect.gen(function*() {
+        const stripe = yield* Stripe.Stripe
+        const customerId = yield* newCustomer
+        const result = yield* stripe.reportUsage({
+          customerId,
+          value: 1234,
+          identifier: Ids.MeterEventIdentifier.make(`${customerId}:2026-01-01:1234`),
+          timestamp: (yield* nowSeconds) - 3600
+        })
+        assert.strictEqual(result, "Accepted")
+      }))
+
+    it.effect("getCustomer reads metadata and finds the attached payment method", () =>
+      Effect.gen(function*() {
+        const stripe = yield* Stripe.Stripe
+        const customerId = yield* newCustomer
+        const customer = yield* stripe.getCustomer(customerId)
+        assert.strictEqual(customer.id, customerId)
+        assert.isFalse(customer.deleted)
+        // stripe-mock's customer has no default payment method; its payment method list has a card.
+        assert.isTrue(customer.hasPaymentMethod)
+        assert.isObject(customer.metadata)
+      }))
+
+    it.effect("meterEventSummaries discovers the meter by event name and reads daily summaries", () =>
+      Effect.gen(function*() {
+        const stripe = yield* Stripe.Stripe
+        const start = Math.floor(Date.UTC(2026, 0, 1) / 1000)
+        const summaries = yield* stripe.meterEventSummaries({
+          customerId: yield* newCustomer,
+          start,
+          end: start + 86_400
+        })
+        assert.isAbove(summaries.length, 0)
+        for (const s of summaries) assert.isNumber(s.value)
+      }))
+
+    it.effect("listEvents pages through events since a time", () =>
+      Effect.gen(function*() {
+        const stripe = yield* Stripe.Stripe
+        const events = yield* Stream.runCollect(stripe.listEvents({ since: (yield* nowSeconds) - 86_400 }))
+        for (const event of Chunk.toReadonlyArray(events)) {
+          assert.isObject(event)
+          assert.match(String((event as { readonly id?: unknown }).id), /^evt_/)
+        }
+      }))
+
+    it.effect("a request stripe-mock finds invalid against the spec is InvalidRequest, not retried", () =>
+      Effect.gen(function*() {
+        const client = yield* StripeClient.StripeClient
+        const result = yield* Effect.either(
+          client.call((sdk) =>
+            sdk.billing.meterEvents.create({ event_name: "x", payload: { value: "1" }, timestamp: Number.NaN })
+          )
+        )
+        assert.isTrue(Either.isLeft(result))
+        if (Either.isLeft(result)) {
+          assert.strictEqual(result.left.reason, "InvalidRequest")
+          assert.isFalse(result.left.isTransient)
+          assert.include(result.left.message, "timestamp")
+        }
+      }))
+  }
+)
+
+describe("adapter on stripe-mock: discovery and failures", () => {
+  it.live("ensureSubscription finds an existing live subscription with the price instead of creating one", () =>
+    Effect.gen(function*() {
+      const client = yield* StripeClient.StripeClient
+      const stripe = yield* Stripe.Stripe
+      const customerId = yield* newCustomer
+      const listed = yield* client.call((sdk) =>
+        sdk.subscriptions.list({ customer: customerId, price: fixturePriceId })
+      )
+      const expected = listed.data.find((s) => s.items.data.some((i) => i.price.id === fixturePriceId))
+      assert.isDefined(expected)
+      const id = yield* stripe.ensureSubscription({ customerId, idempotencyKey: "promote-existing" })
+      assert.strictEqual(id, expected?.id)
+    }).pipe(Effect.provide(adapterAndClient({ meteredPrice: { priceId: fixturePriceId } }))))
+
+  it.live("price discovery from API_USAGE_PRODUCT_ID refuses a product without a metered price, clearly", () =>
+    Effect.gen(function*() {
+      const stripe = yield* Stripe.Stripe
+      const result = yield* Effect.either(
+        stripe.ensureSubscription({ customerId: yield* newCustomer, idempotencyKey: "k" })
+      )
+      assert.isTrue(Either.isLeft(result))
+      if (Either.isLeft(result)) {
+        assert.strictEqual(result.left.reason, "InvalidRequest")
+        assert.include(result.left.message, "prod_mock")
+        assert.include(result.left.message, "metered price")
+      }
+    }).pipe(Effect.provide(adapterAndClient({ meteredPrice: { productId: "prod_mock" } }))))
+
+  it.live("meterEventSummaries names a meter event name no active meter has", () =>
+    Effect.gen(function*() {
+      const stripe = yield* Stripe.Stripe
+      const result = yield* Effect.either(
+        stripe.meterEventSummaries({ customerId: yield* newCustomer, start: 0, end: 86_400 })
+      )
+      assert.isTrue(Either.isLeft(result))
+      if (Either.isLeft(result)) assert.include(result.left.message, "no_such_meter_event")
+    }).pipe(Effect.provide(adapterAndClient({ meteredPrice: { priceId: "price_x" } }, "no_such_meter_event"))))
+
+  it.live("a key stripe-mock refuses is Authentication, and the key is not in the error", () =>
+    Effect.gen(function*() {
+      const stripe = yield* Stripe.Stripe
+      const result = yield* Effect.either(stripe.getCustomer(yield* newCustomer))
+      assert.isTrue(Either.isLeft(result))
+      if (Either.isLeft(result)) {
+        assert.strictEqual(result.left.reason, "Authentication")
+        assert.notInclude(result.left.message, "sk_live_refused")
+        assert.notInclude(result.left.message, Buffer.from("sk_live_refused:").toString("base64"))
+      }
+    }).pipe(
+      Effect.provide(
+        adapterAndClient({ meteredPrice: { priceId: "price_x" }, apiKey: Redacted.make("sk_live_refused") })
+      )
+    ))
+})
