@@ -1,0 +1,105 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Either, FastCheck, Schema } from "effect"
+import * as Customer from "../src/Customer.js"
+import { CustomerRepoError, VersionConflict } from "../src/CustomerRepo.js"
+import { classify } from "../src/HandleEvent.js"
+import { ApiKeyId, CustomerId, MeterEventIdentifier, SubscriptionId } from "../src/Ids.js"
+import { PlanAdminError } from "../src/PlanAdmin.js"
+import { StripeError } from "../src/Stripe.js"
+import { StripeEventDecodeError } from "../src/StripeEvent.js"
+import { UsageSourceError } from "../src/UsageSource.js"
+import * as UtcDay from "../src/UtcDay.js"
+
+const day = (s: string): UtcDay.UtcDay => Schema.decodeSync(UtcDay.UtcDay)(s)
+const customerId = CustomerId.make("cus_Customer0001")
+const fresh = Customer.make({ customerId, apiKeyId: ApiKeyId.make("key01"), now: 1_767_225_600_000 })
+
+describe("Customer.make", () => {
+  it("links a customer and a key on the free plan with an empty ledger, version 0", () => {
+    assert.deepStrictEqual(fresh, {
+      customerId,
+      apiKeyId: ApiKeyId.make("key01"),
+      plan: "FREE",
+      ledger: {},
+      version: 0,
+      updatedAt: 1_767_225_600_000
+    })
+    assert.isTrue(Either.isRight(Schema.validateEither(Customer.Customer)(fresh)))
+  })
+})
+
+describe("Customer.reported", () => {
+  it("is the day's reported units, 0 for a day never reported", () => {
+    const c = { ...fresh, ledger: { [day("2026-03-15")]: 40 } }
+    assert.strictEqual(Customer.reported(c, day("2026-03-15")), 40)
+    assert.strictEqual(Customer.reported(c, day("2026-03-14")), 0)
+  })
+})
+
+describe("Customer.isSyncCandidate", () => {
+  it("is true for metered, pending or settling records only", () => {
+    const pending: Customer.PendingReport = {
+      day: day("2026-03-15"),
+      total: 10,
+      value: 10,
+      identifier: MeterEventIdentifier.make("ab1:x"),
+      timestamp: 1_773_532_800
+    }
+    assert.isFalse(Customer.isSyncCandidate(fresh))
+    assert.isFalse(Customer.isSyncCandidate({ ...fresh, subscriptionId: SubscriptionId.make("sub_1") }))
+    assert.isTrue(Customer.isSyncCandidate({ ...fresh, plan: "METERED" }))
+    assert.isTrue(Customer.isSyncCandidate({ ...fresh, pending }))
+    assert.isTrue(Customer.isSyncCandidate({ ...fresh, settleUntil: 1 }))
+  })
+})
+
+describe("Customer.withReported", () => {
+  it("sets the day's total and keeps the others", () => {
+    const ledger = Customer.withReported({ [day("2026-03-14")]: 7 }, day("2026-03-15"), 12)
+    assert.deepStrictEqual(ledger, { [day("2026-03-14")]: 7, [day("2026-03-15")]: 12 })
+  })
+
+  it("never lowers a day's total", () => {
+    const ledger = Customer.withReported({ [day("2026-03-15")]: 30 }, day("2026-03-15"), 12)
+    assert.strictEqual(ledger[day("2026-03-15")], 30)
+  })
+
+  it("drops days older than the retention, keeps the oldest retained day", () => {
+    const d = day("2026-03-15")
+    const oldest = UtcDay.add(d, -Customer.LEDGER_RETENTION_DAYS)
+    const tooOld = UtcDay.add(oldest, -1)
+    const ledger = Customer.withReported({ [tooOld]: 1, [oldest]: 2 }, d, 3)
+    assert.deepStrictEqual(ledger, { [oldest]: 2, [d]: 3 })
+  })
+
+  it("does not change the ledger it is given", () => {
+    const before = { [day("2026-01-01")]: 5 }
+    Customer.withReported(before, day("2026-03-15"), 3)
+    assert.deepStrictEqual(before, { [day("2026-01-01")]: 5 })
+  })
+
+  it.prop(
+    "the day holds the larger of old and new total",
+    [FastCheck.nat(), FastCheck.nat()],
+    ([old, next]) => {
+      const d = day("2028-02-29")
+      assert.strictEqual(Customer.withReported({ [d]: old }, d, next)[d], Math.max(old, next))
+    }
+  )
+})
+
+describe("HandleEvent.classify", () => {
+  it("rejects bad input, retries transient failures and lost races, acknowledges the rest", () => {
+    assert.strictEqual(classify(new StripeEventDecodeError({ message: "bad" })), "reject")
+    assert.strictEqual(classify(new VersionConflict({ customerId, message: "lost" })), "retry")
+    assert.strictEqual(classify(new StripeError({ reason: "Server", message: "500" })), "retry")
+    assert.strictEqual(classify(new StripeError({ reason: "Timeout", message: "slow" })), "retry")
+    assert.strictEqual(classify(new CustomerRepoError({ reason: "Throttled", message: "429" })), "retry")
+    assert.strictEqual(classify(new UsageSourceError({ reason: "Server", message: "500" })), "retry")
+    assert.strictEqual(classify(new PlanAdminError({ reason: "Throttled", message: "429" })), "retry")
+    assert.strictEqual(classify(new StripeError({ reason: "InvalidRequest", message: "400" })), "acknowledge")
+    assert.strictEqual(classify(new StripeError({ reason: "Authentication", message: "401" })), "acknowledge")
+    assert.strictEqual(classify(new CustomerRepoError({ reason: "Invalid", message: "x" })), "acknowledge")
+    assert.strictEqual(classify(new PlanAdminError({ reason: "Conflict", message: "x" })), "acknowledge")
+  })
+})
