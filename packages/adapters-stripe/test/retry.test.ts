@@ -136,4 +136,18 @@ describe("Retry.stripe around the adapter (local HTTP server)", () => {
         assert.strictEqual(server.seen[0]?.headers["stripe-version"], StripeSdk.API_VERSION)
         assert.strictEqual(server.seen[0]?.headers["authorization"], "Bearer sk_test_local")
       })))
+
+  it.live("ensureSubscription creates with the caller's idempotency key when none is live", () =>
+    withServer([
+      { status: 200, body: { object: "list", data: [], has_more: false, url: "/v1/subscriptions" } },
+      { status: 200, body: { id: "sub_local1", object: "subscription" } }
+    ], (stripe, server) =>
+      Effect.gen(function*() {
+        const id = yield* stripe.ensureSubscription({ customerId, idempotencyKey: "promote:cus_retry:seti_1" })
+        assert.strictEqual(id, "sub_local1")
+        assert.strictEqual(server.seen.length, 2)
+        assert.strictEqual(server.seen[0]?.method, "GET")
+        assert.strictEqual(server.seen[1]?.method, "POST")
+        assert.strictEqual(server.seen[1]?.headers["idempotency-key"], "promote:cus_retry:seti_1")
+      })))
 })
