@@ -1,0 +1,73 @@
+/**
+ * The API Gateway management client shared by `UsageSource` and `PlanAdmin`: one SDK client (one
+ * attempt per call) and one client-side rate limiter sized to the account's management-API budget
+ * (about 10 requests/s, bursts of 40), so both adapters of one Layer draw from the same budget.
+ *
+ * @since 0.1.0
+ */
+import { APIGatewayClient } from "@aws-sdk/client-api-gateway"
+import { Config, Context, Duration, Effect, Layer, RateLimiter } from "effect"
+import * as AwsConfig from "./AwsConfig.js"
+import { clientConfig } from "./internal/sdk.js"
+
+/** The shared client and rate limiter. */
+export interface ApiGatewayService {
+  /** The SDK client; call it only through `limit`. */
+  readonly client: APIGatewayClient
+  /** Wraps one management-API request so it waits for a token. */
+  readonly limit: RateLimiter.RateLimiter
+}
+
+/** The API Gateway management client service. */
+export class ApiGateway
+  extends Context.Tag("@augint-billing/adapters-aws/ApiGateway")<ApiGateway, ApiGatewayService>()
+{}
+
+/** The management-API budget: `burst` requests at once, refilled at `perSecond`. */
+export interface RateLimit {
+  readonly perSecond: number
+  readonly burst: number
+}
+
+/** About 10 requests/s per account with bursts of 40 (API Gateway's documented management limits). */
+export const defaultRateLimit: RateLimit = { perSecond: 10, burst: 40 }
+
+/** How to reach API Gateway. */
+export interface Options {
+  /** Region, endpoint and credentials of the client. */
+  readonly client?: AwsConfig.ClientOptions
+  /** The client-side rate limit, default `defaultRateLimit`. */
+  readonly rateLimit?: RateLimit
+}
+
+/** A token bucket of `burst` tokens refilled at `perSecond`. */
+export const makeRateLimiter = (rate: RateLimit) =>
+  RateLimiter.make({
+    algorithm: "token-bucket",
+    limit: rate.burst,
+    interval: Duration.millis(Math.round((rate.burst / rate.perSecond) * 1000))
+  })
+
+/** The shared client and limiter; the Layer owns the client. */
+export const layer = (options: Options = {}): Layer.Layer<ApiGateway> =>
+  Layer.scoped(
+    ApiGateway,
+    Effect.gen(function*() {
+      const client = yield* Effect.acquireRelease(
+        Effect.sync(() => new APIGatewayClient(clientConfig(options.client))),
+        (c) => Effect.sync(() => c.destroy())
+      )
+      const limit = yield* makeRateLimiter(options.rateLimit ?? defaultRateLimit)
+      return { client, limit }
+    })
+  )
+
+/** The options from the environment: `AWS_REGION`, `AWS_ENDPOINT_URL_API_GATEWAY`. */
+export const optionsConfig: Effect.Effect<Options, AwsConfig.AwsConfigError> = AwsConfig.load(
+  Config.map(AwsConfig.clientOptions("API_GATEWAY"), (client) => ({ client }))
+)
+
+/** The shared client configured from the environment. */
+export const layerConfig: Layer.Layer<ApiGateway, AwsConfig.AwsConfigError> = Layer.unwrapEffect(
+  Effect.map(optionsConfig, layer)
+)
