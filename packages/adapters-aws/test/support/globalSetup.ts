@@ -1,20 +1,22 @@
-// Starts DynamoDB Local and moto (idempotent) before any test file runs. A server that cannot be
-// started fails the run: these tests never skip.
+// Starts DynamoDB Local and moto (idempotent) before any test file runs, and stops afterwards only the
+// servers this run started. A server that cannot be started fails the run: these tests never skip.
 import { execFileSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("../../../../", import.meta.url))
 
-const start = (script: string) => {
+const run = (script: string, action: "start" | "stop"): string => {
   try {
-    execFileSync("bash", [`${root}scripts/servers/${script}`, "start"], { stdio: "pipe", encoding: "utf8" })
+    return execFileSync("bash", [`${root}scripts/servers/${script}`, action], { stdio: "pipe", encoding: "utf8" })
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string }
-    throw new Error(`could not start ${script}: ${err.stderr || err.stdout || err.message}`)
+    throw new Error(`could not ${action} ${script}: ${err.stderr || err.stdout || err.message}`)
   }
 }
 
 export default function setup() {
-  start("dynamodb-local.sh")
-  start("moto.sh")
+  const started = ["dynamodb-local.sh", "moto.sh"].filter((script) => !run(script, "start").includes("already answering"))
+  return () => {
+    for (const script of started) run(script, "stop")
+  }
 }

@@ -1,0 +1,141 @@
+// Stripe secrets from Secrets Manager on moto, the cache's lifetime on the TestClock, and the
+// configuration's messages.
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient
+} from "@aws-sdk/client-secrets-manager"
+import { assert, describe, it } from "@effect/vitest"
+import { ConfigProvider, Context, Effect, Either, Exit, Layer, Redacted, TestClock } from "effect"
+import { AwsAdapters, AwsConfig, DynamoCustomerRepo, Secrets } from "../src/index.js"
+import { moto, resetMoto, unique } from "./support/Servers.js"
+
+const sm = new SecretsManagerClient({ ...moto, maxAttempts: 1 })
+
+const built = (layer: Layer.Layer<Secrets.StripeSecrets>) =>
+  Effect.map(Layer.build(layer), Context.get(Secrets.StripeSecrets))
+
+const withEnv = (env: Record<string, string>) =>
+  Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+
+describe("Secrets", () => {
+  it.scoped("reads the key from Secrets Manager once, caches it for the TTL, then rereads", () =>
+    Effect.gen(function*() {
+      yield* resetMoto
+      const created = yield* Effect.promise(() =>
+        sm.send(new CreateSecretCommand({ Name: unique("stripe-"), SecretString: "sk_test_first\n" }))
+      )
+      const secrets = yield* built(Secrets.layer({
+        stripeSecretKey: { _tag: "Arn", arn: created.ARN! },
+        webhookSecret: { _tag: "Value", value: Redacted.make("whsec_env") },
+        cacheTtl: "10 minutes",
+        client: moto
+      }))
+      const first = yield* secrets.stripeSecretKey
+      assert.strictEqual(Redacted.value(first), "sk_test_first")
+      assert.notInclude(String(first), "sk_test")
+      assert.notInclude(JSON.stringify({ first }), "sk_test")
+      yield* Effect.promise(() =>
+        sm.send(new PutSecretValueCommand({ SecretId: created.ARN!, SecretString: "sk_test_second" }))
+      )
+      assert.strictEqual(Redacted.value(yield* secrets.stripeSecretKey), "sk_test_first", "cached")
+      yield* TestClock.adjust("11 minutes")
+      assert.strictEqual(Redacted.value(yield* secrets.stripeSecretKey), "sk_test_second", "reread after the TTL")
+      assert.strictEqual(Redacted.value(yield* secrets.webhookSecret), "whsec_env")
+      // Once cached, Secrets Manager is not asked again within the TTL.
+      yield* Effect.promise(() =>
+        sm.send(new DeleteSecretCommand({ SecretId: created.ARN!, ForceDeleteWithoutRecovery: true }))
+      )
+      assert.strictEqual(Redacted.value(yield* secrets.stripeSecretKey), "sk_test_second")
+    }))
+
+  it.scoped("an unknown secret is NotFound, a missing one NotConfigured, and failures are not cached", () =>
+    Effect.gen(function*() {
+      yield* resetMoto
+      const name = unique("later-")
+      const secrets = yield* built(Secrets.layer({
+        stripeSecretKey: { _tag: "Arn", arn: name },
+        webhookSecret: { _tag: "Missing", variables: "STRIPE_WEBHOOK_SECRET_ARN or STRIPE_WEBHOOK_SECRET" },
+        client: moto
+      }))
+      const missing = yield* Effect.either(secrets.stripeSecretKey)
+      assert.isTrue(Either.isLeft(missing) && missing.left.reason === "NotFound" && !missing.left.isTransient)
+      yield* Effect.promise(() => sm.send(new CreateSecretCommand({ Name: name, SecretString: "sk_test_now" })))
+      assert.strictEqual(Redacted.value(yield* secrets.stripeSecretKey), "sk_test_now")
+      const webhook = yield* Effect.either(secrets.webhookSecret)
+      assert.isTrue(
+        Either.isLeft(webhook) && webhook.left.reason === "NotConfigured" &&
+          webhook.left.message.includes("STRIPE_WEBHOOK_SECRET_ARN")
+      )
+    }))
+
+  it.scoped("layerConfig reads the ARN from the environment", () =>
+    Effect.gen(function*() {
+      yield* resetMoto
+      const created = yield* Effect.promise(() =>
+        sm.send(new CreateSecretCommand({ Name: unique("cfg-"), SecretString: "sk_test_cfg" }))
+      )
+      const options = yield* Secrets.optionsConfig.pipe(withEnv({
+        STRIPE_SECRET_ARN: created.ARN!,
+        STRIPE_WEBHOOK_SECRET: "whsec_x",
+        AWS_REGION: "us-east-1",
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: moto.endpoint!
+      }))
+      const secrets = yield* built(
+        Secrets.layer({ ...options, client: { ...options.client, credentials: moto.credentials! } })
+      )
+      assert.strictEqual(Redacted.value(yield* secrets.stripeSecretKey), "sk_test_cfg")
+      assert.strictEqual(Redacted.value(yield* secrets.webhookSecret), "whsec_x")
+    }))
+
+  it.effect("configuration errors name the variable", () =>
+    Effect.gen(function*() {
+      const noKey = yield* Effect.either(Secrets.optionsConfig.pipe(withEnv({})))
+      assert.isTrue(Either.isLeft(noKey) && /STRIPE_SECRET_ARN or STRIPE_SECRET_KEY/.test(noKey.left.message))
+      const noRegion = yield* Effect.either(Secrets.optionsConfig.pipe(withEnv({ STRIPE_SECRET_ARN: "arn:x" })))
+      assert.isTrue(Either.isLeft(noRegion) && noRegion.left.message.includes("AWS_REGION"))
+      const plain = yield* Secrets.optionsConfig.pipe(withEnv({ STRIPE_SECRET_KEY: "sk_test_plain" }))
+      assert.strictEqual(plain.stripeSecretKey._tag, "Value")
+      assert.strictEqual(plain.webhookSecret._tag, "Missing")
+    }))
+})
+
+describe("AwsConfig", () => {
+  it.effect("TABLE_NAME, else STACK_NAME-customer-links, else a message naming both", () =>
+    Effect.gen(function*() {
+      const both = { AWS_REGION: "eu-west-1", TABLE_NAME: "links", STACK_NAME: "prod" }
+      assert.strictEqual((yield* DynamoCustomerRepo.optionsConfig.pipe(withEnv(both))).tableName, "links")
+      const stack = yield* DynamoCustomerRepo.optionsConfig.pipe(
+        withEnv({ AWS_REGION: "eu-west-1", STACK_NAME: "prod" })
+      )
+      assert.deepStrictEqual(stack, { client: { region: "eu-west-1" }, tableName: "prod-customer-links" })
+      const none = yield* Effect.either(DynamoCustomerRepo.optionsConfig.pipe(withEnv({ AWS_REGION: "eu-west-1" })))
+      assert.isTrue(
+        Either.isLeft(none) && none.left.message.includes("TABLE_NAME") && none.left.message.includes("STACK_NAME")
+      )
+      const endpoint = yield* DynamoCustomerRepo.optionsConfig.pipe(
+        withEnv({ AWS_REGION: "eu-west-1", STACK_NAME: "s", AWS_ENDPOINT_URL: "http://127.0.0.1:18000" })
+      )
+      assert.strictEqual(endpoint.client?.endpoint, "http://127.0.0.1:18000")
+      const bad = yield* Effect.either(
+        DynamoCustomerRepo.optionsConfig.pipe(
+          withEnv({ AWS_REGION: "eu-west-1", STACK_NAME: "s", AWS_ENDPOINT_URL_DYNAMODB: "nope" })
+        )
+      )
+      assert.isTrue(Either.isLeft(bad) && bad.left.message.includes("AWS_ENDPOINT_URL_DYNAMODB"))
+    }))
+
+  it.effect("the all-ports Layer fails at build with one clear message", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(
+        Effect.scoped(Layer.build(AwsAdapters.layerConfig)).pipe(withEnv({ STACK_NAME: "s" }))
+      )
+      assert.isTrue(Exit.isFailure(exit))
+      const error = yield* Effect.flip(
+        Effect.scoped(Layer.build(AwsAdapters.layerConfig)).pipe(withEnv({ STACK_NAME: "s" }))
+      )
+      assert.instanceOf(error, AwsConfig.AwsConfigError)
+      assert.include(error.message, "AWS_REGION")
+    }))
+})
