@@ -67,8 +67,10 @@ start() {
     fi
     sleep 0.5
   done
-  echo "dynamodb-local: not answering on 127.0.0.1:$PORT after ${TIMEOUT}s; last log lines:" >&2
+  echo "dynamodb-local: not answering on 127.0.0.1:$PORT after ${TIMEOUT}s; stopping it; last log lines:" >&2
   tail -n 20 "$LOG_FILE" >&2 || true
+  kill "$pid" 2>/dev/null || true
+  rm -f "$PID_FILE"
   exit 1
 }
 

@@ -15,7 +15,9 @@ const run = (script: string, action: "start" | "stop"): string => {
 }
 
 export default function setup() {
-  const started = ["dynamodb-local.sh", "moto.sh"].filter((script) => !run(script, "start").includes("already answering"))
+  const started = ["dynamodb-local.sh", "moto.sh"].filter((script) =>
+    !run(script, "start").includes("already answering")
+  )
   return () => {
     for (const script of started) run(script, "stop")
   }
