@@ -33,7 +33,7 @@ export interface BillingSettings {
   readonly settleWindow: Duration.Duration
   /** Customers synced at once (`SYNC_CONCURRENCY`). */
   readonly syncConcurrency: number
-  /** UTC days each sync reads, ending today (`SYNC_LOOKBACK_DAYS`, at least 2: today and yesterday). */
+  /** UTC days each sync reads, ending today (`SYNC_LOOKBACK_DAYS`, 2-35: today and yesterday at least). */
   readonly lookbackDays: number
   /** How long processed-event markers are kept; longer than Stripe's 3-day retry window. */
   readonly processedEventTtl: Duration.Duration
@@ -72,10 +72,14 @@ const policy: Config.Config<DemotionPolicy> = Config.all({
     : DemotionPolicy.GracePeriod({ grace })
 ))
 
-const positiveInt = (name: string, fallback: number, min: number) =>
+const boundedInt = (name: string, fallback: number, min: number, max: number) =>
   Config.integer(name).pipe(
-    Config.withDefault(fallback),
-    Config.validate({ message: `must be a whole number of at least ${min}`, validation: (n) => n >= min })
+    // Validate before the default, so the error carries the variable's name.
+    Config.validate({
+      message: `must be a whole number from ${min} to ${max}`,
+      validation: (n) => n >= min && n <= max
+    }),
+    Config.withDefault(fallback)
   )
 
 /** The settings as a `Config`, each variable optional with the defaults above. */
@@ -83,16 +87,17 @@ export const config: Config.Config<BillingSettings> = Config.all({
   freePlanId: planId("FREE_USAGE_PLAN_ID", defaults.freePlanId),
   meteredPlanId: planId("METERED_USAGE_PLAN_ID", defaults.meteredPlanId),
   meterEventName: Config.string("METER_EVENT_NAME").pipe(
-    Config.withDefault(defaults.meterEventName),
     Config.validate({
       message: "must be 1-100 characters",
       validation: (s) => s.length > 0 && s.length <= 100
-    })
+    }),
+    Config.withDefault(defaults.meterEventName)
   ),
   demotionPolicy: policy,
   settleWindow: Config.duration("SETTLE_WINDOW").pipe(Config.withDefault(defaults.settleWindow)),
-  syncConcurrency: positiveInt("SYNC_CONCURRENCY", defaults.syncConcurrency, 1),
-  lookbackDays: positiveInt("SYNC_LOOKBACK_DAYS", defaults.lookbackDays, 2),
+  syncConcurrency: boundedInt("SYNC_CONCURRENCY", defaults.syncConcurrency, 1, 1_000),
+  // Beyond 35 days Stripe refuses the meter event timestamps (and the ledger keeps 40 days).
+  lookbackDays: boundedInt("SYNC_LOOKBACK_DAYS", defaults.lookbackDays, 2, 35),
   processedEventTtl: Config.succeed(defaults.processedEventTtl)
 }).pipe(
   Config.validate({

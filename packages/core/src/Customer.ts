@@ -30,7 +30,9 @@ export const PendingReport = Schema.Struct({
   /** The meter event identifier Stripe dedupes on. */
   identifier: MeterEventIdentifier,
   /** The meter event timestamp, epoch seconds, inside `day`. */
-  timestamp: Schema.Int
+  timestamp: Schema.Int,
+  /** When the report was written ahead (epoch millis); absent in reports from before it was recorded. */
+  writtenAt: Schema.optional(Schema.Int)
 })
 /** A report written ahead of sending its meter event. */
 export type PendingReport = typeof PendingReport.Type

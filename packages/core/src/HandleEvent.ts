@@ -93,7 +93,7 @@ export const plan = (raw: unknown): Effect.Effect<Plan, HandleEventError, Stripe
       policy: config.demotionPolicy,
       ...(hasPaymentMethod === undefined ? {} : { hasPaymentMethod })
     })
-    if (isStale(customer, event.created) && decision._tag !== "Flush") {
+    if (isStale(customer, event.created) && guardedAgainstStaleness(event, decision)) {
       return { event, customer, outcome: Outcome.Stale({ eventId: event.id, customerId: customer.customerId }) }
     }
     return {
@@ -115,6 +115,13 @@ const isStale = (customer: Customer.Customer, created: number) =>
   customer.lastEventAt !== undefined && created < customer.lastEventAt
 
 /**
+ * Whether an old event must not override newer state. A flush changes no state, and a detach decides
+ * on what Stripe says now (is a payment method left?), so neither can be stale.
+ */
+const guardedAgainstStaleness = (event: StripeEvent.StripeEvent, decision: Decision): boolean =>
+  decision._tag !== "Flush" && event._tag !== "PaymentMethodDetached"
+
+/**
  * Read-modify-write a record with the version check, re-reading on a lost race. `f` returns the new
  * record, or `None` when the change no longer applies (a newer event got there first).
  */
@@ -133,9 +140,18 @@ export const updateRecord = (
     Effect.retry({ while: (e) => e._tag === "VersionConflict", schedule: Schedule.recurs(8) })
   )
 
-const eventTime = (customer: Customer.Customer, created: number) => Math.max(customer.lastEventAt ?? created, created)
+/** When an event was created and whether an older one may still change state. */
+interface EventClock {
+  readonly created: number
+  readonly guarded: boolean
+}
 
-const promote = (customer: Customer.Customer, created: number, cause: string) =>
+const staleFor = (c: Customer.Customer, at: EventClock) => at.guarded && isStale(c, at.created)
+
+const eventTime = (customer: Customer.Customer, at: EventClock) =>
+  Math.max(customer.lastEventAt ?? at.created, at.created)
+
+const promote = (customer: Customer.Customer, at: EventClock, cause: string) =>
   Effect.gen(function*() {
     const config = yield* BillingConfig
     const stripe = yield* Stripe
@@ -147,13 +163,13 @@ const promote = (customer: Customer.Customer, created: number, cause: string) =>
     // The record says METERED before the key moves, so no usage can be counted in the metered plan
     // while the sync does not look at the customer.
     const written = yield* updateRecord(customer.customerId, (c) =>
-      isStale(c, created) ? Option.none() : Option.some({
+      staleFor(c, at) ? Option.none() : Option.some({
         ...c,
         plan: "METERED" as const,
         subscriptionId,
         paymentFailedAt: undefined,
         settleUntil: undefined,
-        lastEventAt: eventTime(c, created),
+        lastEventAt: eventTime(c, at),
         updatedAt: now
       }))
     if (Option.isNone(written)) return false
@@ -161,7 +177,7 @@ const promote = (customer: Customer.Customer, created: number, cause: string) =>
     return true
   }).pipe(Effect.withSpan("HandleEvent.promote"))
 
-const demote = (customer: Customer.Customer, created: number) =>
+const demote = (customer: Customer.Customer, at: EventClock) =>
   Effect.gen(function*() {
     const config = yield* BillingConfig
     const stripe = yield* Stripe
@@ -177,30 +193,30 @@ const demote = (customer: Customer.Customer, created: number) =>
     }
     const now = yield* Clock.currentTimeMillis
     const written = yield* updateRecord(customer.customerId, (c) =>
-      isStale(c, created) ? Option.none() : Option.some({
+      staleFor(c, at) ? Option.none() : Option.some({
         ...c,
         plan: "FREE" as const,
         subscriptionId: undefined,
         paymentFailedAt: undefined,
         settleUntil: now + Duration.toMillis(config.settleWindow),
-        lastEventAt: eventTime(c, created),
+        lastEventAt: eventTime(c, at),
         updatedAt: now
       }))
     return Option.isSome(written)
   }).pipe(Effect.withSpan("HandleEvent.demote"))
 
-const apply = (customer: Customer.Customer, created: number, decision: Decision) =>
+const apply = (customer: Customer.Customer, at: EventClock, decision: Decision) =>
   Decision.$match(decision, {
-    Promote: ({ cause }) => promote(customer, created, cause),
-    Demote: () => demote(customer, created),
+    Promote: ({ cause }) => promote(customer, at, cause),
+    Demote: () => demote(customer, at),
     RecordFailure: ({ failedAt }) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         const written = yield* updateRecord(customer.customerId, (c) =>
-          isStale(c, created) ? Option.none() : Option.some({
+          staleFor(c, at) ? Option.none() : Option.some({
             ...c,
             paymentFailedAt: Math.min(c.paymentFailedAt ?? failedAt, failedAt),
-            lastEventAt: eventTime(c, created),
+            lastEventAt: eventTime(c, at),
             updatedAt: now
           }))
         return Option.isSome(written)
@@ -226,7 +242,10 @@ export const handleEvent = (raw: unknown): Effect.Effect<Outcome, HandleEventErr
     const repo = yield* CustomerRepo
     let result: Outcome = outcome
     if (outcome._tag === "Applied" && customer !== undefined) {
-      const applied = yield* apply(customer, event.created, outcome.decision)
+      const applied = yield* apply(customer, {
+        created: event.created,
+        guarded: guardedAgainstStaleness(event, outcome.decision)
+      }, outcome.decision)
       if (!applied) result = Outcome.Stale({ eventId: event.id, customerId: customer.customerId })
     }
     const now = yield* Clock.currentTimeMillis

@@ -55,8 +55,31 @@ export const readUsage = (
   }).pipe(Effect.withSpan("UsageSync.readUsage"))
 
 /** The identifier of the meter event that brings a customer's reported total for `day` to `total`. */
-export const identifierFor = (customerId: CustomerId, day: UtcDay.UtcDay, total: number): MeterEventIdentifier =>
-  MeterEventIdentifier.make(`ab1:${customerId}:${day}:${total}`)
+export const identifierFor = (customerId: CustomerId, day: UtcDay.UtcDay, total: number): MeterEventIdentifier => {
+  const plain = `ab1:${customerId}:${day}:${total}`
+  // Stripe allows 100 characters; a customer id long enough to break that is replaced by its hash.
+  return MeterEventIdentifier.make(plain.length <= 100 ? plain : `ab1h:${fnv1a64(customerId)}:${day}:${total}`)
+}
+
+// 64-bit FNV-1a as 16 hex digits: deterministic, dependency-free, and collisions between two customer
+// ids only matter for the same day and the same total.
+const fnv1a64 = (text: string): string => {
+  let hash = 0xcbf29ce484222325n
+  for (let i = 0; i < text.length; i++) {
+    hash ^= BigInt(text.charCodeAt(i))
+    hash = (hash * 0x100000001b3n) & 0xffffffffffffffffn
+  }
+  return hash.toString(16).padStart(16, "0")
+}
+
+/**
+ * Resending a pending report is safe while Stripe still dedupes its identifier (24 hours); past this
+ * age the sync checks Stripe's meter totals first. The margin covers clock skew and summary lag.
+ */
+export const RESEND_CHECK_AFTER = Duration.hours(20)
+
+const isPastDedupeWindow = (pending: Customer.PendingReport, nowMillis: number): boolean =>
+  pending.writtenAt === undefined || nowMillis - pending.writtenAt >= Duration.toMillis(RESEND_CHECK_AFTER)
 
 /** A meter event timestamp inside `day` (epoch seconds): now for today, the day's last second for a past day. */
 export const timestampFor = (day: UtcDay.UtcDay, nowMillis: number): number =>
@@ -140,7 +163,20 @@ export const syncCustomer = (
 
     if (current.pending !== undefined && !options.dryRun) {
       const pending = current.pending
-      yield* send(pending)
+      // Stripe dedupes identifiers for 24 hours only: an older pending report is resent only when
+      // Stripe's own totals for the day show it was not accepted.
+      const acceptedBefore = isPastDedupeWindow(pending, now)
+        ? yield* Retry.stripe(stripe.meterEventSummaries({
+          customerId: current.customerId,
+          start: UtcDay.startMillis(pending.day) / 1000,
+          end: (UtcDay.endMillis(pending.day) + 1) / 1000
+        })).pipe(
+          Effect.map((summaries) =>
+            summaries.reduce((sum, s) => sum + s.value, 0) >= Customer.reported(current, pending.day) + pending.value
+          )
+        )
+        : false
+      if (!acceptedBefore) yield* send(pending)
       const committed = yield* commit(repo, current, pending)
       if (Option.isNone(committed)) return { customer: current, unitsReported, eventsSent, anomalies, contended: true }
       current = committed.value
@@ -162,7 +198,8 @@ export const syncCustomer = (
         total: seen,
         value: seen - before,
         identifier: identifierFor(current.customerId, day, seen),
-        timestamp: timestampFor(day, now)
+        timestamp: timestampFor(day, now),
+        writtenAt: now
       }
       if (options.dryRun) {
         unitsReported += pending.value

@@ -140,11 +140,12 @@ describe("BillingConfig.load", () => {
   describe("values out of bounds are refused", () => {
     for (
       const [entries, bound] of [
-        [[["SYNC_CONCURRENCY", "0"]], "at least 1"],
-        [[["SYNC_CONCURRENCY", "-4"]], "at least 1"],
-        [[["SYNC_LOOKBACK_DAYS", "1"]], "at least 2"],
-        [[["METER_EVENT_NAME", ""]], "1-100 characters"],
-        [[["METER_EVENT_NAME", "m".repeat(101)]], "1-100 characters"]
+        [[["SYNC_CONCURRENCY", "0"]], "SYNC_CONCURRENCY: must be a whole number from 1 to 1000"],
+        [[["SYNC_CONCURRENCY", "-4"]], "SYNC_CONCURRENCY: must be a whole number from 1 to 1000"],
+        [[["SYNC_LOOKBACK_DAYS", "1"]], "SYNC_LOOKBACK_DAYS: must be a whole number from 2 to 35"],
+        [[["SYNC_LOOKBACK_DAYS", "60"]], "SYNC_LOOKBACK_DAYS: must be a whole number from 2 to 35"],
+        [[["METER_EVENT_NAME", ""]], "METER_EVENT_NAME: must be 1-100 characters"],
+        [[["METER_EVENT_NAME", "m".repeat(101)]], "METER_EVENT_NAME: must be 1-100 characters"]
       ] as const
     ) {
       it.effect(`${entries[0][0]}=${entries[0][1].slice(0, 12)}`, () =>

@@ -95,3 +95,14 @@ describe("UsageSync.timestampFor", () => {
     }
   )
 })
+
+describe("identifierFor with long customer ids", () => {
+  it("stays within 100 characters and deterministic for the longest customer id", () => {
+    const long = CustomerId.make(`cus_${"a".repeat(250)}`)
+    const d = day("2026-03-15")
+    const id = UsageSync.identifierFor(long, d, 123_456_789)
+    assert.isAtMost(id.length, 100)
+    assert.strictEqual(id, UsageSync.identifierFor(long, d, 123_456_789))
+    assert.notStrictEqual(id, UsageSync.identifierFor(CustomerId.make(`cus_${"a".repeat(249)}b`), d, 123_456_789))
+  })
+})

@@ -60,6 +60,21 @@ describe("syncUsage", () => {
       assert.isUndefined(Option.getOrThrow(yield* driver.record(customerId(1))).pending)
     }).pipe(Effect.provide(testLayer())))
 
+  it.effect("a pending report is resent before new usage is reported, so no unit is billed twice", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const driver = yield* Driver.Driver
+      yield* signUpMetered(1)
+      yield* driver.addUsage({ apiKeyId: apiKeyId(1), units: 40 })
+      yield* driver.failNext("CustomerRepo.update", { skip: 1, die: true })
+      assert.isTrue(Exit.isFailure(yield* settle(UsageSync.syncUsage())))
+      yield* driver.addUsage({ apiKeyId: apiKeyId(1), units: 2 })
+      const next = yield* sync
+      assert.strictEqual(next.unitsReported, 42)
+      assert.strictEqual(yield* billed(1, TODAY), 42)
+      assert.deepStrictEqual((yield* driver.meterEvents(customerId(1))).map((e) => e.value), [40, 2])
+    }).pipe(Effect.provide(testLayer())))
+
   it.effect("a meter event that took effect but answered with an error is not billed twice", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(T0)

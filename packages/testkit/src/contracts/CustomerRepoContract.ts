@@ -61,7 +61,8 @@ export const suite = <E>(name: string, layer: Layer.Layer<CustomerRepo.CustomerR
             total: 50,
             value: 8,
             identifier: Ids.MeterEventIdentifier.make(`ab1:${c.customerId}:${day}:50`),
-            timestamp: UtcDay.endMillis(day) / 1000 | 0
+            timestamp: UtcDay.endMillis(day) / 1000 | 0,
+            writtenAt: 1_700_000_000_000
           },
           lastEventAt: 1_700_000_100,
           paymentFailedAt: 1_700_000_050,

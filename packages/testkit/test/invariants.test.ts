@@ -1,0 +1,379 @@
+/**
+ * Property tests of DESIGN.md's invariants over random histories: usage over several days, cards
+ * attached and removed, payments failing and recovering, webhooks duplicated, reordered and retried,
+ * faults injected into every port (before and after the call took effect, as errors and as crashes),
+ * overlapping sync runs and late API Gateway counts. After the history settles (faults cleared, every
+ * pending delivery retried until it succeeds, the settle window closed, one more sync):
+ *   1. units accepted by Stripe == units counted in the metered plan, per customer and UTC day;
+ *   2. a key is in METERED exactly when the record says METERED, exactly when the customer has a live
+ *      subscription and a payment method;
+ *   3. rejected input (malformed events, unknown customers, bad signatures) changed nothing.
+ *
+ * FC_NUM_RUNS sets the number of histories (CI runs thousands), FC_SEED replays one.
+ */
+import { HandleEvent, type Ids, Stripe, UsageSync, type UtcDay } from "@augint-billing/core"
+import { describe, it } from "@effect/vitest"
+import { Effect, Exit, FastCheck as fc, Logger, LogLevel, Option, TestClock, TestContext } from "effect"
+import { Driver, type MemoryState, StripeEvents } from "../src/index.js"
+import { apiKeyId, customerId, FREE, METERED, nowSeconds, settle, T0, testLayer } from "./support.js"
+
+const CUSTOMERS = 3
+
+type Command =
+  | { readonly _tag: "Usage"; readonly c: number; readonly units: number }
+  | { readonly _tag: "LateUsage"; readonly c: number; readonly units: number }
+  | { readonly _tag: "Advance"; readonly minutes: number }
+  | { readonly _tag: "AttachCard"; readonly c: number; readonly viaSetupIntent: boolean }
+  | { readonly _tag: "Detach"; readonly c: number }
+  | { readonly _tag: "FailRetrying"; readonly c: number }
+  | { readonly _tag: "FailFinal"; readonly c: number }
+  | { readonly _tag: "Paid"; readonly c: number }
+  | { readonly _tag: "Deliver"; readonly pick: number; readonly keep: boolean }
+  | { readonly _tag: "Sync" }
+  | { readonly _tag: "SyncConcurrent" }
+  | {
+    readonly _tag: "Fault"
+    readonly method: MemoryState.Method
+    readonly when: "before" | "after"
+    readonly times: number
+    readonly skip: number
+    readonly die: boolean
+  }
+  | { readonly _tag: "Garbage"; readonly kind: "malformed" | "unknownCustomer" | "badSignature"; readonly c: number }
+
+const faultable: ReadonlyArray<MemoryState.Method> = [
+  "Stripe.ensureSubscription",
+  "Stripe.cancelSubscription",
+  "Stripe.reportUsage",
+  "Stripe.getCustomer",
+  "UsageSource.getUsagePage",
+  "CustomerRepo.get",
+  "CustomerRepo.update",
+  "CustomerRepo.isProcessed",
+  "CustomerRepo.markProcessed",
+  "CustomerRepo.listSyncCandidates",
+  "PlanAdmin.plansOf",
+  "PlanAdmin.addKey",
+  "PlanAdmin.removeKey"
+]
+
+const c = fc.integer({ min: 1, max: CUSTOMERS })
+const command: fc.Arbitrary<Command> = fc.oneof(
+  {
+    arbitrary: fc.record({ _tag: fc.constant("Usage" as const), c, units: fc.integer({ min: 1, max: 500 }) }),
+    weight: 6
+  },
+  {
+    arbitrary: fc.record({ _tag: fc.constant("LateUsage" as const), c, units: fc.integer({ min: 1, max: 50 }) }),
+    weight: 1
+  },
+  {
+    arbitrary: fc.record({ _tag: fc.constant("Advance" as const), minutes: fc.integer({ min: 1, max: 300 }) }),
+    weight: 3
+  },
+  { arbitrary: fc.record({ _tag: fc.constant("AttachCard" as const), c, viaSetupIntent: fc.boolean() }), weight: 3 },
+  { arbitrary: fc.record({ _tag: fc.constant("Detach" as const), c }), weight: 1 },
+  { arbitrary: fc.record({ _tag: fc.constant("FailRetrying" as const), c }), weight: 1 },
+  { arbitrary: fc.record({ _tag: fc.constant("FailFinal" as const), c }), weight: 2 },
+  { arbitrary: fc.record({ _tag: fc.constant("Paid" as const), c }), weight: 1 },
+  {
+    arbitrary: fc.record({ _tag: fc.constant("Deliver" as const), pick: fc.nat(20), keep: fc.boolean() }),
+    weight: 6
+  },
+  { arbitrary: fc.constant({ _tag: "Sync" as const }), weight: 3 },
+  { arbitrary: fc.constant({ _tag: "SyncConcurrent" as const }), weight: 1 },
+  {
+    arbitrary: fc.record({
+      _tag: fc.constant("Fault" as const),
+      // The writes and the meter event are where exactly-once is won or lost: hit them most.
+      method: fc.oneof(
+        { arbitrary: fc.constantFrom(...faultable), weight: 2 },
+        { arbitrary: fc.constantFrom<MemoryState.Method>("Stripe.reportUsage", "CustomerRepo.update"), weight: 3 }
+      ),
+      when: fc.constantFrom("before" as const, "after" as const),
+      times: fc.constantFrom(1, 8),
+      skip: fc.integer({ min: 0, max: 2 }),
+      die: fc.integer({ min: 0, max: 3 }).map((n) => n === 0)
+    }),
+    weight: 6
+  },
+  {
+    arbitrary: fc.record({
+      _tag: fc.constant("Garbage" as const),
+      kind: fc.constantFrom("malformed" as const, "unknownCustomer" as const, "badSignature" as const),
+      c
+    }),
+    weight: 1
+  }
+)
+
+const LIVE = new Set(["active", "trialing", "past_due"])
+
+const snapshot = (state: MemoryState.State) =>
+  JSON.stringify({
+    records: [...state.records.entries()],
+    membership: [...state.membership.entries()].map(([k, v]) => [k, [...v]]),
+    subscriptions: [...state.subscriptions.values()],
+    meterEvents: state.meterEvents,
+    processed: [...state.processed.entries()]
+  })
+
+const check = (condition: boolean, message: string) =>
+  condition ? Effect.void : Effect.die(new Error(`invariant broken: ${message}`))
+
+const history = (commands: ReadonlyArray<Command>) =>
+  Effect.gen(function*() {
+    yield* TestClock.setTime(T0)
+    const driver = yield* Driver.Driver
+    const stripe = yield* Stripe.Stripe
+    const { state } = driver
+    for (let n = 1; n <= CUSTOMERS; n++) yield* driver.signUp({ customerId: customerId(n), apiKeyId: apiKeyId(n) })
+    const queue: Array<unknown> = []
+
+    // Stripe-side changes happen one second apart, so events have distinct `created` times.
+    const emit = (event: unknown) => Effect.andThen(Effect.sync(() => queue.push(event)), TestClock.adjust("1 second"))
+    const liveSubscription = (n: number) =>
+      [...state.subscriptions.values()].find((s) => s.customerId === customerId(n) && LIVE.has(s.status))
+
+    const deliver = (index: number, keep: boolean) =>
+      Effect.gen(function*() {
+        const event = queue[index]
+        const exit = yield* settle(HandleEvent.handleEvent(event))
+        if (Exit.isSuccess(exit) && !keep) queue.splice(index, 1)
+        if (Exit.isFailure(exit) && exit.cause._tag === "Fail") {
+          yield* check(HandleEvent.classify(exit.cause.error) !== "reject", "a valid event was rejected")
+        }
+        return Exit.isSuccess(exit)
+      })
+
+    for (const cmd of commands) {
+      const created = yield* nowSeconds
+      switch (cmd._tag) {
+        case "Usage":
+          yield* driver.addUsage({ apiKeyId: apiKeyId(cmd.c), units: cmd.units })
+          break
+        case "LateUsage": {
+          // API Gateway counting metered requests late: only inside an open settle window.
+          const record = state.records.get(customerId(cmd.c))!
+          if (record.plan === "FREE" && record.settleUntil !== undefined && record.settleUntil > created * 1000) {
+            yield* driver.addUsage({ apiKeyId: apiKeyId(cmd.c), units: cmd.units, usagePlanId: METERED })
+          }
+          break
+        }
+        case "Advance":
+          yield* TestClock.adjust(`${cmd.minutes} minutes`)
+          break
+        case "AttachCard":
+          yield* driver.setPaymentMethods(customerId(cmd.c), 1)
+          yield* emit(
+            cmd.viaSetupIntent
+              ? StripeEvents.setupIntentSucceeded({ customerId: customerId(cmd.c), created })
+              : StripeEvents.paymentMethodAttached({ customerId: customerId(cmd.c), created })
+          )
+          break
+        case "Detach":
+          yield* driver.setPaymentMethods(customerId(cmd.c), 0)
+          yield* emit(StripeEvents.paymentMethodDetached({ customerId: customerId(cmd.c), created }))
+          break
+        case "FailRetrying": {
+          const sub = liveSubscription(cmd.c)
+          if (sub === undefined) break
+          sub.status = "past_due"
+          yield* emit(StripeEvents.invoicePaymentFailed({
+            customerId: customerId(cmd.c),
+            created,
+            nextPaymentAttempt: created + 3 * 86_400,
+            attemptCount: 1
+          }))
+          break
+        }
+        case "FailFinal": {
+          const sub = liveSubscription(cmd.c)
+          if (sub === undefined) break
+          sub.status = "unpaid"
+          yield* emit(StripeEvents.invoicePaymentFailed({ customerId: customerId(cmd.c), created }))
+          break
+        }
+        case "Paid": {
+          const sub = liveSubscription(cmd.c)
+          if (sub === undefined || sub.status !== "past_due") break
+          sub.status = "active"
+          yield* emit(StripeEvents.invoicePaid({ customerId: customerId(cmd.c), created }))
+          break
+        }
+        case "Deliver":
+          if (queue.length > 0) yield* deliver(cmd.pick % queue.length, cmd.keep)
+          break
+        case "Sync":
+          yield* settle(UsageSync.syncUsage())
+          break
+        case "SyncConcurrent":
+          yield* settle(Effect.all([UsageSync.syncUsage(), UsageSync.syncUsage()], { concurrency: 2 }))
+          break
+        case "Fault":
+          yield* driver.failNext(cmd.method, { when: cmd.when, times: cmd.times, skip: cmd.skip, die: cmd.die })
+          break
+        case "Garbage": {
+          const before = snapshot(state)
+          if (cmd.kind === "badSignature") {
+            const payload = JSON.stringify(
+              StripeEvents.setupIntentSucceeded({ customerId: customerId(cmd.c), created })
+            )
+            const exit = yield* Effect.exit(stripe.verifyWebhook({ payload, signature: `t=${created},v1=00` }))
+            yield* check(Exit.isFailure(exit), "a bad signature was accepted")
+          } else {
+            const event = cmd.kind === "unknownCustomer"
+              ? StripeEvents.setupIntentSucceeded({ customerId: "cus_nobody" as Ids.CustomerId, created })
+              : { ...StripeEvents.invoicePaid({ customerId: customerId(cmd.c), created }), created: "yesterday" }
+            const exit = yield* settle(HandleEvent.handleEvent(event))
+            if (cmd.kind === "malformed") {
+              yield* check(
+                Exit.isFailure(exit) && exit.cause._tag === "Fail" &&
+                  HandleEvent.classify(exit.cause.error) === "reject",
+                "a malformed event was not rejected"
+              )
+            } else {
+              // During an injected outage the answer may be "retry later"; never anything that changes state.
+              yield* check(
+                Exit.isSuccess(exit)
+                  ? exit.value._tag === "UnknownCustomer"
+                  : exit.cause._tag !== "Fail" || HandleEvent.classify(exit.cause.error) === "retry",
+                "an unknown customer was not reported as such"
+              )
+            }
+          }
+          yield* check(snapshot(state) === before, `rejected input (${cmd.kind}) changed state`)
+          break
+        }
+      }
+    }
+
+    // Settle: no more faults; Stripe retries every pending delivery until it succeeds.
+    yield* driver.clearFaults
+    for (let attempts = 0; queue.length > 0; attempts++) {
+      yield* check(attempts < 200, "pending deliveries never succeeded")
+      yield* deliver(0, false)
+    }
+    yield* TestClock.adjust("2 hours")
+    const final = yield* settle(UsageSync.syncUsage())
+    yield* check(Exit.isSuccess(final), `the settling sync failed: ${Exit.isFailure(final) ? final.cause : ""}`)
+    if (Exit.isSuccess(final)) yield* check(final.value.customersFailed === 0, "customers failed in the settling sync")
+
+    for (let n = 1; n <= CUSTOMERS; n++) {
+      const id = customerId(n)
+      // 1. Exactly-once billing, per customer and day.
+      const days = new Set<UtcDay.UtcDay>(state.usage.get(METERED)?.get(apiKeyId(n))?.keys() ?? [])
+      for (const e of state.meterEvents) {
+        if (e.customerId === id) days.add(new Date(e.timestamp * 1000).toISOString().slice(0, 10) as UtcDay.UtcDay)
+      }
+      for (const day of days) {
+        const used = yield* driver.usage({ usagePlanId: METERED, apiKeyId: apiKeyId(n), day })
+        const billed = yield* driver.billed({ customerId: id, day })
+        yield* check(billed === used, `${id} on ${day}: billed ${billed}, used while metered ${used}`)
+      }
+      // 2. Plan consistency.
+      const record = Option.getOrThrow(yield* driver.record(id))
+      const plans = yield* driver.plansOf(apiKeyId(n))
+      const canPay = liveSubscription(n) !== undefined && state.stripeCustomers.get(id)!.paymentMethods > 0
+      yield* check(
+        plans.length === 1 && plans[0] === (record.plan === "METERED" ? METERED : FREE),
+        `${id}: record ${record.plan}, key in [${plans.join(",")}]`
+      )
+      yield* check(
+        (record.plan === "METERED") === canPay,
+        `${id}: record ${record.plan}, live subscription and card: ${canPay}`
+      )
+      yield* check(record.pending === undefined, `${id}: a report is still pending`)
+    }
+  }).pipe(
+    Effect.provide(testLayer({ lookbackDays: 14 })),
+    Effect.provide(TestContext.TestContext),
+    Logger.withMinimumLogLevel(LogLevel.None)
+  )
+
+const numRuns = Number(process.env.FC_NUM_RUNS ?? (process.env.CI ? 2_000 : 300))
+const seed = process.env.FC_SEED === undefined ? Date.now() : Number(process.env.FC_SEED)
+
+describe("billing invariants over random histories", () => {
+  it(`hold for ${numRuns} histories (seed ${seed})`, async () => {
+    console.log(`invariants: ${numRuns} histories, seed ${seed} (replay with FC_SEED=${seed})`)
+    await fc.assert(
+      fc.asyncProperty(fc.array(command, { minLength: 5, maxLength: 40 }), async (commands) => {
+        const exit = await Effect.runPromiseExit(history(commands))
+        if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
+      }),
+      { numRuns, seed, endOnFailure: false }
+    )
+  }, 1_800_000)
+})
+
+// A denser property for the sync alone: every round adds usage and runs a sync that crashes or fails
+// at a random port call (before or after it took effect); then the faults stop and one more sync runs.
+const syncFaults: ReadonlyArray<MemoryState.Method> = [
+  "Stripe.reportUsage",
+  "CustomerRepo.update",
+  "CustomerRepo.get",
+  "CustomerRepo.listSyncCandidates",
+  "UsageSource.getUsagePage"
+]
+const round = fc.record({
+  usage: fc.array(fc.record({ c, units: fc.integer({ min: 1, max: 100 }) }), { maxLength: 4 }),
+  fault: fc.option(
+    fc.record({
+      method: fc.constantFrom(...syncFaults),
+      when: fc.constantFrom("before" as const, "after" as const),
+      skip: fc.integer({ min: 0, max: 6 }),
+      times: fc.constantFrom(1, 8),
+      die: fc.boolean()
+    }),
+    { nil: undefined }
+  ),
+  concurrent: fc.boolean(),
+  minutes: fc.integer({ min: 0, max: 240 })
+})
+
+const syncHistory = (rounds: ReadonlyArray<typeof round extends fc.Arbitrary<infer A> ? A : never>) =>
+  Effect.gen(function*() {
+    yield* TestClock.setTime(T0)
+    const driver = yield* Driver.Driver
+    for (let n = 1; n <= CUSTOMERS; n++) {
+      const record = yield* driver.signUp({ customerId: customerId(n), apiKeyId: apiKeyId(n), paymentMethods: 1 })
+      driver.state.records.set(record.customerId, { ...record, plan: "METERED" })
+      driver.state.membership.set(record.apiKeyId, new Set([METERED]))
+    }
+    for (const r of rounds) {
+      for (const u of r.usage) yield* driver.addUsage({ apiKeyId: apiKeyId(u.c), units: u.units })
+      if (r.fault !== undefined) yield* driver.failNext(r.fault.method, r.fault)
+      yield* settle(
+        r.concurrent
+          ? Effect.all([UsageSync.syncUsage(), UsageSync.syncUsage()], { concurrency: 2 })
+          : UsageSync.syncUsage()
+      )
+      yield* TestClock.adjust(`${r.minutes} minutes`)
+    }
+    yield* driver.clearFaults
+    yield* settle(UsageSync.syncUsage())
+    for (let n = 1; n <= CUSTOMERS; n++) {
+      for (const day of driver.state.usage.get(METERED)?.get(apiKeyId(n))?.keys() ?? []) {
+        const used = yield* driver.usage({ usagePlanId: METERED, apiKeyId: apiKeyId(n), day })
+        const billed = yield* driver.billed({ customerId: customerId(n), day })
+        yield* check(billed === used, `${customerId(n)} on ${day}: billed ${billed}, used ${used}`)
+      }
+    }
+  }).pipe(
+    Effect.provide(testLayer({ lookbackDays: 14 })),
+    Effect.provide(TestContext.TestContext),
+    Logger.withMinimumLogLevel(LogLevel.None)
+  )
+
+describe("exactly-once sync under a fault at every port call", () => {
+  it(`holds for ${numRuns} histories (seed ${seed})`, async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(round, { minLength: 1, maxLength: 12 }), async (rounds) => {
+        const exit = await Effect.runPromiseExit(syncHistory(rounds))
+        if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
+      }),
+      { numRuns, seed }
+    )
+  }, 1_800_000)
+})
