@@ -1,0 +1,17 @@
+/**
+ * Bundle entry of the schedule function: the runtime is built (and the configuration validated) at
+ * container init, then every invocation reuses it.
+ *
+ * @since 0.1.0
+ */
+import * as Layer from "effect/Layer"
+import * as LambdaRuntime from "../LambdaRuntime.js"
+import * as Schedule from "../Schedule.js"
+
+const runtime = await LambdaRuntime.make(
+  "schedule",
+  Layer.merge(LambdaRuntime.layerSchedule, Schedule.layerMetricsConfig)
+)
+
+/** The Lambda handler (`index.handler`). */
+export const handler = Schedule.toHandler(runtime)

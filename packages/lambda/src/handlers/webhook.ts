@@ -1,0 +1,17 @@
+/**
+ * Bundle entry of the webhook function: the runtime is built (and the configuration validated) at
+ * container init, then every invocation reuses it.
+ *
+ * @since 0.1.0
+ */
+import * as Layer from "effect/Layer"
+import * as LambdaRuntime from "../LambdaRuntime.js"
+import * as Webhook from "../Webhook.js"
+
+const runtime = await LambdaRuntime.make(
+  "webhook",
+  Layer.merge(LambdaRuntime.layerWebhook, Webhook.layerLimitsConfig)
+)
+
+/** The Lambda handler (`index.handler`). */
+export const handler = Webhook.toHandler(runtime)

@@ -1,0 +1,13 @@
+/**
+ * @augint-billing/lambda: the AWS Lambda shell. Handler entries are `handlers/webhook` and
+ * `handlers/schedule` (bundled by `npm run bundle`); these modules build them.
+ *
+ * @since 0.1.0
+ */
+
+/** Layers and the per-container runtime. */
+export * as LambdaRuntime from "./LambdaRuntime.js"
+/** The hourly usage sync handler. */
+export * as Schedule from "./Schedule.js"
+/** The Stripe webhook handler. */
+export * as Webhook from "./Webhook.js"
