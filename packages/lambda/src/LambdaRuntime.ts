@@ -38,14 +38,37 @@ export const layerLogger = (sink: Sink = stdout): Layer.Layer<never> =>
     Logger.minimumLogLevel(LogLevel.Info)
   )
 
+// Values from Secrets Manager skip the adapters' own `STRIPE_*` format checks: check them here, by name.
+const checked = (
+  secret: Effect.Effect<Redacted.Redacted<string>, Secrets.SecretsError>,
+  variables: string,
+  pattern: RegExp,
+  looksLike: string
+) =>
+  Effect.filterOrFail(
+    secret,
+    (value) => pattern.test(Redacted.value(value)),
+    () => new Secrets.SecretsError({ reason: "Invalid", message: `${variables}: must look like ${looksLike}` })
+  )
+
 const ports = (webhookSecret: "required" | "unused") =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const secrets = yield* Secrets.StripeSecrets
     return StripeAdapter.layerConfigWith({
-      secretKey: secrets.stripeSecretKey,
+      secretKey: checked(
+        secrets.stripeSecretKey,
+        "STRIPE_SECRET_ARN or STRIPE_SECRET_KEY",
+        /^(sk|rk)_[A-Za-z0-9_]+$/,
+        "sk_... or rk_..."
+      ),
       // The schedule never verifies a webhook, so it is not given (nor allowed to read) the signing secret.
       webhookSecret: webhookSecret === "required"
-        ? secrets.webhookSecret
+        ? checked(
+          secrets.webhookSecret,
+          "STRIPE_WEBHOOK_SECRET_ARN or STRIPE_WEBHOOK_SECRET",
+          /^whsec_\S+$/,
+          "whsec_..."
+        )
         : Effect.succeed(Redacted.make("whsec_unused_by_this_function"))
     })
   })).pipe(
