@@ -1,0 +1,120 @@
+/**
+ * `env-dump`: the resolved configuration. Every variable the packages read, its value, secrets shown
+ * as `<redacted>` (only whether they are set), and the resolved billing settings or why they fail.
+ *
+ * @since 0.1.0
+ */
+import { BillingConfig } from "@augint-billing/core"
+import { Config, Duration, Effect, Either, Option, Schema } from "effect"
+import { accountVariables } from "./Environment.js"
+
+/** Variables whose values are secrets: only whether they are set is shown. */
+export const secretVariables = ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"] as const
+
+/** Variables shown as they are. */
+export const plainVariables = [
+  "STACK_NAME",
+  "AWS_REGION",
+  "TABLE_NAME",
+  "AWS_ENDPOINT_URL",
+  "AWS_ENDPOINT_URL_DYNAMODB",
+  "AWS_ENDPOINT_URL_API_GATEWAY",
+  "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+  "STRIPE_SECRET_ARN",
+  "STRIPE_WEBHOOK_SECRET_ARN",
+  "SECRETS_CACHE_TTL",
+  "FREE_USAGE_PLAN_ID",
+  "METERED_USAGE_PLAN_ID",
+  "METER_EVENT_NAME",
+  "METERED_PRICE_ID",
+  "API_USAGE_PRODUCT_ID",
+  "STRIPE_METER_ID",
+  "STRIPE_MODE",
+  "STRIPE_REQUESTS_PER_SECOND",
+  "STRIPE_METER_EVENTS_PER_SECOND",
+  "STRIPE_API_HOST",
+  "STRIPE_API_PORT",
+  "STRIPE_API_PROTOCOL",
+  "DEMOTION_POLICY",
+  "DEMOTION_GRACE_PERIOD",
+  "SETTLE_WINDOW",
+  "SYNC_CONCURRENCY",
+  "SYNC_LOOKBACK_DAYS",
+  "AI_BILLING_LOCAL_DIR"
+] as const
+
+/** What `env-dump` shows. */
+export const Dump = Schema.Struct({
+  mode: Schema.Literal("local", "aws"),
+  localDir: Schema.NullOr(Schema.String),
+  billing: Schema.Union(
+    Schema.Struct({
+      freePlanId: Schema.String,
+      meteredPlanId: Schema.String,
+      meterEventName: Schema.String,
+      demotionPolicy: Schema.String,
+      settleWindow: Schema.String,
+      syncConcurrency: Schema.Int,
+      lookbackDays: Schema.Int
+    }),
+    Schema.Struct({ error: Schema.String })
+  ),
+  variables: Schema.Record({ key: Schema.String, value: Schema.NullOr(Schema.String) })
+})
+/** What `env-dump` shows. */
+export type Dump = typeof Dump.Type
+
+/** The redaction marker. */
+export const REDACTED = "<redacted>"
+
+/** Read the configuration; `localDir` is the local store when local mode is in force. */
+export const dump = (localDir: Option.Option<string>) =>
+  Effect.gen(function*() {
+    const variables: Record<string, string | null> = {}
+    for (const name of plainVariables) {
+      variables[name] = Option.getOrNull(yield* Effect.orDie(Config.option(Config.string(name))))
+    }
+    for (const name of secretVariables) {
+      const set = yield* Effect.orDie(Config.option(Config.redacted(name)))
+      variables[name] = Option.isSome(set) ? REDACTED : null
+    }
+    const billing = yield* Effect.either(BillingConfig.load)
+    const result: Dump = {
+      mode: Option.isSome(localDir) ? "local" : "aws",
+      localDir: Option.getOrNull(localDir),
+      billing: Either.match(billing, {
+        onLeft: (e) => ({ error: e.message }),
+        onRight: (b) => ({
+          freePlanId: b.freePlanId,
+          meteredPlanId: b.meteredPlanId,
+          meterEventName: b.meterEventName,
+          demotionPolicy: b.demotionPolicy._tag === "GracePeriod"
+            ? `GracePeriod(${Duration.format(b.demotionPolicy.grace)})`
+            : b.demotionPolicy._tag,
+          settleWindow: Duration.format(b.settleWindow),
+          syncConcurrency: b.syncConcurrency,
+          lookbackDays: b.lookbackDays
+        })
+      }),
+      variables
+    }
+    return result
+  })
+
+/** The dump as text. */
+export const format = (d: Dump): string => {
+  const lines = [`mode            ${d.mode}${d.localDir === null ? "" : ` (${d.localDir})`}`]
+  if ("error" in d.billing) lines.push(`billing         ${d.billing.error}`)
+  else {
+    for (const [k, v] of Object.entries(d.billing)) lines.push(`${k.padEnd(16)}${String(v)}`)
+  }
+  lines.push("", "variables:")
+  for (const [k, v] of Object.entries(d.variables)) lines.push(`  ${k.padEnd(34)}${v ?? "(not set)"}`)
+  return lines.join("\n")
+}
+
+/** Whether any account variable is set (see `Environment.accountVariables`). */
+export const accountConfigured = Effect.map(
+  Effect.orDie(Config.all(accountVariables.map((n) => Config.option(Config.string(n))))),
+  (values) => values.some(Option.isSome)
+)

@@ -1,0 +1,188 @@
+/**
+ * `infra status`: one pass/fail line per dependency: the customer table with its sync index and TTL,
+ * both usage plans, the Stripe meter and metered price, and whether a webhook secret is configured.
+ * In local mode the same questions are asked of the local store.
+ *
+ * @since 0.1.0
+ */
+import { ApiGateway, DynamoCustomerRepo, Secrets } from "@augint-billing/adapters-aws"
+import { StripeAdapter, StripeClient } from "@augint-billing/adapters-stripe"
+import { BillingConfig, type Ids } from "@augint-billing/core"
+import { APIGatewayClient, GetUsagePlanCommand } from "@aws-sdk/client-api-gateway"
+import { DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb"
+import { Effect, Redacted, Schema } from "effect"
+import { CliMode } from "./Environment.js"
+import { describeError } from "./internal/errors.js"
+
+/** One dependency's state. */
+export const Check = Schema.Struct({ name: Schema.String, ok: Schema.Boolean, detail: Schema.String })
+/** One dependency's state. */
+export type Check = typeof Check.Type
+
+/** Every check, and whether all passed. */
+export const Report = Schema.Struct({
+  mode: Schema.Literal("local", "aws"),
+  ok: Schema.Boolean,
+  checks: Schema.Array(Check)
+})
+/** Every check, and whether all passed. */
+export type Report = typeof Report.Type
+
+const check = <E, R>(name: string, detail: Effect.Effect<string, E, R>): Effect.Effect<Check, never, R> =>
+  detail.pipe(
+    Effect.timeout("20 seconds"),
+    Effect.match({
+      onFailure: (e) => ({ name, ok: false, detail: describeError(e) }),
+      onSuccess: (d) => ({ name, ok: true, detail: d })
+    }),
+    Effect.catchAllDefect((d) => Effect.succeed({ name, ok: false, detail: describeError(d) }))
+  )
+
+class CheckFailed extends Schema.TaggedError<CheckFailed>()("CheckFailed", { message: Schema.String }) {}
+const fail = (message: string) => Effect.fail(new CheckFailed({ message }))
+
+const sdkClient = <C extends { destroy: () => void }>(make: () => C) =>
+  Effect.acquireRelease(Effect.sync(make), (c) => Effect.sync(() => c.destroy()))
+
+const clientOptions = (o: { readonly region?: string; readonly endpoint?: string }) => ({
+  maxAttempts: 1,
+  ...(o.region === undefined ? {} : { region: o.region }),
+  ...(o.endpoint === undefined ? {} : { endpoint: o.endpoint })
+})
+
+const tableCheck = Effect.gen(function*() {
+  const options = yield* DynamoCustomerRepo.optionsConfig
+  const client = yield* sdkClient(() => new DynamoDBClient(clientOptions(options.client ?? {})))
+  const L = DynamoCustomerRepo.TableLayout
+  const out = yield* Effect.tryPromise((signal) =>
+    client.send(new DescribeTableCommand({ TableName: options.tableName }), { abortSignal: signal })
+  )
+  const table = out.Table
+  if (table?.TableStatus !== "ACTIVE") return yield* fail(`table ${options.tableName} is ${table?.TableStatus}`)
+  const index = (table.GlobalSecondaryIndexes ?? []).find((i) => i.IndexName === L.syncIndex)
+  if (index === undefined) return yield* fail(`table ${options.tableName} has no index ${L.syncIndex}`)
+  const keys = (index.KeySchema ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`).join(",")
+  if (keys !== `${L.syncAttribute}:HASH,${L.partitionKey}:RANGE` || index.Projection?.ProjectionType !== "ALL") {
+    return yield* fail(
+      `index ${L.syncIndex} is ${keys} (${index.Projection?.ProjectionType}), not ${L.syncAttribute}/${L.partitionKey} ALL`
+    )
+  }
+  if (index.IndexStatus !== "ACTIVE") return yield* fail(`index ${L.syncIndex} is ${index.IndexStatus}`)
+  const ttl = yield* Effect.tryPromise((signal) =>
+    client.send(new DescribeTimeToLiveCommand({ TableName: options.tableName }), { abortSignal: signal })
+  )
+  const t = ttl.TimeToLiveDescription
+  if (t?.TimeToLiveStatus !== "ENABLED" || t.AttributeName !== L.ttlAttribute) {
+    return yield* fail(`TTL on ${L.ttlAttribute} is not enabled (${t?.TimeToLiveStatus ?? "DISABLED"})`)
+  }
+  return `${options.tableName}: ACTIVE, index ${L.syncIndex} ACTIVE, TTL on ${L.ttlAttribute}`
+}).pipe(Effect.scoped)
+
+const planCheck = (usagePlanId: string) =>
+  Effect.gen(function*() {
+    const options = yield* ApiGateway.optionsConfig
+    const client = yield* sdkClient(() => new APIGatewayClient(clientOptions(options.client ?? {})))
+    const plan = yield* Effect.tryPromise((signal) =>
+      client.send(new GetUsagePlanCommand({ usagePlanId }), { abortSignal: signal })
+    )
+    return `${usagePlanId} (${plan.name ?? "unnamed"}) exists`
+  }).pipe(Effect.scoped)
+
+const stripeOptions = Effect.gen(function*() {
+  const secrets = yield* Secrets.StripeSecrets
+  return yield* StripeAdapter.loadOptions({
+    secretKey: secrets.stripeSecretKey,
+    webhookSecret: secrets.webhookSecret.pipe(Effect.orElseSucceed(() => StripeAdapterUnused))
+  })
+}).pipe(Effect.provide(Secrets.layerConfig))
+
+// Stands in for a missing webhook secret where only the API key is used; never sent anywhere.
+const StripeAdapterUnused = Redacted.make("whsec_unused_by_the_cli")
+
+const withStripe = <A, E>(
+  f: (client: StripeClient.StripeClientService, options: StripeAdapter.Options) => Effect.Effect<A, E>
+) =>
+  Effect.gen(function*() {
+    const options = yield* stripeOptions
+    const client = yield* StripeClient.make(options)
+    return yield* f(client, options)
+  }).pipe(Effect.scoped)
+
+const meterCheck = (eventName: string) =>
+  withStripe((client, options) =>
+    Effect.gen(function*() {
+      if (options.meterId !== undefined) {
+        const id = options.meterId
+        const meter = yield* client.call((sdk) => sdk.billing.meters.retrieve(id))
+        if (meter.status !== "active") return yield* fail(`meter ${meter.id} is ${meter.status}`)
+        return `meter ${meter.id} (${meter.event_name}) is active`
+      }
+      const meters = yield* client.call((sdk) => sdk.billing.meters.list({ status: "active", limit: 100 }))
+      const meter = meters.data.find((m) => m.event_name === eventName)
+      if (meter === undefined) return yield* fail(`no active meter with event_name ${eventName}`)
+      return `meter ${meter.id} (${eventName}) is active`
+    })
+  )
+
+const priceCheck = withStripe((client, options) =>
+  Effect.gen(function*() {
+    const metered = (p: { readonly active: boolean; readonly recurring: { readonly usage_type: string } | null }) =>
+      p.active && p.recurring?.usage_type === "metered"
+    const price = options.meteredPrice
+    if ("priceId" in price) {
+      const p = yield* client.call((sdk) => sdk.prices.retrieve(price.priceId))
+      if (!metered(p)) return yield* fail(`price ${p.id} is not an active metered recurring price`)
+      return `price ${p.id} is active and metered`
+    }
+    const list = yield* client.call((sdk) => sdk.prices.list({ product: price.productId, active: true, limit: 100 }))
+    const found = list.data.filter(metered)
+    if (found.length !== 1) {
+      return yield* fail(`product ${price.productId} has ${found.length} active metered prices, not exactly one`)
+    }
+    return `product ${price.productId}: price ${found[0]!.id} is active and metered`
+  })
+)
+
+const webhookCheck = Effect.gen(function*() {
+  const secrets = yield* Secrets.StripeSecrets
+  yield* secrets.webhookSecret
+  return "configured (value not shown)"
+}).pipe(Effect.provide(Secrets.layerConfig))
+
+/** Run every check. */
+export const status = Effect.gen(function*() {
+  const mode = yield* CliMode
+  const config = yield* BillingConfig.BillingConfig
+  if (mode._tag === "Local") {
+    const s = mode.local.state
+    const plan = (id: Ids.UsagePlanId) => ({
+      name: `usage plan ${id}`,
+      ok: s.usagePlans.has(id),
+      detail: s.usagePlans.has(id) ? "exists in the local API Gateway" : "missing"
+    })
+    const checks: Array<Check> = [
+      { name: "table", ok: true, detail: `local store ${mode.dir} (${s.records.size} customers)` },
+      plan(config.freePlanId),
+      plan(config.meteredPlanId),
+      { name: "stripe meter", ok: true, detail: `local Stripe (${config.meterEventName})` },
+      { name: "metered price", ok: true, detail: "local Stripe" },
+      { name: "webhook secret", ok: true, detail: "local Stripe's own (value not shown)" }
+    ]
+    const report: Report = { mode: "local", ok: checks.every((c) => c.ok), checks }
+    return report
+  }
+  const checks = yield* Effect.all([
+    check("table", tableCheck),
+    check(`usage plan ${config.freePlanId} (free)`, planCheck(config.freePlanId)),
+    check(`usage plan ${config.meteredPlanId} (metered)`, planCheck(config.meteredPlanId)),
+    check("stripe meter", meterCheck(config.meterEventName)),
+    check("metered price", priceCheck),
+    check("webhook secret", webhookCheck)
+  ], { concurrency: "unbounded" })
+  const report: Report = { mode: "aws", ok: checks.every((c) => c.ok), checks }
+  return report
+})
+
+/** The report as text, one line per check. */
+export const format = (r: Report): string =>
+  r.checks.map((c) => `${c.ok ? "pass" : "FAIL"}  ${c.name.padEnd(28)} ${c.detail}`).join("\n")

@@ -1,0 +1,181 @@
+/**
+ * `reconcile`: per customer and UTC day, what API Gateway counted in the metered plan, what the ledger
+ * says was reported, and what Stripe's meter event summaries hold. `--fix` reports the units API
+ * Gateway counted but the ledger does not hold through the sync's exactly-once path (write ahead,
+ * deterministic identifier, commit), for the days Stripe still accepts.
+ *
+ * @since 0.1.0
+ */
+import {
+  BillingConfig,
+  Customer,
+  CustomerRepo,
+  Ids,
+  Retry,
+  Stripe,
+  UsageSource,
+  UsageSync,
+  UtcDay
+} from "@augint-billing/core"
+import { Chunk, Clock, Duration, Effect, Option, Schema, Stream } from "effect"
+import { progress, table } from "./Output.js"
+
+/** How a customer-day's three numbers relate. */
+export const Drift = Schema.Literal(
+  /** API Gateway counted more than was reported: the next sync (or `--fix`) reports it. */
+  "unreported",
+  /** API Gateway counts less than was reported: flagged, never billed back. */
+  "count-went-down",
+  /** The ledger and Stripe's summaries disagree (summaries can lag by minutes). */
+  "stripe-mismatch"
+)
+/** How a customer-day's three numbers relate. */
+export type Drift = typeof Drift.Type
+
+/** One customer-day that does not agree. */
+export const Row = Schema.Struct({
+  customerId: Ids.CustomerId,
+  apiKeyId: Ids.ApiKeyId,
+  day: UtcDay.UtcDay,
+  apiGateway: Schema.Int,
+  ledger: Schema.Int,
+  stripe: Schema.Int,
+  drift: Schema.Array(Drift)
+})
+/** One customer-day that does not agree. */
+export type Row = typeof Row.Type
+
+/** What a reconciliation found (and fixed). */
+export const Report = Schema.Struct({
+  from: UtcDay.UtcDay,
+  to: UtcDay.UtcDay,
+  customers: Schema.Int,
+  rows: Schema.Array(Row),
+  fixed: Schema.NullOr(Schema.Struct({
+    customers: Schema.Int,
+    unitsReported: Schema.Int,
+    failures: Schema.Array(Schema.Struct({ customerId: Ids.CustomerId, reason: Schema.String }))
+  }))
+})
+/** What a reconciliation found (and fixed). */
+export type Report = typeof Report.Type
+
+/** Reconcile `[from, to]` (UTC days, at most 90), optionally fixing unreported units. */
+export const reconcile = (
+  input: { readonly from: UtcDay.UtcDay; readonly to: UtcDay.UtcDay; readonly fix: boolean }
+) =>
+  Effect.gen(function*() {
+    const config = yield* BillingConfig.BillingConfig
+    const repo = yield* CustomerRepo.CustomerRepo
+    const stripe = yield* Stripe.Stripe
+    const days = UtcDay.between(input.from, input.to)
+    const observed = yield* UsageSync.readUsage({ usagePlanId: config.meteredPlanId, days })
+    const customers = Chunk.toReadonlyArray(yield* Stream.runCollect(repo.list()))
+    const bar = yield* progress("customers reconciled", customers.length)
+    const rows: Array<Row> = []
+    const unreported = new Set<Ids.CustomerId>()
+    yield* Effect.forEach(customers, (customer, i) =>
+      Effect.gen(function*() {
+        const summaries = yield* Retry.stripe(stripe.meterEventSummaries({
+          customerId: customer.customerId,
+          start: UtcDay.startMillis(input.from) / 1000,
+          end: (UtcDay.endMillis(input.to) + 1) / 1000
+        }))
+        const billed = new Map<UtcDay.UtcDay, number>()
+        for (const s of summaries) {
+          const day = UtcDay.fromMillis(s.start * 1000)
+          billed.set(day, (billed.get(day) ?? 0) + s.value)
+        }
+        const counts = observed.byKey.get(customer.apiKeyId)
+        days.forEach((day, d) => {
+          const apiGateway = counts?.[d] ?? 0
+          const ledger = Customer.reported(customer, day)
+          const inStripe = billed.get(day) ?? 0
+          const drift: Array<Drift> = []
+          if (apiGateway > ledger) drift.push("unreported")
+          if (apiGateway < ledger) drift.push("count-went-down")
+          if (ledger !== inStripe) drift.push("stripe-mismatch")
+          if (drift.length > 0) {
+            rows.push({
+              customerId: customer.customerId,
+              apiKeyId: customer.apiKeyId,
+              day,
+              apiGateway,
+              ledger,
+              stripe: inStripe,
+              drift
+            })
+          }
+          if (apiGateway > ledger) unreported.add(customer.customerId)
+        })
+        bar.update(i + 1)
+      }))
+    bar.finish()
+    const fixed = input.fix ? yield* fix([...unreported], observed) : null
+    const report: Report = { from: input.from, to: input.to, customers: customers.length, rows, fixed }
+    return report
+  })
+
+// Stripe refuses meter event timestamps older than 35 days: only younger days are fixed.
+const fix = (customerIds: ReadonlyArray<Ids.CustomerId>, observed: UsageSync.Observed) =>
+  Effect.gen(function*() {
+    const repo = yield* CustomerRepo.CustomerRepo
+    const now = yield* Clock.currentTimeMillis
+    const oldest = UtcDay.fromMillis(now - Duration.toMillis(Stripe.MAX_METER_EVENT_AGE) + Duration.toMillis("1 day"))
+    const keep = observed.days.map((d) => d >= oldest)
+    const recent: UsageSync.Observed = {
+      days: observed.days.filter((_, i) => keep[i]),
+      byKey: new Map([...observed.byKey].map(([k, counts]) => [k, counts.filter((_, i) => keep[i])])),
+      pages: observed.pages
+    }
+    let unitsReported = 0
+    let done = 0
+    const failures: Array<{ customerId: Ids.CustomerId; reason: string }> = []
+    for (const id of customerIds) {
+      const current = yield* Retry.repo(repo.get(id))
+      if (Option.isNone(current)) continue
+      const result = yield* Effect.either(UsageSync.syncCustomer(current.value, recent))
+      if (result._tag === "Left") {
+        failures.push({ customerId: id, reason: `${result.left._tag}: ${result.left.message}` })
+      } else {
+        unitsReported += result.right.unitsReported
+        done++
+      }
+    }
+    return { customers: done, unitsReported, failures }
+  })
+
+/** The report as text. */
+export const format = (r: Report): string => {
+  const head = `reconciled ${r.customers} customers over ${r.from}..${r.to}: ${
+    r.rows.length === 0 ? "no drift" : `${r.rows.length} customer-days drift`
+  }`
+  const rows = r.rows.length === 0 ? [] : [
+    table(
+      ["customer", "key", "day", "api-gateway", "ledger", "stripe", "drift"],
+      r.rows.map((x) => [
+        x.customerId,
+        x.apiKeyId,
+        x.day,
+        String(x.apiGateway),
+        String(x.ledger),
+        String(x.stripe),
+        x.drift.join(",")
+      ])
+    )
+  ]
+  const fixed = r.fixed === null ? [] : [
+    `fixed: ${r.fixed.unitsReported} units reported for ${r.fixed.customers} customers${
+      r.fixed.failures.length === 0 ? "" : `, ${r.fixed.failures.length} failed`
+    }`,
+    ...r.fixed.failures.map((f) => `  ${f.customerId}: ${f.reason}`)
+  ]
+  return [head, ...rows, ...fixed].join("\n")
+}
+
+/** The services reconciliation needs. */
+export type Requirements =
+  | BillingConfig.BillingConfig
+  | CustomerRepo.CustomerRepo
+  | Stripe.Stripe
+  | UsageSource.UsageSource

@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+/**
+ * The `ai-billing` executable: the command tree run with `NodeRuntime.runMain`, logs on stderr, exit
+ * code 0 on success, 2 on a usage error, 1 on any other failure (already reported as one line).
+ *
+ * @since 0.1.0
+ */
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Cause, Effect, Exit, Layer, Logger, LogLevel, Option } from "effect"
+import { exitCodeOf, run } from "./Cli.js"
+
+// Logs are for operators on stderr; below warnings only with --log-level (stdout carries the results).
+const MainLive = Layer.mergeAll(
+  NodeContext.layer,
+  Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger)),
+  Logger.minimumLogLevel(LogLevel.Warning)
+)
+
+run(process.argv).pipe(
+  Effect.provide(MainLive),
+  NodeRuntime.runMain({
+    disableErrorReporting: true,
+    disablePrettyLogger: true,
+    teardown: (exit, onExit) => {
+      if (Exit.isSuccess(exit)) return onExit(0)
+      if (Cause.isInterruptedOnly(exit.cause)) return onExit(130)
+      const failure = Cause.failureOption(exit.cause)
+      if (Option.isNone(failure)) {
+        // A defect: nothing reported it yet.
+        process.stderr.write(`ai-billing: unexpected failure: ${Cause.pretty(exit.cause).split("\n")[0]}\n`)
+        return onExit(1)
+      }
+      onExit(exitCodeOf(failure.value))
+    }
+  })
+)

@@ -1,0 +1,46 @@
+import { Cause } from "effect"
+
+// Schema's tree messages become `at a.b.c: <what is wrong>`.
+const oneLine = (text: string) => {
+  if (!text.includes("└─")) return text.replace(/\s*\n\s*/g, " ").trim()
+  const lines = text.split("\n")
+  const path = lines.flatMap((l) => [...l.matchAll(/\["([^"]+)"\]/g)].map((m) => m[1]!))
+  const last = (lines[lines.length - 1] ?? "").replace(/^[\s└├─│]+/, "").trim()
+  return path.length === 0 ? last : `at ${path.join(".")}: ${last}`
+}
+
+const labels: Record<string, string> = {
+  StripeEventDecodeError: "malformed event",
+  BillingConfigError: "configuration",
+  AwsConfigError: "configuration",
+  StripeConfigError: "configuration",
+  LocalStoreError: "local store",
+  CliError: "",
+  UsageError: "",
+  LocalOnlyError: ""
+}
+
+/** One line describing an error: its kind and message, never a stack. */
+export const describeError = (error: unknown): string => {
+  if (typeof error === "object" && error !== null) {
+    const tag = "_tag" in error && typeof error._tag === "string" ? error._tag : undefined
+    const message = "message" in error && typeof error.message === "string" ? error.message : undefined
+    const reason = "reason" in error && typeof error.reason === "string" ? error.reason : undefined
+    if (tag === "StripeEventDecodeError" && message !== undefined) {
+      const e = error as { readonly eventId?: unknown; readonly eventType?: unknown }
+      const which = typeof e.eventId === "string"
+        ? ` ${e.eventId}${typeof e.eventType === "string" ? ` (${e.eventType})` : ""}`
+        : ""
+      return `malformed event${which}: ${oneLine(message)}`
+    }
+    if (message !== undefined) {
+      const label = tag === undefined ? "" : labels[tag] ?? (reason === undefined ? tag : `${tag}(${reason})`)
+      return oneLine(label === "" ? message : `${label}: ${message}`)
+    }
+    if (tag !== undefined) return tag
+  }
+  return oneLine(String(error))
+}
+
+/** One line describing a cause. */
+export const describeCause = (cause: Cause.Cause<unknown>): string => describeError(Cause.squash(cause))
