@@ -1,0 +1,137 @@
+// The SAM template, validated offline: cfn-lint passes, the table has the adapters' layout, and the
+// IAM actions are exactly those the adapters call (the table in packages/adapters-aws/README.md).
+import { DynamoCustomerRepo } from "@augint-billing/adapters-aws"
+import { assert, beforeAll, describe, it } from "@effect/vitest"
+import { execFileSync, spawnSync } from "node:child_process"
+import * as Fs from "node:fs"
+import { fileURLToPath } from "node:url"
+
+const root = fileURLToPath(new URL("../../../", import.meta.url))
+const template = fileURLToPath(new URL("../template.yaml", import.meta.url))
+const lint = `${root}scripts/servers/cfn-lint.sh`
+
+interface Statement {
+  readonly Sid: string
+  readonly Effect: string
+  readonly Action: ReadonlyArray<string>
+  readonly Resource: ReadonlyArray<unknown>
+}
+interface Resource {
+  readonly Type: string
+  readonly Properties: Record<string, unknown>
+}
+interface Template {
+  readonly Resources: Record<string, Resource>
+}
+
+let parsed: Template
+beforeAll(() => {
+  // cfn-lint.sh installs the pinned cfn-lint on first use; its own YAML decoder reads the short-form tags.
+  execFileSync("bash", [lint, "--version"], { stdio: "pipe" })
+  const json = execFileSync(`${root}.tools/cfn-venv/bin/python`, [
+    "-c",
+    "import json,sys\nfrom cfnlint.decode import decode\nt,m=decode(sys.argv[1])\nassert not m, m\nprint(json.dumps(t))",
+    template
+  ], { encoding: "utf8" })
+  parsed = JSON.parse(json) as Template
+}, 600_000)
+
+/** Actions of the adapters' IAM table, without the dev-only `createTable` row and the conditional `kms:Decrypt`. */
+const readmeActions = (): Set<string> => {
+  const readme = Fs.readFileSync(`${root}packages/adapters-aws/README.md`, "utf8")
+  const section = readme.split("## IAM permissions")[1]!.split("\n## ")[0]!
+  const actions = new Set<string>()
+  for (const row of section.split("\n").filter((l) => l.startsWith("|") && !l.includes("(dev only)"))) {
+    const cells = row.split("|")
+    for (const [, action] of cells[2]?.matchAll(/`([a-z]+:[A-Za-z]+)`/g) ?? []) actions.add(action!)
+  }
+  actions.delete("kms:Decrypt")
+  return actions
+}
+
+const statements = (fn: string): ReadonlyArray<Statement> =>
+  (parsed.Resources[fn]!.Properties.Policies as ReadonlyArray<{ Statement: ReadonlyArray<Statement> }>)
+    .flatMap((p) => p.Statement)
+
+const actionsOf = (fn: string) => new Set(statements(fn).flatMap((s) => s.Action))
+
+const sorted = (s: Iterable<string>) => [...s].sort()
+
+describe("template.yaml", () => {
+  it("passes cfn-lint", () => {
+    const result = spawnSync("bash", [lint, template], { encoding: "utf8" })
+    assert.strictEqual(result.status, 0, `${result.stdout}${result.stderr}`)
+  })
+
+  it("the README's IAM table is what this test thinks it is (10 actions)", () => {
+    assert.deepStrictEqual(sorted(readmeActions()), [
+      "apigateway:DELETE",
+      "apigateway:GET",
+      "apigateway:POST",
+      "dynamodb:ConditionCheckItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+      "dynamodb:Scan",
+      "secretsmanager:GetSecretValue"
+    ])
+  })
+
+  it("the webhook may call exactly the adapters' actions", () => {
+    assert.deepStrictEqual(sorted(actionsOf("WebhookFunction")), sorted(readmeActions()))
+  })
+
+  it("the schedule may call the same minus moving keys (it never calls PlanAdmin's writes)", () => {
+    const expected = [...readmeActions()].filter((a) => a !== "apigateway:POST" && a !== "apigateway:DELETE")
+    assert.deepStrictEqual(sorted(actionsOf("ScheduleFunction")), sorted(expected))
+  })
+
+  it("every statement allows, on named resources only", () => {
+    for (const fn of ["WebhookFunction", "ScheduleFunction"]) {
+      for (const s of statements(fn)) {
+        assert.strictEqual(s.Effect, "Allow")
+        for (const r of s.Resource) {
+          const text = JSON.stringify(r)
+          assert.notMatch(text, /"\*"|:\*"|::\*/, `${fn}/${s.Sid}: ${text}`)
+          if (s.Sid === "CustomerTable") assert.include(text, "CustomerTable")
+          if (s.Sid.startsWith("UsagePlan") && text.includes("${")) {
+            assert.match(text, /usageplans(\/\$\{(Free|Metered)UsagePlanId\})?/)
+          }
+          if (s.Sid === "StripeSecrets") assert.match(text, /Stripe(Webhook)?SecretArn/)
+        }
+      }
+    }
+    // Only the webhook reads the signing secret.
+    assert.notInclude(JSON.stringify(statements("ScheduleFunction")), "StripeWebhookSecretArn")
+  })
+
+  it("the table has the adapters' layout: key, sparse GSI, TTL", () => {
+    const L = DynamoCustomerRepo.TableLayout
+    const table = parsed.Resources.CustomerTable!.Properties
+    assert.deepStrictEqual(table.KeySchema, [{ AttributeName: L.partitionKey, KeyType: "HASH" }])
+    assert.deepStrictEqual(table.GlobalSecondaryIndexes, [{
+      IndexName: L.syncIndex,
+      KeySchema: [{ AttributeName: L.syncAttribute, KeyType: "HASH" }, {
+        AttributeName: L.partitionKey,
+        KeyType: "RANGE"
+      }],
+      Projection: { ProjectionType: "ALL" }
+    }])
+    assert.deepStrictEqual(table.TimeToLiveSpecification, { AttributeName: L.ttlAttribute, Enabled: true })
+    assert.strictEqual(table.BillingMode, "PAY_PER_REQUEST")
+  })
+
+  it("both functions run nodejs22.x on arm64 from the bundles, with retained logs and the hourly schedule", () => {
+    const text = Fs.readFileSync(template, "utf8")
+    assert.include(text, "Runtime: nodejs22.x")
+    assert.include(text, "Architectures: [arm64]")
+    assert.strictEqual(parsed.Resources.WebhookFunction!.Properties.CodeUri, "dist-bundle/webhook/")
+    assert.strictEqual(parsed.Resources.ScheduleFunction!.Properties.CodeUri, "dist-bundle/schedule/")
+    const events = parsed.Resources.ScheduleFunction!.Properties.Events as Record<string, Resource>
+    assert.strictEqual((events.Hourly!.Properties as { ScheduleExpression: string }).ScheduleExpression, "rate(1 hour)")
+    for (const g of ["WebhookLogGroup", "ScheduleLogGroup"]) {
+      assert.deepStrictEqual(parsed.Resources[g]!.Properties.RetentionInDays, { Ref: "LogRetentionDays" })
+    }
+  })
+})
