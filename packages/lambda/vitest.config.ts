@@ -3,7 +3,10 @@ import { defineConfig } from "vitest/config"
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    globalSetup: ["test/support/globalSetup.ts"],
+    // The end-to-end test resets moto; files run one at a time.
+    fileParallelism: false,
     testTimeout: 60_000,
-    hookTimeout: 120_000
+    hookTimeout: 600_000
   }
 })
