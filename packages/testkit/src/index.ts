@@ -15,6 +15,8 @@ export * as Memory from "./Memory.js"
 export * as MemoryState from "./MemoryState.js"
 /** An in-memory `PlanAdmin`. */
 export * as PlanAdminMemory from "./PlanAdminMemory.js"
+/** The simulated month behind `npm run demo`. */
+export * as Simulation from "./Simulation.js"
 /** Stripe webhook event JSON builders. */
 export * as StripeEvents from "./StripeEvents.js"
 /** An in-memory `Stripe`. */

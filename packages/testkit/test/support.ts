@@ -27,9 +27,13 @@ export const settle = <A, E, R>(
   Effect.gen(function*() {
     const fiber = yield* Effect.fork(self)
     for (let i = 0; i < maxSteps; i++) {
-      yield* Effect.yieldNow()
-      const done = yield* Fiber.poll(fiber)
-      if (done._tag === "Some") return done.value
+      // Let the effect run as far as it can before moving the clock: each TestClock adjustment waits
+      // for a real timer tick, and most operations never sleep.
+      for (let k = 0; k < 64; k++) {
+        yield* Effect.yieldNow()
+        const done = yield* Fiber.poll(fiber)
+        if (done._tag === "Some") return done.value
+      }
       yield* TestClock.adjust(step)
     }
     yield* Fiber.interrupt(fiber)
