@@ -165,12 +165,15 @@ const formatResult = (r: EventResult) =>
     r.customerId === null ? "" : ` for ${r.customerId}`
   }${r.reason === null ? "" : ` (${r.reason})`}${r.dryRun ? " [dry run: nothing changed]" : ""}`
 
-/** Decode, mirror into local Stripe (local mode), then plan or handle an event. */
-const processEvent = (raw: unknown, dryRun: boolean) =>
+/**
+ * Decode, mirror into the local Stripe (local mode, events from a file: what Stripe sent says what it
+ * holds), then plan or handle an event.
+ */
+const processEvent = (raw: unknown, dryRun: boolean, mirror: boolean) =>
   Effect.gen(function*() {
     const event = yield* StripeEvent.decode(raw)
     const mode = yield* CliMode
-    if (mode._tag === "Local") Local.mirrorEvent(mode.local.state, raw)
+    if (mirror && mode._tag === "Local") Local.mirrorEvent(mode.local.state, raw)
     const type = event._tag === "Ignored" ? event.type : typeof raw === "object" && raw !== null && "type" in raw
       ? String(raw.type)
       : event._tag
@@ -200,7 +203,7 @@ const handleEvent = Command.make("handle-event", {
     { persist: !dryRun },
     Effect.gen(function*() {
       const raw = yield* readJsonFile(file)
-      const result = yield* processEvent(raw, dryRun)
+      const result = yield* processEvent(raw, dryRun, true)
       yield* print(EventResult, result, formatResult)
     })
   )).pipe(
@@ -499,7 +502,8 @@ const planCommand = (kind: "promote" | "demote") =>
       Effect.gen(function*() {
         yield* requireCustomer(customer)
         const raw = yield* manualEvent(kind, customer)
-        const result = yield* processEvent(raw, dryRun)
+        // A synthetic event says nothing about what Stripe holds: never mirrored.
+        const result = yield* processEvent(raw, dryRun, false)
         yield* print(EventResult, result, formatResult)
       })
     )).pipe(Command.withDescription(described(

@@ -1,0 +1,53 @@
+// Spawning the built binary, with an environment free of any AWS or Stripe variable unless given.
+import { spawn } from "node:child_process"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+
+/** The built executable. */
+export const bin = fileURLToPath(new URL("../../dist/bin.js", import.meta.url))
+/** The example events. */
+export const examples = fileURLToPath(new URL("../../examples/", import.meta.url))
+
+/** What a run printed and how it ended. */
+export interface Result {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const scrubbed = (): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(process.env)) {
+    if (
+      !/^(AWS_|STRIPE_|STACK_NAME|TABLE_NAME|METER|METERED_|FREE_USAGE|API_USAGE|AI_BILLING|DEMOTION|SETTLE|SYNC_)/
+        .test(k)
+    ) {
+      env[k] = v
+    }
+  }
+  return env
+}
+
+/** Run `ai-billing args` in `cwd` with `env` added to a scrubbed environment. */
+export const run = (
+  args: ReadonlyArray<string>,
+  options: { readonly env?: Record<string, string>; readonly cwd?: string } = {}
+): Promise<Result> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd: options.cwd ?? process.cwd(),
+      env: { ...scrubbed(), ...options.env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
+    child.on("error", reject)
+    child.on("close", (code) => resolve({ code, stdout, stderr }))
+  })
+
+/** A fresh temporary directory. */
+export const tempDir = (prefix = "ai-billing-"): string => mkdtempSync(join(tmpdir(), prefix))
