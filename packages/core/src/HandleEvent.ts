@@ -151,17 +151,52 @@ const staleFor = (c: Customer.Customer, at: EventClock) => at.guarded && isStale
 const eventTime = (customer: Customer.Customer, at: EventClock) =>
   Math.max(customer.lastEventAt ?? at.created, at.created)
 
-const promote = (customer: Customer.Customer, at: EventClock, cause: string) =>
+/**
+ * Bring the key's usage plan and the subscription in line with the record, which holds the intent:
+ * METERED means the key belongs in the metered plan; FREE with a subscription still set means a
+ * demotion that has not finished (move the key, report the usage counted so far, cancel with a final
+ * invoice, forget the subscription). Every step is idempotent, so a crash anywhere is repaired by the
+ * next event for the customer, including one judged stale.
+ */
+export const converge = (
+  customerId: CustomerId
+): Effect.Effect<void, HandleEventError, Services> =>
   Effect.gen(function*() {
     const config = yield* BillingConfig
+    const repo = yield* CustomerRepo
+    const found = yield* Retry.repo(repo.get(customerId))
+    if (Option.isNone(found)) return
+    const customer = found.value
+    if (customer.plan === "METERED") {
+      yield* KeyMove.moveKey({ apiKeyId: customer.apiKeyId, from: config.freePlanId, to: config.meteredPlanId })
+      return
+    }
+    // Move first so no new metered usage accrues, then report what was counted, then cancel with a
+    // final invoice that includes it.
+    yield* KeyMove.moveKey({ apiKeyId: customer.apiKeyId, from: config.meteredPlanId, to: config.freePlanId })
+    const subscriptionId = customer.subscriptionId
+    if (subscriptionId === undefined) return
+    yield* UsageSync.flushCustomer(customer)
+    const stripe = yield* Stripe
+    yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId, invoiceNow: true }))
+    const now = yield* Clock.currentTimeMillis
+    yield* updateRecord(customerId, (c) =>
+      c.plan === "FREE" && c.subscriptionId === subscriptionId
+        ? Option.some({ ...c, subscriptionId: undefined, updatedAt: now })
+        : Option.none())
+  }).pipe(Effect.withSpan("HandleEvent.converge"))
+
+// Promotion and demotion write the intent first (with the stale guard), then converge. A record that
+// says METERED is synced even before its key moves; one that says FREE stays a sync candidate through
+// its settle window, so metered usage counted around the move is still reported.
+const promote = (customer: Customer.Customer, at: EventClock, cause: string) =>
+  Effect.gen(function*() {
     const stripe = yield* Stripe
     const subscriptionId = yield* Retry.stripe(stripe.ensureSubscription({
       customerId: customer.customerId,
       idempotencyKey: `promote:${customer.customerId}:${cause}`
     }))
     const now = yield* Clock.currentTimeMillis
-    // The record says METERED before the key moves, so no usage can be counted in the metered plan
-    // while the sync does not look at the customer.
     const written = yield* updateRecord(customer.customerId, (c) =>
       staleFor(c, at) ? Option.none() : Option.some({
         ...c,
@@ -172,31 +207,17 @@ const promote = (customer: Customer.Customer, at: EventClock, cause: string) =>
         lastEventAt: eventTime(c, at),
         updatedAt: now
       }))
-    if (Option.isNone(written)) return false
-    yield* KeyMove.moveKey({ apiKeyId: customer.apiKeyId, from: config.freePlanId, to: config.meteredPlanId })
-    return true
+    return Option.isSome(written)
   }).pipe(Effect.withSpan("HandleEvent.promote"))
 
 const demote = (customer: Customer.Customer, at: EventClock) =>
   Effect.gen(function*() {
     const config = yield* BillingConfig
-    const stripe = yield* Stripe
-    const repo = yield* CustomerRepo
-    // Move first so no new metered usage accrues, then report what was counted, then cancel with a
-    // final invoice that includes it.
-    yield* KeyMove.moveKey({ apiKeyId: customer.apiKeyId, from: config.meteredPlanId, to: config.freePlanId })
-    const latest = yield* Retry.repo(repo.get(customer.customerId))
-    if (Option.isSome(latest)) yield* UsageSync.flushCustomer(latest.value)
-    const subscriptionId = Option.getOrUndefined(latest)?.subscriptionId ?? customer.subscriptionId
-    if (subscriptionId !== undefined) {
-      yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId, invoiceNow: true }))
-    }
     const now = yield* Clock.currentTimeMillis
     const written = yield* updateRecord(customer.customerId, (c) =>
       staleFor(c, at) ? Option.none() : Option.some({
         ...c,
         plan: "FREE" as const,
-        subscriptionId: undefined,
         paymentFailedAt: undefined,
         settleUntil: now + Duration.toMillis(config.settleWindow),
         lastEventAt: eventTime(c, at),
@@ -248,6 +269,8 @@ export const handleEvent = (raw: unknown): Effect.Effect<Outcome, HandleEventErr
       }, outcome.decision)
       if (!applied) result = Outcome.Stale({ eventId: event.id, customerId: customer.customerId })
     }
+    // Stale or not, finish whatever an earlier, interrupted delivery left half done.
+    if (customer !== undefined) yield* converge(customer.customerId)
     const now = yield* Clock.currentTimeMillis
     yield* Retry.repo(repo.markProcessed({
       eventId: event.id,

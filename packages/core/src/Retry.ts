@@ -3,6 +3,11 @@
  * retry; only transient errors are retried, with capped, jittered exponential backoff, a bounded
  * number of times; a `Retry-After` from the server is honoured.
  *
+ * The hot path of the hourly sync (three calls per customer) uses `retrying` without the core-side
+ * timeout: `Effect.timeoutFail` forks two fibers per call (about 45 µs, 15 s per 100k customers and
+ * the difference between 417 MB and 846 MB peak), while the adapters already bound every request
+ * (SDK request timeouts and the fiber's abort signal) and report `Timeout`, which is retried here.
+ *
  * @since 0.1.0
  */
 import { Duration, Effect, Schedule } from "effect"
@@ -61,15 +66,28 @@ export const repoPolicy: Policy = {
   schedule: backoff({ base: "50 millis", cap: "2 seconds", times: 5 })
 }
 
+/**
+ * Retry transient failures on the policy's schedule, without a timeout of its own. The first attempt
+ * runs bare; only a transient failure builds the retry machinery, and it is fed that failure first,
+ * so delays and counts are those of `Effect.retry` (about 2 µs per successful call instead of 10).
+ */
+export const retrying = (policy: Policy) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.catchIf(self, isTransient, (first) => {
+    let replay: E | undefined = first
+    const again = Effect.suspend(() => {
+      if (replay === undefined) return self
+      const error = replay
+      replay = undefined
+      return Effect.fail(error)
+    })
+    return Effect.retry(again, { schedule: policy.schedule, while: isTransient })
+  })
+
 /** Apply a policy: a timeout on each attempt (failing with `onTimeout`), transient errors retried. */
 export const withPolicy = <E>(policy: Policy, onTimeout: () => E) =>
 <A, E2, R>(
   self: Effect.Effect<A, E2, R>
-): Effect.Effect<A, E | E2, R> =>
-  self.pipe(
-    Effect.timeoutFail({ duration: policy.timeout, onTimeout }),
-    Effect.retry({ schedule: policy.schedule, while: isTransient })
-  )
+): Effect.Effect<A, E | E2, R> => retrying(policy)(Effect.timeoutFail(self, { duration: policy.timeout, onTimeout }))
 
 const timedOut = (port: string, policy: Policy) => `${port} call timed out after ${Duration.format(policy.timeout)}`
 
@@ -90,6 +108,12 @@ export const planAdmin: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect
   apiGatewayPolicy,
   () => new PlanAdminError({ reason: "Timeout", message: timedOut("API Gateway", apiGatewayPolicy) })
 )
+
+/** `stripePolicy`'s retries without the core-side timeout (the adapter bounds the request). */
+export const stripeBulk: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> = retrying(stripePolicy)
+
+/** `repoPolicy`'s retries without the core-side timeout (the adapter bounds the request). */
+export const repoBulk: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> = retrying(repoPolicy)
 
 /** Apply `repoPolicy` to a repository call. */
 export const repo: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CustomerRepoError, R> = withPolicy(

@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Duration, Effect, Option, Schema, Stream } from "effect"
+import { Clock, Duration, Effect, type Either, Option, Schema, Stream } from "effect"
 import { BillingConfig } from "./BillingConfig.js"
 import * as Customer from "./Customer.js"
 import { CustomerRepo, type CustomerRepoError } from "./CustomerRepo.js"
@@ -115,7 +115,7 @@ const commit = (
   current: Customer.Customer,
   pending: Customer.PendingReport
 ): Effect.Effect<Option.Option<Customer.Customer>, CustomerRepoError> =>
-  Retry.repo(repo.update({
+  Retry.repoBulk(repo.update({
     ...current,
     pending: undefined,
     ledger: Customer.withReported(current.ledger, pending.day, pending.total)
@@ -124,7 +124,7 @@ const commit = (
     Effect.catchTag("VersionConflict", () =>
       // Someone else wrote in between: commit on top of their write if our report is still the pending
       // one; if they already committed it, there is nothing to do.
-      Retry.repo(repo.get(current.customerId)).pipe(
+      Retry.repoBulk(repo.get(current.customerId)).pipe(
         Effect.flatMap(Option.match({
           onNone: () => Effect.succeedNone,
           onSome: (latest) =>
@@ -154,7 +154,7 @@ export const syncCustomer = (
     const anomalies: Array<Anomaly> = []
 
     const send = (pending: Customer.PendingReport) =>
-      Retry.stripe(stripe.reportUsage({
+      Retry.stripeBulk(stripe.reportUsage({
         customerId: current.customerId,
         value: pending.value,
         identifier: pending.identifier,
@@ -205,7 +205,7 @@ export const syncCustomer = (
         unitsReported += pending.value
         continue
       }
-      const written = yield* Retry.repo(repo.update({ ...current, pending })).pipe(
+      const written = yield* Retry.repoBulk(repo.update({ ...current, pending })).pipe(
         Effect.map(Option.some),
         Effect.catchTag("VersionConflict", () => Effect.succeedNone)
       )
@@ -299,35 +299,36 @@ export const syncUsage = (
       failures: [] as Array<{ customerId: CustomerId; reason: string }>,
       anomalies: [] as Array<Anomaly>
     }
-    yield* candidates.pipe(
-      Stream.mapEffect(
+    const tally = (customer: Customer.Customer, result: Either.Either<CustomerSync, CustomerSyncError>) =>
+      Effect.sync(() => {
+        report.customersSeen++
+        if (result._tag === "Left") {
+          report.customersFailed++
+          if (report.failures.length < MAX_LISTED) {
+            report.failures.push({ customerId: customer.customerId, reason: describe(result.left) })
+          }
+        } else {
+          const r = result.right
+          report.unitsReported += r.unitsReported
+          report.meterEventsSent += r.eventsSent
+          if (r.contended) report.customersContended++
+          else if (r.unitsReported > 0) report.customersReported++
+          else report.customersSkipped++
+          for (const a of r.anomalies) if (report.anomalies.length < MAX_LISTED) report.anomalies.push(a)
+        }
+        options.onProgress?.(report.customersSeen)
+      })
+    // Each page of candidates is synced with bounded concurrency. `Stream.mapEffect` with concurrency
+    // forks a stream fiber per element (250-590 µs each); `Effect.forEach` over a chunk costs about 5 µs.
+    yield* Stream.runForEachChunk(candidates, (chunk) =>
+      Effect.forEach(
+        chunk,
         (customer) =>
           Effect.either(syncCustomer(customer, observed, options.dryRun ? { dryRun: true } : {})).pipe(
-            Effect.map((result) => ({ customer, result }))
+            Effect.flatMap((result) => tally(customer, result))
           ),
-        { concurrency: config.syncConcurrency, unordered: true }
-      ),
-      Stream.runForEach(({ customer, result }) =>
-        Effect.sync(() => {
-          report.customersSeen++
-          if (result._tag === "Left") {
-            report.customersFailed++
-            if (report.failures.length < MAX_LISTED) {
-              report.failures.push({ customerId: customer.customerId, reason: describe(result.left) })
-            }
-          } else {
-            const r = result.right
-            report.unitsReported += r.unitsReported
-            report.meterEventsSent += r.eventsSent
-            if (r.contended) report.customersContended++
-            else if (r.unitsReported > 0) report.customersReported++
-            else report.customersSkipped++
-            for (const a of r.anomalies) if (report.anomalies.length < MAX_LISTED) report.anomalies.push(a)
-          }
-          options.onProgress?.(report.customersSeen)
-        })
-      )
-    )
+        { concurrency: config.syncConcurrency, discard: true }
+      ))
     const finishedAt = yield* Clock.currentTimeMillis
     const result: SyncReport = {
       startedAt,
