@@ -24,7 +24,7 @@ import * as Dashboard from "./Dashboard.js"
 import * as EnvDump from "./EnvDump.js"
 import { CliMode, localDir, withPorts } from "./Environment.js"
 import * as Infra from "./Infra.js"
-import { describeCause } from "./internal/errors.js"
+import { causeChain, describeCause } from "./internal/errors.js"
 import * as Local from "./Local.js"
 import { Output, print, progress, table } from "./Output.js"
 import * as Reconcile from "./Reconcile.js"
@@ -46,7 +46,10 @@ const reported = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, Repor
       Cause.isInterruptedOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : Effect.gen(function*() {
         const level = yield* FiberRef.get(FiberRef.currentMinimumLogLevel)
         yield* Console.error(`ai-billing: ${describeCause(cause)}`)
-        if (LogLevel.lessThanEqual(level, LogLevel.Debug)) yield* Console.error(Cause.pretty(cause))
+        if (LogLevel.lessThanEqual(level, LogLevel.Debug)) {
+          yield* Console.error(Cause.pretty(cause))
+          for (const line of causeChain(Cause.squash(cause))) yield* Console.error(line)
+        }
         const failure = Cause.failureOption(cause)
         const usage = Option.isSome(failure) && typeof failure.value === "object" && failure.value !== null &&
           "_tag" in failure.value && failure.value._tag === "UsageError"

@@ -5,7 +5,10 @@
  *
  * @since 0.1.0
  */
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+// Only these two modules: the package index loads undici, whose global dispatcher breaks the stripe
+// SDK's fetch ("invalid content-length header").
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Exit, Layer, Logger, LogLevel, Option } from "effect"
 import { exitCodeOf, run } from "./Cli.js"
 

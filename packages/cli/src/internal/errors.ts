@@ -44,3 +44,25 @@ export const describeError = (error: unknown): string => {
 
 /** One line describing a cause. */
 export const describeCause = (cause: Cause.Cause<unknown>): string => describeError(Cause.squash(cause))
+
+/** The chain of underlying causes of an error (`cause`, `detail`), one line each, for `--log-level debug`. */
+export const causeChain = (error: unknown): ReadonlyArray<string> => {
+  const lines: Array<string> = []
+  let current: unknown = error
+  for (let depth = 0; depth < 8; depth++) {
+    if (typeof current !== "object" || current === null) break
+    const next: unknown = "cause" in current && current.cause !== undefined
+      ? current.cause
+      : "detail" in current && typeof current.detail === "object"
+      ? current.detail
+      : undefined
+    if (next === undefined || next === null) break
+    const name = typeof next === "object" && "name" in next && typeof next.name === "string" ? next.name : typeof next
+    const message = typeof next === "object" && "message" in next && typeof next.message === "string"
+      ? next.message
+      : String(next)
+    lines.push(`caused by ${name}: ${oneLine(message)}`)
+    current = next
+  }
+  return lines
+}
