@@ -228,7 +228,7 @@ export const syncCustomer = (
       )
     }
     return { customer: current, unitsReported, eventsSent, anomalies, contended: false }
-  }).pipe(Effect.annotateLogs("customerId", customer.customerId))
+  })
 
 /** The result of one sync run. */
 export const SyncReport = Schema.Struct({

@@ -291,7 +291,7 @@ const history = (commands: ReadonlyArray<Command>) =>
     Logger.withMinimumLogLevel(LogLevel.None)
   )
 
-const numRuns = Number(process.env.FC_NUM_RUNS ?? (process.env.CI ? 2_000 : 300))
+const numRuns = Number(process.env.FC_NUM_RUNS ?? (process.env.CI ? 1_500 : 200))
 const seed = process.env.FC_SEED === undefined ? Date.now() : Number(process.env.FC_SEED)
 
 describe("billing invariants over random histories", () => {
