@@ -6,6 +6,9 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+NAME="dynamodb-local"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 TOOLS="$ROOT/.tools"
 PORT="${DYNAMODB_LOCAL_PORT:-18000}"
 PID_FILE="$TOOLS/dynamodb-local.pid"
@@ -55,38 +58,11 @@ start() {
   )
   local pid
   pid="$(cat "$PID_FILE")"
-  for ((i = 0; i < TIMEOUT * 2; i++)); do
-    if answers; then
-      echo "dynamodb-local: started (pid $pid) on 127.0.0.1:$PORT, log $LOG_FILE"
-      return 0
-    fi
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "dynamodb-local: java exited before answering on port $PORT; last log lines:" >&2
-      tail -n 20 "$LOG_FILE" >&2 || true
-      exit 1
-    fi
-    sleep 0.5
-  done
-  echo "dynamodb-local: not answering on 127.0.0.1:$PORT after ${TIMEOUT}s; stopping it; last log lines:" >&2
-  tail -n 20 "$LOG_FILE" >&2 || true
-  kill "$pid" 2>/dev/null || true
-  rm -f "$PID_FILE"
-  exit 1
+  server_wait "$pid" java
 }
 
 stop() {
-  if [[ -f "$PID_FILE" ]]; then
-    local pid
-    pid="$(cat "$PID_FILE")"
-    if kill -0 "$pid" 2>/dev/null; then
-      kill "$pid"
-      for ((i = 0; i < 20; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-      echo "dynamodb-local: stopped (pid $pid)"
-    fi
-    rm -f "$PID_FILE"
-  else
-    echo "dynamodb-local: no pid file, nothing to stop"
-  fi
+  server_stop
 }
 
 case "${1:-}" in

@@ -7,6 +7,9 @@ set -euo pipefail
 
 MOTO_VERSION="5.2.5"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+NAME="moto"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 TOOLS="$ROOT/.tools"
 VENV="$TOOLS/moto-venv"
 PORT="${MOTO_PORT:-15000}"
@@ -44,38 +47,11 @@ start() {
   nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$LOG_FILE" 2>&1 &
   local pid=$!
   echo "$pid" >"$PID_FILE"
-  for ((i = 0; i < TIMEOUT * 2; i++)); do
-    if answers; then
-      echo "moto: started (pid $pid) on 127.0.0.1:$PORT, log $LOG_FILE"
-      return 0
-    fi
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "moto: moto_server exited before answering on port $PORT; last log lines:" >&2
-      tail -n 20 "$LOG_FILE" >&2 || true
-      exit 1
-    fi
-    sleep 0.5
-  done
-  echo "moto: not answering on 127.0.0.1:$PORT after ${TIMEOUT}s; stopping it; last log lines:" >&2
-  tail -n 20 "$LOG_FILE" >&2 || true
-  kill "$pid" 2>/dev/null || true
-  rm -f "$PID_FILE"
-  exit 1
+  server_wait "$pid" moto_server
 }
 
 stop() {
-  if [[ -f "$PID_FILE" ]]; then
-    local pid
-    pid="$(cat "$PID_FILE")"
-    if kill -0 "$pid" 2>/dev/null; then
-      kill "$pid"
-      for ((i = 0; i < 20; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-      echo "moto: stopped (pid $pid)"
-    fi
-    rm -f "$PID_FILE"
-  else
-    echo "moto: no pid file, nothing to stop"
-  fi
+  server_stop
 }
 
 case "${1:-}" in
