@@ -26,16 +26,17 @@ for script in stripe-mock.sh dynamodb-local.sh moto.sh; do
   [[ "$out" == *"already answering"* ]] || started+=("$script")
 done
 
-turbo=(npx --no-install turbo --env-mode=loose --output-logs=errors-only)
+turbo=(npx --no-install turbo)
+flags=(--env-mode=loose)
 
 echo "== build"
-"${turbo[@]}" run build
+"${turbo[@]}" run build "${flags[@]}" --output-logs=errors-only
 echo "== typecheck and lint"
-"${turbo[@]}" run typecheck lint
+"${turbo[@]}" run typecheck lint "${flags[@]}" --output-logs=errors-only
 echo "== tests"
 find packages -maxdepth 2 -name .vitest-results.json -delete
 status=0
-"${turbo[@]}" run test --concurrency=1 --output-logs=full -- \
+"${turbo[@]}" run test "${flags[@]}" --concurrency=1 --output-logs=full -- \
   --reporter=default --reporter=json --outputFile.json=.vitest-results.json || status=$?
 
 node -e '

@@ -346,8 +346,8 @@ const syncHistory = (rounds: ReadonlyArray<typeof round extends fc.Arbitrary<inf
       if (r.fault !== undefined) yield* driver.failNext(r.fault.method, r.fault)
       yield* settle(
         r.concurrent
-          ? Effect.all([UsageSync.syncUsage(), UsageSync.syncUsage()], { concurrency: 2 })
-          : UsageSync.syncUsage()
+          ? Effect.asVoid(Effect.all([UsageSync.syncUsage(), UsageSync.syncUsage()], { concurrency: 2 }))
+          : Effect.asVoid(UsageSync.syncUsage())
       )
       yield* TestClock.adjust(`${r.minutes} minutes`)
     }
