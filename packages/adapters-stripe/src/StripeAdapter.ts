@@ -30,8 +30,8 @@ export type MeteredPrice = { readonly priceId: string } | { readonly productId: 
 
 /** Everything the adapter needs besides `BillingConfig`. */
 export interface Options extends StripeClient.Options {
-  /** The endpoint's signing secret (`whsec_...`). */
-  readonly webhookSecret: Redacted.Redacted<string>
+  /** The endpoint's signing secret (`whsec_...`); without it `verifyWebhook` refuses every delivery. */
+  readonly webhookSecret?: Redacted.Redacted<string> | undefined
   /** The metered price subscriptions are created with. */
   readonly meteredPrice: MeteredPrice
   /** The Billing Meter's id; discovered from `BillingConfig.meterEventName` when absent. */
@@ -293,8 +293,16 @@ export const make = (
         ).pipe(Effect.map((events) => Stream.fromIterable<unknown>(events.reverse())))
       )
 
+    const webhookSecret = options.webhookSecret
     const verifyWebhook: Port.StripeService["verifyWebhook"] = ({ payload, signature }) =>
       Effect.gen(function*() {
+        if (webhookSecret === undefined) {
+          // Core has no "not configured" reason; BadSignature refuses the delivery, the message says why.
+          return yield* new Port.WebhookVerificationError({
+            reason: "BadSignature",
+            message: "webhook refused: the webhook signing secret is not configured (STRIPE_WEBHOOK_SECRET)"
+          })
+        }
         if (signature === undefined || signature.trim() === "") {
           return yield* new Port.WebhookVerificationError({
             reason: "MissingHeader",
@@ -313,7 +321,7 @@ export const make = (
             client.sdk.webhooks.constructEventAsync(
               payload,
               signature,
-              Redacted.value(options.webhookSecret),
+              Redacted.value(webhookSecret),
               // Explicit: the SDK reads 0 as "no timestamp check".
               Math.max(1, Math.floor(Duration.toSeconds(tolerance))),
               undefined,
@@ -367,7 +375,7 @@ export const secretKeyConfig: Config.Config<Redacted.Redacted<string>> = prefixe
   "sk_... or rk_..."
 )
 
-/** `STRIPE_WEBHOOK_SECRET`: the endpoint's signing secret (`whsec_...`). */
+/** `STRIPE_WEBHOOK_SECRET`: the endpoint's signing secret (`whsec_...`); `loadOptions` reads it as optional. */
 export const webhookSecretConfig: Config.Config<Redacted.Redacted<string>> = prefixedSecret(
   "STRIPE_WEBHOOK_SECRET",
   /^whsec_\S+$/,
@@ -417,9 +425,17 @@ export const settingsConfig = Config.all({
 
 /** Where the two secrets come from when not from `STRIPE_SECRET_KEY` / `STRIPE_WEBHOOK_SECRET` (e.g. Secrets Manager). */
 export interface SecretSources<E> {
+  /** The API key; read from `STRIPE_SECRET_KEY` when absent. */
   readonly secretKey?: Effect.Effect<Redacted.Redacted<string>, E> | undefined
-  readonly webhookSecret?: Effect.Effect<Redacted.Redacted<string>, E> | undefined
+  /**
+   * The webhook signing secret; read from `STRIPE_WEBHOOK_SECRET` (optional) when absent. A source
+   * that yields `undefined` means "no webhook secret" and the variable is not read at all.
+   */
+  readonly webhookSecret?: Effect.Effect<Redacted.Redacted<string> | undefined, E> | undefined
 }
+
+/** A `SecretSources.webhookSecret` for a function that never verifies webhooks: no secret, no variable read. */
+export const noWebhookSecret: Effect.Effect<Redacted.Redacted<string> | undefined> = Effect.succeed(undefined)
 
 const loadConfig = <A>(config: Config.Config<A>): Effect.Effect<A, StripeConfigError> =>
   Effect.mapError(
@@ -430,12 +446,13 @@ const loadConfig = <A>(config: Config.Config<A>): Effect.Effect<A, StripeConfigE
       })
   )
 
-type SecretSource<E> = Effect.Effect<Redacted.Redacted<string>, E>
+type SecretSource<A, E> = Effect.Effect<A, E>
 
-const fromEnvOr = <E>(
-  config: Config.Config<Redacted.Redacted<string>>,
-  source: SecretSource<E> | undefined
-): Config.Config<SecretSource<E>> => source === undefined ? Config.map(config, Effect.succeed) : Config.succeed(source)
+const fromEnvOr = <A, E>(
+  config: Config.Config<A>,
+  source: SecretSource<A, E> | undefined
+): Config.Config<SecretSource<A, E>> =>
+  source === undefined ? Config.map(config, Effect.succeed) : Config.succeed(source)
 
 /** Read the adapter's options from the environment, with secrets from `sources` where given. */
 export const loadOptions = <E = never>(sources: SecretSources<E> = {}): Effect.Effect<Options, StripeConfigError | E> =>
@@ -444,9 +461,10 @@ export const loadOptions = <E = never>(sources: SecretSources<E> = {}): Effect.E
     const { apiKey, settings, webhookSecret } = yield* loadConfig(Config.all({
       settings: settingsConfig,
       apiKey: fromEnvOr(secretKeyConfig, sources.secretKey),
-      webhookSecret: fromEnvOr(webhookSecretConfig, sources.webhookSecret)
+      webhookSecret: fromEnvOr(optional(webhookSecretConfig), sources.webhookSecret)
     }))
-    return { ...settings, apiKey: yield* apiKey, webhookSecret: yield* webhookSecret }
+    const secret = yield* webhookSecret
+    return { ...settings, apiKey: yield* apiKey, ...(secret === undefined ? {} : { webhookSecret: secret }) }
   })
 
 /** The `Stripe` port from the environment, with secrets from `sources` where given. */
@@ -455,7 +473,7 @@ export const layerConfigWith = <E = never>(
 ): Layer.Layer<Port.Stripe, StripeConfigError | E, BillingConfig.BillingConfig> =>
   Layer.unwrapEffect(Effect.map(loadOptions(sources), layer))
 
-/** The `Stripe` port from the environment (`STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET`, ...). */
+/** The `Stripe` port from the environment (`STRIPE_SECRET_KEY`, optional `STRIPE_WEBHOOK_SECRET`, ...). */
 export const layerConfig: Layer.Layer<Port.Stripe, StripeConfigError, BillingConfig.BillingConfig> = layerConfigWith(
   {}
 )

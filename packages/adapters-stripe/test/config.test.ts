@@ -34,7 +34,7 @@ describe("configuration", () => {
         const options = result.right
         assert.strictEqual(Redacted.value(options.apiKey), "sk_test_config123")
         assert.notInclude(String(options.apiKey), "sk_test_config123")
-        assert.strictEqual(Redacted.value(options.webhookSecret), "whsec_config123")
+        assert.strictEqual(options.webhookSecret && Redacted.value(options.webhookSecret), "whsec_config123")
         assert.deepStrictEqual(options.meteredPrice, { priceId: "price_config" })
         assert.strictEqual(options.host, "127.0.0.1")
         assert.strictEqual(options.port, 12111)
@@ -83,10 +83,40 @@ describe("configuration", () => {
 
   it.effect("several problems are reported together", () =>
     Effect.gen(function*() {
-      const message = messageOf(yield* load({}))
+      const message = messageOf(yield* load({ STRIPE_WEBHOOK_SECRET: "secret" }))
       assert.include(message, "STRIPE_SECRET_KEY")
       assert.include(message, "STRIPE_WEBHOOK_SECRET")
       assert.include(message, "METERED_PRICE_ID")
+    }))
+
+  it.effect("STRIPE_WEBHOOK_SECRET is optional: without it the options have no webhook secret", () =>
+    Effect.gen(function*() {
+      const { STRIPE_WEBHOOK_SECRET: _, ...env } = complete
+      const result = yield* load(env)
+      assert.isTrue(Either.isRight(result))
+      if (Either.isRight(result)) {
+        assert.isFalse("webhookSecret" in result.right)
+        assert.strictEqual(Redacted.value(result.right.apiKey), "sk_test_config123")
+      }
+      assert.notInclude(messageOf(yield* load({})), "STRIPE_WEBHOOK_SECRET")
+    }))
+
+  it.effect("the webhook secret can come from an effect; noWebhookSecret reads no variable at all", () =>
+    Effect.gen(function*() {
+      const fromSource = yield* load(complete, { webhookSecret: Effect.succeed(Redacted.make("whsec_from_source")) })
+      assert.isTrue(Either.isRight(fromSource))
+      if (Either.isRight(fromSource)) {
+        assert.strictEqual(
+          fromSource.right.webhookSecret && Redacted.value(fromSource.right.webhookSecret),
+          "whsec_from_source"
+        )
+      }
+      // A malformed STRIPE_WEBHOOK_SECRET is not even read when the source says "none".
+      const none = yield* load({ ...complete, STRIPE_WEBHOOK_SECRET: "secret" }, {
+        webhookSecret: StripeAdapter.noWebhookSecret
+      })
+      assert.isTrue(Either.isRight(none))
+      if (Either.isRight(none)) assert.isFalse("webhookSecret" in none.right)
     }))
 
   it.effect("the key can come from an effect (e.g. Secrets Manager) instead of STRIPE_SECRET_KEY", () =>

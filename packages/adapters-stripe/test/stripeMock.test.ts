@@ -6,7 +6,7 @@
 import { BillingConfig, Ids, Stripe } from "@augint-billing/core"
 import { StripeContract } from "@augint-billing/testkit/contracts"
 import { assert, describe, it, layer } from "@effect/vitest"
-import { Chunk, Effect, Either, Layer, Redacted, Stream } from "effect"
+import { Chunk, ConfigProvider, Effect, Either, Layer, Redacted, Stream } from "effect"
 import StripeSdk from "stripe"
 import { StripeAdapter, StripeClient } from "../src/index.js"
 
@@ -54,93 +54,154 @@ StripeContract.suite(
 
 const nowSeconds = Effect.sync(() => Math.floor(Date.now() / 1000))
 
-layer(adapterAndClient({ meteredPrice: { priceId: "price_mock_metered" } }), { excludeTestServices: true })(
-  "adapter on stripe-mock",
-  (it) => {
-    it.effect("ensureSubscription: lists, finds no subscription with the price, creates one with the idempotency key", () =>
-      Effect.gen(function*() {
-        const stripe = yield* Stripe.Stripe
-        const id = yield* stripe.ensureSubscription({
-          customerId: yield* newCustomer,
-          idempotencyKey: "promote-cus-1-seti-1"
-        })
-        assert.match(id, /^sub_/)
-      }))
+const webhookSecrets = [["with", Redacted.make(webhookSecret)], ["without", undefined]] as const
 
-    it.effect("cancelSubscription with invoice_now and prorate=false is accepted", () =>
-      Effect.gen(function*() {
-        const stripe = yield* Stripe.Stripe
-        yield* stripe.cancelSubscription({ subscriptionId: Ids.SubscriptionId.make("sub_mock1"), invoiceNow: true })
-        yield* stripe.cancelSubscription({ subscriptionId: Ids.SubscriptionId.make("sub_mock2"), invoiceNow: false })
-      }))
+// The same calls with and without a webhook signing secret: only verifyWebhook may differ.
+for (const [variant, secret] of webhookSecrets) {
+  layer(adapterAndClient({ meteredPrice: { priceId: "price_mock_metered" }, webhookSecret: secret }), {
+    excludeTestServices: true
+  })(
+    `adapter on stripe-mock, ${variant} a webhook secret`,
+    (it) => {
+      it.effect(
+        secret === undefined
+          ? "verifyWebhook refuses even a correctly signed delivery: the secret is not configured"
+          : "verifyWebhook accepts a correctly signed delivery",
+        () =>
+          Effect.gen(function*() {
+            const stripe = yield* Stripe.Stripe
+            const payload = JSON.stringify({ id: "evt_mock_webhook", object: "event", type: "invoice.paid" })
+            const signature = yield* Effect.promise(() =>
+              StripeSdk.webhooks.generateTestHeaderStringAsync({ payload, secret: webhookSecret })
+            )
+            const result = yield* Effect.either(stripe.verifyWebhook({ payload, signature }))
+            if (secret === undefined) {
+              assert.isTrue(Either.isLeft(result))
+              if (Either.isLeft(result)) {
+                assert.strictEqual(result.left.reason, "BadSignature")
+                assert.include(result.left.message, "webhook signing secret is not configured")
+              }
+            } else {
+              assert.deepStrictEqual(result, Either.right(JSON.parse(payload)))
+            }
+          })
+      )
 
-    it.effect("reportUsage sends a meter event stripe-mock accepts", () =>
-      Effect.gen(function*() {
-        const stripe = yield* Stripe.Stripe
-        const customerId = yield* newCustomer
-        const result = yield* stripe.reportUsage({
-          customerId,
-          value: 1234,
-          identifier: Ids.MeterEventIdentifier.make(`${customerId}:2026-01-01:1234`),
-          timestamp: (yield* nowSeconds) - 3600
-        })
-        assert.strictEqual(result, "Accepted")
-      }))
+      it.effect("ensureSubscription: lists, finds no subscription with the price, creates one with the idempotency key", () =>
+        Effect.gen(function*() {
+          const stripe = yield* Stripe.Stripe
+          const id = yield* stripe.ensureSubscription({
+            customerId: yield* newCustomer,
+            idempotencyKey: "promote-cus-1-seti-1"
+          })
+          assert.match(id, /^sub_/)
+        }))
 
-    it.effect("getCustomer reads metadata and finds the attached payment method", () =>
-      Effect.gen(function*() {
-        const stripe = yield* Stripe.Stripe
-        const customerId = yield* newCustomer
-        const customer = yield* stripe.getCustomer(customerId)
-        assert.strictEqual(customer.id, customerId)
-        assert.isFalse(customer.deleted)
-        // stripe-mock's customer has no default payment method; its payment method list has a card.
-        assert.isTrue(customer.hasPaymentMethod)
-        assert.isObject(customer.metadata)
-      }))
+      it.effect("cancelSubscription with invoice_now and prorate=false is accepted", () =>
+        Effect.gen(function*() {
+          const stripe = yield* Stripe.Stripe
+          yield* stripe.cancelSubscription({ subscriptionId: Ids.SubscriptionId.make("sub_mock1"), invoiceNow: true })
+          yield* stripe.cancelSubscription({ subscriptionId: Ids.SubscriptionId.make("sub_mock2"), invoiceNow: false })
+        }))
 
-    it.effect("meterEventSummaries discovers the meter by event name and reads daily summaries", () =>
-      Effect.gen(function*() {
-        const stripe = yield* Stripe.Stripe
-        const start = Math.floor(Date.UTC(2026, 0, 1) / 1000)
-        const summaries = yield* stripe.meterEventSummaries({
-          customerId: yield* newCustomer,
-          start,
-          end: start + 86_400
-        })
-        assert.isAbove(summaries.length, 0)
-        for (const s of summaries) assert.isNumber(s.value)
-      }))
+      it.effect("reportUsage sends a meter event stripe-mock accepts", () =>
+        Effect.gen(function*() {
+          const stripe = yield* Stripe.Stripe
+          const customerId = yield* newCustomer
+          const result = yield* stripe.reportUsage({
+            customerId,
+            value: 1234,
+            identifier: Ids.MeterEventIdentifier.make(`${customerId}:2026-01-01:1234`),
+            timestamp: (yield* nowSeconds) - 3600
+          })
+          assert.strictEqual(result, "Accepted")
+        }))
 
-    it.effect("listEvents pages through events since a time", () =>
-      Effect.gen(function*() {
-        const stripe = yield* Stripe.Stripe
-        const events = yield* Stream.runCollect(stripe.listEvents({ since: (yield* nowSeconds) - 86_400 }))
-        for (const event of Chunk.toReadonlyArray(events)) {
-          assert.isObject(event)
-          assert.match(String((event as { readonly id?: unknown }).id), /^evt_/)
-        }
-      }))
+      it.effect("getCustomer reads metadata and finds the attached payment method", () =>
+        Effect.gen(function*() {
+          const stripe = yield* Stripe.Stripe
+          const customerId = yield* newCustomer
+          const customer = yield* stripe.getCustomer(customerId)
+          assert.strictEqual(customer.id, customerId)
+          assert.isFalse(customer.deleted)
+          // stripe-mock's customer has no default payment method; its payment method list has a card.
+          assert.isTrue(customer.hasPaymentMethod)
+          assert.isObject(customer.metadata)
+        }))
 
-    it.effect("a request stripe-mock finds invalid against the spec is InvalidRequest, not retried", () =>
-      Effect.gen(function*() {
-        const client = yield* StripeClient.StripeClient
-        const result = yield* Effect.either(
-          client.call((sdk) =>
-            sdk.billing.meterEvents.create({ event_name: "x", payload: { value: "1" }, timestamp: Number.NaN })
+      it.effect("meterEventSummaries discovers the meter by event name and reads daily summaries", () =>
+        Effect.gen(function*() {
+          const stripe = yield* Stripe.Stripe
+          const start = Math.floor(Date.UTC(2026, 0, 1) / 1000)
+          const summaries = yield* stripe.meterEventSummaries({
+            customerId: yield* newCustomer,
+            start,
+            end: start + 86_400
+          })
+          assert.isAbove(summaries.length, 0)
+          for (const s of summaries) assert.isNumber(s.value)
+        }))
+
+      it.effect("listEvents pages through events since a time", () =>
+        Effect.gen(function*() {
+          const stripe = yield* Stripe.Stripe
+          const events = yield* Stream.runCollect(stripe.listEvents({ since: (yield* nowSeconds) - 86_400 }))
+          for (const event of Chunk.toReadonlyArray(events)) {
+            assert.isObject(event)
+            assert.match(String((event as { readonly id?: unknown }).id), /^evt_/)
+          }
+        }))
+
+      it.effect("a request stripe-mock finds invalid against the spec is InvalidRequest, not retried", () =>
+        Effect.gen(function*() {
+          const client = yield* StripeClient.StripeClient
+          const result = yield* Effect.either(
+            client.call((sdk) =>
+              sdk.billing.meterEvents.create({ event_name: "x", payload: { value: "1" }, timestamp: Number.NaN })
+            )
           )
-        )
-        assert.isTrue(Either.isLeft(result))
-        if (Either.isLeft(result)) {
-          assert.strictEqual(result.left.reason, "InvalidRequest")
-          assert.isFalse(result.left.isTransient)
-          assert.include(result.left.message, "timestamp")
-        }
-      }))
-  }
-)
+          assert.isTrue(Either.isLeft(result))
+          if (Either.isLeft(result)) {
+            assert.strictEqual(result.left.reason, "InvalidRequest")
+            assert.isFalse(result.left.isTransient)
+            assert.include(result.left.message, "timestamp")
+          }
+        }))
+    }
+  )
+}
 
 describe("adapter on stripe-mock: discovery and failures", () => {
+  it.live("layerConfig without STRIPE_WEBHOOK_SECRET: the calls work, verifyWebhook says the secret is missing", () =>
+    Effect.gen(function*() {
+      const stripe = yield* Stripe.Stripe
+      const customerId = yield* newCustomer
+      assert.strictEqual((yield* stripe.getCustomer(customerId)).id, customerId)
+      const payload = JSON.stringify({ id: "evt_mock_config", object: "event" })
+      const signature = yield* Effect.promise(() =>
+        StripeSdk.webhooks.generateTestHeaderStringAsync({ payload, secret: webhookSecret })
+      )
+      const result = yield* Effect.either(stripe.verifyWebhook({ payload, signature }))
+      assert.isTrue(Either.isLeft(result))
+      if (Either.isLeft(result)) {
+        assert.strictEqual(result.left.reason, "BadSignature")
+        assert.include(result.left.message, "not configured")
+      }
+    }).pipe(
+      Effect.provide(
+        StripeAdapter.layerConfig.pipe(
+          Layer.provide(BillingConfig.layer({ meterEventName: fixtureMeterEventName })),
+          Layer.provide(Layer.setConfigProvider(ConfigProvider.fromJson({
+            STRIPE_SECRET_KEY: "sk_test_123",
+            METERED_PRICE_ID: "price_mock_metered",
+            STRIPE_API_HOST: "127.0.0.1",
+            STRIPE_API_PORT: "12111",
+            STRIPE_API_PROTOCOL: "http"
+          })))
+        )
+      )
+    ))
+
   it.live("ensureSubscription finds an existing live subscription with the price instead of creating one", () =>
     Effect.gen(function*() {
       const client = yield* StripeClient.StripeClient

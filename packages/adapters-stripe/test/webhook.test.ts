@@ -110,3 +110,31 @@ describe("verifyWebhook", () => {
       if (Either.isLeft(result)) assert.notInclude(result.left.message, secret)
     }).pipe(Effect.provide(adapter)))
 })
+
+describe("verifyWebhook without a webhook secret", () => {
+  const unconfigured = StripeAdapter.layer({
+    apiKey: Redacted.make("sk_test_unit"),
+    meteredPrice: { priceId: "price_unit" },
+    host: "127.0.0.1",
+    port: 9,
+    protocol: "http"
+  }).pipe(Layer.provide(BillingConfig.layer()))
+
+  it.effect("refuses every delivery, signed or not, with a message saying the secret is not configured", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime((signedAt + 10) * 1000)
+      const stripe = yield* Stripe.Stripe
+      const signed = yield* sign(payload)
+      for (const signature of [signed, undefined, "not-a-signature"]) {
+        const result = yield* Effect.either(stripe.verifyWebhook({ payload, signature }))
+        assert.isTrue(Either.isLeft(result))
+        if (Either.isLeft(result)) {
+          assert.strictEqual(result.left.reason, "BadSignature")
+          assert.strictEqual(
+            result.left.message,
+            "webhook refused: the webhook signing secret is not configured (STRIPE_WEBHOOK_SECRET)"
+          )
+        }
+      }
+    }).pipe(Effect.provide(unconfigured)))
+})

@@ -61,7 +61,7 @@ const ports = (webhookSecret: "required" | "unused") =>
         /^(sk|rk)_[A-Za-z0-9_]+$/,
         "sk_... or rk_..."
       ),
-      // The schedule never verifies a webhook, so it is not given (nor allowed to read) the signing secret.
+      // The schedule never verifies a webhook: it has no signing secret and does not read one.
       webhookSecret: webhookSecret === "required"
         ? checked(
           secrets.webhookSecret,
@@ -69,7 +69,7 @@ const ports = (webhookSecret: "required" | "unused") =>
           /^whsec_\S+$/,
           "whsec_..."
         )
-        : Effect.succeed(Redacted.make("whsec_unused_by_this_function"))
+        : StripeAdapter.noWebhookSecret
     })
   })).pipe(
     Layer.provide(Secrets.layerConfig),

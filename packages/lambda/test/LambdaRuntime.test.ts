@@ -1,5 +1,6 @@
+import { Stripe } from "@augint-billing/core"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Layer } from "effect"
+import { ConfigProvider, Effect, Either, Layer } from "effect"
 import { LambdaRuntime, Schedule, Webhook } from "../src/index.js"
 
 const valid = {
@@ -52,6 +53,34 @@ describe("LambdaRuntime.make", () => {
     const { error } = await init("webhook", without("STRIPE_WEBHOOK_SECRET"))
     assert.instanceOf(error, LambdaRuntime.LambdaInitError)
     assert.match(error!.message, /STRIPE_WEBHOOK_SECRET_ARN or STRIPE_WEBHOOK_SECRET/)
+  })
+
+  it("builds the schedule without any webhook secret: none is read, and its Stripe port verifies nothing", async () => {
+    const env = without("STRIPE_WEBHOOK_SECRET")
+    assert.notProperty(env, "STRIPE_WEBHOOK_SECRET")
+    assert.notProperty(env, "STRIPE_WEBHOOK_SECRET_ARN")
+    const lines: Array<string> = []
+    const runtime = await LambdaRuntime.make(
+      "schedule",
+      Layer.merge(LambdaRuntime.layerSchedule, Schedule.layerMetricsConfig).pipe(
+        Layer.provide(Layer.setConfigProvider(ConfigProvider.fromJson(env)))
+      ),
+      (line) => void lines.push(line)
+    )
+    try {
+      const result = await runtime.runPromise(
+        Effect.either(
+          Effect.flatMap(Stripe.Stripe, (stripe) => stripe.verifyWebhook({ payload: "{}", signature: "t=1,v1=abc" }))
+        )
+      )
+      assert.isTrue(Either.isLeft(result))
+      if (Either.isLeft(result)) assert.include(result.left.message, "webhook signing secret is not configured")
+    } finally {
+      await runtime.dispose()
+    }
+    assert.deepStrictEqual(lines, [])
+    // The schedule does not read the variable at all, so not even a malformed one stops it.
+    assert.isUndefined((await init("schedule", { ...valid, STRIPE_WEBHOOK_SECRET: "secret" })).error)
   })
 
   const cases: ReadonlyArray<readonly [string, Record<string, string>, RegExp]> = [
