@@ -17,5 +17,7 @@ export * as AwsAdapters from "./AwsAdapters.js"
 export * as AwsConfig from "./AwsConfig.js"
 /** `CustomerRepo` on DynamoDB, and the table it needs. */
 export * as DynamoCustomerRepo from "./DynamoCustomerRepo.js"
+/** The exact IAM actions each adapter's SDK calls need. */
+export * as IamActions from "./IamActions.js"
 /** The Stripe secrets, from Secrets Manager or the environment. */
 export * as Secrets from "./Secrets.js"
