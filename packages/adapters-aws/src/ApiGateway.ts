@@ -1,14 +1,15 @@
 /**
  * The API Gateway management client shared by `UsageSource` and `PlanAdmin`: one SDK client (one
  * attempt per call) and one client-side rate limiter sized to the account's management-API budget
- * (about 10 requests/s, bursts of 40), so both adapters of one Layer draw from the same budget.
+ * (about 10 requests/s, bursts of 40), so both adapters of one Layer draw from the same budget. Also
+ * `describeUsagePlan`, the read-only check of a plan that operators' tools run.
  *
  * @since 0.1.0
  */
-import { APIGatewayClient } from "@aws-sdk/client-api-gateway"
-import { Config, Context, Duration, Effect, Layer, RateLimiter } from "effect"
+import { APIGatewayClient, GetUsagePlanCommand } from "@aws-sdk/client-api-gateway"
+import { Config, Context, Duration, Effect, Layer, RateLimiter, Schema } from "effect"
 import * as AwsConfig from "./AwsConfig.js"
-import { clientConfig } from "./internal/sdk.js"
+import { clientConfig, send } from "./internal/sdk.js"
 
 /** The shared client and rate limiter. */
 export interface ApiGatewayService {
@@ -71,3 +72,47 @@ export const optionsConfig: Effect.Effect<Options, AwsConfig.AwsConfigError> = A
 export const layerConfig: Layer.Layer<ApiGateway, AwsConfig.AwsConfigError> = Layer.unwrapEffect(
   Effect.map(optionsConfig, layer)
 )
+
+/** Why a usage plan could not be described. `Throttled`, `Transport` and `Server` are transient. */
+export const UsagePlanErrorReason = Schema.Literal("NotFound", "Throttled", "Transport", "Server", "BadRequest")
+
+/** A usage plan could not be described: it does not exist (`NotFound`), or the request failed. */
+export class UsagePlanError extends Schema.TaggedError<UsagePlanError>()("UsagePlanError", {
+  reason: UsagePlanErrorReason,
+  usagePlanId: Schema.String,
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {}
+
+/** A usage plan as API Gateway describes it. */
+export interface UsagePlanDescription {
+  readonly id: string
+  readonly name: string | undefined
+  /** The API stages the plan covers, as `apiId/stage`. */
+  readonly apiStages: ReadonlyArray<string>
+}
+
+/** Describe one usage plan (`GetUsagePlan`, read only, through the shared rate limiter); a missing plan is `NotFound`. */
+export const describeUsagePlan = (
+  usagePlanId: string
+): Effect.Effect<UsagePlanDescription, UsagePlanError, ApiGateway> =>
+  Effect.flatMap(ApiGateway, (api) =>
+    api.limit(send(
+      (abortSignal) => api.client.send(new GetUsagePlanCommand({ usagePlanId }), { abortSignal }),
+      (failure, cause) =>
+        new UsagePlanError({
+          reason: failure.kind === "ConditionFailed" || failure.kind === "Conflict" ? "BadRequest" : failure.kind,
+          usagePlanId,
+          message: failure.kind === "NotFound"
+            ? `usage plan ${usagePlanId} does not exist`
+            : `API Gateway GetUsagePlan ${failure.message}`,
+          cause
+        })
+    ))).pipe(
+      Effect.map((plan): UsagePlanDescription => ({
+        id: plan.id ?? usagePlanId,
+        name: plan.name,
+        apiStages: (plan.apiStages ?? []).map((s) => `${s.apiId ?? ""}/${s.stage ?? ""}`)
+      })),
+      Effect.withSpan("ApiGateway.describeUsagePlan", { attributes: { usagePlanId } })
+    )

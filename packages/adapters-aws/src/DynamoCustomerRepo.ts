@@ -532,3 +532,107 @@ export const createTableConfig: Effect.Effect<
   CreateTableResult,
   CustomerRepo.CustomerRepoError | AwsConfig.AwsConfigError
 > = Effect.flatMap(optionsConfig, createTable)
+
+/** Why `describeTable` could not describe the table. `Throttled`, `Transport` and `Server` are transient. */
+export const DescribeTableErrorReason = Schema.Literal("NotFound", "Throttled", "Transport", "Server", "BadRequest")
+
+/** The table could not be described: it does not exist (`NotFound`), or the request failed. */
+export class DescribeTableError extends Schema.TaggedError<DescribeTableError>()("DescribeTableError", {
+  reason: DescribeTableErrorReason,
+  tableName: Schema.String,
+  message: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {}
+
+/** One key attribute of a table or index. */
+export interface KeyElement {
+  readonly attributeName: string
+  readonly keyType: string
+}
+
+/** A global secondary index as DynamoDB describes it. */
+export interface IndexDescription {
+  readonly indexName: string
+  /** `CREATING`, `ACTIVE`, ... */
+  readonly status: string
+  readonly keySchema: ReadonlyArray<KeyElement>
+  /** `ALL`, `KEYS_ONLY` or `INCLUDE`; undefined when DynamoDB did not say. */
+  readonly projection: string | undefined
+}
+
+/** What `describeTable` found: the table's status, key, indexes and TTL setting. */
+export interface TableDescription {
+  readonly tableName: string
+  /** `CREATING`, `ACTIVE`, `UPDATING`, ... */
+  readonly status: string
+  readonly keySchema: ReadonlyArray<KeyElement>
+  readonly indexes: ReadonlyArray<IndexDescription>
+  readonly ttl: {
+    /** `ENABLED`, `ENABLING`, `DISABLED` or `DISABLING`. */
+    readonly status: string
+    /** The TTL attribute, when TTL is (being) enabled. */
+    readonly attributeName: string | undefined
+  }
+}
+
+const keySchema = (
+  keys:
+    | ReadonlyArray<{ readonly AttributeName?: string | undefined; readonly KeyType?: string | undefined }>
+    | undefined
+): ReadonlyArray<KeyElement> =>
+  (keys ?? []).map((k) => ({ attributeName: k.AttributeName ?? "", keyType: k.KeyType ?? "" }))
+
+/**
+ * Describe the table, its indexes and its TTL setting (`DescribeTable` and `DescribeTimeToLive`, read
+ * only): what an operator's status check compares with `TableLayout`. A missing table is `NotFound`.
+ */
+export const describeTable = (
+  options: { readonly tableName: string; readonly client?: AwsConfig.ClientOptions }
+): Effect.Effect<TableDescription, DescribeTableError> =>
+  Effect.scoped(Effect.gen(function*() {
+    const client = yield* Effect.acquireRelease(
+      Effect.sync(() => new DynamoDBClient(clientConfig(options.client))),
+      (c) => Effect.sync(() => c.destroy())
+    )
+    const TableName = options.tableName
+    const describeError = (failure: Classified, cause: unknown) =>
+      new DescribeTableError({
+        reason: failure.kind === "ConditionFailed" || failure.kind === "Conflict" ? "BadRequest" : failure.kind,
+        tableName: TableName,
+        message: failure.kind === "NotFound"
+          ? `table ${TableName} does not exist`
+          : `DynamoDB ${failure.message}`,
+        cause
+      })
+    const out = yield* send(
+      (abortSignal) => client.send(new DescribeTableCommand({ TableName }), { abortSignal }),
+      describeError
+    )
+    const ttl = yield* send(
+      (abortSignal) => client.send(new DescribeTimeToLiveCommand({ TableName }), { abortSignal }),
+      describeError
+    )
+    const table = out.Table
+    const description: TableDescription = {
+      tableName: TableName,
+      status: table?.TableStatus ?? "UNKNOWN",
+      keySchema: keySchema(table?.KeySchema),
+      indexes: (table?.GlobalSecondaryIndexes ?? []).map((i) => ({
+        indexName: i.IndexName ?? "",
+        status: i.IndexStatus ?? "UNKNOWN",
+        keySchema: keySchema(i.KeySchema),
+        projection: i.Projection?.ProjectionType
+      })),
+      ttl: {
+        status: ttl.TimeToLiveDescription?.TimeToLiveStatus ?? "DISABLED",
+        attributeName: ttl.TimeToLiveDescription?.AttributeName
+      }
+    }
+    return description
+  })).pipe(Effect.withSpan("DynamoCustomerRepo.describeTable", { attributes: { tableName: options.tableName } }))
+
+/** `describeTable` for the table the environment names (a CLI-usable program). */
+export const describeTableConfig: Effect.Effect<
+  TableDescription,
+  DescribeTableError | AwsConfig.AwsConfigError
+> = Effect.flatMap(optionsConfig, describeTable)
