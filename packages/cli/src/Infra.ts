@@ -8,8 +8,6 @@
 import { ApiGateway, DynamoCustomerRepo, Secrets } from "@augint-billing/adapters-aws"
 import { StripeAdapter, StripeClient } from "@augint-billing/adapters-stripe"
 import { BillingConfig, type Ids } from "@augint-billing/core"
-import { APIGatewayClient, GetUsagePlanCommand } from "@aws-sdk/client-api-gateway"
-import { DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import { Effect, Redacted, Schema } from "effect"
 import { CliMode } from "./Environment.js"
 import { describeError } from "./internal/errors.js"
@@ -41,52 +39,31 @@ const check = <E, R>(name: string, detail: Effect.Effect<string, E, R>): Effect.
 class CheckFailed extends Schema.TaggedError<CheckFailed>()("CheckFailed", { message: Schema.String }) {}
 const fail = (message: string) => Effect.fail(new CheckFailed({ message }))
 
-const sdkClient = <C extends { destroy: () => void }>(make: () => C) =>
-  Effect.acquireRelease(Effect.sync(make), (c) => Effect.sync(() => c.destroy()))
-
-const clientOptions = (o: { readonly region?: string; readonly endpoint?: string }) => ({
-  maxAttempts: 1,
-  ...(o.region === undefined ? {} : { region: o.region }),
-  ...(o.endpoint === undefined ? {} : { endpoint: o.endpoint })
+const tableCheck = Effect.gen(function*() {
+  const L = DynamoCustomerRepo.TableLayout
+  const table = yield* DynamoCustomerRepo.describeTableConfig
+  const name = table.tableName
+  if (table.status !== "ACTIVE") return yield* fail(`table ${name} is ${table.status}`)
+  const index = table.indexes.find((i) => i.indexName === L.syncIndex)
+  if (index === undefined) return yield* fail(`table ${name} has no index ${L.syncIndex}`)
+  const keys = index.keySchema.map((k) => `${k.attributeName}:${k.keyType}`).join(",")
+  if (keys !== `${L.syncAttribute}:HASH,${L.partitionKey}:RANGE` || index.projection !== "ALL") {
+    return yield* fail(
+      `index ${L.syncIndex} is ${keys} (${index.projection}), not ${L.syncAttribute}/${L.partitionKey} ALL`
+    )
+  }
+  if (index.status !== "ACTIVE") return yield* fail(`index ${L.syncIndex} is ${index.status}`)
+  if (table.ttl.status !== "ENABLED" || table.ttl.attributeName !== L.ttlAttribute) {
+    return yield* fail(`TTL on ${L.ttlAttribute} is not enabled (${table.ttl.status})`)
+  }
+  return `${name}: ACTIVE, index ${L.syncIndex} ACTIVE, TTL on ${L.ttlAttribute}`
 })
 
-const tableCheck = Effect.gen(function*() {
-  const options = yield* DynamoCustomerRepo.optionsConfig
-  const client = yield* sdkClient(() => new DynamoDBClient(clientOptions(options.client ?? {})))
-  const L = DynamoCustomerRepo.TableLayout
-  const out = yield* Effect.tryPromise((signal) =>
-    client.send(new DescribeTableCommand({ TableName: options.tableName }), { abortSignal: signal })
-  )
-  const table = out.Table
-  if (table?.TableStatus !== "ACTIVE") return yield* fail(`table ${options.tableName} is ${table?.TableStatus}`)
-  const index = (table.GlobalSecondaryIndexes ?? []).find((i) => i.IndexName === L.syncIndex)
-  if (index === undefined) return yield* fail(`table ${options.tableName} has no index ${L.syncIndex}`)
-  const keys = (index.KeySchema ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`).join(",")
-  if (keys !== `${L.syncAttribute}:HASH,${L.partitionKey}:RANGE` || index.Projection?.ProjectionType !== "ALL") {
-    return yield* fail(
-      `index ${L.syncIndex} is ${keys} (${index.Projection?.ProjectionType}), not ${L.syncAttribute}/${L.partitionKey} ALL`
-    )
-  }
-  if (index.IndexStatus !== "ACTIVE") return yield* fail(`index ${L.syncIndex} is ${index.IndexStatus}`)
-  const ttl = yield* Effect.tryPromise((signal) =>
-    client.send(new DescribeTimeToLiveCommand({ TableName: options.tableName }), { abortSignal: signal })
-  )
-  const t = ttl.TimeToLiveDescription
-  if (t?.TimeToLiveStatus !== "ENABLED" || t.AttributeName !== L.ttlAttribute) {
-    return yield* fail(`TTL on ${L.ttlAttribute} is not enabled (${t?.TimeToLiveStatus ?? "DISABLED"})`)
-  }
-  return `${options.tableName}: ACTIVE, index ${L.syncIndex} ACTIVE, TTL on ${L.ttlAttribute}`
-}).pipe(Effect.scoped)
-
 const planCheck = (usagePlanId: string) =>
-  Effect.gen(function*() {
-    const options = yield* ApiGateway.optionsConfig
-    const client = yield* sdkClient(() => new APIGatewayClient(clientOptions(options.client ?? {})))
-    const plan = yield* Effect.tryPromise((signal) =>
-      client.send(new GetUsagePlanCommand({ usagePlanId }), { abortSignal: signal })
-    )
-    return `${usagePlanId} (${plan.name ?? "unnamed"}) exists`
-  }).pipe(Effect.scoped)
+  ApiGateway.describeUsagePlan(usagePlanId).pipe(
+    Effect.map((plan) => `${plan.id} (${plan.name ?? "unnamed"}) exists`),
+    Effect.provide(ApiGateway.layerConfig)
+  )
 
 const stripeOptions = Effect.gen(function*() {
   const secrets = yield* Secrets.StripeSecrets
