@@ -28,7 +28,10 @@ const Subscription = Schema.Struct({
   id: Ids.SubscriptionId,
   customerId: Ids.CustomerId,
   status: Schema.Literal("active", "trialing", "past_due", "canceled", "unpaid"),
-  invoicedNow: Schema.Boolean
+  invoicedNow: Schema.Boolean,
+  // Absent in state files written before they were recorded.
+  createdAt: Schema.optionalWith(Schema.Number, { default: () => 0 }),
+  canceledAt: Schema.optionalWith(Schema.UndefinedOr(Schema.Number), { default: () => undefined })
 })
 
 const StripeCustomer = Schema.Struct({

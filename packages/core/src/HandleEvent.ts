@@ -8,7 +8,7 @@
 import { Clock, Data, Duration, Effect, Option, Schedule } from "effect"
 import { BillingConfig } from "./BillingConfig.js"
 import type * as Customer from "./Customer.js"
-import { CustomerRepo, type CustomerRepoError, type VersionConflict } from "./CustomerRepo.js"
+import { CustomerRepo, type CustomerRepoError, VersionConflict } from "./CustomerRepo.js"
 import type { CustomerId, EventId } from "./Ids.js"
 import * as KeyMove from "./KeyMove.js"
 import type { PlanAdmin, PlanAdminError } from "./PlanAdmin.js"
@@ -55,7 +55,9 @@ export type Services = Stripe | UsageSource | CustomerRepo | PlanAdmin | Billing
 export const classify = (error: HandleEventError): "reject" | "retry" | "acknowledge" =>
   error._tag === "StripeEventDecodeError"
     ? "reject"
-    : error._tag === "VersionConflict" || Retry.isTransient(error)
+    : error._tag === "VersionConflict" || error._tag === "KeyMoveError" || Retry.isTransient(error)
+    // A key move that failed (throttled past its retries, not yet visible) leaves the record's intent
+    // unfulfilled; only a redelivery converges it again, so Stripe must retry.
     ? "retry"
     : "acknowledge"
 
@@ -164,37 +166,48 @@ export const converge = (
   Effect.gen(function*() {
     const config = yield* BillingConfig
     const repo = yield* CustomerRepo
-    const found = yield* Retry.repo(repo.get(customerId))
-    if (Option.isNone(found)) return
-    const customer = found.value
-    if (customer.plan === "METERED") {
-      yield* KeyMove.moveKey({ apiKeyId: customer.apiKeyId, from: config.freePlanId, to: config.meteredPlanId })
+    // A concurrent delivery may change the intent while the key moves: move again until the record
+    // read after the move asks for the plan the key was moved to.
+    for (let round = 0; round < 3; round++) {
+      const found = yield* Retry.repo(repo.get(customerId))
+      if (Option.isNone(found)) return
+      const customer = found.value
+      const [from, to] = customer.plan === "METERED"
+        ? [config.freePlanId, config.meteredPlanId]
+        : [config.meteredPlanId, config.freePlanId]
+      yield* KeyMove.moveKey({ apiKeyId: customer.apiKeyId, from, to })
+      const after = yield* Retry.repo(repo.get(customerId))
+      if (Option.isNone(after)) return
+      if (after.value.plan !== customer.plan) continue
+      if (after.value.plan === "FREE" && after.value.subscriptionId !== undefined) {
+        // A demotion to finish: report the usage counted so far. The subscription is cancelled with
+        // a final invoice by the sync that closes the settle window, once late counts are in.
+        const flushed = yield* UsageSync.flushCustomer(after.value)
+        if (flushed.contended || flushed.customer.pending !== undefined) {
+          return yield* new VersionConflict({
+            customerId,
+            message: "another writer is reporting this customer's usage; retry the demotion after it"
+          })
+        }
+      }
       return
     }
-    // Move first so no new metered usage accrues, then report what was counted, then cancel with a
-    // final invoice that includes it.
-    yield* KeyMove.moveKey({ apiKeyId: customer.apiKeyId, from: config.meteredPlanId, to: config.freePlanId })
-    const subscriptionId = customer.subscriptionId
-    if (subscriptionId === undefined) return
-    yield* UsageSync.flushCustomer(customer)
-    const stripe = yield* Stripe
-    yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId, invoiceNow: true }))
-    const now = yield* Clock.currentTimeMillis
-    yield* updateRecord(customerId, (c) =>
-      c.plan === "FREE" && c.subscriptionId === subscriptionId
-        ? Option.some({ ...c, subscriptionId: undefined, updatedAt: now })
-        : Option.none())
+    return yield* new VersionConflict({ customerId, message: "the plan kept changing while the key moved" })
   }).pipe(Effect.withSpan("HandleEvent.converge"))
 
 // Promotion and demotion write the intent first (with the stale guard), then converge. A record that
 // says METERED is synced even before its key moves; one that says FREE stays a sync candidate through
 // its settle window, so metered usage counted around the move is still reported.
-const promote = (customer: Customer.Customer, at: EventClock, cause: string) =>
+const promote = (customer: Customer.Customer, at: EventClock) =>
   Effect.gen(function*() {
     const stripe = yield* Stripe
     const subscriptionId = yield* Retry.stripe(stripe.ensureSubscription({
       customerId: customer.customerId,
-      idempotencyKey: `promote:${customer.customerId}:${cause}`
+      // One key per state the promotion starts from: concurrent promotions of one customer
+      // (setup_intent.succeeded and payment_method.attached arrive together) create one subscription;
+      // once the known subscription stopped being live, or after a demotion (generation), a promotion
+      // must not be answered with the old subscription by Stripe's 24-hour idempotency replay.
+      idempotencyKey: `promote:${customer.customerId}:g${customer.generation ?? 0}:${customer.subscriptionId ?? "none"}`
     }))
     const now = yield* Clock.currentTimeMillis
     const written = yield* updateRecord(customer.customerId, (c) =>
@@ -220,6 +233,7 @@ const demote = (customer: Customer.Customer, at: EventClock) =>
         plan: "FREE" as const,
         paymentFailedAt: undefined,
         settleUntil: now + Duration.toMillis(config.settleWindow),
+        generation: c.plan === "METERED" ? (c.generation ?? 0) + 1 : c.generation,
         lastEventAt: eventTime(c, at),
         updatedAt: now
       }))
@@ -228,7 +242,7 @@ const demote = (customer: Customer.Customer, at: EventClock) =>
 
 const apply = (customer: Customer.Customer, at: EventClock, decision: Decision) =>
   Decision.$match(decision, {
-    Promote: ({ cause }) => promote(customer, at, cause),
+    Promote: () => promote(customer, at),
     Demote: () => demote(customer, at),
     RecordFailure: ({ failedAt }) =>
       Effect.gen(function*() {

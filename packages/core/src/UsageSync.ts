@@ -217,13 +217,18 @@ export const syncCustomer = (
       unitsReported += pending.value
     }
 
-    // A demoted customer's settle window closes with the first sync after it ends.
+    // A demoted customer's settle window closes with the first sync after it ends: every count is in
+    // and reported above, so now the subscription is cancelled with a final invoice that includes it.
     if (
-      !options.dryRun && current.plan === "FREE" && current.settleUntil !== undefined &&
-      current.settleUntil <= now && current.pending === undefined
+      !options.dryRun && current.plan === "FREE" && current.pending === undefined &&
+      (current.settleUntil !== undefined || current.subscriptionId !== undefined) &&
+      (current.settleUntil ?? 0) <= now
     ) {
-      const { settleUntil: _, ...rest } = current
-      current = yield* Retry.repo(repo.update(rest)).pipe(
+      const subscriptionId = current.subscriptionId
+      if (subscriptionId !== undefined) {
+        yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId, invoiceNow: true }))
+      }
+      current = yield* Retry.repo(repo.update({ ...current, settleUntil: undefined, subscriptionId: undefined })).pipe(
         Effect.catchTag("VersionConflict", () => Effect.succeed(current))
       )
     }

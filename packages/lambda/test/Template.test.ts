@@ -40,7 +40,7 @@ beforeAll(() => {
  * Granted by template.yaml although no adapter calls it: the repository's transactions hold Put and
  * Delete items only (`IamActions.commands.customerRepo`). Remove it here and from the template together.
  */
-const grantedNotCalled = ["dynamodb:ConditionCheckItem"]
+const grantedNotCalled: ReadonlyArray<string> = []
 
 /** The webhook handles Stripe events: records, key moves, a flush of usage on plan changes, both secrets. */
 const webhookActions = [

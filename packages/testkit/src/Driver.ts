@@ -6,6 +6,7 @@
  */
 import { Customer, CustomerRepo, type Ids, PlanAdmin, Stripe, UsageSource, UtcDay } from "@augint-billing/core"
 import { Clock, Context, Duration, Effect, Layer, Option } from "effect"
+import * as Invariants from "./Invariants.js"
 import type { AcceptedMeterEvent, MemorySubscription, Method } from "./MemoryState.js"
 import * as MemoryState from "./MemoryState.js"
 import { signatureHeader } from "./StripeMemory.js"
@@ -124,15 +125,6 @@ export const make: Effect.Effect<DriverService, never, MemoryState.MemoryState> 
       Effect.sync(() =>
         void state.stripeCustomers.set(customerId, { id: customerId, deleted: false, paymentMethods, metadata: {} })
       )
-    const billed = (customerId: Ids.CustomerId, day: UtcDay.UtcDay) => {
-      const from = UtcDay.startMillis(day) / 1000
-      const to = (UtcDay.endMillis(day) + 1) / 1000
-      let sum = 0
-      for (const e of state.meterEvents) {
-        if (e.customerId === customerId && e.timestamp >= from && e.timestamp < to) sum += e.value
-      }
-      return sum
-    }
     return {
       state,
       signUp: ({ apiKeyId, customerId, freePlanId, paymentMethods }) =>
@@ -154,15 +146,22 @@ export const make: Effect.Effect<DriverService, never, MemoryState.MemoryState> 
           if (c !== undefined) c.paymentMethods = n
         }),
       deleteStripeCustomer: (customerId) =>
-        Effect.sync(() => {
+        Effect.map(Clock.currentTimeMillis, (now) => {
           const c = state.stripeCustomers.get(customerId)
           if (c !== undefined) c.deleted = true
-          for (const s of state.subscriptions.values()) if (s.customerId === customerId) s.status = "canceled"
+          for (const s of state.subscriptions.values()) {
+            if (s.customerId === customerId && s.status !== "canceled") {
+              s.status = "canceled"
+              s.canceledAt = now
+            }
+          }
         }),
       setSubscriptionStatus: (id, status) =>
-        Effect.sync(() => {
+        Effect.map(Clock.currentTimeMillis, (now) => {
           const s = state.subscriptions.get(id)
-          if (s !== undefined) s.status = status
+          if (s === undefined) return
+          if (status === "canceled" && s.status !== "canceled") s.canceledAt = now
+          s.status = status
         }),
       subscriptions: (customerId) =>
         Effect.sync(() =>
@@ -188,7 +187,7 @@ export const make: Effect.Effect<DriverService, never, MemoryState.MemoryState> 
       plansOf: (apiKeyId) => Effect.sync(() => Array.from(state.membership.get(apiKeyId) ?? [])),
       meterEvents: (customerId) =>
         Effect.sync(() => state.meterEvents.filter((e) => customerId === undefined || e.customerId === customerId)),
-      billed: ({ customerId, day }) => Effect.sync(() => billed(customerId, day)),
+      billed: ({ customerId, day }) => Effect.sync(() => Invariants.billed(state, customerId, day)),
       record: (customerId) => Effect.sync(() => Option.fromNullable(state.records.get(customerId))),
       failNext: (method, options = {}) =>
         Effect.sync(() => {

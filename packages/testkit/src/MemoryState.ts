@@ -14,6 +14,10 @@ export interface MemorySubscription {
   status: "active" | "trialing" | "past_due" | "canceled" | "unpaid"
   /** Set when it was cancelled with a final invoice. */
   invoicedNow: boolean
+  /** Epoch millis it was created. */
+  readonly createdAt: number
+  /** Epoch millis it was cancelled; meter events accepted later are on no invoice of it. */
+  canceledAt: number | undefined
 }
 
 /** A customer as the in-memory Stripe keeps it. */

@@ -67,13 +67,23 @@ export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.Memory
             for (const s of state.subscriptions.values()) {
               if (s.customerId === customerId && LIVE_STATUSES.has(s.status)) return s.id
             }
+            // Like the adapter (list, then create), two concurrent callers can both find none here:
+            // only the idempotency key keeps them to one subscription.
+            yield* Effect.yieldNow()
             const now = yield* Clock.currentTimeMillis
             const previous = state.idempotency.get(idempotencyKey)
             if (previous !== undefined && now - previous.at < Duration.toMillis(Duration.hours(24))) {
               return previous.subscriptionId
             }
             const id = `sub_mem${state.nextId++}` as Ids.SubscriptionId
-            state.subscriptions.set(id, { id, customerId, status: "active", invoicedNow: false })
+            state.subscriptions.set(id, {
+              id,
+              customerId,
+              status: "active",
+              invoicedNow: false,
+              createdAt: now,
+              canceledAt: undefined
+            })
             state.idempotency.set(idempotencyKey, { subscriptionId: id, at: now })
             return id
           })
@@ -85,11 +95,12 @@ export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.Memory
           Effect.suspend(() => {
             const s = state.subscriptions.get(subscriptionId)
             if (s === undefined) return Effect.fail(notFound(`No such subscription: '${subscriptionId}'`))
-            if (s.status !== "canceled") {
+            if (s.status === "canceled") return Effect.void
+            return Clock.currentTimeMillis.pipe(Effect.map((now) => {
               s.status = "canceled"
               s.invoicedNow = invoiceNow
-            }
-            return Effect.void
+              s.canceledAt = now
+            }))
           })
         ),
       reportUsage: (event) =>

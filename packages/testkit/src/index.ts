@@ -7,6 +7,8 @@
 
 /** An in-memory `CustomerRepo`. */
 export * as CustomerRepoMemory from "./CustomerRepoMemory.js"
+/** DESIGN.md's invariants on the in-memory state. */
+export * as Invariants from "./Invariants.js"
 /** Steering and reading the in-memory state. */
 export * as Driver from "./Driver.js"
 /** All four ports in memory on shared state. */

@@ -1,4 +1,4 @@
-import { HandleEvent, type Ids, KeyMove, PlanAdmin, Stripe } from "@augint-billing/core"
+import { HandleEvent, type Ids, KeyMove, PlanAdmin, Stripe, UsageSync } from "@augint-billing/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Option, TestClock } from "effect"
 import { Driver, StripeEvents } from "../src/index.js"
@@ -120,7 +120,7 @@ describe("handleEvent", () => {
       assert.deepStrictEqual(yield* driver.plansOf(apiKeyId(1)), [METERED])
     }).pipe(Effect.provide(testLayer())))
 
-  it.effect("the final failed payment demotes: key moved first, usage reported, then cancelled with invoice_now", () =>
+  it.effect("the final failed payment demotes: key moved first, usage reported, cancelled when the settle window closes", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(T0)
       const driver = yield* Driver.Driver
@@ -134,12 +134,8 @@ describe("handleEvent", () => {
       assert.deepStrictEqual(yield* driver.plansOf(apiKeyId(1)), [FREE])
       const events = yield* driver.meterEvents(customerId(1))
       assert.strictEqual(events.reduce((n, e) => n + e.value, 0), 321)
-      const [sub] = yield* driver.subscriptions(customerId(1))
-      assert.strictEqual(sub!.status, "canceled")
-      assert.isTrue(sub!.invoicedNow)
       const record = Option.getOrThrow(yield* driver.record(customerId(1)))
       assert.strictEqual(record.plan, "FREE")
-      assert.isUndefined(record.subscriptionId)
       assert.isDefined(record.settleUntil)
       // Usage after the move lands in the free plan and is never billed.
       yield* driver.addUsage({ apiKeyId: apiKeyId(1), units: 50 })
@@ -147,6 +143,20 @@ describe("handleEvent", () => {
         yield* driver.usage({ usagePlanId: FREE, apiKeyId: apiKeyId(1), day: "2026-03-31" as never }),
         50
       )
+      // API Gateway counts 9 metered requests late; the subscription waits for them.
+      yield* driver.addUsage({ apiKeyId: apiKeyId(1), units: 9, usagePlanId: METERED })
+      assert.strictEqual((yield* driver.subscriptions(customerId(1)))[0]!.status, "active")
+      yield* TestClock.adjust("2 hours")
+      yield* settleOk(UsageSync.syncUsage())
+      const [sub] = yield* driver.subscriptions(customerId(1))
+      assert.strictEqual(sub!.status, "canceled")
+      assert.isTrue(sub!.invoicedNow)
+      const all = yield* driver.meterEvents(customerId(1))
+      assert.strictEqual(all.reduce((n, e) => n + e.value, 0), 330)
+      for (const e of all) assert.isAtMost(e.acceptedAt, sub!.canceledAt!)
+      const closed = Option.getOrThrow(yield* driver.record(customerId(1)))
+      assert.isUndefined(closed.subscriptionId)
+      assert.isUndefined(closed.settleUntil)
     }).pipe(Effect.provide(testLayer())))
 
   it.effect("an event older than the state it would change is recorded and skipped", () =>

@@ -1,0 +1,76 @@
+/**
+ * DESIGN.md's invariants, checked on the in-memory state after the events settled: the demo and the
+ * property tests use it, and downstream repos can assert the same on their own histories.
+ *
+ * @since 0.1.0
+ */
+import { type Ids, UtcDay } from "@augint-billing/core"
+import type { State } from "./MemoryState.js"
+
+/** Subscription statuses under which Stripe keeps invoicing. */
+export const LIVE_STATUSES: ReadonlySet<string> = new Set(["active", "trialing", "past_due"])
+
+/** Units of a customer's accepted meter events with a timestamp inside `day`. */
+export const billed = (state: State, customerId: Ids.CustomerId, day: UtcDay.UtcDay): number => {
+  const from = UtcDay.startMillis(day) / 1000
+  const to = (UtcDay.endMillis(day) + 1) / 1000
+  let sum = 0
+  for (const e of state.meterEvents) {
+    if (e.customerId === customerId && e.timestamp >= from && e.timestamp < to) sum += e.value
+  }
+  return sum
+}
+
+/** Whether the customer has a live subscription and a payment method. */
+export const canPay = (state: State, customerId: Ids.CustomerId): boolean =>
+  [...state.subscriptions.values()].some((s) => s.customerId === customerId && LIVE_STATUSES.has(s.status)) &&
+  (state.stripeCustomers.get(customerId)?.paymentMethods ?? 0) > 0
+
+/**
+ * Every violation, one line each (empty when all hold):
+ * 1. per customer and UTC day, units accepted by Stripe == units counted in the metered plan;
+ * 2. the key is in exactly one plan, METERED exactly when the record says METERED, exactly when the
+ *    customer has a live subscription and a payment method; no report is left pending;
+ * 3. every accepted meter event fell inside the life of one of the customer's subscriptions (it is
+ *    on an invoice).
+ */
+export const violations = (
+  state: State,
+  customers: ReadonlyArray<{ readonly customerId: Ids.CustomerId; readonly apiKeyId: Ids.ApiKeyId }>,
+  meteredPlanId: Ids.UsagePlanId
+): ReadonlyArray<string> => {
+  const out: Array<string> = []
+  for (const { apiKeyId, customerId } of customers) {
+    const metered = state.usage.get(meteredPlanId)?.get(apiKeyId) ?? new Map<UtcDay.UtcDay, number>()
+    const days = new Set<UtcDay.UtcDay>(metered.keys())
+    for (const e of state.meterEvents) {
+      if (e.customerId === customerId) days.add(UtcDay.fromMillis(e.timestamp * 1000))
+    }
+    for (const day of days) {
+      const used = metered.get(day) ?? 0
+      const got = billed(state, customerId, day)
+      if (got !== used) out.push(`${customerId} on ${day}: billed ${got}, used while metered ${used}`)
+    }
+    const record = state.records.get(customerId)
+    const plans = [...(state.membership.get(apiKeyId) ?? [])]
+    const pays = canPay(state, customerId)
+    if (record === undefined) {
+      out.push(`${customerId}: no record`)
+      continue
+    }
+    const inMetered = plans.length === 1 && plans[0] === meteredPlanId
+    if (plans.length !== 1 || inMetered !== (record.plan === "METERED") || (record.plan === "METERED") !== pays) {
+      out.push(`${customerId}: record ${record.plan}, key in [${plans.join(",")}], live subscription and card: ${pays}`)
+    }
+    if (record.pending !== undefined) out.push(`${customerId}: a report is still pending`)
+    for (const e of state.meterEvents) {
+      if (e.customerId !== customerId) continue
+      const covered = [...state.subscriptions.values()].some((s) =>
+        s.customerId === customerId && s.createdAt <= e.acceptedAt &&
+        (s.canceledAt === undefined || e.acceptedAt <= s.canceledAt)
+      )
+      if (!covered) out.push(`${customerId}: a meter event accepted at ${e.acceptedAt} is on no subscription's invoice`)
+    }
+  }
+  return out
+}
