@@ -53,9 +53,11 @@ export const decide = (
     case "PaymentMethodAttached":
       return canPay ? Decision.Promote({ cause: event.paymentMethodId }) : noPaymentMethod
     case "PaymentMethodDetached":
-      return context.hasPaymentMethod === false && billable
+      return context.hasPaymentMethod !== false
+        ? Decision.NoChange({ reason: "another payment method remains" })
+        : billable
         ? Decision.Demote({ reason: "no usable payment method left" })
-        : Decision.NoChange({ reason: "another payment method remains" })
+        : Decision.NoChange({ reason: "customer is not on the metered plan" })
     case "InvoicePaymentFailed": {
       if (!billable) return Decision.NoChange({ reason: "customer is not on the metered plan" })
       const final = event.nextPaymentAttempt === undefined
@@ -74,7 +76,6 @@ export const decide = (
             ? Decision.Demote({ reason: `payments failing for ${Duration.format(context.policy.grace)}` })
             : Decision.RecordFailure({ failedAt: event.created })
       }
-      break
     }
     case "InvoicePaid":
       return customer.paymentFailedAt === undefined
@@ -99,5 +100,4 @@ export const decide = (
         ? Decision.Demote({ reason: "customer deleted" })
         : Decision.NoChange({ reason: "customer is not on the metered plan" })
   }
-  return Decision.NoChange({ reason: "unreachable" })
 }

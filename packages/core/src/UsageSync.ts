@@ -171,9 +171,7 @@ export const syncCustomer = (
           start: UtcDay.startMillis(pending.day) / 1000,
           end: (UtcDay.endMillis(pending.day) + 1) / 1000
         })).pipe(
-          Effect.map((summaries) =>
-            summaries.reduce((sum, s) => sum + s.value, 0) >= Customer.reported(current, pending.day) + pending.value
-          )
+          Effect.map((summaries) => summaries.reduce((sum, s) => sum + s.value, 0) >= pending.total)
         )
         : false
       if (!acceptedBefore) yield* send(pending)

@@ -205,6 +205,8 @@ describe("handleEvent", () => {
       assert.isTrue(Exit.isFailure(exit))
       if (Exit.isFailure(exit) && exit.cause._tag === "Fail") {
         assert.strictEqual(HandleEvent.classify(exit.cause.error), "acknowledge")
+      } else {
+        assert.fail("expected a typed failure")
       }
       assert.strictEqual((yield* driver.calls)["Stripe.ensureSubscription"], 1)
       assert.deepStrictEqual(yield* driver.plansOf(apiKeyId(1)), [FREE])
@@ -264,6 +266,9 @@ describe("handleEvent", () => {
       if (Exit.isFailure(exit) && exit.cause._tag === "Fail") {
         const error = exit.cause.error
         assert.isTrue(error._tag === "KeyMoveError" && error.reason === "AddFailed" && error.compensated)
+        assert.strictEqual(HandleEvent.classify(error), "retry")
+      } else {
+        assert.fail("expected a typed failure")
       }
       assert.deepStrictEqual(yield* driver.plansOf(apiKeyId(1)), [FREE])
     }).pipe(Effect.provide(testLayer())))
