@@ -19,7 +19,8 @@ import {
   PutCommand,
   QueryCommand,
   ScanCommand,
-  TransactWriteCommand
+  TransactWriteCommand,
+  type TransactWriteCommandInput
 } from "@aws-sdk/lib-dynamodb"
 import { Chunk, Clock, Config, Effect, Layer, Option, Schedule, Schema, type Scope, Stream } from "effect"
 import * as AwsConfig from "./AwsConfig.js"
@@ -77,6 +78,7 @@ const conflict = (customerId: Ids.CustomerId, message: string) =>
 
 // A conditional write that lost surfaces as `Conflict`, everything else as the repository's error.
 type WriteFailure = { readonly _tag: "Lost"; readonly failure: Classified } | CustomerRepo.CustomerRepoError
+const isLost = (e: WriteFailure): e is Extract<WriteFailure, { _tag: "Lost" }> => e._tag === "Lost"
 const writeError = (failure: Classified, cause: unknown): WriteFailure =>
   failure.kind === "ConditionFailed" ||
     (failure.name === "TransactionCanceledException" &&
@@ -151,42 +153,65 @@ export const make = (
     [L.ownerAttribute]: customerId
   })
 
+  // The key claim, written new (`attribute_not_exists`) or over a claim this customer already holds.
+  const claimPut = (apiKeyId: string, customerId: Ids.CustomerId, takeover: boolean) => ({
+    Put: {
+      TableName,
+      Item: claim(apiKeyId, customerId),
+      ...(takeover
+        ? {
+          ConditionExpression: "attribute_not_exists(#pk) OR #o = :me",
+          ExpressionAttributeNames: { "#pk": L.partitionKey, "#o": L.ownerAttribute },
+          ExpressionAttributeValues: { ":me": customerId }
+        }
+        : { ConditionExpression: "attribute_not_exists(#pk)", ExpressionAttributeNames: { "#pk": L.partitionKey } })
+    }
+  })
+
+  // Release a key claim unless another customer holds it.
+  const claimDelete = (apiKeyId: string, customerId: Ids.CustomerId) => ({
+    Delete: {
+      TableName,
+      Key: apiKeyKey(apiKeyId),
+      ConditionExpression: "attribute_not_exists(#pk) OR #o = :me",
+      ExpressionAttributeNames: { "#pk": L.partitionKey, "#o": L.ownerAttribute },
+      ExpressionAttributeValues: { ":me": customerId }
+    }
+  })
+
+  // One all-or-nothing write; a lost condition is a VersionConflict explained by `explain`.
+  const transact = (
+    customerId: Ids.CustomerId,
+    items: NonNullable<TransactWriteCommandInput["TransactItems"]>,
+    explain: (reason: string) => string
+  ) =>
+    send(
+      (abortSignal) => client.send(new TransactWriteCommand({ TransactItems: items }), { abortSignal }),
+      writeError
+    ).pipe(
+      Effect.asVoid,
+      Effect.catchIf(isLost, (e) => Effect.fail(conflict(customerId, explain(e.failure.message))))
+    )
+
   const create = (input: Customer.Customer) =>
     Effect.gen(function*() {
       const customer: Customer.Customer = { ...input, version: 0 }
       const item = yield* toItem(customer)
-      yield* send(
-        (abortSignal) =>
-          client.send(
-            new TransactWriteCommand({
-              TransactItems: [
-                {
-                  Put: {
-                    TableName,
-                    Item: item,
-                    ConditionExpression: "attribute_not_exists(#pk)",
-                    ExpressionAttributeNames: { "#pk": L.partitionKey }
-                  }
-                },
-                {
-                  Put: {
-                    TableName,
-                    Item: claim(customer.apiKeyId, customer.customerId),
-                    ConditionExpression: "attribute_not_exists(#pk)",
-                    ExpressionAttributeNames: { "#pk": L.partitionKey }
-                  }
-                }
-              ]
-            }),
-            { abortSignal }
-          ),
-        writeError
-      ).pipe(
-        Effect.catchIf((e): e is Extract<WriteFailure, { _tag: "Lost" }> => e._tag === "Lost", (e) =>
-          Effect.fail(conflict(
-            customer.customerId,
-            `customer ${customer.customerId} already has a record, or key ${customer.apiKeyId} is linked to another customer (${e.failure.message})`
-          )))
+      yield* transact(
+        customer.customerId,
+        [
+          {
+            Put: {
+              TableName,
+              Item: item,
+              ConditionExpression: "attribute_not_exists(#pk)",
+              ExpressionAttributeNames: { "#pk": L.partitionKey }
+            }
+          },
+          claimPut(customer.apiKeyId, customer.customerId, false)
+        ],
+        (reason) =>
+          `customer ${customer.customerId} already has a record, or key ${customer.apiKeyId} is linked to another customer (${reason})`
       )
       return customer
     }).pipe(Effect.withSpan("DynamoCustomerRepo.create"))
@@ -212,10 +237,7 @@ export const make = (
         writeError
       ).pipe(
         Effect.as(false),
-        Effect.catchIf(
-          (e): e is Extract<WriteFailure, { _tag: "Lost" }> => e._tag === "Lost",
-          () => Effect.succeed(true)
-        )
+        Effect.catchIf(isLost, () => Effect.succeed(true))
       )
       if (!lost) return next
       const stored = yield* get(input.customerId)
@@ -227,92 +249,44 @@ export const make = (
       }
       // Same version, other key: move the key claim with the record, all or nothing.
       const oldKey = stored.value.apiKeyId
-      yield* send(
-        (abortSignal) =>
-          client.send(
-            new TransactWriteCommand({
-              TransactItems: [
-                {
-                  Put: {
-                    TableName,
-                    Item: item,
-                    ConditionExpression: "#v = :expected AND #k = :old",
-                    ExpressionAttributeNames: { "#v": "version", "#k": "apiKeyId" },
-                    ExpressionAttributeValues: { ":expected": expected, ":old": oldKey }
-                  }
-                },
-                {
-                  Delete: {
-                    TableName,
-                    Key: apiKeyKey(oldKey),
-                    ConditionExpression: "attribute_not_exists(#pk) OR #o = :me",
-                    ExpressionAttributeNames: { "#pk": L.partitionKey, "#o": L.ownerAttribute },
-                    ExpressionAttributeValues: { ":me": input.customerId }
-                  }
-                },
-                {
-                  Put: {
-                    TableName,
-                    Item: claim(next.apiKeyId, next.customerId),
-                    ConditionExpression: "attribute_not_exists(#pk) OR #o = :me",
-                    ExpressionAttributeNames: { "#pk": L.partitionKey, "#o": L.ownerAttribute },
-                    ExpressionAttributeValues: { ":me": input.customerId }
-                  }
-                }
-              ]
-            }),
-            { abortSignal }
-          ),
-        writeError
-      ).pipe(
-        Effect.catchIf((e): e is Extract<WriteFailure, { _tag: "Lost" }> => e._tag === "Lost", (e) =>
-          Effect.fail(conflict(
-            input.customerId,
-            `version ${expected} changed, or key ${next.apiKeyId} is linked to another customer (${e.failure.message})`
-          )))
+      yield* transact(
+        input.customerId,
+        [
+          {
+            Put: {
+              TableName,
+              Item: item,
+              ConditionExpression: "#v = :expected AND #k = :old",
+              ExpressionAttributeNames: { "#v": "version", "#k": "apiKeyId" },
+              ExpressionAttributeValues: { ":expected": expected, ":old": oldKey }
+            }
+          },
+          claimDelete(oldKey, input.customerId),
+          claimPut(next.apiKeyId, next.customerId, true)
+        ],
+        (reason) => `version ${expected} changed, or key ${next.apiKeyId} is linked to another customer (${reason})`
       )
       return next
     }).pipe(Effect.withSpan("DynamoCustomerRepo.update"))
 
   const remove = (customer: Customer.Customer) =>
-    send(
-      (abortSignal) =>
-        client.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Delete: {
-                  TableName,
-                  Key: customerKey(customer.customerId),
-                  ConditionExpression: "#v = :expected",
-                  ExpressionAttributeNames: { "#v": "version" },
-                  ExpressionAttributeValues: { ":expected": customer.version }
-                }
-              },
-              {
-                // The record at the expected version holds this key, so this claim is its own.
-                Delete: {
-                  TableName,
-                  Key: apiKeyKey(customer.apiKeyId),
-                  ConditionExpression: "attribute_not_exists(#pk) OR #o = :me",
-                  ExpressionAttributeNames: { "#pk": L.partitionKey, "#o": L.ownerAttribute },
-                  ExpressionAttributeValues: { ":me": customer.customerId }
-                }
-              }
-            ]
-          }),
-          { abortSignal }
-        ),
-      writeError
-    ).pipe(
-      Effect.asVoid,
-      Effect.catchIf((e): e is Extract<WriteFailure, { _tag: "Lost" }> => e._tag === "Lost", (e) =>
-        Effect.fail(conflict(
-          customer.customerId,
-          `expected version ${customer.version} of ${customer.customerId} (${e.failure.message})`
-        ))),
-      Effect.withSpan("DynamoCustomerRepo.remove")
-    )
+    transact(
+      customer.customerId,
+      [
+        {
+          Delete: {
+            TableName,
+            Key: customerKey(customer.customerId),
+            ConditionExpression: "#v = :expected",
+            ExpressionAttributeNames: { "#v": "version" },
+            ExpressionAttributeValues: { ":expected": customer.version }
+          }
+        },
+        // The record at the expected version holds this key, so this claim is its own.
+        claimDelete(customer.apiKeyId, customer.customerId)
+      ],
+      (reason) => `expected version ${customer.version} of ${customer.customerId} (${reason})`
+    ).pipe(Effect.withSpan("DynamoCustomerRepo.remove"))
 
   type Page = {
     readonly Items?: ReadonlyArray<Record<string, unknown>> | undefined
