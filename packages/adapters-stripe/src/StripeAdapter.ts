@@ -186,16 +186,18 @@ export const make = (
         )
     )
 
+    // The customer's subscriptions to the metered price. Without `status`, Stripe lists every
+    // subscription that is not canceled; one customer has a handful, so one page of 100 is all of them.
+    const meteredSubscriptions = (customerId: Ids.CustomerId, price: string) =>
+      client.call((sdk) => sdk.subscriptions.list({ customer: customerId, price, limit: 100 })).pipe(
+        Effect.map((page) => page.data.filter((s) => s.items.data.some((item) => item.price.id === price)))
+      )
+
     const ensureSubscription: Port.StripeService["ensureSubscription"] = ({ customerId, idempotencyKey }) =>
       Effect.gen(function*() {
         const price = yield* priceId
-        // Without `status`, Stripe lists every subscription that is not canceled.
-        const existing = yield* client.call((sdk) =>
-          sdk.subscriptions.list({ customer: customerId, price, limit: 100 })
-        )
-        const found = existing.data.find((s) =>
-          liveSubscriptionStatuses.has(s.status) && s.items.data.some((item) => item.price.id === price)
-        )
+        const existing = yield* meteredSubscriptions(customerId, price)
+        const found = existing.find((s) => liveSubscriptionStatuses.has(s.status))
         if (found !== undefined) return yield* decodeId(Ids.SubscriptionId, "subscription id")(found.id)
         const created = yield* client.call((sdk) =>
           sdk.subscriptions.create(
@@ -205,6 +207,16 @@ export const make = (
         )
         return yield* decodeId(Ids.SubscriptionId, "subscription id")(created.id)
       }).pipe(Effect.withSpan("StripeAdapter.ensureSubscription", { attributes: { customerId } }))
+
+    const openSubscriptions: Port.StripeService["openSubscriptions"] = (customerId) =>
+      Effect.gen(function*() {
+        const price = yield* priceId
+        const existing = yield* meteredSubscriptions(customerId, price)
+        return yield* Effect.forEach(
+          existing.filter((s) => s.status !== "canceled" && s.status !== "incomplete_expired"),
+          (s) => decodeId(Ids.SubscriptionId, "subscription id")(s.id)
+        )
+      }).pipe(Effect.withSpan("StripeAdapter.openSubscriptions", { attributes: { customerId } }))
 
     const cancelSubscription: Port.StripeService["cancelSubscription"] = ({ invoiceNow, subscriptionId }) =>
       client.call((sdk) => sdk.subscriptions.cancel(subscriptionId, { invoice_now: invoiceNow, prorate: false })).pipe(
@@ -340,6 +352,7 @@ export const make = (
 
     return {
       ensureSubscription,
+      openSubscriptions,
       cancelSubscription,
       reportUsage,
       getCustomer,

@@ -202,19 +202,41 @@ describe("adapter on stripe-mock: discovery and failures", () => {
       )
     ))
 
+  // What stripe-mock lists for the customer and the fixture's price, read past the adapter.
+  const fixtureSubscriptions = (customerId: string) =>
+    Effect.flatMap(
+      StripeClient.StripeClient,
+      (client) => client.call((sdk) => sdk.subscriptions.list({ customer: customerId, price: fixturePriceId }))
+    )
+
   it.live("ensureSubscription finds an existing live subscription with the price instead of creating one", () =>
     Effect.gen(function*() {
-      const client = yield* StripeClient.StripeClient
       const stripe = yield* Stripe.Stripe
       const customerId = yield* newCustomer
-      const listed = yield* client.call((sdk) =>
-        sdk.subscriptions.list({ customer: customerId, price: fixturePriceId })
-      )
+      const listed = yield* fixtureSubscriptions(customerId)
       const expected = listed.data.find((s) => s.items.data.some((i) => i.price.id === fixturePriceId))
       assert.isDefined(expected)
       const id = yield* stripe.ensureSubscription({ customerId, idempotencyKey: "promote-existing" })
       assert.strictEqual(id, expected?.id)
     }).pipe(Effect.provide(adapterAndClient({ meteredPrice: { priceId: fixturePriceId } }))))
+
+  it.live("openSubscriptions lists the customer's not-cancelled subscriptions to the metered price only", () =>
+    Effect.gen(function*() {
+      const stripe = yield* Stripe.Stripe
+      const customerId = yield* newCustomer
+      const listed = yield* fixtureSubscriptions(customerId)
+      const expected = listed.data
+        .filter((s) => s.status !== "canceled" && s.items.data.some((i) => i.price.id === fixturePriceId))
+        .map((s) => s.id)
+      assert.isAbove(expected.length, 0)
+      assert.deepStrictEqual<ReadonlyArray<string>>(yield* stripe.openSubscriptions(customerId), expected)
+    }).pipe(Effect.provide(adapterAndClient({ meteredPrice: { priceId: fixturePriceId } }))))
+
+  it.live("openSubscriptions leaves out subscriptions to any other price", () =>
+    Effect.gen(function*() {
+      const stripe = yield* Stripe.Stripe
+      assert.deepStrictEqual(yield* stripe.openSubscriptions(yield* newCustomer), [])
+    }).pipe(Effect.provide(adapterAndClient({ meteredPrice: { priceId: "price_mock_other" } }))))
 
   it.live("price discovery from API_USAGE_PRODUCT_ID refuses a product without a metered price, clearly", () =>
     Effect.gen(function*() {

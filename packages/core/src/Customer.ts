@@ -59,7 +59,7 @@ export const Customer = Schema.Struct({
   paymentFailedAt: Schema.optional(Schema.Int),
   /** After a demotion: until when (epoch millis) late-counted metered usage is still synced. */
   settleUntil: Schema.optional(Schema.Int),
-  /** Demotions so far; promotions derive their subscription idempotency key from it. */
+  /** Demotions and closed settle windows so far; promotions derive their subscription idempotency key from it. */
   generation: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
   /** Incremented by every write; a write names the version it read. */
   version: Schema.Int.pipe(Schema.nonNegative()),

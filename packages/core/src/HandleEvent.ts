@@ -9,7 +9,7 @@ import { Clock, Data, Duration, Effect, Option, Schedule } from "effect"
 import { BillingConfig } from "./BillingConfig.js"
 import type * as Customer from "./Customer.js"
 import { CustomerRepo, type CustomerRepoError, VersionConflict } from "./CustomerRepo.js"
-import type { CustomerId, EventId } from "./Ids.js"
+import type { CustomerId, EventId, SubscriptionId } from "./Ids.js"
 import * as KeyMove from "./KeyMove.js"
 import type { PlanAdmin, PlanAdminError } from "./PlanAdmin.js"
 import { decide, Decision } from "./Policy.js"
@@ -195,23 +195,49 @@ export const converge = (
     return yield* new VersionConflict({ customerId, message: "the plan kept changing while the key moved" })
   }).pipe(Effect.withSpan("HandleEvent.converge"))
 
+/**
+ * How long a promotion from FREE may take before the sync treats a subscription it made and never
+ * wrote down as an orphan: far longer than a webhook handler runs.
+ */
+export const PROMOTION_WINDOW = Duration.minutes(15)
+
 // Promotion and demotion write the intent first (with the stale guard), then converge. A record that
 // says METERED is synced even before its key moves; one that says FREE stays a sync candidate through
 // its settle window, so metered usage counted around the move is still reported.
 const promote = (customer: Customer.Customer, at: EventClock) =>
   Effect.gen(function*() {
     const stripe = yield* Stripe
+    if (customer.plan === "FREE") {
+      // Write ahead before Stripe creates anything: a FREE record gets a settle window that outlasts
+      // the promotion. Should the promotion crash after the subscription exists and never write it
+      // down (its redelivery may find the card gone, or be overtaken), the sync that closes the
+      // window cancels the subscription no record holds.
+      const start = yield* Clock.currentTimeMillis
+      const guard: { stale: boolean } = { stale: false }
+      yield* updateRecord(customer.customerId, (c) => {
+        guard.stale = staleFor(c, at)
+        if (guard.stale || c.plan !== "FREE") return Option.none()
+        const until = start + Duration.toMillis(PROMOTION_WINDOW)
+        return Option.some({ ...c, settleUntil: Math.max(c.settleUntil ?? until, until), updatedAt: start })
+      })
+      if (guard.stale) return false
+    }
     const subscriptionId = yield* Retry.stripe(stripe.ensureSubscription({
       customerId: customer.customerId,
       // One key per state the promotion starts from: concurrent promotions of one customer
       // (setup_intent.succeeded and payment_method.attached arrive together) create one subscription;
-      // once the known subscription stopped being live, or after a demotion (generation), a promotion
-      // must not be answered with the old subscription by Stripe's 24-hour idempotency replay.
+      // once the known subscription stopped being live, or after a demotion or a settle close
+      // (generation), a promotion must not be answered with the old subscription by Stripe's 24-hour
+      // idempotency replay.
       idempotencyKey: `promote:${customer.customerId}:g${customer.generation ?? 0}:${customer.subscriptionId ?? "none"}`
     }))
     const now = yield* Clock.currentTimeMillis
-    const written = yield* updateRecord(customer.customerId, (c) =>
-      staleFor(c, at) ? Option.none() : Option.some({
+    // What the record held when the write went through (the write may re-read on a lost race).
+    const previous: { held: SubscriptionId | undefined } = { held: undefined }
+    const written = yield* updateRecord(customer.customerId, (c) => {
+      if (staleFor(c, at)) return Option.none()
+      previous.held = c.subscriptionId
+      return Option.some({
         ...c,
         plan: "METERED" as const,
         subscriptionId,
@@ -219,7 +245,17 @@ const promote = (customer: Customer.Customer, at: EventClock) =>
         settleUntil: undefined,
         lastEventAt: eventTime(c, at),
         updatedAt: now
-      }))
+      })
+    })
+    const replaced = previous.held
+    if (Option.isSome(written) && replaced !== undefined && replaced !== subscriptionId) {
+      // The record held a subscription that stopped being live (unpaid, say) and Stripe answered with
+      // a new one: end the old one with a final invoice for the usage reported while it was the
+      // record's, so Stripe does not go on invoicing the customer's meter on two subscriptions. It is
+      // cancelled after the write, so the `customer.subscription.deleted` Stripe sends for it is
+      // about a subscription the record no longer holds and changes nothing.
+      yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId: replaced, invoiceNow: true }))
+    }
     return Option.isSome(written)
   }).pipe(Effect.withSpan("HandleEvent.promote"))
 

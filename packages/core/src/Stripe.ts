@@ -95,7 +95,15 @@ export interface StripeService {
   readonly ensureSubscription: (
     input: { readonly customerId: CustomerId; readonly idempotencyKey: string }
   ) => Effect.Effect<SubscriptionId, StripeError>
-  /** Cancel the subscription with a final invoice (`invoice_now`); an already cancelled one is success. */
+  /**
+   * The customer's metered subscriptions that Stripe has not ended (every status but `canceled` and
+   * `incomplete_expired`): what it may still invoice. Closing a demotion sweeps them.
+   */
+  readonly openSubscriptions: (customerId: CustomerId) => Effect.Effect<ReadonlyArray<SubscriptionId>, StripeError>
+  /**
+   * Cancel the subscription, with a final invoice for its un-invoiced usage when `invoiceNow`; an
+   * already cancelled one is success.
+   */
   readonly cancelSubscription: (
     input: { readonly subscriptionId: SubscriptionId; readonly invoiceNow: boolean }
   ) => Effect.Effect<void, StripeError>

@@ -215,23 +215,52 @@ export const syncCustomer = (
       unitsReported += pending.value
     }
 
-    // A demoted customer's settle window closes with the first sync after it ends: every count is in
-    // and reported above, so now the subscription is cancelled with a final invoice that includes it.
     if (
       !options.dryRun && current.plan === "FREE" && current.pending === undefined &&
       (current.settleUntil !== undefined || current.subscriptionId !== undefined) &&
       (current.settleUntil ?? 0) <= now
     ) {
-      const subscriptionId = current.subscriptionId
-      if (subscriptionId !== undefined) {
-        yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId, invoiceNow: true }))
-      }
-      current = yield* Retry.repo(repo.update({ ...current, settleUntil: undefined, subscriptionId: undefined })).pipe(
-        Effect.catchTag("VersionConflict", () => Effect.succeed(current))
-      )
+      current = yield* closeSettleWindow(current)
     }
     return { customer: current, unitsReported, eventsSent, anomalies, contended: false }
   })
+
+/**
+ * A demoted customer's settle window closes with the first sync after it ends: every count is in and
+ * reported, so the subscription is cancelled with a final invoice that includes it. Any other open
+ * metered subscription is an orphan (a promotion that lost to a newer demotion created it and never
+ * wrote it down) and is cancelled without an invoice: Billing Meters bill the customer's usage on
+ * every subscription to the meter, and the record's subscription already invoices it. The next
+ * generation begins, so a later promotion never gets a swept subscription back from Stripe's
+ * idempotency replay.
+ */
+const closeSettleWindow = (customer: Customer.Customer) =>
+  Effect.gen(function*() {
+    const stripe = yield* Stripe
+    const repo = yield* CustomerRepo
+    const subscriptionId = customer.subscriptionId
+    if (subscriptionId !== undefined) {
+      yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId, invoiceNow: true }))
+    }
+    const orphans = (yield* Retry.stripe(stripe.openSubscriptions(customer.customerId))).filter((id) =>
+      id !== subscriptionId
+    )
+    for (const orphan of orphans) {
+      yield* Effect.logWarning("cancelling a metered subscription no record holds").pipe(
+        Effect.annotateLogs({ customerId: customer.customerId, subscriptionId: orphan })
+      )
+      yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId: orphan, invoiceNow: false }))
+    }
+    const closed: Customer.Customer = {
+      ...customer,
+      settleUntil: undefined,
+      subscriptionId: undefined,
+      generation: (customer.generation ?? 0) + 1
+    }
+    return yield* Retry.repo(repo.update(closed)).pipe(
+      Effect.catchTag("VersionConflict", () => Effect.succeed(customer))
+    )
+  }).pipe(Effect.withSpan("UsageSync.closeSettleWindow", { attributes: { customerId: customer.customerId } }))
 
 /** The result of one sync run. */
 export const SyncReport = Schema.Struct({

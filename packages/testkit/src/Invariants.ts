@@ -32,7 +32,9 @@ export const canPay = (state: State, customerId: Ids.CustomerId): boolean =>
  * 2. the key is in exactly one plan, METERED exactly when the record says METERED, exactly when the
  *    customer has a live subscription and a payment method; no report is left pending;
  * 3. every accepted meter event fell inside the life of one of the customer's subscriptions (it is
- *    on an invoice).
+ *    on an invoice);
+ * 4. no usage is billed twice: a METERED customer has one open subscription, the record's; a FREE one
+ *    whose settle window closed has none.
  */
 export const violations = (
   state: State,
@@ -63,6 +65,19 @@ export const violations = (
       out.push(`${customerId}: record ${record.plan}, key in [${plans.join(",")}], live subscription and card: ${pays}`)
     }
     if (record.pending !== undefined) out.push(`${customerId}: a report is still pending`)
+    const open = [...state.subscriptions.values()].filter((s) => s.customerId === customerId && s.status !== "canceled")
+    const expected = record.plan === "METERED" && record.subscriptionId !== undefined
+      ? [record.subscriptionId]
+      : record.settleUntil === undefined
+      ? []
+      : open.filter((s) => s.id === record.subscriptionId).map((s) => s.id)
+    if (open.length !== expected.length || open.some((s) => !expected.includes(s.id))) {
+      out.push(
+        `${customerId}: open subscriptions [${open.map((s) => s.id).join(",")}], record ${record.plan} holds ${
+          record.subscriptionId ?? "none"
+        }`
+      )
+    }
     for (const e of state.meterEvents) {
       if (e.customerId !== customerId) continue
       const covered = [...state.subscriptions.values()].some((s) =>

@@ -42,6 +42,7 @@ export interface AcceptedMeterEvent {
 /** Which call a fault applies to, `Port.method`. */
 export type Method =
   | "Stripe.ensureSubscription"
+  | "Stripe.openSubscriptions"
   | "Stripe.cancelSubscription"
   | "Stripe.reportUsage"
   | "Stripe.getCustomer"
@@ -65,6 +66,7 @@ export type Method =
 /** Every method a fault can be injected into. */
 export const methods: ReadonlyArray<Method> = [
   "Stripe.ensureSubscription",
+  "Stripe.openSubscriptions",
   "Stripe.cancelSubscription",
   "Stripe.reportUsage",
   "Stripe.getCustomer",

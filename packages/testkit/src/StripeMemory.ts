@@ -88,6 +88,15 @@ export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.Memory
             return id
           })
         ),
+      openSubscriptions: (customerId) =>
+        instrument(
+          state,
+          "Stripe.openSubscriptions",
+          Effect.sync(() =>
+            [...state.subscriptions.values()].filter((s) => s.customerId === customerId && s.status !== "canceled")
+              .map((s) => s.id)
+          )
+        ),
       cancelSubscription: ({ invoiceNow, subscriptionId }) =>
         instrument(
           state,

@@ -27,6 +27,16 @@ const snapshot = Effect.gen(function*() {
   })
 })
 
+// Customer 1 promoted at T0, whose subscription then went unpaid; returns that subscription.
+const meteredThenUnpaid = Effect.gen(function*() {
+  yield* TestClock.setTime(T0)
+  const driver = yield* Driver.Driver
+  yield* signUpMetered(1)
+  const [first] = yield* driver.subscriptions(customerId(1))
+  driver.state.subscriptions.get(first!.id)!.status = "unpaid"
+  return first!
+})
+
 describe("handleEvent", () => {
   it.effect("setup_intent.succeeded promotes: one subscription, key in METERED, record METERED", () =>
     Effect.gen(function*() {
@@ -174,6 +184,92 @@ describe("handleEvent", () => {
       assert.deepStrictEqual(yield* driver.plansOf(apiKeyId(1)), [FREE])
       // Recorded: a redelivery is a duplicate.
       assert.strictEqual((yield* settleOk(HandleEvent.handleEvent(late)))._tag, "Duplicate")
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a promotion overtaken by a newer demotion: the settle close sweeps the subscription it made", () =>
+    Effect.gen(function*() {
+      const driver = yield* Driver.Driver
+      // The last invoice went unpaid; the customer adds another card.
+      const first = yield* meteredThenUnpaid
+      const t = yield* nowSeconds
+      const promotion = StripeEvents.paymentMethodAttached({ customerId: customerId(1), created: t + 1 })
+      // The promotion makes a new subscription, then crashes before it writes the record down ...
+      yield* driver.failNext("CustomerRepo.update", { die: true })
+      assert.isTrue(Exit.isFailure(yield* settle(HandleEvent.handleEvent(promotion))))
+      const orphan = (yield* driver.subscriptions(customerId(1))).find((s) => s.id !== first.id)
+      assert.strictEqual(orphan?.status, "active")
+      // ... the final failed payment (newer) demotes, and the promotion's redelivery is stale.
+      yield* settleOk(HandleEvent.handleEvent(
+        StripeEvents.invoicePaymentFailed({ customerId: customerId(1), created: t + 5 })
+      ))
+      assert.strictEqual((yield* settleOk(HandleEvent.handleEvent(promotion)))._tag, "Stale")
+      const demoted = Option.getOrThrow(yield* driver.record(customerId(1)))
+      assert.strictEqual(demoted.subscriptionId, first.id)
+      // The sync that closes the settle window cancels the record's subscription with a final invoice
+      // and the one no record holds without one.
+      yield* TestClock.adjust("2 hours")
+      yield* settleOk(UsageSync.syncUsage())
+      const after = new Map((yield* driver.subscriptions(customerId(1))).map((s) => [s.id, s]))
+      assert.strictEqual(after.get(first.id)?.status, "canceled")
+      assert.isTrue(after.get(first.id)?.invoicedNow)
+      assert.strictEqual(after.get(orphan!.id)?.status, "canceled")
+      assert.isFalse(after.get(orphan!.id)?.invoicedNow)
+      const closed = Option.getOrThrow(yield* driver.record(customerId(1)))
+      assert.isUndefined(closed.settleUntil)
+      assert.strictEqual(closed.generation, (demoted.generation ?? 0) + 1)
+      // A later promotion gets a new subscription, never a swept one back.
+      yield* settleOk(HandleEvent.handleEvent(
+        StripeEvents.setupIntentSucceeded({ customerId: customerId(1), created: yield* nowSeconds })
+      ))
+      const promoted = Option.getOrThrow(yield* driver.record(customerId(1)))
+      const open = (yield* driver.subscriptions(customerId(1))).filter((s) => s.status !== "canceled")
+      assert.strictEqual(promoted.plan, "METERED")
+      assert.deepStrictEqual(open.map((s) => s.id), [promoted.subscriptionId])
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a promotion that crashed after Stripe made the subscription and never promotes: the sync sweeps it", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const driver = yield* Driver.Driver
+      yield* signUp(1, 1)
+      const promotion = StripeEvents.paymentMethodAttached({ customerId: customerId(1), created: yield* nowSeconds })
+      // The write-ahead succeeds, Stripe makes the subscription, the record write crashes.
+      yield* driver.failNext("CustomerRepo.update", { skip: 1, die: true })
+      assert.isTrue(Exit.isFailure(yield* settle(HandleEvent.handleEvent(promotion))))
+      const [made] = yield* driver.subscriptions(customerId(1))
+      assert.strictEqual(made!.status, "active")
+      const marked = Option.getOrThrow(yield* driver.record(customerId(1)))
+      assert.strictEqual(marked.plan, "FREE")
+      assert.isDefined(marked.settleUntil)
+      // The card is removed before Stripe redelivers: the promotion no longer applies.
+      yield* driver.setPaymentMethods(customerId(1), 0)
+      const redelivered = yield* settleOk(HandleEvent.handleEvent(promotion))
+      assert.isTrue(redelivered._tag === "Applied" && redelivered.decision._tag === "NoChange")
+      // A sync inside the promotion window leaves the subscription alone; the first one after it sweeps.
+      yield* settleOk(UsageSync.syncUsage())
+      assert.strictEqual((yield* driver.subscriptions(customerId(1)))[0]!.status, "active")
+      yield* TestClock.adjust(HandleEvent.PROMOTION_WINDOW)
+      yield* settleOk(UsageSync.syncUsage())
+      const [swept] = yield* driver.subscriptions(customerId(1))
+      assert.strictEqual(swept!.status, "canceled")
+      assert.isFalse(swept!.invoicedNow)
+      assert.isUndefined(Option.getOrThrow(yield* driver.record(customerId(1))).settleUntil)
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a promotion that replaces an unpaid subscription cancels it with a final invoice", () =>
+    Effect.gen(function*() {
+      const driver = yield* Driver.Driver
+      const first = yield* meteredThenUnpaid
+      yield* settleOk(HandleEvent.handleEvent(
+        StripeEvents.paymentMethodAttached({ customerId: customerId(1), created: (yield* nowSeconds) + 1 })
+      ))
+      const record = Option.getOrThrow(yield* driver.record(customerId(1)))
+      assert.notStrictEqual(record.subscriptionId, first.id)
+      const after = new Map((yield* driver.subscriptions(customerId(1))).map((s) => [s.id, s]))
+      assert.strictEqual(after.get(first.id)?.status, "canceled")
+      assert.isTrue(after.get(first.id)?.invoicedNow)
+      assert.strictEqual(after.get(record.subscriptionId!)?.status, "active")
+      assert.deepStrictEqual(yield* driver.plansOf(apiKeyId(1)), [METERED])
     }).pipe(Effect.provide(testLayer())))
 
   it.effect("transient Stripe failures are retried with backoff and the promotion completes once", () =>

@@ -154,6 +154,17 @@ export const suite = <R, E>(
             assert.strictEqual(a, b)
           }), timeout)
 
+        it.effect("openSubscriptions lists the open subscription until it is cancelled", () =>
+          Effect.gen(function*() {
+            const stripe = yield* Stripe.Stripe
+            const customerId = yield* fixture.newCustomer
+            assert.deepStrictEqual(yield* stripe.openSubscriptions(customerId), [])
+            const a = yield* stripe.ensureSubscription({ customerId, idempotencyKey: `contract-${customerId}-o1` })
+            assert.deepStrictEqual(yield* stripe.openSubscriptions(customerId), [a])
+            yield* stripe.cancelSubscription({ subscriptionId: a, invoiceNow: false })
+            assert.deepStrictEqual(yield* stripe.openSubscriptions(customerId), [])
+          }), timeout)
+
         it.effect("cancelling twice is success, and a later ensure makes a new subscription", () =>
           Effect.gen(function*() {
             const stripe = yield* Stripe.Stripe
