@@ -26,6 +26,14 @@ for script in stripe-mock.sh dynamodb-local.sh moto.sh; do
   [[ "$out" == *"already answering"* ]] || started+=("$script")
 done
 
+# The property tests draw their histories from FC_SEED. Unset, it comes from the commit, so a run is
+# reproducible (same commit, same histories, here and in CI) and every commit explores new ones;
+# FC_SEED=random draws a fresh seed, FC_SEED=<n> replays one.
+if [[ -z "${FC_SEED:-}" ]] && commit="$(git rev-parse --short=7 HEAD 2>/dev/null)"; then
+  export FC_SEED=$((16#$commit))
+fi
+echo "== property test seed: ${FC_SEED:-random}"
+
 turbo=(npx --no-install turbo)
 flags=(--env-mode=loose)
 
