@@ -44,7 +44,7 @@ echo "== typecheck and lint"
 echo "== tests"
 find packages -maxdepth 2 -name .vitest-results.json -delete
 status=0
-"${turbo[@]}" run test "${flags[@]}" --concurrency=1 --output-logs=full -- \
+"${turbo[@]}" run test "${flags[@]}" --concurrency=1 --continue --output-logs=full -- \
   --reporter=default --reporter=json --outputFile.json=.vitest-results.json || status=$?
 
 node -e '
@@ -54,9 +54,14 @@ node -e '
     const f = `packages/${p}/.vitest-results.json`
     if (!fs.existsSync(f)) continue
     const r = JSON.parse(fs.readFileSync(f, "utf8"))
-    passed += r.numPassedTests; failed += r.numFailedTests + (r.numFailedTestSuites || 0); files++
+    passed += r.numPassedTests; failed += r.numFailedTests; files++
+    // A test file that failed without a failing test (it did not load) counts once.
+    for (const t of r.testResults) {
+      if (t.status === "failed" && !t.assertionResults.some((a) => a.status === "failed")) failed++
+    }
   }
-  console.log(`vitest results from ${files} packages:`)
+  const packages = fs.readdirSync("packages").filter((p) => fs.existsSync(`packages/${p}/package.json`)).length
+  console.log(`vitest results from ${files} of ${packages} packages:`)
   console.log(`${passed} passed, ${failed} failed`)
   if (files === 0) process.exit(1)
 ' || status=1

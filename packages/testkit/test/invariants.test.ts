@@ -356,6 +356,19 @@ const regressions: ReadonlyArray<{ readonly found: string; readonly commands: Re
       { _tag: "FailFinal", c: 1 },
       { _tag: "Usage", c: 1, units: 1 }
     ]
+  },
+  {
+    // The same, with the crash in the record read after Stripe made the subscription.
+    found: "local soak, seed 227806582, shrunk",
+    commands: [
+      { _tag: "AttachCard", c: 1, viaSetupIntent: false },
+      { _tag: "Fault", method: "CustomerRepo.get", when: "before", times: 1, skip: 1, die: true },
+      { _tag: "Usage", c: 1, units: 1 },
+      { _tag: "Deliver", pick: 0, keep: false },
+      { _tag: "Detach", c: 1 },
+      { _tag: "Deliver", pick: 0, keep: false },
+      { _tag: "Fault", method: "Stripe.ensureSubscription", when: "before", times: 1, skip: 0, die: true }
+    ]
   }
 ]
 
