@@ -207,20 +207,33 @@ export const PROMOTION_WINDOW = Duration.minutes(15)
 const promote = (customer: Customer.Customer, at: EventClock) =>
   Effect.gen(function*() {
     const stripe = yield* Stripe
+    // Both writes refuse a record whose generation moved on since it was read: a settle close began
+    // in between (its fence), and the subscription Stripe answers with may be the one it cancels. A
+    // close that has not begun is fenced off by these writes instead, so a promotion inside or just
+    // after a demotion's settle window keeps that subscription.
+    const guard = { stale: false, fenced: false }
+    const admit = (c: Customer.Customer) => {
+      guard.stale = staleFor(c, at)
+      guard.fenced = !guard.stale && (c.generation ?? 0) !== (customer.generation ?? 0)
+      return !guard.stale && !guard.fenced
+    }
+    const fencedOff = new VersionConflict({
+      customerId: customer.customerId,
+      message: "a settle close began a new generation while the promotion ran; retry it"
+    })
     if (customer.plan === "FREE") {
-      // Write ahead before Stripe creates anything: a FREE record gets a settle window that outlasts
+      // Write ahead before Stripe makes anything: a FREE record gets a settle window that outlasts
       // the promotion. Should the promotion crash after the subscription exists and never write it
       // down (its redelivery may find the card gone, or be overtaken), the sync that closes the
       // window cancels the subscription no record holds.
       const start = yield* Clock.currentTimeMillis
-      const guard: { stale: boolean } = { stale: false }
-      yield* updateRecord(customer.customerId, (c) => {
-        guard.stale = staleFor(c, at)
-        if (guard.stale || c.plan !== "FREE") return Option.none()
-        const until = start + Duration.toMillis(PROMOTION_WINDOW)
-        return Option.some({ ...c, settleUntil: Math.max(c.settleUntil ?? until, until), updatedAt: start })
-      })
+      const until = start + Duration.toMillis(PROMOTION_WINDOW)
+      yield* updateRecord(customer.customerId, (c) =>
+        admit(c) && c.plan === "FREE"
+          ? Option.some({ ...c, settleUntil: Math.max(c.settleUntil ?? until, until), updatedAt: start })
+          : Option.none())
       if (guard.stale) return false
+      if (guard.fenced) return yield* fencedOff
     }
     const subscriptionId = yield* Retry.stripe(stripe.ensureSubscription({
       customerId: customer.customerId,
@@ -235,7 +248,7 @@ const promote = (customer: Customer.Customer, at: EventClock) =>
     // What the record held when the write went through (the write may re-read on a lost race).
     const previous: { held: SubscriptionId | undefined } = { held: undefined }
     const written = yield* updateRecord(customer.customerId, (c) => {
-      if (staleFor(c, at)) return Option.none()
+      if (!admit(c)) return Option.none()
       previous.held = c.subscriptionId
       return Option.some({
         ...c,
@@ -247,6 +260,7 @@ const promote = (customer: Customer.Customer, at: EventClock) =>
         updatedAt: now
       })
     })
+    if (guard.fenced) return yield* fencedOff
     const replaced = previous.held
     if (Option.isSome(written) && replaced !== undefined && replaced !== subscriptionId) {
       // The record held a subscription that stopped being live (unpaid, say) and Stripe answered with

@@ -215,29 +215,32 @@ export const syncCustomer = (
       unitsReported += pending.value
     }
 
-    if (
-      !options.dryRun && current.plan === "FREE" && current.pending === undefined &&
-      (current.settleUntil !== undefined || current.subscriptionId !== undefined) &&
-      (current.settleUntil ?? 0) <= now
-    ) {
-      current = yield* closeSettleWindow(current)
-    }
+    if (!options.dryRun && settleWindowDue(current, now)) current = yield* closeSettleWindow(current)
     return { customer: current, unitsReported, eventsSent, anomalies, contended: false }
   })
 
 /**
  * A demoted customer's settle window closes with the first sync after it ends: every count is in and
  * reported, so the subscription is cancelled with a final invoice that includes it. Any other open
- * metered subscription is an orphan (a promotion that lost to a newer demotion created it and never
- * wrote it down) and is cancelled without an invoice: Billing Meters bill the customer's usage on
- * every subscription to the meter, and the record's subscription already invoices it. The next
- * generation begins, so a later promotion never gets a swept subscription back from Stripe's
- * idempotency replay.
+ * metered subscription is an orphan (a promotion that lost to a newer demotion, or crashed, made it
+ * and never wrote it down) and is cancelled without an invoice: Billing Meters bill the customer's
+ * usage on every subscription to the meter, and the record's subscription already invoices it.
+ *
+ * The close starts a new generation with a version-checked write before it cancels anything. That
+ * write is the fence: a promotion that wrote first wins (the close is skipped), and a promotion that
+ * read the record before it refuses to write the old generation's subscription down (it is retried
+ * and gets a new one, never a cancelled one back from Stripe's idempotency replay). Everything after
+ * the fence is idempotent; a crash leaves the window due and the next sync finishes the close.
  */
 const closeSettleWindow = (customer: Customer.Customer) =>
   Effect.gen(function*() {
     const stripe = yield* Stripe
     const repo = yield* CustomerRepo
+    const fenced = yield* Retry.repo(repo.update({ ...customer, generation: (customer.generation ?? 0) + 1 })).pipe(
+      Effect.map(Option.some),
+      Effect.catchTag("VersionConflict", () => Effect.succeedNone)
+    )
+    if (Option.isNone(fenced)) return customer
     const subscriptionId = customer.subscriptionId
     if (subscriptionId !== undefined) {
       yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId, invoiceNow: true }))
@@ -251,16 +254,16 @@ const closeSettleWindow = (customer: Customer.Customer) =>
       )
       yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId: orphan, invoiceNow: false }))
     }
-    const closed: Customer.Customer = {
-      ...customer,
-      settleUntil: undefined,
-      subscriptionId: undefined,
-      generation: (customer.generation ?? 0) + 1
-    }
-    return yield* Retry.repo(repo.update(closed)).pipe(
-      Effect.catchTag("VersionConflict", () => Effect.succeed(customer))
+    return yield* Retry.repo(repo.update({ ...fenced.value, settleUntil: undefined, subscriptionId: undefined })).pipe(
+      Effect.catchTag("VersionConflict", () => Effect.succeed(fenced.value))
     )
   }).pipe(Effect.withSpan("UsageSync.closeSettleWindow", { attributes: { customerId: customer.customerId } }))
+
+// Whether a FREE record's settle window has ended and the sync closes it now.
+const settleWindowDue = (customer: Customer.Customer, now: number): boolean =>
+  customer.plan === "FREE" && customer.pending === undefined &&
+  (customer.settleUntil !== undefined || customer.subscriptionId !== undefined) &&
+  (customer.settleUntil ?? 0) <= now
 
 /** The result of one sync run. */
 export const SyncReport = Schema.Struct({

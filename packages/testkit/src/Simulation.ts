@@ -209,7 +209,10 @@ export const run = (options: Options = {}): Effect.Effect<Report> => {
       yield* deliverAll
       // API Gateway counts some metered requests of a just-demoted customer late.
       const record = defaults === undefined ? undefined : state.records.get(defaults.customerId)
-      if (record?.plan === "FREE" && record.subscriptionId !== undefined && record.settleUntil !== undefined && record.settleUntil > now) {
+      if (
+        record?.plan === "FREE" && record.subscriptionId !== undefined && record.settleUntil !== undefined &&
+        record.settleUntil > now
+      ) {
         yield* driver.addUsage({ apiKeyId: defaults!.apiKeyId, units: 11, usagePlanId: METERED })
         used.set(defaults!.customerId, used.get(defaults!.customerId)! + 11)
       }

@@ -1,6 +1,6 @@
 import { HandleEvent, type Ids, KeyMove, PlanAdmin, Stripe, UsageSync } from "@augint-billing/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Option, TestClock } from "effect"
+import { Effect, Exit, Fiber, Option, TestClock } from "effect"
 import { Driver, StripeEvents } from "../src/index.js"
 import {
   apiKeyId,
@@ -254,6 +254,70 @@ describe("handleEvent", () => {
       assert.strictEqual(swept!.status, "canceled")
       assert.isFalse(swept!.invoicedNow)
       assert.isUndefined(Option.getOrThrow(yield* driver.record(customerId(1))).settleUntil)
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a sync closing a settle window while a promotion runs never cancels the subscription it keeps", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const driver = yield* Driver.Driver
+      yield* signUpMetered(1)
+      yield* settleOk(HandleEvent.handleEvent(
+        StripeEvents.invoicePaymentFailed({ customerId: customerId(1), created: (yield* nowSeconds) + 1 })
+      ))
+      const demoted = Option.getOrThrow(yield* driver.record(customerId(1)))
+      // The customer adds a card a moment before the window ends; the sync starts as it ends, reads the
+      // record before the promotion writes, and is slow to cancel.
+      yield* TestClock.setTime(demoted.settleUntil! - 1)
+      yield* driver.setLatency("CustomerRepo.update", "10 millis")
+      yield* driver.setLatency("Stripe.cancelSubscription", "100 millis")
+      const promotion = yield* Effect.fork(settleOk(HandleEvent.handleEvent(
+        StripeEvents.paymentMethodAttached({ customerId: customerId(1), created: (yield* nowSeconds) + 1 })
+      )))
+      yield* TestClock.adjust("1 millis")
+      const sync = yield* Effect.fork(settleOk(UsageSync.syncUsage()))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(promotion)
+      yield* Fiber.join(sync)
+      const record = Option.getOrThrow(yield* driver.record(customerId(1)))
+      assert.strictEqual(record.plan, "METERED")
+      const open = (yield* driver.subscriptions(customerId(1))).filter((s) => s.status !== "canceled")
+      assert.deepStrictEqual(open.map((s) => s.id), [record.subscriptionId])
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a promotion that read the record before a settle close began refuses the closing subscription", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const driver = yield* Driver.Driver
+      yield* signUpMetered(1)
+      yield* settleOk(HandleEvent.handleEvent(
+        StripeEvents.invoicePaymentFailed({ customerId: customerId(1), created: (yield* nowSeconds) + 1 })
+      ))
+      const demoted = Option.getOrThrow(yield* driver.record(customerId(1)))
+      const [closing] = yield* driver.subscriptions(customerId(1))
+      // The promotion finds the window still open, then its record reads are slow: the sync's close
+      // writes its fence first, and cancels slowly.
+      yield* TestClock.setTime(demoted.settleUntil! - 15)
+      yield* driver.setLatency("CustomerRepo.get", "10 millis")
+      yield* driver.setLatency("CustomerRepo.update", "1 millis")
+      yield* driver.setLatency("Stripe.cancelSubscription", "100 millis")
+      const attached = StripeEvents.paymentMethodAttached({ customerId: customerId(1), created: yield* nowSeconds })
+      const promotion = yield* Effect.fork(settle(HandleEvent.handleEvent(attached)))
+      yield* TestClock.adjust("15 millis")
+      const sync = yield* Effect.fork(settleOk(UsageSync.syncUsage()))
+      yield* TestClock.adjust("1 second")
+      const first = yield* Fiber.join(promotion)
+      yield* Fiber.join(sync)
+      // Refused and retried: Stripe redelivers, and the promotion gets a new subscription.
+      assert.isTrue(
+        Exit.isFailure(first) && first.cause._tag === "Fail" && HandleEvent.classify(first.cause.error) === "retry"
+      )
+      yield* driver.clearFaults
+      yield* settleOk(HandleEvent.handleEvent(attached))
+      const record = Option.getOrThrow(yield* driver.record(customerId(1)))
+      assert.strictEqual(record.plan, "METERED")
+      assert.notStrictEqual(record.subscriptionId, closing!.id)
+      const open = (yield* driver.subscriptions(customerId(1))).filter((s) => s.status !== "canceled")
+      assert.deepStrictEqual(open.map((s) => s.id), [record.subscriptionId])
     }).pipe(Effect.provide(testLayer())))
 
   it.effect("a promotion that replaces an unpaid subscription cancels it with a final invoice", () =>

@@ -34,6 +34,7 @@ type Command =
   | { readonly _tag: "DeliverTwo"; readonly first: number; readonly second: number }
   | { readonly _tag: "Sync" }
   | { readonly _tag: "SyncConcurrent" }
+  | { readonly _tag: "SyncWhileDelivering"; readonly pick: number }
   | {
     readonly _tag: "Fault"
     readonly method: MemoryState.Method
@@ -89,6 +90,10 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   },
   { arbitrary: fc.constant({ _tag: "Sync" as const }), weight: 3 },
   { arbitrary: fc.constant({ _tag: "SyncConcurrent" as const }), weight: 1 },
+  {
+    arbitrary: fc.record({ _tag: fc.constant("SyncWhileDelivering" as const), pick: fc.nat(20) }),
+    weight: 2
+  },
   {
     arbitrary: fc.record({
       _tag: fc.constant("Fault" as const),
@@ -245,6 +250,18 @@ const history = (commands: ReadonlyArray<Command>) =>
         case "SyncConcurrent":
           yield* settle(Effect.all([UsageSync.syncUsage(), UsageSync.syncUsage()], { concurrency: 2 }))
           break
+        case "SyncWhileDelivering": {
+          // The hourly sync (closing a settle window, say) runs while a webhook is being handled.
+          if (queue.length === 0) break
+          const event = queue[cmd.pick % queue.length]
+          const [, exit] = yield* settle(
+            Effect.all([Effect.exit(UsageSync.syncUsage()), Effect.exit(HandleEvent.handleEvent(event))], {
+              concurrency: 2
+            })
+          ).pipe(Effect.flatMap((exit) => exit))
+          if ((yield* delivered(exit)) && queue.includes(event)) queue.splice(queue.indexOf(event), 1)
+          break
+        }
         case "Fault":
           yield* driver.failNext(cmd.method, { when: cmd.when, times: cmd.times, skip: cmd.skip, die: cmd.die })
           break
