@@ -411,11 +411,11 @@ const customersLink = Command.make(
       Effect.gen(function*() {
         const repo = yield* CustomerRepo.CustomerRepo
         const mode = yield* CliMode
-        const now = yield* Clock.currentTimeMillis
         if (mode._tag === "Local") {
           yield* Local.ensureAccount(mode.local.state, { customerId: customer, apiKeyId: apiKey })
         }
-        const created = yield* Retry.repo(repo.create(Customer.make({ customerId: customer, apiKeyId: apiKey, now })))
+        const record = yield* UsageSync.newLink({ customerId: customer, apiKeyId: apiKey })
+        const created = yield* Retry.repo(repo.create(record))
           .pipe(
             Effect.catchTag("VersionConflict", (e) => new CliError({ message: `not linked: ${e.message}` }))
           )
@@ -423,7 +423,7 @@ const customersLink = Command.make(
       })
     )
 ).pipe(Command.withDescription(described(
-  "Link a Stripe customer to an API key (a new record on the free plan). In local mode the Stripe customer and the key are created too.",
+  "Link a Stripe customer to an API key (a new record on the free plan; the key's metered usage so far counts as already billed, so a link bills only what comes after it). In local mode the Stripe customer and the key are created too.",
   "ai-billing customers link cus_123 key123"
 )))
 

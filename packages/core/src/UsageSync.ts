@@ -54,12 +54,47 @@ export const readUsage = (
     return { days: input.days, byKey, pages }
   }).pipe(Effect.withSpan("UsageSync.readUsage"))
 
-/** The identifier of the meter event that brings a customer's reported total for `day` to `total`. */
-export const identifierFor = (customerId: CustomerId, day: UtcDay.UtcDay, total: number): MeterEventIdentifier => {
-  const plain = `ab1:${customerId}:${day}:${total}`
-  // Stripe allows 100 characters; a customer id long enough to break that is replaced by its hash.
-  return MeterEventIdentifier.make(plain.length <= 100 ? plain : `ab1h:${fnv1a64(customerId)}:${day}:${total}`)
+/**
+ * The identifier of the meter event that brings the reported total of a customer's link to an API
+ * key for `day` to `total`. The key is part of it: after a customer is linked to another key, that
+ * key's totals start again from zero and must not be taken by Stripe for the old key's reports.
+ */
+export const identifierFor = (
+  customerId: CustomerId,
+  apiKeyId: ApiKeyId,
+  day: UtcDay.UtcDay,
+  total: number
+): MeterEventIdentifier => {
+  const plain = `ab2:${customerId}:${apiKeyId}:${day}:${total}`
+  // Stripe allows 100 characters; ids long enough to break that are replaced by their hash.
+  return MeterEventIdentifier.make(
+    plain.length <= 100 ? plain : `ab2h:${fnv1a64(`${customerId}:${apiKeyId}`)}:${day}:${total}`
+  )
 }
+
+/**
+ * The record of a new link between a customer and an API key: FREE, its ledger holding the key's
+ * metered counts so far for every day a sync looks at. A link bills only what the key uses in the
+ * metered plan from now on: what it used before (under an earlier link of this customer or another)
+ * was billed then, or never was the new link's. Without it, unlinking and linking again the same day
+ * would bill the day's metered usage a second time.
+ */
+export const newLink = (
+  input: { readonly customerId: CustomerId; readonly apiKeyId: ApiKeyId }
+): Effect.Effect<Customer.Customer, UsageSourceError, UsageSource | BillingConfig> =>
+  Effect.gen(function*() {
+    const config = yield* BillingConfig
+    const now = yield* Clock.currentTimeMillis
+    const days = UtcDay.range(UtcDay.fromMillis(now), config.lookbackDays)
+    const observed = yield* readUsage({ usagePlanId: config.meteredPlanId, days, apiKeyId: input.apiKeyId })
+    const counts = observed.byKey.get(input.apiKeyId) ?? []
+    let ledger: Customer.Ledger = {}
+    days.forEach((day, i) => {
+      const seen = counts[i] ?? 0
+      if (seen > 0) ledger = Customer.withReported(ledger, day, seen)
+    })
+    return { ...Customer.make({ ...input, now }), ledger }
+  }).pipe(Effect.withSpan("UsageSync.newLink", { attributes: { customerId: input.customerId } }))
 
 // 64-bit FNV-1a as 16 hex digits: deterministic, dependency-free, and collisions between two customer
 // ids only matter for the same day and the same total.
@@ -195,7 +230,7 @@ export const syncCustomer = (
         day,
         total: seen,
         value: seen - before,
-        identifier: identifierFor(current.customerId, day, seen),
+        identifier: identifierFor(current.customerId, current.apiKeyId, day, seen),
         timestamp: timestampFor(day, now),
         writtenAt: now
       }

@@ -1,11 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Either, FastCheck, Schema } from "effect"
-import { CustomerId, MeterEventIdentifier } from "../src/Ids.js"
+import { ApiKeyId, CustomerId, MeterEventIdentifier } from "../src/Ids.js"
 import * as UsageSync from "../src/UsageSync.js"
 import * as UtcDay from "../src/UtcDay.js"
 
 const day = (s: string): UtcDay.UtcDay => Schema.decodeSync(UtcDay.UtcDay)(s)
 const customer = CustomerId.make("cus_RmX2bQ9sTz4kLp")
+const key = ApiKeyId.make("a1b2c3d4e5")
 
 // Stripe customer ids are `cus_` and 14 characters today; allow four times that for future formats.
 const customerIds = FastCheck.stringMatching(/^cus_[A-Za-z0-9]{1,60}$/).map((s) => CustomerId.make(s))
@@ -13,48 +14,56 @@ const days = FastCheck.integer({ min: Date.UTC(2000, 0, 1), max: Date.UTC(2199, 
 const totals = FastCheck.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })
 
 describe("UsageSync.identifierFor", () => {
-  it("is deterministic: the same customer, day and total give the same identifier", () => {
-    const a = UsageSync.identifierFor(customer, day("2026-03-15"), 1_234)
-    const b = UsageSync.identifierFor(CustomerId.make("cus_RmX2bQ9sTz4kLp"), day("2026-03-15"), 1_234)
+  it("is deterministic: the same customer, key, day and total give the same identifier", () => {
+    const a = UsageSync.identifierFor(customer, key, day("2026-03-15"), 1_234)
+    const b = UsageSync.identifierFor(CustomerId.make("cus_RmX2bQ9sTz4kLp"), key, day("2026-03-15"), 1_234)
     assert.strictEqual(a, b)
     assert.include(a, customer)
     assert.include(a, "2026-03-15")
     assert.include(a, "1234")
   })
 
-  it("differs when the customer, the day or the total differs", () => {
-    const base = UsageSync.identifierFor(customer, day("2026-03-15"), 1_234)
-    assert.notStrictEqual(UsageSync.identifierFor(CustomerId.make("cus_Other0001"), day("2026-03-15"), 1_234), base)
-    assert.notStrictEqual(UsageSync.identifierFor(customer, day("2026-03-16"), 1_234), base)
-    assert.notStrictEqual(UsageSync.identifierFor(customer, day("2026-03-15"), 1_235), base)
+  it("differs when the customer, the key, the day or the total differs", () => {
+    const base = UsageSync.identifierFor(customer, key, day("2026-03-15"), 1_234)
+    assert.notStrictEqual(
+      UsageSync.identifierFor(CustomerId.make("cus_Other0001"), key, day("2026-03-15"), 1_234),
+      base
+    )
+    assert.notStrictEqual(UsageSync.identifierFor(customer, key, day("2026-03-16"), 1_234), base)
+    assert.notStrictEqual(UsageSync.identifierFor(customer, key, day("2026-03-15"), 1_235), base)
+    // Linked to another key, the customer's totals start again: they must not collide with the old key's.
+    assert.notStrictEqual(
+      UsageSync.identifierFor(customer, ApiKeyId.make("z9y8x7w6v5"), day("2026-03-15"), 1_234),
+      base
+    )
   })
 
   it("does not let one customer's id run into another's day or total", () => {
     // "cus_a1" on day D with total 23 must not equal "cus_a12" on day D with total 3, and so on.
-    const a = UsageSync.identifierFor(CustomerId.make("cus_a1"), day("2026-03-15"), 23)
-    const b = UsageSync.identifierFor(CustomerId.make("cus_a12"), day("2026-03-15"), 3)
+    const a = UsageSync.identifierFor(CustomerId.make("cus_a1"), key, day("2026-03-15"), 23)
+    const b = UsageSync.identifierFor(CustomerId.make("cus_a12"), key, day("2026-03-15"), 3)
     assert.notStrictEqual(a, b)
   })
 
   it("fits Stripe's 100 characters for a long id and the largest total", () => {
     const longest = CustomerId.make(`cus_${"Z".repeat(60)}`)
-    const identifier = UsageSync.identifierFor(longest, day("2026-12-31"), Number.MAX_SAFE_INTEGER)
+    const identifier = UsageSync.identifierFor(longest, key, day("2026-12-31"), Number.MAX_SAFE_INTEGER)
     assert.isAtMost(identifier.length, 100)
     assert.isTrue(Either.isRight(Schema.decodeUnknownEither(MeterEventIdentifier)(identifier)))
   })
 
   it.prop("is at most 100 characters, valid and deterministic", [customerIds, days, totals], ([id, d, total]) => {
-    const identifier = UsageSync.identifierFor(id, d, total)
+    const identifier = UsageSync.identifierFor(id, key, d, total)
     assert.isAtMost(identifier.length, 100)
     assert.isAtLeast(identifier.length, 1)
-    assert.strictEqual(UsageSync.identifierFor(id, d, total), identifier)
+    assert.strictEqual(UsageSync.identifierFor(id, key, d, total), identifier)
   })
 
   it.prop("is distinct for distinct (day, total) of one customer", [customerIds, days, totals, days, totals], (
     [id, d1, t1, d2, t2]
   ) => {
     const same = d1 === d2 && t1 === t2
-    assert.strictEqual(UsageSync.identifierFor(id, d1, t1) === UsageSync.identifierFor(id, d2, t2), same)
+    assert.strictEqual(UsageSync.identifierFor(id, key, d1, t1) === UsageSync.identifierFor(id, key, d2, t2), same)
   })
 })
 
@@ -100,9 +109,9 @@ describe("identifierFor with long customer ids", () => {
   it("stays within 100 characters and deterministic for the longest customer id", () => {
     const long = CustomerId.make(`cus_${"a".repeat(250)}`)
     const d = day("2026-03-15")
-    const id = UsageSync.identifierFor(long, d, 123_456_789)
+    const id = UsageSync.identifierFor(long, key, d, 123_456_789)
     assert.isAtMost(id.length, 100)
-    assert.strictEqual(id, UsageSync.identifierFor(long, d, 123_456_789))
-    assert.notStrictEqual(id, UsageSync.identifierFor(CustomerId.make(`cus_${"a".repeat(249)}b`), d, 123_456_789))
+    assert.strictEqual(id, UsageSync.identifierFor(long, key, d, 123_456_789))
+    assert.notStrictEqual(id, UsageSync.identifierFor(CustomerId.make(`cus_${"a".repeat(249)}b`), key, d, 123_456_789))
   })
 })

@@ -1,4 +1,4 @@
-import { HandleEvent, type Ids, Stripe, UsageSync, UtcDay } from "@augint-billing/core"
+import { CustomerRepo, HandleEvent, type Ids, Stripe, UsageSync, UtcDay } from "@augint-billing/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Option, TestClock } from "effect"
 import { Driver, StripeEvents } from "../src/index.js"
@@ -11,6 +11,16 @@ const billed = (n: number, d: UtcDay.UtcDay) =>
   Effect.flatMap(Driver.Driver, (driver) => driver.billed({ customerId: customerId(n), day: d }))
 
 const sync = settleOk(UsageSync.syncUsage())
+
+// Customer 1, metered, with 150 units reported today.
+const billed150 = Effect.gen(function*() {
+  yield* TestClock.setTime(T0)
+  const driver = yield* Driver.Driver
+  yield* signUpMetered(1)
+  yield* driver.addUsage({ apiKeyId: apiKeyId(1), units: 150 })
+  yield* sync
+  return { driver, repo: yield* CustomerRepo.CustomerRepo }
+})
 
 describe("syncUsage", () => {
   it.effect("reports each customer's new units once, per day, and nothing twice", () =>
@@ -221,6 +231,45 @@ describe("syncUsage", () => {
       assert.isUndefined(record.settleUntil)
       const after = yield* sync
       assert.strictEqual(after.customersSeen, 0)
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a customer unlinked and linked again the same day is billed only for what comes after", () =>
+    Effect.gen(function*() {
+      const { driver, repo } = yield* billed150
+      // Demoted, the window closed, unlinked ...
+      yield* settleOk(HandleEvent.handleEvent(
+        StripeEvents.invoicePaymentFailed({ customerId: customerId(1), created: Math.floor(T0 / 1000) + 60 })
+      ))
+      yield* TestClock.adjust("2 hours")
+      yield* sync
+      yield* repo.remove(Option.getOrThrow(yield* driver.record(customerId(1))))
+      // ... linked again to the same key, and promoted again.
+      const relinked = yield* UsageSync.newLink({ customerId: customerId(1), apiKeyId: apiKeyId(1) })
+      assert.deepStrictEqual(relinked.ledger, { [TODAY]: 150 })
+      yield* repo.create(relinked)
+      yield* TestClock.adjust("1 minute")
+      yield* settleOk(HandleEvent.handleEvent(
+        StripeEvents.setupIntentSucceeded({ customerId: customerId(1), created: Math.floor(T0 / 1000) + 3 * 3600 })
+      ))
+      yield* driver.addUsage({ apiKeyId: apiKeyId(1), units: 20 })
+      const report = yield* sync
+      assert.strictEqual(report.unitsReported, 20)
+      assert.strictEqual(yield* billed(1, TODAY), 170)
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a customer linked to another key the same day is billed for the new key's usage in full", () =>
+    Effect.gen(function*() {
+      const { driver, repo } = yield* billed150
+      // The operator moves the customer to a new key (force-unlink while metered, link the new key).
+      yield* repo.remove(Option.getOrThrow(yield* driver.record(customerId(1))))
+      yield* driver.createApiKey(apiKeyId(9), METERED)
+      const relinked = yield* UsageSync.newLink({ customerId: customerId(1), apiKeyId: apiKeyId(9) })
+      assert.deepStrictEqual(relinked.ledger, {})
+      yield* repo.create({ ...relinked, plan: "METERED" })
+      yield* driver.addUsage({ apiKeyId: apiKeyId(9), units: 150, usagePlanId: METERED })
+      yield* sync
+      // The same total on the same day under another key is a new meter event, not a duplicate.
+      assert.strictEqual(yield* billed(1, TODAY), 300)
     }).pipe(Effect.provide(testLayer())))
 
   it.effect("usage pages: one ranged read per plan, ceil(keys/500) pages", () =>
