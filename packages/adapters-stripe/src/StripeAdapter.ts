@@ -211,7 +211,13 @@ export const make = (
     const openSubscriptions: Port.StripeService["openSubscriptions"] = (customerId) =>
       Effect.gen(function*() {
         const price = yield* priceId
-        const existing = yield* meteredSubscriptions(customerId, price)
+        const existing = yield* meteredSubscriptions(customerId, price).pipe(
+          // A deleted customer has nothing open: Stripe cancelled its subscriptions when it was deleted.
+          Effect.catchIf(
+            (error) => error.reason === "NotFound" && error.message.includes("No such customer"),
+            () => Effect.succeed([])
+          )
+        )
         return yield* Effect.forEach(
           existing.filter((s) => s.status !== "canceled" && s.status !== "incomplete_expired"),
           (s) => decodeId(Ids.SubscriptionId, "subscription id")(s.id)

@@ -150,4 +150,22 @@ describe("Retry.stripe around the adapter (local HTTP server)", () => {
         assert.strictEqual(server.seen[1]?.method, "POST")
         assert.strictEqual(server.seen[1]?.headers["idempotency-key"], "promote:cus_retry:seti_1")
       })))
+
+  it.live("openSubscriptions of a deleted customer is empty; another missing resource is an error", () =>
+    Effect.gen(function*() {
+      const missing = (message: string) => ({
+        status: 404,
+        body: stripeError("invalid_request_error", message, "resource_missing")
+      })
+      const gone = yield* withServer(
+        [missing("No such customer: 'cus_retry'")],
+        (stripe) => stripe.openSubscriptions(customerId)
+      )
+      assert.deepStrictEqual(gone, [])
+      const other = yield* withServer(
+        [missing("No such price: 'price_local'")],
+        (stripe) => Effect.either(stripe.openSubscriptions(customerId))
+      )
+      assert.isTrue(Either.isLeft(other) && other.left.reason === "NotFound")
+    }))
 })
