@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Customer, CustomerRepo, type Ids } from "@augint-billing/core"
+import { Customer, CustomerRepo, type Ids, Retry } from "@augint-billing/core"
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -299,6 +299,9 @@ export const make = (
       undefined as Record<string, unknown> | undefined,
       (start) =>
         send((abortSignal) => fetch(start, abortSignal), repoError).pipe(
+          // A stream cannot be retried from where it failed by its consumer: each page is, here, on
+          // core's repository schedule, so one throttled page does not end a sync of every candidate.
+          Retry.repoBulk,
           Effect.flatMap((page) =>
             Effect.forEach(page.Items ?? [], fromItem).pipe(
               Effect.map((customers) =>

@@ -295,4 +295,34 @@ describe("DynamoCustomerRepo pagination", () => {
         assert.strictEqual(first.length, 5)
       }), { timeout: 120_000 })
   })
+
+  it.live("a throttled page is read again: the stream goes on where it was", () =>
+    Effect.gen(function*() {
+      const tableName = unique("pages-")
+      yield* DynamoCustomerRepo.createTable({ tableName, client: dynamo }).pipe(Effect.orDie)
+      // A client that answers the second Query with DynamoDB's throttling error, once.
+      const client = DynamoDBDocumentClient.from(new DynamoDBClient({ ...dynamo, maxAttempts: 1 }))
+      let queries = 0
+      client.middlewareStack.add((next, context) => async (args) => {
+        if (context.commandName === "QueryCommand" && ++queries === 2) {
+          throw Object.assign(new Error("Rate of requests exceeds the allowed throughput."), {
+            name: "ProvisionedThroughputExceededException",
+            $fault: "client",
+            $metadata: { httpStatusCode: 400 }
+          })
+        }
+        return next(args)
+      }, { step: "initialize", name: "throttleSecondQuery" })
+      const r = DynamoCustomerRepo.make({ client, tableName, pageSize: 10 })
+      yield* Effect.forEach(
+        Array.from({ length: 25 }, () => newCustomer({ plan: "METERED" })),
+        (c) => r.create(c),
+        { concurrency: 8, discard: true }
+      )
+      const candidates = yield* Stream.runCollect(r.listSyncCandidates())
+      assert.strictEqual(new Set(Chunk.toReadonlyArray(candidates).map((c) => c.customerId)).size, 25)
+      assert.strictEqual(candidates.length, 25)
+      assert.strictEqual(queries, 4, "three pages, the throttled one twice")
+      client.destroy()
+    }), { timeout: 60_000 })
 })

@@ -47,9 +47,12 @@ export interface CustomerRepoService {
   readonly update: (customer: Customer) => Effect.Effect<Customer, CustomerRepoError | VersionConflict>
   /** Delete a record whose stored version is still `customer.version`. */
   readonly remove: (customer: Customer) => Effect.Effect<void, CustomerRepoError | VersionConflict>
-  /** Every record the hourly sync must look at (`Customer.isSyncCandidate`), page by page. */
+  /**
+   * Every record the hourly sync must look at (`Customer.isSyncCandidate`), page by page. A page that
+   * fails transiently is read again on the repository's retry schedule before the stream fails.
+   */
   readonly listSyncCandidates: () => Stream.Stream<Customer, CustomerRepoError>
-  /** Every record, page by page. */
+  /** Every record, page by page (pages retried like `listSyncCandidates`'). */
   readonly list: () => Stream.Stream<Customer, CustomerRepoError>
   /** Whether an event was processed (markers live longer than Stripe's 3-day retry window). */
   readonly isProcessed: (eventId: EventId) => Effect.Effect<boolean, CustomerRepoError>
