@@ -49,6 +49,13 @@ export const Customer = Schema.Struct({
   plan: Plan,
   /** The metered subscription, once one was ensured. */
   subscriptionId: Schema.optional(SubscriptionId),
+  /**
+   * Subscriptions this record held before a promotion replaced them (they stopped being live): each
+   * is cancelled with a final invoice by the next event or sync, then dropped from here.
+   */
+  retiring: Schema.optional(Schema.Array(SubscriptionId)),
+  /** Set while a sync closes the settle window (between its fence and its last write): no promotion. */
+  closing: Schema.optional(Schema.Boolean),
   /** Units reported to Stripe per day (pruned to the days a sync can still look at). */
   ledger: Ledger,
   /** A meter event that was written ahead and may or may not have reached Stripe. */
@@ -85,12 +92,13 @@ export const make = (
 export const reported = (customer: Customer, day: UtcDay.UtcDay): number => customer.ledger[day] ?? 0
 
 /**
- * Whether the hourly sync must look at this customer: metered, holding a pending report, or demoted
+ * Whether the hourly sync must look at this customer: metered, holding a pending report, demoted
  * and still inside its settle window (the first sync after the window closes reads the last late
- * counts and clears it). Adapters index exactly this.
+ * counts and clears it), or holding replaced subscriptions to cancel. Adapters index exactly this.
  */
 export const isSyncCandidate = (customer: Customer): boolean =>
-  customer.plan === "METERED" || customer.pending !== undefined || customer.settleUntil !== undefined
+  customer.plan === "METERED" || customer.pending !== undefined || customer.settleUntil !== undefined ||
+  (customer.retiring?.length ?? 0) > 0
 
 /** Days older than this are dropped from the ledger: no sync looks back that far. */
 export const LEDGER_RETENTION_DAYS = 40

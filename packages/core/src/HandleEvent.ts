@@ -5,11 +5,12 @@
  *
  * @since 0.1.0
  */
-import { Clock, Data, Duration, Effect, Option, Schedule } from "effect"
+import { Clock, Data, Duration, Effect, Option } from "effect"
 import { BillingConfig } from "./BillingConfig.js"
 import type * as Customer from "./Customer.js"
 import { CustomerRepo, type CustomerRepoError, VersionConflict } from "./CustomerRepo.js"
-import type { CustomerId, EventId, SubscriptionId } from "./Ids.js"
+import type { CustomerId, EventId } from "./Ids.js"
+import * as Records from "./internal/records.js"
 import * as KeyMove from "./KeyMove.js"
 import type { PlanAdmin, PlanAdminError } from "./PlanAdmin.js"
 import { decide, Decision } from "./Policy.js"
@@ -127,20 +128,7 @@ const guardedAgainstStaleness = (event: StripeEvent.StripeEvent, decision: Decis
  * Read-modify-write a record with the version check, re-reading on a lost race. `f` returns the new
  * record, or `None` when the change no longer applies (a newer event got there first).
  */
-export const updateRecord = (
-  customerId: CustomerId,
-  f: (customer: Customer.Customer) => Option.Option<Customer.Customer>
-): Effect.Effect<Option.Option<Customer.Customer>, CustomerRepoError | VersionConflict, CustomerRepo> =>
-  Effect.gen(function*() {
-    const repo = yield* CustomerRepo
-    const current = yield* Retry.repo(repo.get(customerId))
-    if (Option.isNone(current)) return Option.none()
-    const next = f(current.value)
-    if (Option.isNone(next)) return Option.none()
-    return Option.some(yield* Retry.repo(repo.update(next.value)))
-  }).pipe(
-    Effect.retry({ while: (e) => e._tag === "VersionConflict", schedule: Schedule.recurs(8) })
-  )
+export const updateRecord = Records.updateRecord
 
 /** When an event was created and whether an older one may still change state. */
 interface EventClock {
@@ -179,6 +167,8 @@ export const converge = (
       const after = yield* Retry.repo(repo.get(customerId))
       if (Option.isNone(after)) return
       if (after.value.plan !== customer.plan) continue
+      // Subscriptions a promotion replaced (it may have crashed before cancelling them).
+      yield* UsageSync.retireReplaced(after.value)
       if (after.value.plan === "FREE" && after.value.subscriptionId !== undefined) {
         // A demotion to finish: report the usage counted so far. The subscription is cancelled with
         // a final invoice by the sync that closes the settle window, once late counts are in.
@@ -207,19 +197,20 @@ export const PROMOTION_WINDOW = Duration.minutes(15)
 const promote = (customer: Customer.Customer, at: EventClock) =>
   Effect.gen(function*() {
     const stripe = yield* Stripe
-    // Both writes refuse a record whose generation moved on since it was read: a settle close began
-    // in between (its fence), and the subscription Stripe answers with may be the one it cancels. A
-    // close that has not begun is fenced off by these writes instead, so a promotion inside or just
-    // after a demotion's settle window keeps that subscription.
+    // Both writes refuse a record that a sync is closing, or whose generation moved on since it was
+    // read (a close began in between): the subscription Stripe answers with may be one the close
+    // cancels. Refused, the promotion is retried after the close. A close that has not begun is fenced
+    // off by these writes instead, so a promotion inside or just after a demotion's settle window
+    // keeps that subscription.
     const guard = { stale: false, fenced: false }
     const admit = (c: Customer.Customer) => {
       guard.stale = staleFor(c, at)
-      guard.fenced = !guard.stale && (c.generation ?? 0) !== (customer.generation ?? 0)
+      guard.fenced = !guard.stale && (c.closing === true || (c.generation ?? 0) !== (customer.generation ?? 0))
       return !guard.stale && !guard.fenced
     }
     const fencedOff = new VersionConflict({
       customerId: customer.customerId,
-      message: "a settle close began a new generation while the promotion ran; retry it"
+      message: "a sync is closing this customer's settle window; retry the promotion after it"
     })
     if (customer.plan === "FREE") {
       // Write ahead before Stripe makes anything: a FREE record gets a settle window that outlasts
@@ -245,15 +236,22 @@ const promote = (customer: Customer.Customer, at: EventClock) =>
       idempotencyKey: `promote:${customer.customerId}:g${customer.generation ?? 0}:${customer.subscriptionId ?? "none"}`
     }))
     const now = yield* Clock.currentTimeMillis
-    // What the record held when the write went through (the write may re-read on a lost race).
-    const previous: { held: SubscriptionId | undefined } = { held: undefined }
     const written = yield* updateRecord(customer.customerId, (c) => {
       if (!admit(c)) return Option.none()
-      previous.held = c.subscriptionId
+      // The record held a subscription that stopped being live (unpaid, say) and Stripe answered with
+      // a new one: the old one is retired in the same write, then cancelled with a final invoice for
+      // the usage reported while it was the record's, so Stripe does not go on invoicing the meter on
+      // two subscriptions. Cancelled only once the record no longer holds it, the
+      // `customer.subscription.deleted` Stripe sends for it changes nothing.
+      const replaced = c.subscriptionId !== undefined && c.subscriptionId !== subscriptionId
+        ? [c.subscriptionId]
+        : []
+      const retiring = [...(c.retiring ?? []).filter((id) => id !== subscriptionId), ...replaced]
       return Option.some({
         ...c,
         plan: "METERED" as const,
         subscriptionId,
+        retiring: retiring.length === 0 ? undefined : retiring,
         paymentFailedAt: undefined,
         settleUntil: undefined,
         lastEventAt: eventTime(c, at),
@@ -261,19 +259,11 @@ const promote = (customer: Customer.Customer, at: EventClock) =>
       })
     })
     if (guard.fenced) return yield* fencedOff
-    const replaced = previous.held
-    if (Option.isSome(written) && replaced !== undefined && replaced !== subscriptionId) {
-      // The record held a subscription that stopped being live (unpaid, say) and Stripe answered with
-      // a new one: end the old one with a final invoice for the usage reported while it was the
-      // record's, so Stripe does not go on invoicing the customer's meter on two subscriptions. It is
-      // cancelled after the write, so the `customer.subscription.deleted` Stripe sends for it is
-      // about a subscription the record no longer holds and changes nothing.
-      yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId: replaced, invoiceNow: true }))
-    }
+    if (Option.isSome(written)) yield* UsageSync.retireReplaced(written.value)
     return Option.isSome(written)
   }).pipe(Effect.withSpan("HandleEvent.promote"))
 
-const demote = (customer: Customer.Customer, at: EventClock) =>
+const demote = (customer: Customer.Customer, at: EventClock, nonPayment: boolean) =>
   Effect.gen(function*() {
     const config = yield* BillingConfig
     const now = yield* Clock.currentTimeMillis
@@ -281,7 +271,8 @@ const demote = (customer: Customer.Customer, at: EventClock) =>
       staleFor(c, at) ? Option.none() : Option.some({
         ...c,
         plan: "FREE" as const,
-        paymentFailedAt: undefined,
+        // Demoted for non-payment, the failure is kept: a paid invoice later promotes again.
+        paymentFailedAt: nonPayment ? (c.paymentFailedAt ?? at.created) : undefined,
         settleUntil: now + Duration.toMillis(config.settleWindow),
         generation: c.plan === "METERED" ? (c.generation ?? 0) + 1 : c.generation,
         lastEventAt: eventTime(c, at),
@@ -293,7 +284,7 @@ const demote = (customer: Customer.Customer, at: EventClock) =>
 const apply = (customer: Customer.Customer, at: EventClock, decision: Decision) =>
   Decision.$match(decision, {
     Promote: () => promote(customer, at),
-    Demote: () => demote(customer, at),
+    Demote: ({ nonPayment }) => demote(customer, at, nonPayment),
     RecordFailure: ({ failedAt }) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis

@@ -14,7 +14,8 @@ export type Decision = Data.TaggedEnum<{
   /** Ensure the metered subscription and move the key to the metered plan. */
   Promote: { readonly cause: string }
   /** Move the key to the free plan, report the usage so far, cancel with a final invoice. */
-  Demote: { readonly reason: string }
+  /** `nonPayment`: demoted because payments failed, so a later paid invoice promotes again. */
+  Demote: { readonly reason: string; readonly nonPayment: boolean }
   /** Remember that payments are failing (for a grace period), change no plan. */
   RecordFailure: { readonly failedAt: number }
   /** Report the customer's unreported usage now (an invoice is about to be finalized). */
@@ -43,6 +44,9 @@ export const decide = (
 ): Decision => {
   const isOurSubscription = (id: string) => customer.subscriptionId === id
   const billable = customer.plan === "METERED" || customer.subscriptionId !== undefined
+  // A FREE record with a settle window and no subscription may be mid-promotion (its write-ahead): a
+  // card removed or a customer deleted now must still demote, so the promotion's write turns stale.
+  const mayBeBillable = billable || customer.settleUntil !== undefined
   // Deliveries are unordered: a card attached and then removed must not promote when the attach
   // arrives last, so promotion asks Stripe whether a usable payment method exists now.
   const canPay = context.hasPaymentMethod !== false
@@ -55,8 +59,8 @@ export const decide = (
     case "PaymentMethodDetached":
       return context.hasPaymentMethod !== false
         ? Decision.NoChange({ reason: "another payment method remains" })
-        : billable
-        ? Decision.Demote({ reason: "no usable payment method left" })
+        : mayBeBillable
+        ? Decision.Demote({ reason: "no usable payment method left", nonPayment: false })
         : Decision.NoChange({ reason: "customer is not on the metered plan" })
     case "InvoicePaymentFailed": {
       if (!billable) return Decision.NoChange({ reason: "customer is not on the metered plan" })
@@ -64,16 +68,19 @@ export const decide = (
       const failingSince = Math.min(customer.paymentFailedAt ?? event.created, event.created)
       switch (context.policy._tag) {
         case "Immediately":
-          return Decision.Demote({ reason: "payment failed" })
+          return Decision.Demote({ reason: "payment failed", nonPayment: true })
         case "FinalAttempt":
           return final
-            ? Decision.Demote({ reason: "final payment attempt failed" })
+            ? Decision.Demote({ reason: "final payment attempt failed", nonPayment: true })
             : Decision.RecordFailure({ failedAt: event.created })
         case "GracePeriod":
           return final
-            ? Decision.Demote({ reason: "final payment attempt failed" })
+            ? Decision.Demote({ reason: "final payment attempt failed", nonPayment: true })
             : (event.created - failingSince) * 1000 >= Duration.toMillis(context.policy.grace)
-            ? Decision.Demote({ reason: `payments failing for ${Duration.format(context.policy.grace)}` })
+            ? Decision.Demote({
+              reason: `payments failing for ${Duration.format(context.policy.grace)}`,
+              nonPayment: true
+            })
             : Decision.RecordFailure({ failedAt: event.created })
       }
     }
@@ -89,15 +96,15 @@ export const decide = (
         : Decision.NoChange({ reason: "nothing metered to flush" })
     case "SubscriptionUpdated":
       return isOurSubscription(event.subscriptionId) && endedStatuses.has(event.status)
-        ? Decision.Demote({ reason: `subscription became ${event.status}` })
+        ? Decision.Demote({ reason: `subscription became ${event.status}`, nonPayment: event.status === "unpaid" })
         : Decision.NoChange({ reason: `subscription ${event.subscriptionId} is ${event.status}` })
     case "SubscriptionDeleted":
       return isOurSubscription(event.subscriptionId)
-        ? Decision.Demote({ reason: "subscription deleted" })
+        ? Decision.Demote({ reason: "subscription deleted", nonPayment: false })
         : Decision.NoChange({ reason: `subscription ${event.subscriptionId} is not the metered one` })
     case "CustomerDeleted":
-      return billable
-        ? Decision.Demote({ reason: "customer deleted" })
+      return mayBeBillable
+        ? Decision.Demote({ reason: "customer deleted", nonPayment: false })
         : Decision.NoChange({ reason: "customer is not on the metered plan" })
   }
 }

@@ -10,8 +10,9 @@
 import { Clock, Duration, Effect, type Either, Option, Schema, Stream } from "effect"
 import { BillingConfig } from "./BillingConfig.js"
 import * as Customer from "./Customer.js"
-import { CustomerRepo, type CustomerRepoError } from "./CustomerRepo.js"
+import { CustomerRepo, type CustomerRepoError, type VersionConflict } from "./CustomerRepo.js"
 import { type ApiKeyId, CustomerId, MeterEventIdentifier, type UsagePlanId } from "./Ids.js"
+import * as Records from "./internal/records.js"
 import * as Retry from "./Retry.js"
 import { Stripe, type StripeError } from "./Stripe.js"
 import { MAX_PAGE_SIZE, type UsagePage, UsageSource, type UsageSourceError } from "./UsageSource.js"
@@ -250,38 +251,49 @@ export const syncCustomer = (
       unitsReported += pending.value
     }
 
-    if (!options.dryRun && settleWindowDue(current, now)) current = yield* closeSettleWindow(current)
+    if (!options.dryRun && settleWindowDue(current, now)) {
+      current = yield* closeSettleWindow(current)
+    } else if (!options.dryRun && (current.retiring?.length ?? 0) > 0) {
+      const retired = yield* retireReplaced(current).pipe(Effect.catchTag("VersionConflict", () => Effect.succeedNone))
+      if (Option.isSome(retired)) current = retired.value
+    }
     return { customer: current, unitsReported, eventsSent, anomalies, contended: false }
   })
 
 /**
  * A demoted customer's settle window closes with the first sync after it ends: every count is in and
- * reported, so the subscription is cancelled with a final invoice that includes it. Any other open
- * metered subscription is an orphan (a promotion that lost to a newer demotion, or crashed, made it
- * and never wrote it down) and is cancelled without an invoice: Billing Meters bill the customer's
- * usage on every subscription to the meter, and the record's subscription already invoices it.
+ * reported, so the subscription is cancelled with a final invoice that includes it (and so is any
+ * subscription the record still retires). Any other open metered subscription is an orphan (a
+ * promotion that lost to a newer demotion, or crashed, made it and never wrote it down) and is
+ * cancelled without an invoice: Billing Meters bill the customer's usage on every subscription to
+ * the meter, and the record's subscription already invoices it.
  *
- * The close starts a new generation with a version-checked write before it cancels anything. That
- * write is the fence: a promotion that wrote first wins (the close is skipped), and a promotion that
- * read the record before it refuses to write the old generation's subscription down (it is retried
- * and gets a new one, never a cancelled one back from Stripe's idempotency replay). Everything after
- * the fence is idempotent; a crash leaves the window due and the next sync finishes the close.
+ * The close begins with a version-checked write (the fence) that starts a new generation and marks
+ * the record `closing`; it ends with a write that clears the window, the subscription and the mark.
+ * A promotion that wrote first wins (the fence fails and the close is skipped); one that read the
+ * record before the fence, or reads it while it is marked, refuses to write (it is retried, and then
+ * gets a new subscription, never a cancelled one back from Stripe's idempotency replay). Everything
+ * after the fence is idempotent: a crash leaves the window due and the next sync finishes the close.
  */
 const closeSettleWindow = (customer: Customer.Customer) =>
   Effect.gen(function*() {
     const stripe = yield* Stripe
     const repo = yield* CustomerRepo
-    const fenced = yield* Retry.repo(repo.update({ ...customer, generation: (customer.generation ?? 0) + 1 })).pipe(
+    const generation = (customer.generation ?? 0) + 1
+    const fenced = yield* Retry.repo(repo.update({ ...customer, generation, closing: true })).pipe(
       Effect.map(Option.some),
       Effect.catchTag("VersionConflict", () => Effect.succeedNone)
     )
     if (Option.isNone(fenced)) return customer
-    const subscriptionId = customer.subscriptionId
-    if (subscriptionId !== undefined) {
+    const invoiced = [
+      ...(customer.subscriptionId === undefined ? [] : [customer.subscriptionId]),
+      ...(customer.retiring ?? [])
+    ]
+    for (const subscriptionId of invoiced) {
       yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId, invoiceNow: true }))
     }
     const orphans = (yield* Retry.stripe(stripe.openSubscriptions(customer.customerId))).filter((id) =>
-      id !== subscriptionId
+      !invoiced.includes(id)
     )
     for (const orphan of orphans) {
       yield* Effect.logWarning("cancelling a metered subscription no record holds").pipe(
@@ -289,10 +301,53 @@ const closeSettleWindow = (customer: Customer.Customer) =>
       )
       yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId: orphan, invoiceNow: false }))
     }
-    return yield* Retry.repo(repo.update({ ...fenced.value, settleUntil: undefined, subscriptionId: undefined })).pipe(
-      Effect.catchTag("VersionConflict", () => Effect.succeed(fenced.value))
-    )
-  }).pipe(Effect.withSpan("UsageSync.closeSettleWindow", { attributes: { customerId: customer.customerId } }))
+    // Other writers may have written since the fence (a demotion event, the `subscription.deleted`
+    // our cancel caused): clear on top of them, as long as no later close began.
+    const closed = yield* Records.updateRecord(customer.customerId, (c) =>
+      c.generation === generation && c.closing === true
+        ? Option.some({
+          ...c,
+          settleUntil: undefined,
+          subscriptionId: undefined,
+          retiring: undefined,
+          closing: undefined
+        })
+        : Option.none())
+    return Option.getOrElse(closed, () =>
+      fenced.value)
+  }).pipe(
+    // Still contended after the retries: the window stays due, and the next sync closes it again.
+    Effect.catchTag("VersionConflict", () =>
+      Effect.succeed(customer)),
+    Effect.withSpan("UsageSync.closeSettleWindow", { attributes: { customerId: customer.customerId } })
+  )
+
+/**
+ * Cancel, each with a final invoice, the subscriptions a promotion replaced (`retiring`), then drop
+ * them from the record. Run by every event's `converge` and by the sync, so a crash right after the
+ * promotion's write is repaired by whichever comes next.
+ */
+export const retireReplaced = (
+  customer: Customer.Customer
+): Effect.Effect<
+  Option.Option<Customer.Customer>,
+  StripeError | CustomerRepoError | VersionConflict,
+  Stripe | CustomerRepo
+> =>
+  Effect.gen(function*() {
+    const retiring = customer.retiring ?? []
+    if (retiring.length === 0) return Option.none()
+    const stripe = yield* Stripe
+    for (const subscriptionId of retiring) {
+      yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId, invoiceNow: true }))
+    }
+    return yield* Records.updateRecord(customer.customerId, (c) => {
+      const left = (c.retiring ?? []).filter((id) => !retiring.includes(id))
+      return left.length === (c.retiring ?? []).length
+        ? Option.none()
+        : Option.some({ ...c, retiring: left.length === 0 ? undefined : left })
+    })
+  }).pipe(Effect.withSpan("UsageSync.retireReplaced", { attributes: { customerId: customer.customerId } }))
 
 // Whether a FREE record's settle window has ended and the sync closes it now.
 const settleWindowDue = (customer: Customer.Customer, now: number): boolean =>

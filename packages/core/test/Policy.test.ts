@@ -119,7 +119,12 @@ describe("Policy.decide", () => {
 
     it("changes nothing for a free customer, payment method or not", () => {
       assert.strictEqual(tagOf(paymentMethodDetached, free, immediately, false), "NoChange")
-      assert.strictEqual(tagOf(paymentMethodDetached, settling, immediately, false), "NoChange")
+      assert.strictEqual(tagOf(paymentMethodDetached, free, immediately, true), "NoChange")
+    })
+
+    it("demotes a free customer inside a window (a promotion may be writing ahead) when no card is left", () => {
+      assert.strictEqual(tagOf(paymentMethodDetached, settling, immediately, false), "Demote")
+      assert.strictEqual(tagOf(paymentMethodDetached, settling, immediately, true), "NoChange")
     })
   })
 
@@ -130,7 +135,7 @@ describe("Policy.decide", () => {
     it("Immediately demotes on the first failure, final or not", () => {
       assert.deepStrictEqual(
         decide(retrying, metered, { policy: immediately }),
-        Decision.Demote({ reason: "payment failed" })
+        Decision.Demote({ reason: "payment failed", nonPayment: true })
       )
       assert.strictEqual(tagOf(final, metered, immediately), "Demote")
       assert.strictEqual(tagOf(retrying, records.failing, immediately), "Demote")
@@ -150,7 +155,7 @@ describe("Policy.decide", () => {
     it("FinalAttempt demotes when no further attempt is scheduled", () => {
       assert.deepStrictEqual(
         decide(final, metered, { policy: finalAttempt }),
-        Decision.Demote({ reason: "final payment attempt failed" })
+        Decision.Demote({ reason: "final payment attempt failed", nonPayment: true })
       )
       assert.strictEqual(tagOf(final, records.failing, finalAttempt), "Demote")
     })
@@ -241,7 +246,11 @@ describe("Policy.decide", () => {
       for (const status of ["unpaid", "canceled", "incomplete_expired"] as const) {
         const decision = decide(subscriptionUpdated(ours, status), metered, { policy: finalAttempt })
         assert.strictEqual(decision._tag, "Demote", status)
-        if (decision._tag === "Demote") assert.include(decision.reason, status)
+        if (decision._tag === "Demote") {
+          assert.include(decision.reason, status)
+          // Only unpaid is a payment failure: a paid invoice later promotes again.
+          assert.strictEqual(decision.nonPayment, status === "unpaid")
+        }
       }
     })
 
@@ -273,7 +282,7 @@ describe("Policy.decide", () => {
     it("demotes when our subscription is deleted", () => {
       assert.deepStrictEqual(
         decide(subscriptionDeleted(ours), metered, { policy: finalAttempt }),
-        Decision.Demote({ reason: "subscription deleted" })
+        Decision.Demote({ reason: "subscription deleted", nonPayment: false })
       )
       assert.strictEqual(tagOf(subscriptionDeleted(ours), records.failing, immediately), "Demote")
     })
@@ -293,7 +302,10 @@ describe("Policy.decide", () => {
 
     it("changes nothing for a free customer", () => {
       assert.strictEqual(tagOf(customerDeleted, free), "NoChange")
-      assert.strictEqual(tagOf(customerDeleted, settling), "NoChange")
+    })
+
+    it("demotes a free customer inside a window (a promotion may be writing ahead)", () => {
+      assert.strictEqual(tagOf(customerDeleted, settling), "Demote")
     })
   })
 })
@@ -301,7 +313,7 @@ describe("Policy.decide", () => {
 describe("Policy.changesState", () => {
   it("is true for promotion, demotion and a recorded failure only", () => {
     assert.isTrue(changesState(Decision.Promote({ cause: "seti_1" })))
-    assert.isTrue(changesState(Decision.Demote({ reason: "x" })))
+    assert.isTrue(changesState(Decision.Demote({ reason: "x", nonPayment: false })))
     assert.isTrue(changesState(Decision.RecordFailure({ failedAt: T0 })))
     assert.isFalse(changesState(Decision.Flush()))
     assert.isFalse(changesState(Decision.NoChange({ reason: "x" })))

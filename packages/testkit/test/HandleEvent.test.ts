@@ -7,6 +7,7 @@ import {
   customerId,
   FREE,
   METERED,
+  meteredThen,
   nowSeconds,
   settle,
   settleOk,
@@ -25,16 +26,6 @@ const snapshot = Effect.gen(function*() {
     meterEvents: state.meterEvents,
     processed: [...state.processed.entries()]
   })
-})
-
-// Customer 1 promoted at T0, whose subscription then went unpaid; returns that subscription.
-const meteredThenUnpaid = Effect.gen(function*() {
-  yield* TestClock.setTime(T0)
-  const driver = yield* Driver.Driver
-  yield* signUpMetered(1)
-  const [first] = yield* driver.subscriptions(customerId(1))
-  driver.state.subscriptions.get(first!.id)!.status = "unpaid"
-  return first!
 })
 
 describe("handleEvent", () => {
@@ -190,7 +181,7 @@ describe("handleEvent", () => {
     Effect.gen(function*() {
       const driver = yield* Driver.Driver
       // The last invoice went unpaid; the customer adds another card.
-      const first = yield* meteredThenUnpaid
+      const first = yield* meteredThen("unpaid")
       const t = yield* nowSeconds
       const promotion = StripeEvents.paymentMethodAttached({ customerId: customerId(1), created: t + 1 })
       // The promotion makes a new subscription, then crashes before it writes the record down ...
@@ -323,7 +314,7 @@ describe("handleEvent", () => {
   it.effect("a promotion that replaces an unpaid subscription cancels it with a final invoice", () =>
     Effect.gen(function*() {
       const driver = yield* Driver.Driver
-      const first = yield* meteredThenUnpaid
+      const first = yield* meteredThen("unpaid")
       yield* settleOk(HandleEvent.handleEvent(
         StripeEvents.paymentMethodAttached({ customerId: customerId(1), created: (yield* nowSeconds) + 1 })
       ))

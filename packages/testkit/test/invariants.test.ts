@@ -43,6 +43,7 @@ type Command =
     readonly skip: number
     readonly die: boolean
   }
+  | { readonly _tag: "Latency"; readonly method: MemoryState.Method; readonly millis: number }
   | { readonly _tag: "Garbage"; readonly kind: "malformed" | "unknownCustomer" | "badSignature"; readonly c: number }
 
 const faultable: ReadonlyArray<MemoryState.Method> = [
@@ -108,6 +109,16 @@ const command: fc.Arbitrary<Command> = fc.oneof(
       die: fc.integer({ min: 0, max: 3 }).map((n) => n === 0)
     }),
     weight: 6
+  },
+  {
+    // One slow port method (until the history settles) lets concurrent deliveries and syncs interleave
+    // at its calls instead of only at yields.
+    arbitrary: fc.record({
+      _tag: fc.constant("Latency" as const),
+      method: fc.constantFrom(...faultable),
+      millis: fc.integer({ min: 1, max: 400 })
+    }),
+    weight: 2
   },
   {
     arbitrary: fc.record({
@@ -232,8 +243,11 @@ const history = (commands: ReadonlyArray<Command>) =>
           break
         }
         case "Paid": {
-          const sub = liveSubscription(cmd.c)
-          if (sub === undefined || sub.status !== "past_due") break
+          // A retried or manual payment: Stripe makes a past_due or unpaid subscription active again.
+          const sub = [...state.subscriptions.values()].find((s) =>
+            s.customerId === customerId(cmd.c) && (s.status === "past_due" || s.status === "unpaid")
+          )
+          if (sub === undefined) break
           sub.status = "active"
           yield* emit(StripeEvents.invoicePaid({ customerId: customerId(cmd.c), created }))
           break
@@ -262,6 +276,9 @@ const history = (commands: ReadonlyArray<Command>) =>
           if ((yield* delivered(exit)) && queue.includes(event)) queue.splice(queue.indexOf(event), 1)
           break
         }
+        case "Latency":
+          yield* driver.setLatency(cmd.method, `${cmd.millis} millis`)
+          break
         case "Fault":
           yield* driver.failNext(cmd.method, { when: cmd.when, times: cmd.times, skip: cmd.skip, die: cmd.die })
           break

@@ -56,3 +56,14 @@ export const signUpMetered = (n: number) =>
       HandleEvent.handleEvent(StripeEvents.setupIntentSucceeded({ customerId: customerId(n), created }))
     )
   })
+
+/** Customer 1 promoted at T0, whose subscription then went `status` (dunning); returns that subscription. */
+export const meteredThen = (status: "past_due" | "unpaid") =>
+  Effect.gen(function*() {
+    yield* TestClock.setTime(T0)
+    const driver = yield* Driver.Driver
+    yield* signUpMetered(1)
+    const [sub] = yield* driver.subscriptions(customerId(1))
+    driver.state.subscriptions.get(sub!.id)!.status = status
+    return sub!
+  })

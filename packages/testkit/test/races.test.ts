@@ -1,0 +1,156 @@
+/**
+ * Interleavings found by review, each driven by injected latency or a crash at one exact call: a
+ * promotion against a settle close, a promotion that replaced a subscription and crashed, a card
+ * removed while a promotion runs, a payment that succeeds after a demotion.
+ */
+import { BillingConfig, HandleEvent, UsageSync } from "@augint-billing/core"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Fiber, Option, TestClock } from "effect"
+import { Driver, Invariants, StripeEvents } from "../src/index.js"
+import {
+  apiKeyId,
+  customerId,
+  METERED,
+  meteredThen,
+  nowSeconds,
+  settle,
+  settleOk,
+  signUp,
+  signUpMetered,
+  T0,
+  testLayer
+} from "./support.js"
+
+const customers = [{ customerId: customerId(1), apiKeyId: apiKeyId(1) }]
+
+// Let forked fibers run up to their next sleep.
+const runForked = Effect.forEach(Array.from({ length: 200 }), () => Effect.yieldNow(), { discard: true })
+
+const openSubscriptions = Effect.gen(function*() {
+  const driver = yield* Driver.Driver
+  return (yield* driver.subscriptions(customerId(1))).filter((s) => s.status !== "canceled").map((s) => s.id)
+})
+
+const isRetry = (exit: Exit.Exit<unknown, HandleEvent.HandleEventError>) =>
+  Exit.isFailure(exit) && exit.cause._tag === "Fail" && HandleEvent.classify(exit.cause.error) === "retry"
+
+describe("races", () => {
+  it.effect("a card added while a sync closes the settle window waits for the close, then gets a new subscription", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const driver = yield* Driver.Driver
+      yield* signUpMetered(1)
+      // The card is removed: demoted, the subscription still active through the settle window.
+      yield* driver.setPaymentMethods(customerId(1), 0)
+      yield* settleOk(HandleEvent.handleEvent(
+        StripeEvents.paymentMethodDetached({ customerId: customerId(1), created: (yield* nowSeconds) + 1 })
+      ))
+      const demoted = Option.getOrThrow(yield* driver.record(customerId(1)))
+      // The sync closes the window and is slow to cancel; a card is added after its fence.
+      yield* TestClock.setTime(demoted.settleUntil! + 1_000)
+      yield* driver.setLatency("Stripe.cancelSubscription", "100 millis")
+      const sync = yield* Effect.fork(settleOk(UsageSync.syncUsage()))
+      yield* runForked
+      assert.isTrue(Option.getOrThrow(yield* driver.record(customerId(1))).closing)
+      yield* driver.setPaymentMethods(customerId(1), 1)
+      const added = StripeEvents.setupIntentSucceeded({ customerId: customerId(1), created: (yield* nowSeconds) + 2 })
+      assert.isTrue(isRetry(yield* settle(HandleEvent.handleEvent(added))), "refused while closing")
+      yield* Fiber.join(sync)
+      // Stripe redelivers after the close.
+      yield* settleOk(HandleEvent.handleEvent(added))
+      const record = Option.getOrThrow(yield* driver.record(customerId(1)))
+      assert.strictEqual(record.plan, "METERED")
+      assert.notStrictEqual(record.subscriptionId, demoted.subscriptionId)
+      assert.deepStrictEqual(yield* openSubscriptions, [record.subscriptionId])
+      assert.deepStrictEqual(Invariants.violations(driver.state, customers, METERED), [])
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a promotion that replaced an unpaid subscription and crashed: the next event cancels the old one", () =>
+    Effect.gen(function*() {
+      const driver = yield* Driver.Driver
+      const unpaid = yield* meteredThen("unpaid")
+      const attached = StripeEvents.paymentMethodAttached({
+        customerId: customerId(1),
+        created: (yield* nowSeconds) + 1
+      })
+      // The record now holds the new subscription; the crash comes at the cancel of the old one.
+      yield* driver.failNext("Stripe.cancelSubscription", { die: true })
+      assert.isTrue(Exit.isFailure(yield* settle(HandleEvent.handleEvent(attached))))
+      assert.deepStrictEqual(Option.getOrThrow(yield* driver.record(customerId(1))).retiring, [unpaid.id])
+      yield* settleOk(HandleEvent.handleEvent(attached))
+      const record = Option.getOrThrow(yield* driver.record(customerId(1)))
+      assert.isUndefined(record.retiring)
+      const old = (yield* driver.subscriptions(customerId(1))).find((s) => s.id === unpaid.id)
+      assert.strictEqual(old?.status, "canceled")
+      assert.isTrue(old?.invoicedNow)
+      assert.deepStrictEqual(yield* openSubscriptions, [record.subscriptionId])
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("the sync cancels a retired subscription when no event comes", () =>
+    Effect.gen(function*() {
+      const driver = yield* Driver.Driver
+      const unpaid = yield* meteredThen("unpaid")
+      yield* driver.failNext("Stripe.cancelSubscription", { die: true })
+      yield* settle(HandleEvent.handleEvent(
+        StripeEvents.paymentMethodAttached({ customerId: customerId(1), created: (yield* nowSeconds) + 1 })
+      ))
+      yield* settleOk(UsageSync.syncUsage())
+      assert.isUndefined(Option.getOrThrow(yield* driver.record(customerId(1))).retiring)
+      assert.strictEqual(driver.state.subscriptions.get(unpaid.id)?.status, "canceled")
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a card removed while the promotion makes the subscription: the promotion turns stale", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const driver = yield* Driver.Driver
+      yield* signUp(1, 1)
+      const attached = StripeEvents.setupIntentSucceeded({ customerId: customerId(1), created: yield* nowSeconds })
+      yield* driver.setLatency("Stripe.ensureSubscription", "500 millis")
+      const promotion = yield* Effect.fork(settle(HandleEvent.handleEvent(attached)))
+      yield* runForked
+      yield* driver.setLatency("Stripe.ensureSubscription", undefined)
+      yield* driver.setPaymentMethods(customerId(1), 0)
+      const detached = yield* settleOk(HandleEvent.handleEvent(
+        StripeEvents.paymentMethodDetached({ customerId: customerId(1), created: (yield* nowSeconds) + 1 })
+      ))
+      assert.isTrue(detached._tag === "Applied" && detached.decision._tag === "Demote")
+      yield* TestClock.adjust("1 second")
+      const promoted = yield* Fiber.join(promotion)
+      assert.isTrue(Exit.isSuccess(promoted) && promoted.value._tag === "Stale")
+      assert.strictEqual(Option.getOrThrow(yield* driver.record(customerId(1))).plan, "FREE")
+      // The subscription it made is swept when the window closes.
+      yield* TestClock.adjust("3 hours")
+      yield* settleOk(UsageSync.syncUsage())
+      assert.deepStrictEqual(yield* openSubscriptions, [])
+      assert.deepStrictEqual(Invariants.violations(driver.state, customers, METERED), [])
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("demoted on the first failure, a retried payment that succeeds promotes again", () =>
+    Effect.gen(function*() {
+      const driver = yield* Driver.Driver
+      const sub = yield* meteredThen("past_due")
+      const t = yield* nowSeconds
+      const failed = yield* settleOk(HandleEvent.handleEvent(StripeEvents.invoicePaymentFailed({
+        customerId: customerId(1),
+        created: t + 1,
+        nextPaymentAttempt: t + 86_400,
+        attemptCount: 1
+      })))
+      assert.isTrue(failed._tag === "Applied" && failed.decision._tag === "Demote")
+      yield* TestClock.adjust("30 minutes")
+      driver.state.subscriptions.get(sub.id)!.status = "active"
+      const paid = yield* settleOk(HandleEvent.handleEvent(
+        StripeEvents.invoicePaid({ customerId: customerId(1), created: yield* nowSeconds })
+      ))
+      assert.isTrue(paid._tag === "Applied" && paid.decision._tag === "Promote")
+      const record = Option.getOrThrow(yield* driver.record(customerId(1)))
+      assert.strictEqual(record.plan, "METERED")
+      assert.strictEqual(record.subscriptionId, sub.id)
+      assert.isUndefined(record.paymentFailedAt)
+      // The window's close does not cancel it: the customer is metered again.
+      yield* TestClock.adjust("3 hours")
+      yield* settleOk(UsageSync.syncUsage())
+      assert.deepStrictEqual(yield* openSubscriptions, [sub.id])
+      assert.deepStrictEqual(Invariants.violations(driver.state, customers, METERED), [])
+    }).pipe(Effect.provide(testLayer({ demotionPolicy: BillingConfig.DemotionPolicy.Immediately() }))))
+})
