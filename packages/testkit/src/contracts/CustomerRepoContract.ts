@@ -55,6 +55,9 @@ export const suite = <E>(name: string, layer: Layer.Layer<CustomerRepo.CustomerR
           ...c,
           plan: "METERED",
           subscriptionId: Ids.SubscriptionId.make("sub_contract1"),
+          retiring: [Ids.SubscriptionId.make("sub_contract0"), Ids.SubscriptionId.make("sub_contract00")],
+          closing: true,
+          generation: 3,
           ledger: { [day]: 42, [UtcDay.add(day, 1)]: 7 },
           pending: {
             day,
@@ -126,11 +129,24 @@ export const suite = <E>(name: string, layer: Layer.Layer<CustomerRepo.CustomerR
     it.effect("optional fields cleared by an update are gone", () =>
       Effect.gen(function*() {
         const repo = yield* CustomerRepo.CustomerRepo
-        const c = yield* repo.create(freshCustomer({ settleUntil: 5, paymentFailedAt: 6 }))
-        const next = yield* repo.update({ ...c, settleUntil: undefined, paymentFailedAt: undefined })
+        const c = yield* repo.create(freshCustomer({
+          settleUntil: 5,
+          paymentFailedAt: 6,
+          retiring: [Ids.SubscriptionId.make("sub_contract2")],
+          closing: true
+        }))
+        const next = yield* repo.update({
+          ...c,
+          settleUntil: undefined,
+          paymentFailedAt: undefined,
+          retiring: undefined,
+          closing: undefined
+        })
         const stored = Option.getOrThrow(yield* repo.get(c.customerId))
         assert.isUndefined(stored.settleUntil)
         assert.isUndefined(stored.paymentFailedAt)
+        assert.isUndefined(stored.retiring)
+        assert.isUndefined(stored.closing)
         assert.strictEqual(stored.version, next.version)
       }), timeout)
 
@@ -146,35 +162,43 @@ export const suite = <E>(name: string, layer: Layer.Layer<CustomerRepo.CustomerR
         assert.isTrue(Option.isNone(yield* repo.findByApiKey(c.apiKeyId)))
       }), timeout)
 
-    it.effect("sync candidates are exactly the metered, pending and settling records", () =>
-      Effect.gen(function*() {
-        const repo = yield* CustomerRepo.CustomerRepo
-        const day = UtcDay.UtcDay.make("2026-03-03")
-        const free = yield* repo.create(freshCustomer())
-        const metered = yield* repo.create(freshCustomer({ plan: "METERED" }))
-        const settling = yield* repo.create(freshCustomer({ settleUntil: 1_700_000_000_000 }))
-        const pendingC = freshCustomer()
-        const pending = yield* repo.create({
-          ...pendingC,
-          pending: {
-            day,
-            total: 3,
-            value: 3,
-            identifier: Ids.MeterEventIdentifier.make(`ab1:${pendingC.customerId}:${day}:3`),
-            timestamp: UtcDay.startMillis(day) / 1000
+    it.effect(
+      "sync candidates are exactly the metered, pending, settling and retiring records",
+      () =>
+        Effect.gen(function*() {
+          const repo = yield* CustomerRepo.CustomerRepo
+          const day = UtcDay.UtcDay.make("2026-03-03")
+          const free = yield* repo.create(freshCustomer())
+          const metered = yield* repo.create(freshCustomer({ plan: "METERED" }))
+          const settling = yield* repo.create(freshCustomer({ settleUntil: 1_700_000_000_000 }))
+          const pendingC = freshCustomer()
+          const pending = yield* repo.create({
+            ...pendingC,
+            pending: {
+              day,
+              total: 3,
+              value: 3,
+              identifier: Ids.MeterEventIdentifier.make(`ab1:${pendingC.customerId}:${day}:3`),
+              timestamp: UtcDay.startMillis(day) / 1000
+            }
+          })
+          const retiring = yield* repo.create(freshCustomer({ retiring: [Ids.SubscriptionId.make("sub_contract3")] }))
+          const demoted = yield* repo.create(freshCustomer({ plan: "METERED" }))
+          yield* repo.update({ ...demoted, plan: "FREE" })
+          const ids = new Set((yield* all(repo.listSyncCandidates())).map((c) => c.customerId))
+          assert.isTrue(ids.has(metered.customerId))
+          assert.isTrue(ids.has(settling.customerId))
+          assert.isTrue(ids.has(pending.customerId))
+          assert.isTrue(ids.has(retiring.customerId))
+          assert.isFalse(ids.has(free.customerId))
+          assert.isFalse(ids.has(demoted.customerId))
+          const everyone = new Set((yield* all(repo.list())).map((c) => c.customerId))
+          for (const c of [free, metered, settling, pending, retiring, demoted]) {
+            assert.isTrue(everyone.has(c.customerId))
           }
-        })
-        const demoted = yield* repo.create(freshCustomer({ plan: "METERED" }))
-        yield* repo.update({ ...demoted, plan: "FREE" })
-        const ids = new Set((yield* all(repo.listSyncCandidates())).map((c) => c.customerId))
-        assert.isTrue(ids.has(metered.customerId))
-        assert.isTrue(ids.has(settling.customerId))
-        assert.isTrue(ids.has(pending.customerId))
-        assert.isFalse(ids.has(free.customerId))
-        assert.isFalse(ids.has(demoted.customerId))
-        const everyone = new Set((yield* all(repo.list())).map((c) => c.customerId))
-        for (const c of [free, metered, settling, pending, demoted]) assert.isTrue(everyone.has(c.customerId))
-      }), timeout)
+        }),
+      timeout
+    )
 
     it.effect("listing pages through many records, each exactly once", () =>
       Effect.gen(function*() {
