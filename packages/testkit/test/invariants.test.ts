@@ -13,9 +13,9 @@
  * it from the commit; unset or "random" here, it is drawn from the clock). Counterexamples found once
  * are kept in `regressions` and replayed on every run.
  */
-import { HandleEvent, type Ids, Stripe, UsageSync } from "@augint-billing/core"
+import { BillingConfig, HandleEvent, type Ids, Stripe, UsageSync } from "@augint-billing/core"
 import { describe, it } from "@effect/vitest"
-import { Effect, Exit, FastCheck as fc, Logger, LogLevel, TestClock, TestContext } from "effect"
+import { Duration, Effect, Exit, FastCheck as fc, Logger, LogLevel, TestClock, TestContext } from "effect"
 import { Driver, Invariants, type MemoryState, StripeEvents } from "../src/index.js"
 import { apiKeyId, customerId, METERED, nowSeconds, settle, T0, testLayer } from "./support.js"
 
@@ -142,7 +142,10 @@ const snapshot = (state: MemoryState.State) =>
 const check = (condition: boolean, message: string) =>
   condition ? Effect.void : Effect.die(new Error(`invariant broken: ${message}`))
 
-const history = (commands: ReadonlyArray<Command>) =>
+const history = (
+  commands: ReadonlyArray<Command>,
+  demotionPolicy: BillingConfig.DemotionPolicy = BillingConfig.DemotionPolicy.FinalAttempt()
+) =>
   Effect.gen(function*() {
     yield* TestClock.setTime(T0)
     const driver = yield* Driver.Driver
@@ -335,10 +338,22 @@ const history = (commands: ReadonlyArray<Command>) =>
     const broken = Invariants.violations(state, customers, METERED)
     yield* check(broken.length === 0, broken.join("; "))
   }).pipe(
-    Effect.provide(testLayer({ lookbackDays: 14 })),
+    Effect.provide(testLayer({ lookbackDays: 14, demotionPolicy })),
     Effect.provide(TestContext.TestContext),
     Logger.withMinimumLogLevel(LogLevel.None)
   )
+
+// Every demotion policy: demoting on the first failure, after a grace period, or on the final attempt.
+const demotionPolicy: fc.Arbitrary<BillingConfig.DemotionPolicy> = fc.oneof(
+  { arbitrary: fc.constant(BillingConfig.DemotionPolicy.FinalAttempt()), weight: 2 },
+  { arbitrary: fc.constant(BillingConfig.DemotionPolicy.Immediately()), weight: 1 },
+  {
+    arbitrary: fc.integer({ min: 1, max: 48 }).map((hours) =>
+      BillingConfig.DemotionPolicy.GracePeriod({ grace: Duration.hours(hours) })
+    ),
+    weight: 1
+  }
+)
 
 const numRuns = Number(process.env.FC_NUM_RUNS ?? (process.env.CI ? 1_500 : 200))
 const seed = process.env.FC_SEED === undefined || process.env.FC_SEED === "random"
@@ -415,8 +430,8 @@ describe("billing invariants over random histories", () => {
   it(`hold for ${numRuns} histories (seed ${seed})`, async () => {
     console.log(`invariants: ${numRuns} histories, seed ${seed} (replay with FC_SEED=${seed})`)
     await fc.assert(
-      fc.asyncProperty(fc.array(command, { minLength: 5, maxLength: 40 }), async (commands) => {
-        const exit = await Effect.runPromiseExit(history(commands))
+      fc.asyncProperty(fc.array(command, { minLength: 5, maxLength: 40 }), demotionPolicy, async (commands, policy) => {
+        const exit = await Effect.runPromiseExit(history(commands, policy))
         if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
       }),
       { numRuns, seed, endOnFailure: false }
