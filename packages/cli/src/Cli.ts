@@ -4,7 +4,6 @@
  *
  * @since 0.1.0
  */
-import { DynamoCustomerRepo } from "@augint-billing/adapters-aws"
 import {
   Customer,
   CustomerRepo,
@@ -24,6 +23,7 @@ import * as Dashboard from "./Dashboard.js"
 import * as EnvDump from "./EnvDump.js"
 import { CliMode, localDir, withPorts } from "./Environment.js"
 import * as Infra from "./Infra.js"
+import { aws } from "./internal/adapters.js"
 import { causeChain, describeCause } from "./internal/errors.js"
 import * as Local from "./Local.js"
 import { Output, print, progress, table } from "./Output.js"
@@ -590,6 +590,7 @@ const tableCreate = Command.make("create", {}, () =>
       const value: typeof Result.Type = { table: dir.value, result: existed ? "AlreadyExists" : "Created" }
       return yield* print(Result, value, (r) => `local store ${r.table}: ${r.result}`).pipe(out)
     }
+    const { DynamoCustomerRepo } = yield* aws
     const options = yield* DynamoCustomerRepo.optionsConfig
     const result = yield* DynamoCustomerRepo.createTable(options)
     yield* print(Result, { table: options.tableName, result }, (r) => `table ${r.table}: ${r.result}`).pipe(out)

@@ -5,12 +5,11 @@
  *
  * @since 0.1.0
  */
-import { AwsAdapters, Secrets } from "@augint-billing/adapters-aws"
-import { StripeAdapter } from "@augint-billing/adapters-stripe"
 import type { CustomerRepo, PlanAdmin, Stripe, UsageSource } from "@augint-billing/core"
 import { BillingConfig } from "@augint-billing/core"
 import { Memory, MemoryState } from "@augint-billing/testkit"
 import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
+import { aws, stripe } from "./internal/adapters.js"
 import * as LocalStore from "./LocalStore.js"
 
 /** The services every command may use. */
@@ -66,16 +65,23 @@ const unusedWebhookSecret = Redacted.make("whsec_unused_by_the_cli")
 
 /** The Stripe port from the environment, its key from Secrets Manager or `STRIPE_SECRET_KEY`. */
 export const stripeLayer = Layer.unwrapEffect(
-  Effect.map(Secrets.StripeSecrets, (secrets) =>
-    StripeAdapter.layerConfigWith({
-      secretKey: secrets.stripeSecretKey,
-      webhookSecret: secrets.webhookSecret.pipe(Effect.orElseSucceed(() => unusedWebhookSecret))
-    }))
-).pipe(Layer.provide(Secrets.layerConfig))
+  Effect.zipWith(aws, stripe, ({ Secrets }, { StripeAdapter }) =>
+    Layer.unwrapEffect(
+      Effect.map(Secrets.StripeSecrets, (secrets) =>
+        StripeAdapter.layerConfigWith({
+          secretKey: secrets.stripeSecretKey,
+          webhookSecret: secrets.webhookSecret.pipe(Effect.orElseSucceed(() => unusedWebhookSecret))
+        }))
+    ).pipe(Layer.provide(Secrets.layerConfig)))
+)
 
 /** The four ports on AWS and Stripe, configured from the environment. */
 export const awsLayer = (config: BillingConfig.BillingSettings) =>
-  Layer.mergeAll(AwsAdapters.layerConfig, stripeLayer, Layer.succeed(CliMode, { _tag: "Aws" })).pipe(
+  Layer.mergeAll(
+    Layer.unwrapEffect(Effect.map(aws, ({ AwsAdapters }) => AwsAdapters.layerConfig)),
+    stripeLayer,
+    Layer.succeed(CliMode, { _tag: "Aws" })
+  ).pipe(
     Layer.provideMerge(BillingConfig.layer(config))
   )
 

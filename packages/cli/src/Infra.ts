@@ -5,11 +5,11 @@
  *
  * @since 0.1.0
  */
-import { ApiGateway, DynamoCustomerRepo, Secrets } from "@augint-billing/adapters-aws"
-import { StripeAdapter, StripeClient } from "@augint-billing/adapters-stripe"
+import type { StripeAdapter, StripeClient } from "@augint-billing/adapters-stripe"
 import { BillingConfig, type Ids } from "@augint-billing/core"
 import { Effect, Redacted, Schema } from "effect"
 import { CliMode } from "./Environment.js"
+import { aws, stripe } from "./internal/adapters.js"
 import { describeError } from "./internal/errors.js"
 
 /** One dependency's state. */
@@ -40,6 +40,7 @@ class CheckFailed extends Schema.TaggedError<CheckFailed>()("CheckFailed", { mes
 const fail = (message: string) => Effect.fail(new CheckFailed({ message }))
 
 const tableCheck = Effect.gen(function*() {
+  const { DynamoCustomerRepo } = yield* aws
   const L = DynamoCustomerRepo.TableLayout
   const table = yield* DynamoCustomerRepo.describeTableConfig
   const name = table.tableName
@@ -60,18 +61,23 @@ const tableCheck = Effect.gen(function*() {
 })
 
 const planCheck = (usagePlanId: string) =>
-  ApiGateway.describeUsagePlan(usagePlanId).pipe(
-    Effect.map((plan) => `${plan.id} (${plan.name ?? "unnamed"}) exists`),
-    Effect.provide(ApiGateway.layerConfig)
-  )
+  Effect.flatMap(aws, ({ ApiGateway }) =>
+    ApiGateway.describeUsagePlan(usagePlanId).pipe(
+      Effect.map((plan) => `${plan.id} (${plan.name ?? "unnamed"}) exists`),
+      Effect.provide(ApiGateway.layerConfig)
+    ))
 
 const stripeOptions = Effect.gen(function*() {
-  const secrets = yield* Secrets.StripeSecrets
-  return yield* StripeAdapter.loadOptions({
-    secretKey: secrets.stripeSecretKey,
-    webhookSecret: secrets.webhookSecret.pipe(Effect.orElseSucceed(() => StripeAdapterUnused))
-  })
-}).pipe(Effect.provide(Secrets.layerConfig))
+  const { Secrets } = yield* aws
+  const { StripeAdapter } = yield* stripe
+  return yield* Effect.gen(function*() {
+    const secrets = yield* Secrets.StripeSecrets
+    return yield* StripeAdapter.loadOptions({
+      secretKey: secrets.stripeSecretKey,
+      webhookSecret: secrets.webhookSecret.pipe(Effect.orElseSucceed(() => StripeAdapterUnused))
+    })
+  }).pipe(Effect.provide(Secrets.layerConfig))
+})
 
 // Stands in for a missing webhook secret where only the API key is used; never sent anywhere.
 const StripeAdapterUnused = Redacted.make("whsec_unused_by_the_cli")
@@ -81,6 +87,7 @@ const withStripe = <A, E>(
 ) =>
   Effect.gen(function*() {
     const options = yield* stripeOptions
+    const { StripeClient } = yield* stripe
     const client = yield* StripeClient.make(options)
     return yield* f(client, options)
   }).pipe(Effect.scoped)
@@ -120,11 +127,12 @@ const priceCheck = withStripe((client, options) =>
   })
 )
 
-const webhookCheck = Effect.gen(function*() {
-  const secrets = yield* Secrets.StripeSecrets
-  yield* secrets.webhookSecret
-  return "configured (value not shown)"
-}).pipe(Effect.provide(Secrets.layerConfig))
+const webhookCheck = Effect.flatMap(aws, ({ Secrets }) =>
+  Effect.gen(function*() {
+    const secrets = yield* Secrets.StripeSecrets
+    yield* secrets.webhookSecret
+    return "configured (value not shown)"
+  }).pipe(Effect.provide(Secrets.layerConfig)))
 
 /** Run every check. */
 export const status = Effect.gen(function*() {

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { run, tempDir } from "./support/Cli.js"
+import { statSync } from "node:fs"
+import { compiledBin, run, tempDir } from "./support/Cli.js"
 
 describe("usage", () => {
   it("--help lists every command with an example", async () => {
@@ -30,6 +31,17 @@ describe("usage", () => {
     const sub = await run(["sync-usage", "--help"])
     assert.strictEqual(sub.code, 0)
     assert.include(sub.stdout, "Example: ai-billing sync-usage")
+  })
+
+  it("the command runs the bundle, which answers as the compiled program does", async () => {
+    // bin/ai-billing.js prefers the bundle while it is at least as new as the last tsc build.
+    const mtime = (path: string) => statSync(new URL(path, import.meta.url)).mtimeMs
+    assert.isAtLeast(mtime("../dist/bundle/ai-billing.mjs"), mtime("../dist/.tsbuildinfo"))
+    const dir = tempDir()
+    for (const args of [["--help"], ["--json", "--local", dir, "infra", "status"], ["frobnicate"]]) {
+      const bundled = await run(args)
+      assert.deepStrictEqual(bundled, await run(args, { entry: compiledBin }), args.join(" "))
+    }
   })
 
   it("--version prints the version", async () => {

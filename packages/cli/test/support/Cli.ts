@@ -1,12 +1,14 @@
-// Spawning the built binary, with an environment free of any AWS or Stripe variable unless given.
+// Spawning the installed command, with an environment free of any AWS or Stripe variable unless given.
 import { spawn } from "node:child_process"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
-/** The built executable. */
-export const bin = fileURLToPath(new URL("../../dist/bin.js", import.meta.url))
+/** The installed command: it runs the bundle (dist/bundle/ai-billing.mjs) that `npm run build` made. */
+export const bin = fileURLToPath(new URL("../../bin/ai-billing.js", import.meta.url))
+/** The program as tsc compiled it, which the command runs when there is no up-to-date bundle. */
+export const compiledBin = fileURLToPath(new URL("../../dist/bin.js", import.meta.url))
 /** The example events. */
 export const examples = fileURLToPath(new URL("../../examples/", import.meta.url))
 
@@ -30,13 +32,13 @@ const scrubbed = (): NodeJS.ProcessEnv => {
   return env
 }
 
-/** Run `ai-billing args` in `cwd` with `env` added to a scrubbed environment. */
+/** Run `ai-billing args` (or `entry args`) in `cwd` with `env` added to a scrubbed environment. */
 export const run = (
   args: ReadonlyArray<string>,
-  options: { readonly env?: Record<string, string>; readonly cwd?: string } = {}
+  options: { readonly env?: Record<string, string>; readonly cwd?: string; readonly entry?: string } = {}
 ): Promise<Result> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
+    const child = spawn(process.execPath, [options.entry ?? bin, ...args], {
       cwd: options.cwd ?? process.cwd(),
       env: { ...scrubbed(), ...options.env },
       stdio: ["ignore", "pipe", "pipe"]
