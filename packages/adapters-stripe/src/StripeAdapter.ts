@@ -199,10 +199,11 @@ export const make = (
         const existing = yield* meteredSubscriptions(customerId, price)
         const found = existing.find((s) => liveSubscriptionStatuses.has(s.status))
         if (found !== undefined) return yield* decodeId(Ids.SubscriptionId, "subscription id")(found.id)
+        const notLive = existing.filter((s) => s.status !== "canceled").map((s) => s.id)
         const created = yield* client.call((sdk) =>
           sdk.subscriptions.create(
             { customer: customerId, items: [{ price }], metadata: { managed_by: "augint-billing" } },
-            { idempotencyKey }
+            { idempotencyKey: Port.creationKey(idempotencyKey, notLive) }
           )
         )
         return yield* decodeId(Ids.SubscriptionId, "subscription id")(created.id)

@@ -151,6 +151,30 @@ describe("Retry.stripe around the adapter (local HTTP server)", () => {
         assert.strictEqual(server.seen[1]?.headers["idempotency-key"], "promote:cus_retry:seti_1")
       })))
 
+  it.live("ensureSubscription never gets a subscription that stopped being live back from a replay", () =>
+    withServer([
+      {
+        status: 200,
+        body: {
+          object: "list",
+          has_more: false,
+          url: "/v1/subscriptions",
+          data: [{
+            id: "sub_unpaid1",
+            object: "subscription",
+            status: "unpaid",
+            items: { object: "list", data: [{ price: { id: "price_local" } }] }
+          }]
+        }
+      },
+      { status: 200, body: { id: "sub_local2", object: "subscription" } }
+    ], (stripe, server) =>
+      Effect.gen(function*() {
+        const id = yield* stripe.ensureSubscription({ customerId, idempotencyKey: "promote:cus_retry:g0:none" })
+        assert.strictEqual(id, "sub_local2")
+        assert.strictEqual(server.seen[1]?.headers["idempotency-key"], "promote:cus_retry:g0:none:sub_unpaid1")
+      })))
+
   it.live("openSubscriptions of a deleted customer is empty; another missing resource is an error", () =>
     Effect.gen(function*() {
       const missing = (message: string) => ({

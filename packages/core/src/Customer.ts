@@ -54,6 +54,11 @@ export const Customer = Schema.Struct({
    * is cancelled with a final invoice by the next event or sync, then dropped from here.
    */
   retiring: Schema.optional(Schema.Array(SubscriptionId)),
+  /**
+   * Open metered subscriptions no record held (a promotion that crashed or lost made them), found by
+   * a promotion: each is cancelled without an invoice by the next event or sync, then dropped.
+   */
+  orphans: Schema.optional(Schema.Array(SubscriptionId)),
   /** Set while a sync closes the settle window (between its fence and its last write): no promotion. */
   closing: Schema.optional(Schema.Boolean),
   /** Units reported to Stripe per day (pruned to the days a sync can still look at). */
@@ -94,11 +99,12 @@ export const reported = (customer: Customer, day: UtcDay.UtcDay): number => cust
 /**
  * Whether the hourly sync must look at this customer: metered, holding a pending report, demoted
  * and still inside its settle window (the first sync after the window closes reads the last late
- * counts and clears it), or holding replaced subscriptions to cancel. Adapters index exactly this.
+ * counts and clears it), or holding replaced or orphaned subscriptions to cancel. Adapters index
+ * exactly this.
  */
 export const isSyncCandidate = (customer: Customer): boolean =>
   customer.plan === "METERED" || customer.pending !== undefined || customer.settleUntil !== undefined ||
-  (customer.retiring?.length ?? 0) > 0
+  (customer.retiring?.length ?? 0) > 0 || (customer.orphans?.length ?? 0) > 0
 
 /** Days older than this are dropped from the ledger: no sync looks back that far. */
 export const LEDGER_RETENTION_DAYS = 40

@@ -167,7 +167,7 @@ export const converge = (
       const after = yield* Retry.repo(repo.get(customerId))
       if (Option.isNone(after)) return
       if (after.value.plan !== customer.plan) continue
-      // Subscriptions a promotion replaced (it may have crashed before cancelling them).
+      // Subscriptions a promotion replaced or found orphaned (it may have crashed before cancelling).
       yield* UsageSync.retireReplaced(after.value)
       if (after.value.plan === "FREE" && after.value.subscriptionId !== undefined) {
         // A demotion to finish: report the usage counted so far. The subscription is cancelled with
@@ -235,6 +235,9 @@ const promote = (customer: Customer.Customer, at: EventClock) =>
       // idempotency replay.
       idempotencyKey: `promote:${customer.customerId}:g${customer.generation ?? 0}:${customer.subscriptionId ?? "none"}`
     }))
+    // Any other open subscription is one a promotion made and never wrote down (it crashed, or lost):
+    // the record will hold this one, so those are orphans to cancel.
+    const open = yield* Retry.stripe(stripe.openSubscriptions(customer.customerId))
     const now = yield* Clock.currentTimeMillis
     const written = yield* updateRecord(customer.customerId, (c) => {
       if (!admit(c)) return Option.none()
@@ -247,11 +250,17 @@ const promote = (customer: Customer.Customer, at: EventClock) =>
         ? [c.subscriptionId]
         : []
       const retiring = [...(c.retiring ?? []).filter((id) => id !== subscriptionId), ...replaced]
+      const known = new Set([subscriptionId, ...retiring, ...(c.orphans ?? [])])
+      const orphans = [
+        ...(c.orphans ?? []).filter((id) => id !== subscriptionId),
+        ...open.filter((id) => !known.has(id))
+      ]
       return Option.some({
         ...c,
         plan: "METERED" as const,
         subscriptionId,
         retiring: retiring.length === 0 ? undefined : retiring,
+        orphans: orphans.length === 0 ? undefined : orphans,
         paymentFailedAt: undefined,
         settleUntil: undefined,
         lastEventAt: eventTime(c, at),

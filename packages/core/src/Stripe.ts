@@ -7,6 +7,7 @@
 import type { Effect, Stream } from "effect"
 import { Context, Duration, Schema } from "effect"
 import { CustomerId, MeterEventIdentifier, SubscriptionId } from "./Ids.js"
+import { fnv1a64 } from "./internal/hash.js"
 
 /** Why a Stripe call failed. Only `RateLimited`, `Transport`, `Server`, `Timeout` and `Locked` are transient. */
 export const StripeErrorReason = Schema.Literal(
@@ -90,7 +91,9 @@ export interface MeterEventSummary {
 export interface StripeService {
   /**
    * Ensure the customer has one metered subscription (active, trialing or past due) and return it.
-   * Creation uses `idempotencyKey`, which callers derive from the customer and the cause, never time.
+   * Creation uses `creationKey(idempotencyKey, ...)`: callers derive `idempotencyKey` from the
+   * customer and the cause, never time; the implementation adds the subscriptions that stopped being
+   * live, so it never answers with one of them.
    */
   readonly ensureSubscription: (
     input: { readonly customerId: CustomerId; readonly idempotencyKey: string }
@@ -121,6 +124,23 @@ export interface StripeService {
   readonly verifyWebhook: (
     input: { readonly payload: string | Uint8Array; readonly signature: string | undefined }
   ) => Effect.Effect<unknown, WebhookVerificationError>
+}
+
+/** Stripe accepts idempotency keys up to this many characters. */
+export const MAX_IDEMPOTENCY_KEY = 255
+
+/**
+ * The idempotency key an implementation of `ensureSubscription` creates with: the caller's key plus
+ * the customer's subscriptions that stopped being live (unpaid, say), so Stripe's 24-hour replay of an
+ * earlier creation never answers with one of them. Concurrent callers see the same subscriptions and
+ * still create one. Hashed past Stripe's 255 characters.
+ */
+export const creationKey = (idempotencyKey: string, notLive: ReadonlyArray<string>): string => {
+  if (notLive.length === 0) return idempotencyKey
+  const key = `${idempotencyKey}:${[...notLive].sort().join(",")}`
+  return key.length <= MAX_IDEMPOTENCY_KEY
+    ? key
+    : `${idempotencyKey.slice(0, MAX_IDEMPOTENCY_KEY - 22)}:h${fnv1a64([...notLive].sort().join(","))}`
 }
 
 /** The `Stripe` port. */

@@ -11,7 +11,8 @@ import { Clock, Duration, Effect, type Either, Option, Schema, Stream } from "ef
 import { BillingConfig } from "./BillingConfig.js"
 import * as Customer from "./Customer.js"
 import { CustomerRepo, type CustomerRepoError, type VersionConflict } from "./CustomerRepo.js"
-import { type ApiKeyId, CustomerId, MeterEventIdentifier, type UsagePlanId } from "./Ids.js"
+import { type ApiKeyId, CustomerId, MeterEventIdentifier, type SubscriptionId, type UsagePlanId } from "./Ids.js"
+import { fnv1a64 } from "./internal/hash.js"
 import * as Records from "./internal/records.js"
 import * as Retry from "./Retry.js"
 import { Stripe, type StripeError } from "./Stripe.js"
@@ -96,17 +97,6 @@ export const newLink = (
     })
     return { ...Customer.make({ ...input, now }), ledger }
   }).pipe(Effect.withSpan("UsageSync.newLink", { attributes: { customerId: input.customerId } }))
-
-// 64-bit FNV-1a as 16 hex digits: deterministic, dependency-free, and collisions between two customer
-// ids only matter for the same day and the same total.
-const fnv1a64 = (text: string): string => {
-  let hash = 0xcbf29ce484222325n
-  for (let i = 0; i < text.length; i++) {
-    hash ^= BigInt(text.charCodeAt(i))
-    hash = (hash * 0x100000001b3n) & 0xffffffffffffffffn
-  }
-  return hash.toString(16).padStart(16, "0")
-}
 
 /**
  * Resending a pending report is safe while Stripe still dedupes its identifier (24 hours); past this
@@ -253,7 +243,7 @@ export const syncCustomer = (
 
     if (!options.dryRun && settleWindowDue(current, now)) {
       current = yield* closeSettleWindow(current)
-    } else if (!options.dryRun && (current.retiring?.length ?? 0) > 0) {
+    } else if (!options.dryRun && hasSubscriptionsToCancel(current)) {
       const retired = yield* retireReplaced(current).pipe(Effect.catchTag("VersionConflict", () => Effect.succeedNone))
       if (Option.isSome(retired)) current = retired.value
     }
@@ -310,6 +300,7 @@ const closeSettleWindow = (customer: Customer.Customer) =>
           settleUntil: undefined,
           subscriptionId: undefined,
           retiring: undefined,
+          orphans: undefined,
           closing: undefined
         })
         : Option.none())
@@ -322,10 +313,16 @@ const closeSettleWindow = (customer: Customer.Customer) =>
     Effect.withSpan("UsageSync.closeSettleWindow", { attributes: { customerId: customer.customerId } })
   )
 
+/** Whether the record names subscriptions to cancel (`retiring` or `orphans`). */
+export const hasSubscriptionsToCancel = (customer: Customer.Customer): boolean =>
+  (customer.retiring?.length ?? 0) > 0 || (customer.orphans?.length ?? 0) > 0
+
 /**
- * Cancel, each with a final invoice, the subscriptions a promotion replaced (`retiring`), then drop
- * them from the record. Run by every event's `converge` and by the sync, so a crash right after the
- * promotion's write is repaired by whichever comes next.
+ * Cancel the subscriptions a promotion replaced (`retiring`, each with a final invoice for the usage
+ * reported while the record held it) and the orphans it found (`orphans`, without one: the record's
+ * subscription invoices the customer's meter), then drop them from the record. Run by the promotion,
+ * every event's `converge` and the sync, so a crash right after the promotion's write is repaired by
+ * whichever comes next.
  */
 export const retireReplaced = (
   customer: Customer.Customer
@@ -336,16 +333,24 @@ export const retireReplaced = (
 > =>
   Effect.gen(function*() {
     const retiring = customer.retiring ?? []
-    if (retiring.length === 0) return Option.none()
+    const orphans = customer.orphans ?? []
+    if (retiring.length === 0 && orphans.length === 0) return Option.none()
     const stripe = yield* Stripe
     for (const subscriptionId of retiring) {
       yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId, invoiceNow: true }))
     }
+    for (const subscriptionId of orphans) {
+      yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId, invoiceNow: false }))
+    }
+    const done = [...retiring, ...orphans]
     return yield* Records.updateRecord(customer.customerId, (c) => {
-      const left = (c.retiring ?? []).filter((id) => !retiring.includes(id))
-      return left.length === (c.retiring ?? []).length
-        ? Option.none()
-        : Option.some({ ...c, retiring: left.length === 0 ? undefined : left })
+      const keep = (ids: ReadonlyArray<SubscriptionId> | undefined) => {
+        const left = (ids ?? []).filter((id) => !done.includes(id))
+        return left.length === 0 ? undefined : left
+      }
+      return hasSubscriptionsToCancel(c)
+        ? Option.some({ ...c, retiring: keep(c.retiring), orphans: keep(c.orphans) })
+        : Option.none()
     })
   }).pipe(Effect.withSpan("UsageSync.retireReplaced", { attributes: { customerId: customer.customerId } }))
 

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Either, FastCheck, Schema } from "effect"
 import { ApiKeyId, CustomerId, MeterEventIdentifier } from "../src/Ids.js"
+import * as Stripe from "../src/Stripe.js"
 import * as UsageSync from "../src/UsageSync.js"
 import * as UtcDay from "../src/UtcDay.js"
 
@@ -113,5 +114,21 @@ describe("identifierFor with long customer ids", () => {
     assert.isAtMost(id.length, 100)
     assert.strictEqual(id, UsageSync.identifierFor(long, key, d, 123_456_789))
     assert.notStrictEqual(id, UsageSync.identifierFor(CustomerId.make(`cus_${"a".repeat(249)}b`), key, d, 123_456_789))
+  })
+})
+
+describe("Stripe.creationKey", () => {
+  it("is the caller's key while every subscription is live or cancelled", () => {
+    assert.strictEqual(Stripe.creationKey("promote:cus_1:g0:none", []), "promote:cus_1:g0:none")
+  })
+
+  it("names the subscriptions that stopped being live, in any order, within 255 characters", () => {
+    const a = Stripe.creationKey("promote:cus_1:g0:none", ["sub_b", "sub_a"])
+    assert.strictEqual(a, "promote:cus_1:g0:none:sub_a,sub_b")
+    assert.strictEqual(Stripe.creationKey("promote:cus_1:g0:none", ["sub_a", "sub_b"]), a)
+    const many = Array.from({ length: 20 }, (_, i) => `sub_${"x".repeat(24)}${i}`)
+    const long = Stripe.creationKey("promote:cus_1:g0:none", many)
+    assert.isAtMost(long.length, Stripe.MAX_IDEMPOTENCY_KEY)
+    assert.notStrictEqual(long, Stripe.creationKey("promote:cus_1:g0:none", many.slice(1)))
   })
 })

@@ -31,8 +31,8 @@ export const canPay = (state: State, customerId: Ids.CustomerId): boolean =>
  * 1. per customer and UTC day, units accepted by Stripe == units counted in the metered plan;
  * 2. the key is in exactly one plan, METERED exactly when the record says METERED, exactly when the
  *    customer has a live subscription and a payment method; no report is left pending;
- * 3. every accepted meter event fell inside the life of one of the customer's subscriptions (it is
- *    on an invoice);
+ * 3. every accepted meter event is on an invoice: its timestamp falls inside the life of one of the
+ *    customer's subscriptions, and it arrived before that subscription's final invoice;
  * 4. no usage is billed twice: a METERED customer has one open subscription, the record's; a FREE one
  *    whose settle window closed has none.
  */
@@ -80,11 +80,17 @@ export const violations = (
     }
     for (const e of state.meterEvents) {
       if (e.customerId !== customerId) continue
+      // Stripe invoices a meter event on a subscription whose period holds its timestamp, and only if
+      // it arrived before that period's (final) invoice.
       const covered = [...state.subscriptions.values()].some((s) =>
-        s.customerId === customerId && s.createdAt <= e.acceptedAt &&
-        (s.canceledAt === undefined || e.acceptedAt <= s.canceledAt)
+        s.customerId === customerId && Math.floor(s.createdAt / 1000) <= e.timestamp &&
+        (s.canceledAt === undefined || (e.timestamp * 1000 < s.canceledAt && e.acceptedAt <= s.canceledAt))
       )
-      if (!covered) out.push(`${customerId}: a meter event accepted at ${e.acceptedAt} is on no subscription's invoice`)
+      if (!covered) {
+        out.push(
+          `${customerId}: a meter event stamped ${e.timestamp}, accepted at ${e.acceptedAt}, is on no subscription's invoice`
+        )
+      }
     }
   }
   return out

@@ -64,14 +64,18 @@ export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.Memory
           "Stripe.ensureSubscription",
           Effect.gen(function*() {
             if (customer(customerId) === undefined) return yield* notFound(`No such customer: '${customerId}'`)
+            const notLive: Array<Ids.SubscriptionId> = []
             for (const s of state.subscriptions.values()) {
-              if (s.customerId === customerId && LIVE_STATUSES.has(s.status)) return s.id
+              if (s.customerId !== customerId) continue
+              if (LIVE_STATUSES.has(s.status)) return s.id
+              if (s.status !== "canceled") notLive.push(s.id)
             }
             // Like the adapter (list, then create), two concurrent callers can both find none here:
             // only the idempotency key keeps them to one subscription.
             yield* Effect.yieldNow()
             const now = yield* Clock.currentTimeMillis
-            const previous = state.idempotency.get(idempotencyKey)
+            const key = Stripe.creationKey(idempotencyKey, notLive)
+            const previous = state.idempotency.get(key)
             if (previous !== undefined && now - previous.at < Duration.toMillis(Duration.hours(24))) {
               return previous.subscriptionId
             }
@@ -84,7 +88,7 @@ export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.Memory
               createdAt: now,
               canceledAt: undefined
             })
-            state.idempotency.set(idempotencyKey, { subscriptionId: id, at: now })
+            state.idempotency.set(key, { subscriptionId: id, at: now })
             return id
           })
         ),

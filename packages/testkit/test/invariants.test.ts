@@ -418,6 +418,21 @@ const regressions: ReadonlyArray<{ readonly found: string; readonly commands: Re
       { _tag: "Deliver", pick: 0, keep: false },
       { _tag: "Fault", method: "Stripe.ensureSubscription", when: "before", times: 1, skip: 0, die: true }
     ]
+  },
+  {
+    // A crashed promotion's subscription went unpaid; the redelivery's creation, under the same
+    // idempotency key, got that unpaid subscription back from Stripe's replay and wrote it down.
+    found: "local run, seed 1795527197415, shrunk",
+    commands: [
+      { _tag: "Fault", method: "CustomerRepo.update", when: "before", times: 8, skip: 1, die: true },
+      { _tag: "AttachCard", c: 2, viaSetupIntent: false },
+      { _tag: "DeliverTwo", first: 0, second: 0 },
+      { _tag: "Advance", minutes: 1 },
+      { _tag: "Usage", c: 1, units: 1 },
+      { _tag: "FailFinal", c: 2 },
+      { _tag: "Deliver", pick: 1, keep: false },
+      { _tag: "SyncConcurrent" }
+    ]
   }
 ]
 
