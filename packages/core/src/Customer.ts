@@ -104,7 +104,7 @@ export const reported = (customer: Customer, day: UtcDay.UtcDay): number => cust
  */
 export const isSyncCandidate = (customer: Customer): boolean =>
   customer.plan === "METERED" || customer.pending !== undefined || customer.settleUntil !== undefined ||
-  (customer.retiring?.length ?? 0) > 0 || (customer.orphans?.length ?? 0) > 0
+  (customer.retiring?.length ?? 0) > 0 || (customer.orphans?.length ?? 0) > 0 || customer.closing === true
 
 /** Days older than this are dropped from the ledger: no sync looks back that far. */
 export const LEDGER_RETENTION_DAYS = 40

@@ -355,10 +355,13 @@ export const retireReplaced = (
   }).pipe(Effect.withSpan("UsageSync.retireReplaced", { attributes: { customerId: customer.customerId } }))
 
 // Whether a FREE record's settle window has ended and the sync closes it now.
+// A close that began and did not finish (the record is still marked) is due at once: promotions wait
+// for it.
 const settleWindowDue = (customer: Customer.Customer, now: number): boolean =>
   customer.plan === "FREE" && customer.pending === undefined &&
-  (customer.settleUntil !== undefined || customer.subscriptionId !== undefined) &&
-  (customer.settleUntil ?? 0) <= now
+  (customer.closing === true ||
+    ((customer.settleUntil !== undefined || customer.subscriptionId !== undefined) &&
+      (customer.settleUntil ?? 0) <= now))
 
 /** The result of one sync run. */
 export const SyncReport = Schema.Struct({
