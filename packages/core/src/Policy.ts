@@ -94,13 +94,20 @@ export const decide = (
       return billable || customer.settleUntil !== undefined
         ? Decision.Flush()
         : Decision.NoChange({ reason: "nothing metered to flush" })
+    // A subscription that ends while the customer is already demoted changes nothing: the settle close
+    // ends it anyway (and its own cancel sends this event). Demoting again would only move the event
+    // clock past a card added meanwhile and make that promotion stale.
     case "SubscriptionUpdated":
       return isOurSubscription(event.subscriptionId) && endedStatuses.has(event.status)
-        ? Decision.Demote({ reason: `subscription became ${event.status}`, nonPayment: event.status === "unpaid" })
+        ? customer.plan === "FREE"
+          ? Decision.NoChange({ reason: `subscription became ${event.status}; the customer is already demoted` })
+          : Decision.Demote({ reason: `subscription became ${event.status}`, nonPayment: event.status === "unpaid" })
         : Decision.NoChange({ reason: `subscription ${event.subscriptionId} is ${event.status}` })
     case "SubscriptionDeleted":
       return isOurSubscription(event.subscriptionId)
-        ? Decision.Demote({ reason: "subscription deleted", nonPayment: false })
+        ? customer.plan === "FREE"
+          ? Decision.NoChange({ reason: "subscription deleted; the customer is already demoted" })
+          : Decision.Demote({ reason: "subscription deleted", nonPayment: false })
         : Decision.NoChange({ reason: `subscription ${event.subscriptionId} is not the metered one` })
     case "CustomerDeleted":
       return mayBeBillable

@@ -287,6 +287,11 @@ describe("Policy.decide", () => {
       assert.strictEqual(tagOf(subscriptionDeleted(ours), records.failing, immediately), "Demote")
     })
 
+    it("changes nothing when the customer is already demoted (the settle close ends it)", () => {
+      assert.strictEqual(tagOf(subscriptionDeleted(ours), freeWithSubscription), "NoChange")
+      assert.strictEqual(tagOf(subscriptionUpdated(ours, "unpaid"), freeWithSubscription, finalAttempt), "NoChange")
+    })
+
     it("changes nothing when someone else's subscription is deleted", () => {
       assert.strictEqual(tagOf(subscriptionDeleted(theirs), metered), "NoChange")
       assert.strictEqual(tagOf(subscriptionDeleted(theirs), free), "NoChange")

@@ -194,7 +194,22 @@ const history = (
         }
       })
 
+    // Stripe sends customer.subscription.deleted for every cancellation, ours included.
+    const announced = new Set<string>()
+    const announceCancellations = Effect.sync(() => {
+      for (const sub of state.subscriptions.values()) {
+        if (sub.status !== "canceled" || announced.has(sub.id)) continue
+        announced.add(sub.id)
+        queue.push(StripeEvents.subscriptionDeleted({
+          customerId: sub.customerId,
+          subscriptionId: sub.id,
+          created: Math.floor((sub.canceledAt ?? 0) / 1000)
+        }))
+      }
+    })
+
     for (const cmd of commands) {
+      yield* announceCancellations
       const created = yield* nowSeconds
       switch (cmd._tag) {
         case "Usage":
@@ -322,6 +337,7 @@ const history = (
 
     // Settle: no more faults; Stripe retries every pending delivery until it succeeds.
     yield* driver.clearFaults
+    yield* announceCancellations
     for (let attempts = 0; queue.length > 0; attempts++) {
       yield* check(attempts < 200, "pending deliveries never succeeded")
       // Stripe retries over hours, and the hourly sync runs meanwhile (finishing a settle close a
@@ -331,6 +347,7 @@ const history = (
         yield* settle(UsageSync.syncUsage())
       }
       yield* deliver(0, false)
+      yield* announceCancellations
     }
     yield* TestClock.adjust("2 hours")
     const final = yield* settle(UsageSync.syncUsage())

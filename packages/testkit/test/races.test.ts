@@ -125,6 +125,29 @@ describe("races", () => {
       assert.deepStrictEqual(Invariants.violations(driver.state, customers, METERED), [])
     }).pipe(Effect.provide(testLayer())))
 
+  it.effect("dunning deletes the subscription after the final failure; a card added before it still promotes", () =>
+    Effect.gen(function*() {
+      const driver = yield* Driver.Driver
+      const unpaid = yield* meteredThen("unpaid")
+      const t = yield* nowSeconds
+      yield* settleOk(
+        HandleEvent.handleEvent(StripeEvents.invoicePaymentFailed({ customerId: customerId(1), created: t + 1 }))
+      )
+      // The customer adds a card; then Stripe's dunning cancels the unpaid subscription. The deletion
+      // is delivered first.
+      const attached = StripeEvents.paymentMethodAttached({ customerId: customerId(1), created: t + 2 })
+      driver.state.subscriptions.get(unpaid.id)!.status = "canceled"
+      const deleted = yield* settleOk(HandleEvent.handleEvent(
+        StripeEvents.subscriptionDeleted({ customerId: customerId(1), subscriptionId: unpaid.id, created: t + 3 })
+      ))
+      assert.isTrue(deleted._tag === "Applied" && deleted.decision._tag === "NoChange")
+      const promoted = yield* settleOk(HandleEvent.handleEvent(attached))
+      assert.isTrue(promoted._tag === "Applied" && promoted.decision._tag === "Promote")
+      const record = Option.getOrThrow(yield* driver.record(customerId(1)))
+      assert.strictEqual(record.plan, "METERED")
+      assert.deepStrictEqual(yield* openSubscriptions, [record.subscriptionId])
+    }).pipe(Effect.provide(testLayer())))
+
   it.effect("demoted on the first failure, a retried payment that succeeds promotes again", () =>
     Effect.gen(function*() {
       const driver = yield* Driver.Driver
