@@ -63,6 +63,12 @@ export const Customer = Schema.Struct({
   closing: Schema.optional(Schema.Boolean),
   /** Units reported to Stripe per day (pruned to the days a sync can still look at). */
   ledger: Ledger,
+  /**
+   * Per day, Stripe's accepted total for this customer minus the ledger, where they differ: set when a
+   * link's ledger was seeded (the key's counts so far) or the customer's earlier key was reported.
+   * The check of a pending report older than Stripe's dedupe window compares against it.
+   */
+  stripeOffset: Schema.optional(Schema.Record({ key: UtcDay.UtcDay, value: Schema.Int })),
   /** A meter event that was written ahead and may or may not have reached Stripe. */
   pending: Schema.optional(PendingReport),
   /** The `created` time (epoch seconds) of the newest Stripe event applied to this record. */

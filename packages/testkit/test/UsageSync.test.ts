@@ -272,6 +272,27 @@ describe("syncUsage", () => {
       assert.strictEqual(yield* billed(1, TODAY), 300)
     }).pipe(Effect.provide(testLayer())))
 
+  it.effect("a key handed to another customer: an old pending report Stripe accepted is not resent", () =>
+    Effect.gen(function*() {
+      const { driver, repo } = yield* billed150
+      // The key goes to customer 2 the same day (customer 1 unlinked with its usage billed).
+      yield* repo.remove(Option.getOrThrow(yield* driver.record(customerId(1))))
+      yield* driver.createStripeCustomer(customerId(2), 1)
+      const linked = yield* UsageSync.newLink({ customerId: customerId(2), apiKeyId: apiKeyId(1) })
+      assert.deepStrictEqual(linked.ledger, { [TODAY]: 150 })
+      assert.deepStrictEqual(linked.stripeOffset, { [TODAY]: -150 })
+      yield* repo.create({ ...linked, plan: "METERED" })
+      yield* driver.addUsage({ apiKeyId: apiKeyId(1), units: 20 })
+      // Stripe accepts the report; the commit is lost; the sync does not run again for a day.
+      yield* driver.failNext("CustomerRepo.update", { skip: 1, die: true })
+      assert.isTrue(Exit.isFailure(yield* settle(UsageSync.syncUsage())))
+      assert.strictEqual(yield* billed(2, TODAY), 20)
+      yield* TestClock.adjust("25 hours")
+      yield* sync
+      assert.strictEqual(yield* billed(2, TODAY), 20)
+      assert.isUndefined(Option.getOrThrow(yield* driver.record(customerId(2))).pending)
+    }).pipe(Effect.provide(testLayer())))
+
   it.effect("usage pages: one ranged read per plan, ceil(keys/500) pages", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(T0)

@@ -59,6 +59,7 @@ export const suite = <E>(name: string, layer: Layer.Layer<CustomerRepo.CustomerR
           closing: true,
           generation: 3,
           ledger: { [day]: 42, [UtcDay.add(day, 1)]: 7 },
+          stripeOffset: { [day]: -42, [UtcDay.add(day, 1)]: 3 },
           pending: {
             day,
             total: 50,
