@@ -65,6 +65,33 @@ describe("races", () => {
       assert.deepStrictEqual(Invariants.violations(driver.state, customers, METERED), [])
     }).pipe(Effect.provide(testLayer())))
 
+  it.effect("a close that crashed after its fence is finished by the next sync, even inside a new window", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const driver = yield* Driver.Driver
+      yield* signUpMetered(1)
+      const [sub] = yield* driver.subscriptions(customerId(1))
+      yield* settleOk(HandleEvent.handleEvent(
+        StripeEvents.invoicePaymentFailed({ customerId: customerId(1), created: (yield* nowSeconds) + 1 })
+      ))
+      yield* TestClock.adjust("2 hours")
+      // The close writes its fence, then crashes at the cancel.
+      yield* driver.failNext("Stripe.cancelSubscription", { die: true })
+      assert.isTrue(Exit.isFailure(yield* settle(UsageSync.syncUsage())))
+      assert.isTrue(Option.getOrThrow(yield* driver.record(customerId(1))).closing)
+      // A later event opens a new window (the card is removed too) ...
+      yield* driver.setPaymentMethods(customerId(1), 0)
+      yield* settleOk(HandleEvent.handleEvent(
+        StripeEvents.paymentMethodDetached({ customerId: customerId(1), created: yield* nowSeconds })
+      ))
+      // ... and still the next sync finishes the close, so promotions do not wait for that window.
+      yield* settleOk(UsageSync.syncUsage())
+      const record = Option.getOrThrow(yield* driver.record(customerId(1)))
+      assert.isUndefined(record.closing)
+      assert.isUndefined(record.subscriptionId)
+      assert.strictEqual(driver.state.subscriptions.get(sub!.id)?.status, "canceled")
+    }).pipe(Effect.provide(testLayer())))
+
   it.effect("a promotion that replaced an unpaid subscription and crashed: the next event cancels the old one", () =>
     Effect.gen(function*() {
       const driver = yield* Driver.Driver
