@@ -43,6 +43,9 @@ export interface Options extends StripeClient.Options {
 /** The webhook signature tolerance used when none is given: 300 seconds. */
 export const defaultWebhookTolerance: Duration.Duration = Duration.seconds(300)
 
+/** The `managed_by` metadata value on every subscription this library creates. */
+export const MANAGED_BY = "augint-billing"
+
 /** Subscription statuses that count as "has the metered subscription". */
 export const liveSubscriptionStatuses: ReadonlySet<string> = new Set(["active", "trialing", "past_due"])
 
@@ -202,7 +205,7 @@ export const make = (
         const notLive = existing.filter((s) => s.status !== "canceled").map((s) => s.id)
         const created = yield* client.call((sdk) =>
           sdk.subscriptions.create(
-            { customer: customerId, items: [{ price }], metadata: { managed_by: "augint-billing" } },
+            { customer: customerId, items: [{ price }], metadata: { managed_by: MANAGED_BY } },
             { idempotencyKey: Port.creationKey(idempotencyKey, notLive) }
           )
         )
@@ -220,7 +223,11 @@ export const make = (
           )
         )
         return yield* Effect.forEach(
-          existing.filter((s) => s.status !== "canceled" && s.status !== "incomplete_expired"),
+          // Only subscriptions this library made: one the merchant made (Checkout, the dashboard) to the
+          // same price is not ours to sweep.
+          existing.filter((s) =>
+            s.status !== "canceled" && s.status !== "incomplete_expired" && s.metadata?.["managed_by"] === MANAGED_BY
+          ),
           (s) => decodeId(Ids.SubscriptionId, "subscription id")(s.id)
         )
       }).pipe(Effect.withSpan("StripeAdapter.openSubscriptions", { attributes: { customerId } }))

@@ -41,6 +41,23 @@ const withServer = <A, E>(
     })
   )
 
+// A 200 answer to GET /v1/subscriptions with rows [id, status, managed_by, price].
+const subscriptionList = (rows: ReadonlyArray<readonly [string, string, string | undefined, string]>) => ({
+  status: 200,
+  body: {
+    object: "list",
+    has_more: false,
+    url: "/v1/subscriptions",
+    data: rows.map(([id, status, managedBy, price]) => ({
+      id,
+      object: "subscription",
+      status,
+      metadata: managedBy === undefined ? {} : { managed_by: managedBy },
+      items: { object: "list", data: [{ price: { id: price } }] }
+    }))
+  }
+})
+
 describe("Retry.stripe around the adapter (local HTTP server)", () => {
   it.live("retries a 429 and succeeds", () =>
     withServer([
@@ -153,26 +170,30 @@ describe("Retry.stripe around the adapter (local HTTP server)", () => {
 
   it.live("ensureSubscription never gets a subscription that stopped being live back from a replay", () =>
     withServer([
-      {
-        status: 200,
-        body: {
-          object: "list",
-          has_more: false,
-          url: "/v1/subscriptions",
-          data: [{
-            id: "sub_unpaid1",
-            object: "subscription",
-            status: "unpaid",
-            items: { object: "list", data: [{ price: { id: "price_local" } }] }
-          }]
-        }
-      },
+      subscriptionList([["sub_unpaid1", "unpaid", "augint-billing", "price_local"]]),
       { status: 200, body: { id: "sub_local2", object: "subscription" } }
     ], (stripe, server) =>
       Effect.gen(function*() {
         const id = yield* stripe.ensureSubscription({ customerId, idempotencyKey: "promote:cus_retry:g0:none" })
         assert.strictEqual(id, "sub_local2")
         assert.strictEqual(server.seen[1]?.headers["idempotency-key"], "promote:cus_retry:g0:none:sub_unpaid1")
+      })))
+
+  it.live("openSubscriptions lists ours only: the metered price, not ended, managed_by augint-billing", () =>
+    withServer([
+      subscriptionList([
+        ["sub_ours1", "active", "augint-billing", "price_local"],
+        ["sub_ours2", "unpaid", "augint-billing", "price_local"],
+        ["sub_merchant1", "active", undefined, "price_local"],
+        ["sub_otherprice1", "active", "augint-billing", "price_other"],
+        ["sub_expired1", "incomplete_expired", "augint-billing", "price_local"]
+      ])
+    ], (stripe) =>
+      Effect.gen(function*() {
+        assert.deepStrictEqual<ReadonlyArray<string>>(yield* stripe.openSubscriptions(customerId), [
+          "sub_ours1",
+          "sub_ours2"
+        ])
       })))
 
   it.live("openSubscriptions of a deleted customer is empty; another missing resource is an error", () =>

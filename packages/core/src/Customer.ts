@@ -59,8 +59,12 @@ export const Customer = Schema.Struct({
    * a promotion: each is cancelled without an invoice by the next event or sync, then dropped.
    */
   orphans: Schema.optional(Schema.Array(SubscriptionId)),
-  /** Set while a sync closes the settle window (between its fence and its last write): no promotion. */
-  closing: Schema.optional(Schema.Boolean),
+  /**
+   * Set (epoch millis) while a sync closes the settle window, between its fence and its last write: no
+   * promotion, and no second close, until `CLOSE_LEASE` has passed (then the close is taken to have
+   * crashed: the next sync redoes it, and promotions go ahead).
+   */
+  closingSince: Schema.optional(Schema.Int),
   /** Units reported to Stripe per day (pruned to the days a sync can still look at). */
   ledger: Ledger,
   /**
@@ -110,7 +114,15 @@ export const reported = (customer: Customer, day: UtcDay.UtcDay): number => cust
  */
 export const isSyncCandidate = (customer: Customer): boolean =>
   customer.plan === "METERED" || customer.pending !== undefined || customer.settleUntil !== undefined ||
-  (customer.retiring?.length ?? 0) > 0 || (customer.orphans?.length ?? 0) > 0 || customer.closing === true
+  (customer.retiring?.length ?? 0) > 0 || (customer.orphans?.length ?? 0) > 0 ||
+  customer.closingSince !== undefined
+
+/** How long a settle close may hold its mark before it is taken to have crashed. */
+export const CLOSE_LEASE_MILLIS = 10 * 60 * 1000
+
+/** Whether a settle close is running now (its mark is younger than the lease). */
+export const isClosing = (customer: Customer, now: number): boolean =>
+  customer.closingSince !== undefined && now - customer.closingSince < CLOSE_LEASE_MILLIS
 
 /** Days older than this are dropped from the ledger: no sync looks back that far. */
 export const LEDGER_RETENTION_DAYS = 40

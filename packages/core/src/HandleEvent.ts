@@ -7,7 +7,7 @@
  */
 import { Clock, Data, Duration, Effect, Option } from "effect"
 import { BillingConfig } from "./BillingConfig.js"
-import type * as Customer from "./Customer.js"
+import * as Customer from "./Customer.js"
 import { CustomerRepo, type CustomerRepoError, VersionConflict } from "./CustomerRepo.js"
 import type { CustomerId, EventId } from "./Ids.js"
 import * as Records from "./internal/records.js"
@@ -203,9 +203,11 @@ const promote = (customer: Customer.Customer, at: EventClock) =>
     // off by these writes instead, so a promotion inside or just after a demotion's settle window
     // keeps that subscription.
     const guard = { stale: false, fenced: false }
+    const started = yield* Clock.currentTimeMillis
     const admit = (c: Customer.Customer) => {
       guard.stale = staleFor(c, at)
-      guard.fenced = !guard.stale && (c.closing === true || (c.generation ?? 0) !== (customer.generation ?? 0))
+      guard.fenced = !guard.stale &&
+        (Customer.isClosing(c, started) || (c.generation ?? 0) !== (customer.generation ?? 0))
       return !guard.stale && !guard.fenced
     }
     const fencedOff = new VersionConflict({
@@ -261,6 +263,8 @@ const promote = (customer: Customer.Customer, at: EventClock) =>
         subscriptionId,
         retiring: retiring.length === 0 ? undefined : retiring,
         orphans: orphans.length === 0 ? undefined : orphans,
+        // A close whose mark outlived its lease crashed or failed: this promotion supersedes it.
+        closingSince: undefined,
         paymentFailedAt: undefined,
         settleUntil: undefined,
         lastEventAt: eventTime(c, at),

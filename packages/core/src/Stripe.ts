@@ -99,8 +99,10 @@ export interface StripeService {
     input: { readonly customerId: CustomerId; readonly idempotencyKey: string }
   ) => Effect.Effect<SubscriptionId, StripeError>
   /**
-   * The customer's metered subscriptions that Stripe has not ended (every status but `canceled` and
-   * `incomplete_expired`): what it may still invoice. Closing a demotion sweeps them.
+   * The customer's metered subscriptions made by `ensureSubscription` (not one the merchant made to
+   * the same price) that Stripe has not ended (every status but `canceled` and `incomplete_expired`):
+   * what it may still invoice. Closing a demotion sweeps them; a promotion cancels the ones it does
+   * not hold. A customer Stripe does not know has none.
    */
   readonly openSubscriptions: (customerId: CustomerId) => Effect.Effect<ReadonlyArray<SubscriptionId>, StripeError>
   /**

@@ -184,11 +184,12 @@ const commit = (
 /**
  * Sync one customer against observed counts: resend a pending report first, then report each day's
  * new units oldest first. Stops at the first conflict (another writer is at work on the record).
+ * Then, unless `close` is false, closes a settle window that has ended.
  */
 export const syncCustomer = (
   customer: Customer.Customer,
   observed: Observed,
-  options: { readonly dryRun?: boolean } = {}
+  options: { readonly dryRun?: boolean; readonly close?: boolean } = {}
 ): Effect.Effect<CustomerSync, CustomerSyncError, Stripe | CustomerRepo> =>
   Effect.gen(function*() {
     const stripe = yield* Stripe
@@ -263,7 +264,13 @@ export const syncCustomer = (
       unitsReported += pending.value
     }
 
-    if (!options.dryRun && settleWindowDue(current, now)) {
+    if (!options.dryRun && options.close !== false && settleWindowDue(current, now)) {
+      // Meter events are stamped in whole seconds; a final invoice covers its period up to the cancel.
+      // When this run just reported the last counts, cancel in a later second than their stamp.
+      if (eventsSent > 0) {
+        const at = yield* Clock.currentTimeMillis
+        yield* Effect.sleep(Duration.millis(1000 - (at % 1000)))
+      }
       current = yield* closeSettleWindow(current)
     } else if (!options.dryRun && hasSubscriptionsToCancel(current)) {
       const retired = yield* retireReplaced(current).pipe(Effect.catchTag("VersionConflict", () => Effect.succeedNone))
@@ -281,7 +288,10 @@ export const syncCustomer = (
  * the meter, and the record's subscription already invoices it.
  *
  * The close begins with a version-checked write (the fence) that starts a new generation and marks
- * the record `closing`; it ends with a write that clears the window, the subscription and the mark.
+ * the record `closingSince`; it ends with a write that clears the window, the subscription, the mark
+ * and a kept payment failure. Only the hourly sync closes, and a running close (its mark younger than
+ * `CLOSE_LEASE_MILLIS`) is never joined by a second one; each orphan is cancelled only while the
+ * record still carries this close's mark.
  * A promotion that wrote first wins (the fence fails and the close is skipped); one that read the
  * record before the fence, or reads it while it is marked, refuses to write (it is retried, and then
  * gets a new subscription, never a cancelled one back from Stripe's idempotency replay). Everything
@@ -292,7 +302,8 @@ const closeSettleWindow = (customer: Customer.Customer) =>
     const stripe = yield* Stripe
     const repo = yield* CustomerRepo
     const generation = (customer.generation ?? 0) + 1
-    const fenced = yield* Retry.repo(repo.update({ ...customer, generation, closing: true })).pipe(
+    const now = yield* Clock.currentTimeMillis
+    const fenced = yield* Retry.repo(repo.update({ ...customer, generation, closingSince: now })).pipe(
       Effect.map(Option.some),
       Effect.catchTag("VersionConflict", () => Effect.succeedNone)
     )
@@ -308,6 +319,10 @@ const closeSettleWindow = (customer: Customer.Customer) =>
       !invoiced.includes(id)
     )
     for (const orphan of orphans) {
+      // Still this close's record? A later close (after a lease ran out) may have finished, and a
+      // promotion written down the subscription this list just returned.
+      const still = yield* Retry.repo(repo.get(customer.customerId))
+      if (Option.isNone(still) || still.value.generation !== generation || still.value.closingSince !== now) break
       yield* Effect.logWarning("cancelling a metered subscription no record holds").pipe(
         Effect.annotateLogs({ customerId: customer.customerId, subscriptionId: orphan })
       )
@@ -316,14 +331,16 @@ const closeSettleWindow = (customer: Customer.Customer) =>
     // Other writers may have written since the fence (a demotion event, the `subscription.deleted`
     // our cancel caused): clear on top of them, as long as no later close began.
     const closed = yield* Records.updateRecord(customer.customerId, (c) =>
-      c.generation === generation && c.closing === true
+      c.generation === generation && c.closingSince === now
         ? Option.some({
           ...c,
           settleUntil: undefined,
           subscriptionId: undefined,
           retiring: undefined,
           orphans: undefined,
-          closing: undefined
+          closingSince: undefined,
+          // A paid invoice promotes a customer demoted for non-payment only until the window closes.
+          paymentFailedAt: undefined
         })
         : Option.none())
     return Option.getOrElse(closed, () =>
@@ -354,9 +371,15 @@ export const retireReplaced = (
   Stripe | CustomerRepo
 > =>
   Effect.gen(function*() {
-    const retiring = customer.retiring ?? []
-    const orphans = customer.orphans ?? []
-    if (retiring.length === 0 && orphans.length === 0) return Option.none()
+    if (!hasSubscriptionsToCancel(customer)) return Option.none()
+    // Work from the record as it is now, never from an older copy: a promotion since may have adopted
+    // one of these (it is then the record's subscription, and no longer listed here).
+    const repo = yield* CustomerRepo
+    const latest = yield* Retry.repo(repo.get(customer.customerId))
+    if (Option.isNone(latest)) return Option.none()
+    const held = latest.value.subscriptionId
+    const retiring = (latest.value.retiring ?? []).filter((id) => id !== held)
+    const orphans = (latest.value.orphans ?? []).filter((id) => id !== held)
     const stripe = yield* Stripe
     for (const subscriptionId of retiring) {
       yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId, invoiceNow: true }))
@@ -367,7 +390,8 @@ export const retireReplaced = (
     const done = [...retiring, ...orphans]
     return yield* Records.updateRecord(customer.customerId, (c) => {
       const keep = (ids: ReadonlyArray<SubscriptionId> | undefined) => {
-        const left = (ids ?? []).filter((id) => !done.includes(id))
+        // Cancelled now, or the record's own subscription again: neither is left to cancel.
+        const left = (ids ?? []).filter((id) => !done.includes(id) && id !== c.subscriptionId)
         return left.length === 0 ? undefined : left
       }
       return hasSubscriptionsToCancel(c)
@@ -377,11 +401,11 @@ export const retireReplaced = (
   }).pipe(Effect.withSpan("UsageSync.retireReplaced", { attributes: { customerId: customer.customerId } }))
 
 // Whether a FREE record's settle window has ended and the sync closes it now.
-// A close that began and did not finish (the record is still marked) is due at once: promotions wait
-// for it.
+// A close that is running (its mark younger than the lease) is left to finish; one whose mark outlived
+// the lease crashed or failed and is due at once.
 const settleWindowDue = (customer: Customer.Customer, now: number): boolean =>
-  customer.plan === "FREE" && customer.pending === undefined &&
-  (customer.closing === true ||
+  customer.plan === "FREE" && customer.pending === undefined && !Customer.isClosing(customer, now) &&
+  (customer.closingSince !== undefined ||
     ((customer.settleUntil !== undefined || customer.subscriptionId !== undefined) &&
       (customer.settleUntil ?? 0) <= now))
 
@@ -524,5 +548,7 @@ export const flushCustomer = (
     const now = yield* Clock.currentTimeMillis
     const days = UtcDay.range(UtcDay.fromMillis(now), config.lookbackDays)
     const observed = yield* readUsage({ usagePlanId: config.meteredPlanId, days, apiKeyId: customer.apiKeyId })
-    return yield* syncCustomer(customer, observed)
+    // Only the hourly sync closes settle windows: a webhook's flush (the close's own cancel sends some)
+    // must not start a second close beside a running one.
+    return yield* syncCustomer(customer, observed, { close: false })
   }).pipe(Effect.withSpan("UsageSync.flushCustomer"))

@@ -534,6 +534,24 @@ const regressions: ReadonlyArray<{
       { _tag: "AttachCard", c: 1, viaSetupIntent: false },
       { _tag: "Sync" }
     ]
+  },
+  {
+    // Demoted at once on a failure; a late count in the window was reported after the subscription it
+    // belongs to was already cancelled.
+    found: "CI run at bc8b2d1, seed 197702353, shrunk",
+    commands: [
+      { _tag: "AttachCard", c: 2, viaSetupIntent: false },
+      { _tag: "Deliver", pick: 0, keep: false },
+      { _tag: "Latency", method: "CustomerRepo.markProcessed", millis: 201 },
+      { _tag: "FailRetrying", c: 2 },
+      { _tag: "FailFinal", c: 2 },
+      { _tag: "Fault", method: "Stripe.ensureSubscription", when: "before", times: 1, skip: 0, die: true },
+      { _tag: "DeliverTwo", first: 0, second: 0 },
+      { _tag: "FailFinal", c: 1 },
+      { _tag: "Deliver", pick: 0, keep: false },
+      { _tag: "LateUsage", c: 2, units: 1 }
+    ],
+    policy: BillingConfig.DemotionPolicy.Immediately()
   }
 ]
 

@@ -3,9 +3,9 @@
  * promotion against a settle close, a promotion that replaced a subscription and crashed, a card
  * removed while a promotion runs, a payment that succeeds after a demotion.
  */
-import { BillingConfig, HandleEvent, UsageSync } from "@augint-billing/core"
+import { BillingConfig, Customer, HandleEvent, Stripe, UsageSync } from "@augint-billing/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Option, TestClock } from "effect"
+import { Duration, Effect, Exit, Fiber, Option, TestClock } from "effect"
 import { Driver, Invariants, StripeEvents } from "../src/index.js"
 import {
   apiKeyId,
@@ -34,24 +34,31 @@ const openSubscriptions = Effect.gen(function*() {
 const isRetry = (exit: Exit.Exit<unknown, HandleEvent.HandleEventError>) =>
   Exit.isFailure(exit) && exit.cause._tag === "Fail" && HandleEvent.classify(exit.cause.error) === "retry"
 
+// Customer 1 promoted at T0, then its card removed (demoted, the subscription live through the settle
+// window); the clock is moved just past the window. Returns the demoted record.
+const demotedPastWindow = Effect.gen(function*() {
+  yield* TestClock.setTime(T0)
+  const driver = yield* Driver.Driver
+  yield* signUpMetered(1)
+  yield* driver.setPaymentMethods(customerId(1), 0)
+  yield* settleOk(HandleEvent.handleEvent(
+    StripeEvents.paymentMethodDetached({ customerId: customerId(1), created: (yield* nowSeconds) + 1 })
+  ))
+  const demoted = Option.getOrThrow(yield* driver.record(customerId(1)))
+  yield* TestClock.setTime(demoted.settleUntil! + 1_000)
+  return demoted
+})
+
 describe("races", () => {
   it.effect("a card added while a sync closes the settle window waits for the close, then gets a new subscription", () =>
     Effect.gen(function*() {
-      yield* TestClock.setTime(T0)
       const driver = yield* Driver.Driver
-      yield* signUpMetered(1)
-      // The card is removed: demoted, the subscription still active through the settle window.
-      yield* driver.setPaymentMethods(customerId(1), 0)
-      yield* settleOk(HandleEvent.handleEvent(
-        StripeEvents.paymentMethodDetached({ customerId: customerId(1), created: (yield* nowSeconds) + 1 })
-      ))
-      const demoted = Option.getOrThrow(yield* driver.record(customerId(1)))
+      const demoted = yield* demotedPastWindow
       // The sync closes the window and is slow to cancel; a card is added after its fence.
-      yield* TestClock.setTime(demoted.settleUntil! + 1_000)
       yield* driver.setLatency("Stripe.cancelSubscription", "100 millis")
       const sync = yield* Effect.fork(settleOk(UsageSync.syncUsage()))
       yield* runForked
-      assert.isTrue(Option.getOrThrow(yield* driver.record(customerId(1))).closing)
+      assert.isDefined(Option.getOrThrow(yield* driver.record(customerId(1))).closingSince)
       yield* driver.setPaymentMethods(customerId(1), 1)
       const added = StripeEvents.setupIntentSucceeded({ customerId: customerId(1), created: (yield* nowSeconds) + 2 })
       assert.isTrue(isRetry(yield* settle(HandleEvent.handleEvent(added))), "refused while closing")
@@ -65,7 +72,7 @@ describe("races", () => {
       assert.deepStrictEqual(Invariants.violations(driver.state, customers, METERED), [])
     }).pipe(Effect.provide(testLayer())))
 
-  it.effect("a close that crashed after its fence is finished by the next sync, even inside a new window", () =>
+  it.effect("a close that crashed after its fence is finished by the first sync after its lease, even inside a new window", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(T0)
       const driver = yield* Driver.Driver
@@ -78,18 +85,100 @@ describe("races", () => {
       // The close writes its fence, then crashes at the cancel.
       yield* driver.failNext("Stripe.cancelSubscription", { die: true })
       assert.isTrue(Exit.isFailure(yield* settle(UsageSync.syncUsage())))
-      assert.isTrue(Option.getOrThrow(yield* driver.record(customerId(1))).closing)
+      assert.isDefined(Option.getOrThrow(yield* driver.record(customerId(1))).closingSince)
       // A later event opens a new window (the card is removed too) ...
       yield* driver.setPaymentMethods(customerId(1), 0)
       yield* settleOk(HandleEvent.handleEvent(
         StripeEvents.paymentMethodDetached({ customerId: customerId(1), created: yield* nowSeconds })
       ))
-      // ... and still the next sync finishes the close, so promotions do not wait for that window.
+      // A sync inside the close's lease leaves it alone (it may still be running) ...
+      yield* settleOk(UsageSync.syncUsage())
+      assert.isDefined(Option.getOrThrow(yield* driver.record(customerId(1))).closingSince)
+      // ... the first one after the lease finishes it, though the new window is still open.
+      yield* TestClock.adjust(Duration.millis(Customer.CLOSE_LEASE_MILLIS))
       yield* settleOk(UsageSync.syncUsage())
       const record = Option.getOrThrow(yield* driver.record(customerId(1)))
-      assert.isUndefined(record.closing)
+      assert.isUndefined(record.closingSince)
       assert.isUndefined(record.subscriptionId)
       assert.strictEqual(driver.state.subscriptions.get(sub!.id)?.status, "canceled")
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a webhook during a settle close does not start a second close beside it", () =>
+    Effect.gen(function*() {
+      const driver = yield* Driver.Driver
+      const demoted = yield* demotedPastWindow
+      // Close A stalls in its sweep's list call.
+      yield* driver.setLatency("Stripe.openSubscriptions", "30 seconds")
+      const a = yield* Effect.fork(settleOk(UsageSync.syncUsage()))
+      yield* runForked
+      yield* driver.setLatency("Stripe.openSubscriptions", undefined)
+      // Stripe's deletion event for the cancel A just made, and an overlapping sync, arrive meanwhile.
+      yield* settleOk(HandleEvent.handleEvent(StripeEvents.subscriptionDeleted({
+        customerId: customerId(1),
+        subscriptionId: demoted.subscriptionId!,
+        created: (yield* nowSeconds) + 2
+      })))
+      yield* settleOk(UsageSync.syncUsage())
+      assert.isDefined(Option.getOrThrow(yield* driver.record(customerId(1))).closingSince, "A still closing")
+      // A card added now waits for A (refused, retried) ...
+      yield* driver.setPaymentMethods(customerId(1), 1)
+      const added = StripeEvents.setupIntentSucceeded({ customerId: customerId(1), created: (yield* nowSeconds) + 5 })
+      assert.isTrue(isRetry(yield* settle(HandleEvent.handleEvent(added))))
+      yield* TestClock.adjust("31 seconds")
+      yield* Fiber.join(a)
+      // ... and after it, promotes onto a subscription nobody cancels.
+      yield* settleOk(HandleEvent.handleEvent(added))
+      const record = Option.getOrThrow(yield* driver.record(customerId(1)))
+      assert.strictEqual(record.plan, "METERED")
+      assert.deepStrictEqual(yield* openSubscriptions, [record.subscriptionId])
+      assert.deepStrictEqual(Invariants.violations(driver.state, customers, METERED), [])
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a close that fails for good blocks promotions for its lease only", () =>
+    Effect.gen(function*() {
+      const driver = yield* Driver.Driver
+      yield* demotedPastWindow
+      // Stripe refuses the final invoice, every time.
+      yield* driver.failNext("Stripe.cancelSubscription", {
+        times: 1_000,
+        error: new Stripe.StripeError({ reason: "InvalidRequest", message: "customer_tax_location_invalid" })
+      })
+      const failed = yield* settleOk(UsageSync.syncUsage())
+      assert.strictEqual(failed.customersFailed, 1)
+      yield* TestClock.adjust(Duration.millis(Customer.CLOSE_LEASE_MILLIS))
+      yield* driver.setPaymentMethods(customerId(1), 1)
+      const promoted = yield* settleOk(HandleEvent.handleEvent(
+        StripeEvents.setupIntentSucceeded({ customerId: customerId(1), created: (yield* nowSeconds) + 5 })
+      ))
+      assert.isTrue(promoted._tag === "Applied" && promoted.decision._tag === "Promote")
+      const record = Option.getOrThrow(yield* driver.record(customerId(1)))
+      assert.strictEqual(record.plan, "METERED")
+      assert.isUndefined(record.closingSince)
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("once the settle window closed, a paid invoice no longer promotes a customer demoted for non-payment", () =>
+    Effect.gen(function*() {
+      const driver = yield* Driver.Driver
+      const sub = yield* meteredThen("past_due")
+      const t = yield* nowSeconds
+      yield* settleOk(
+        HandleEvent.handleEvent(StripeEvents.invoicePaymentFailed({ customerId: customerId(1), created: t + 1 }))
+      )
+      // The customer cancels on purpose; the window closes.
+      driver.state.subscriptions.get(sub.id)!.status = "canceled"
+      yield* settleOk(HandleEvent.handleEvent(
+        StripeEvents.subscriptionDeleted({ customerId: customerId(1), subscriptionId: sub.id, created: t + 60 })
+      ))
+      yield* TestClock.adjust("3 hours")
+      yield* settleOk(UsageSync.syncUsage())
+      assert.isUndefined(Option.getOrThrow(yield* driver.record(customerId(1))).paymentFailedAt)
+      // Weeks later some other invoice is paid.
+      yield* TestClock.adjust("20 days")
+      const paid = yield* settleOk(HandleEvent.handleEvent(
+        StripeEvents.invoicePaid({ customerId: customerId(1), created: yield* nowSeconds })
+      ))
+      assert.isTrue(paid._tag === "Applied" && paid.decision._tag === "NoChange")
+      assert.strictEqual(Option.getOrThrow(yield* driver.record(customerId(1))).plan, "FREE")
     }).pipe(Effect.provide(testLayer())))
 
   it.effect("a promotion that replaced an unpaid subscription and crashed: the next event cancels the old one", () =>

@@ -56,7 +56,8 @@ export const suite = <E>(name: string, layer: Layer.Layer<CustomerRepo.CustomerR
           plan: "METERED",
           subscriptionId: Ids.SubscriptionId.make("sub_contract1"),
           retiring: [Ids.SubscriptionId.make("sub_contract0"), Ids.SubscriptionId.make("sub_contract00")],
-          closing: true,
+          orphans: [Ids.SubscriptionId.make("sub_contract9")],
+          closingSince: 1_700_000_200_000,
           generation: 3,
           ledger: { [day]: 42, [UtcDay.add(day, 1)]: 7 },
           stripeOffset: { [day]: -42, [UtcDay.add(day, 1)]: 3 },
@@ -134,20 +135,26 @@ export const suite = <E>(name: string, layer: Layer.Layer<CustomerRepo.CustomerR
           settleUntil: 5,
           paymentFailedAt: 6,
           retiring: [Ids.SubscriptionId.make("sub_contract2")],
-          closing: true
+          orphans: [Ids.SubscriptionId.make("sub_contract4")],
+          stripeOffset: { [UtcDay.UtcDay.make("2026-03-02")]: -5 },
+          closingSince: 7
         }))
         const next = yield* repo.update({
           ...c,
           settleUntil: undefined,
           paymentFailedAt: undefined,
           retiring: undefined,
-          closing: undefined
+          orphans: undefined,
+          stripeOffset: undefined,
+          closingSince: undefined
         })
         const stored = Option.getOrThrow(yield* repo.get(c.customerId))
         assert.isUndefined(stored.settleUntil)
         assert.isUndefined(stored.paymentFailedAt)
         assert.isUndefined(stored.retiring)
-        assert.isUndefined(stored.closing)
+        assert.isUndefined(stored.orphans)
+        assert.isUndefined(stored.stripeOffset)
+        assert.isUndefined(stored.closingSince)
         assert.strictEqual(stored.version, next.version)
       }), timeout)
 
