@@ -219,11 +219,10 @@ const promote = (customer: Customer.Customer, at: EventClock) =>
       // the promotion. Should the promotion crash after the subscription exists and never write it
       // down (its redelivery may find the card gone, or be overtaken), the sync that closes the
       // window cancels the subscription no record holds.
-      const start = yield* Clock.currentTimeMillis
-      const until = start + Duration.toMillis(PROMOTION_WINDOW)
+      const until = started + Duration.toMillis(PROMOTION_WINDOW)
       yield* updateRecord(customer.customerId, (c) =>
         admit(c) && c.plan === "FREE"
-          ? Option.some({ ...c, settleUntil: Math.max(c.settleUntil ?? until, until), updatedAt: start })
+          ? Option.some({ ...c, settleUntil: Math.max(c.settleUntil ?? until, until), updatedAt: started })
           : Option.none())
       if (guard.stale) return false
       if (guard.fenced) return yield* fencedOff

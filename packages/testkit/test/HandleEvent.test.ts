@@ -5,6 +5,7 @@ import { Driver, StripeEvents } from "../src/index.js"
 import {
   apiKeyId,
   customerId,
+  demotedForNonPayment,
   FREE,
   METERED,
   meteredThen,
@@ -249,13 +250,8 @@ describe("handleEvent", () => {
 
   it.effect("a sync closing a settle window while a promotion runs never cancels the subscription it keeps", () =>
     Effect.gen(function*() {
-      yield* TestClock.setTime(T0)
       const driver = yield* Driver.Driver
-      yield* signUpMetered(1)
-      yield* settleOk(HandleEvent.handleEvent(
-        StripeEvents.invoicePaymentFailed({ customerId: customerId(1), created: (yield* nowSeconds) + 1 })
-      ))
-      const demoted = Option.getOrThrow(yield* driver.record(customerId(1)))
+      const demoted = yield* demotedForNonPayment
       // The customer adds a card a moment before the window ends; the sync starts as it ends, reads the
       // record before the promotion writes, and is slow to cancel.
       yield* TestClock.setTime(demoted.settleUntil! - 1)
@@ -277,13 +273,8 @@ describe("handleEvent", () => {
 
   it.effect("a promotion that read the record before a settle close began refuses the closing subscription", () =>
     Effect.gen(function*() {
-      yield* TestClock.setTime(T0)
       const driver = yield* Driver.Driver
-      yield* signUpMetered(1)
-      yield* settleOk(HandleEvent.handleEvent(
-        StripeEvents.invoicePaymentFailed({ customerId: customerId(1), created: (yield* nowSeconds) + 1 })
-      ))
-      const demoted = Option.getOrThrow(yield* driver.record(customerId(1)))
+      const demoted = yield* demotedForNonPayment
       const [closing] = yield* driver.subscriptions(customerId(1))
       // The promotion finds the window still open, then its record reads are slow: the sync's close
       // writes its fence first, and cancels slowly.

@@ -12,6 +12,14 @@ const billed = (n: number, d: UtcDay.UtcDay) =>
 
 const sync = settleOk(UsageSync.syncUsage())
 
+// Remove customer n's link (what `ai-billing customers unlink --force` does).
+const unlink = (n: number) =>
+  Effect.gen(function*() {
+    const driver = yield* Driver.Driver
+    const repo = yield* CustomerRepo.CustomerRepo
+    yield* repo.remove(Option.getOrThrow(yield* driver.record(customerId(n))))
+  })
+
 // Customer 1, metered, with 150 units reported today.
 const billed150 = Effect.gen(function*() {
   yield* TestClock.setTime(T0)
@@ -242,7 +250,7 @@ describe("syncUsage", () => {
       ))
       yield* TestClock.adjust("2 hours")
       yield* sync
-      yield* repo.remove(Option.getOrThrow(yield* driver.record(customerId(1))))
+      yield* unlink(1)
       // ... linked again to the same key, and promoted again.
       const relinked = yield* UsageSync.newLink({ customerId: customerId(1), apiKeyId: apiKeyId(1) })
       assert.deepStrictEqual(relinked.ledger, { [TODAY]: 150 })
@@ -261,7 +269,7 @@ describe("syncUsage", () => {
     Effect.gen(function*() {
       const { driver, repo } = yield* billed150
       // The operator moves the customer to a new key (force-unlink while metered, link the new key).
-      yield* repo.remove(Option.getOrThrow(yield* driver.record(customerId(1))))
+      yield* unlink(1)
       yield* driver.createApiKey(apiKeyId(9), METERED)
       const relinked = yield* UsageSync.newLink({ customerId: customerId(1), apiKeyId: apiKeyId(9) })
       assert.deepStrictEqual(relinked.ledger, {})
@@ -276,7 +284,7 @@ describe("syncUsage", () => {
     Effect.gen(function*() {
       const { driver, repo } = yield* billed150
       // The key goes to customer 2 the same day (customer 1 unlinked with its usage billed).
-      yield* repo.remove(Option.getOrThrow(yield* driver.record(customerId(1))))
+      yield* unlink(1)
       yield* driver.createStripeCustomer(customerId(2), 1)
       const linked = yield* UsageSync.newLink({ customerId: customerId(2), apiKeyId: apiKeyId(1) })
       assert.deepStrictEqual(linked.ledger, { [TODAY]: 150 })

@@ -379,9 +379,14 @@ const demotionPolicy: fc.Arbitrary<BillingConfig.DemotionPolicy> = fc.oneof(
 )
 
 const numRuns = Number(process.env.FC_NUM_RUNS ?? (process.env.CI ? 1_500 : 200))
-const seed = process.env.FC_SEED === undefined || process.env.FC_SEED === "random"
-  ? Date.now()
-  : Number(process.env.FC_SEED)
+const seedSetting = process.env.FC_SEED
+const seed = seedSetting === undefined || seedSetting === "random" ? Date.now() : Number(seedSetting)
+
+// The edge of these properties: fast-check wants a Promise that rejects when the history broke.
+const holds = async (self: Effect.Effect<void>): Promise<void> => {
+  const exit = await Effect.runPromiseExit(self)
+  if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
+}
 
 // Counterexamples the property once found, replayed on every run so a fixed bug stays fixed.
 const regressions: ReadonlyArray<{
@@ -556,18 +561,16 @@ const regressions: ReadonlyArray<{
 ]
 
 describe("billing invariants over random histories", () => {
-  it.each(regressions)("hold for the history $found", async ({ commands, policy }) => {
-    const exit = await Effect.runPromiseExit(history(commands, policy))
-    if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
-  })
+  it.each(regressions)("hold for the history $found", ({ commands, policy }) => holds(history(commands, policy)))
 
   it(`hold for ${numRuns} histories (seed ${seed})`, async () => {
     console.log(`invariants: ${numRuns} histories, seed ${seed} (replay with FC_SEED=${seed})`)
     await fc.assert(
-      fc.asyncProperty(fc.array(command, { minLength: 5, maxLength: 40 }), demotionPolicy, async (commands, policy) => {
-        const exit = await Effect.runPromiseExit(history(commands, policy))
-        if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
-      }),
+      fc.asyncProperty(
+        fc.array(command, { minLength: 5, maxLength: 40 }),
+        demotionPolicy,
+        (commands, policy) => holds(history(commands, policy))
+      ),
       { numRuns, seed, endOnFailure: false }
     )
   }, 1_800_000)
@@ -635,10 +638,7 @@ const syncHistory = (rounds: ReadonlyArray<typeof round extends fc.Arbitrary<inf
 describe("exactly-once sync under a fault at every port call", () => {
   it(`holds for ${numRuns} histories (seed ${seed})`, async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(round, { minLength: 1, maxLength: 12 }), async (rounds) => {
-        const exit = await Effect.runPromiseExit(syncHistory(rounds))
-        if (Exit.isFailure(exit)) throw new Error(String(exit.cause))
-      }),
+      fc.asyncProperty(fc.array(round, { minLength: 1, maxLength: 12 }), (rounds) => holds(syncHistory(rounds))),
       { numRuns, seed }
     )
   }, 1_800_000)

@@ -1,5 +1,5 @@
 import { BillingConfig, HandleEvent, type Ids } from "@augint-billing/core"
-import { Clock, type Duration, Effect, Exit, Fiber, Layer, TestClock } from "effect"
+import { Clock, type Duration, Effect, Exit, Fiber, Layer, Option, TestClock } from "effect"
 import { Driver, Memory, StripeEvents } from "../src/index.js"
 
 /** 2026-03-31T10:00:00Z: an ordinary day, one day before a month boundary. */
@@ -67,3 +67,14 @@ export const meteredThen = (status: "past_due" | "unpaid") =>
     driver.state.subscriptions.get(sub!.id)!.status = status
     return sub!
   })
+
+/** Customer 1 promoted at T0, then demoted by a final failed payment a second later; returns the record. */
+export const demotedForNonPayment = Effect.gen(function*() {
+  yield* TestClock.setTime(T0)
+  const driver = yield* Driver.Driver
+  yield* signUpMetered(1)
+  yield* settleOk(HandleEvent.handleEvent(
+    StripeEvents.invoicePaymentFailed({ customerId: customerId(1), created: (yield* nowSeconds) + 1 })
+  ))
+  return Option.getOrThrow(yield* driver.record(customerId(1)))
+})
