@@ -17,6 +17,7 @@ import { decide, Decision } from "./Policy.js"
 import * as Retry from "./Retry.js"
 import { Stripe, type StripeError } from "./Stripe.js"
 import * as StripeEvent from "./StripeEvent.js"
+import * as Subscriptions from "./Subscriptions.js"
 import type { UsageSource, UsageSourceError } from "./UsageSource.js"
 import * as UsageSync from "./UsageSync.js"
 
@@ -168,7 +169,7 @@ export const converge = (
       if (Option.isNone(after)) return
       if (after.value.plan !== customer.plan) continue
       // Subscriptions a promotion replaced or found orphaned (it may have crashed before cancelling).
-      yield* UsageSync.retireReplaced(after.value)
+      yield* Subscriptions.retireReplaced(after.value)
       if (after.value.plan === "FREE" && after.value.subscriptionId !== undefined) {
         // A demotion to finish: report the usage counted so far. The subscription is cancelled with
         // a final invoice by the sync that closes the settle window, once late counts are in.
@@ -271,7 +272,7 @@ const promote = (customer: Customer.Customer, at: EventClock) =>
       })
     })
     if (guard.fenced) return yield* fencedOff
-    if (Option.isSome(written)) yield* UsageSync.retireReplaced(written.value)
+    if (Option.isSome(written)) yield* Subscriptions.retireReplaced(written.value)
     return Option.isSome(written)
   }).pipe(Effect.withSpan("HandleEvent.promote"))
 

@@ -10,51 +10,27 @@
 import { Clock, Duration, Effect, type Either, Option, Schema, Stream } from "effect"
 import { BillingConfig } from "./BillingConfig.js"
 import * as Customer from "./Customer.js"
-import { CustomerRepo, type CustomerRepoError, type VersionConflict } from "./CustomerRepo.js"
-import { type ApiKeyId, CustomerId, MeterEventIdentifier, type SubscriptionId, type UsagePlanId } from "./Ids.js"
+import { CustomerRepo, type CustomerRepoError } from "./CustomerRepo.js"
+import { type ApiKeyId, CustomerId, MeterEventIdentifier } from "./Ids.js"
 import { fnv1a64 } from "./internal/hash.js"
-import * as Records from "./internal/records.js"
+import * as NewLink from "./NewLink.js"
 import * as Retry from "./Retry.js"
 import { Stripe, type StripeError } from "./Stripe.js"
-import { MAX_PAGE_SIZE, type UsagePage, UsageSource, type UsageSourceError } from "./UsageSource.js"
+import * as Subscriptions from "./Subscriptions.js"
+import * as UsageRead from "./UsageRead.js"
+import type { UsageSource, UsageSourceError } from "./UsageSource.js"
 import * as UtcDay from "./UtcDay.js"
 
-/** Observed counts per key for a run of consecutive days (`days[i]` ↔ `counts[i]`). */
-export interface Observed {
-  readonly days: ReadonlyArray<UtcDay.UtcDay>
-  readonly byKey: ReadonlyMap<ApiKeyId, ReadonlyArray<number>>
-  /** Pages read to get them. */
-  readonly pages: number
-}
-
-/** Read a plan's usage for `days` (consecutive, oldest first), all pages, optionally for one key. */
-export const readUsage = (
-  input: {
-    readonly usagePlanId: UsagePlanId
-    readonly days: ReadonlyArray<UtcDay.UtcDay>
-    readonly apiKeyId?: ApiKeyId
-  }
-): Effect.Effect<Observed, UsageSourceError, UsageSource> =>
-  Effect.gen(function*() {
-    const source = yield* UsageSource
-    const byKey = new Map<ApiKeyId, ReadonlyArray<number>>()
-    let pages = 0
-    let position: string | undefined = undefined
-    do {
-      const page: UsagePage = yield* Retry.usage(source.getUsagePage({
-        usagePlanId: input.usagePlanId,
-        startDay: input.days[0]!,
-        endDay: input.days[input.days.length - 1]!,
-        limit: MAX_PAGE_SIZE,
-        ...(input.apiKeyId === undefined ? {} : { apiKeyId: input.apiKeyId }),
-        ...(position === undefined ? {} : { position })
-      }))
-      pages++
-      for (const item of page.items) byKey.set(item.apiKeyId, item.counts)
-      position = page.position
-    } while (position !== undefined)
-    return { days: input.days, byKey, pages }
-  }).pipe(Effect.withSpan("UsageSync.readUsage"))
+/** @deprecated Use `UsageRead.Observed`. */
+export type Observed = UsageRead.Observed
+/** @deprecated Use `UsageRead.readUsage`. */
+export const readUsage = UsageRead.readUsage
+/** @deprecated Use `NewLink.newLink`. */
+export const newLink = NewLink.newLink
+/** @deprecated Use `Subscriptions.retireReplaced`. */
+export const retireReplaced = Subscriptions.retireReplaced
+/** @deprecated Use `Subscriptions.hasSubscriptionsToCancel`. */
+export const hasSubscriptionsToCancel = Subscriptions.hasSubscriptionsToCancel
 
 /**
  * The identifier of the meter event that brings the reported total of a customer's link to an API
@@ -73,50 +49,6 @@ export const identifierFor = (
     plain.length <= 100 ? plain : `ab2h:${fnv1a64(`${customerId}:${apiKeyId}`)}:${day}:${total}`
   )
 }
-
-/**
- * The record of a new link between a customer and an API key: FREE, its ledger holding the key's
- * metered counts so far for every day a sync looks at, and where Stripe's totals for the customer
- * differ from those counts (an earlier key, a key that was someone else's), the difference. A link bills only what the key uses in the
- * metered plan from now on: what it used before (under an earlier link of this customer or another)
- * was billed then, or never was the new link's. Without it, unlinking and linking again the same day
- * would bill the day's metered usage a second time.
- */
-export const newLink = (
-  input: { readonly customerId: CustomerId; readonly apiKeyId: ApiKeyId }
-): Effect.Effect<Customer.Customer, UsageSourceError | StripeError, UsageSource | Stripe | BillingConfig> =>
-  Effect.gen(function*() {
-    const config = yield* BillingConfig
-    const stripe = yield* Stripe
-    const now = yield* Clock.currentTimeMillis
-    const days = UtcDay.range(UtcDay.fromMillis(now), config.lookbackDays)
-    const observed = yield* readUsage({ usagePlanId: config.meteredPlanId, days, apiKeyId: input.apiKeyId })
-    const counts = observed.byKey.get(input.apiKeyId) ?? []
-    // What Stripe already holds for the customer on those days (an earlier link, another key).
-    const summaries = yield* Retry.stripe(stripe.meterEventSummaries({
-      customerId: input.customerId,
-      start: UtcDay.startMillis(days[0]!) / 1000,
-      end: (UtcDay.endMillis(days[days.length - 1]!) + 1) / 1000
-    }))
-    const accepted = new Map<UtcDay.UtcDay, number>()
-    for (const s of summaries) {
-      const day = UtcDay.fromMillis(s.start * 1000)
-      accepted.set(day, (accepted.get(day) ?? 0) + s.value)
-    }
-    let ledger: Customer.Ledger = {}
-    const stripeOffset: Record<UtcDay.UtcDay, number> = {}
-    days.forEach((day, i) => {
-      const seen = counts[i] ?? 0
-      if (seen > 0) ledger = Customer.withReported(ledger, day, seen)
-      const offset = (accepted.get(day) ?? 0) - seen
-      if (offset !== 0) stripeOffset[day] = offset
-    })
-    return {
-      ...Customer.make({ ...input, now }),
-      ledger,
-      ...(Object.keys(stripeOffset).length === 0 ? {} : { stripeOffset })
-    }
-  }).pipe(Effect.withSpan("UsageSync.newLink", { attributes: { customerId: input.customerId } }))
 
 /**
  * Resending a pending report is safe while Stripe still dedupes its identifier (24 hours); past this
@@ -188,7 +120,7 @@ const commit = (
  */
 export const syncCustomer = (
   customer: Customer.Customer,
-  observed: Observed,
+  observed: UsageRead.Observed,
   options: { readonly dryRun?: boolean; readonly close?: boolean } = {}
 ): Effect.Effect<CustomerSync, CustomerSyncError, Stripe | CustomerRepo> =>
   Effect.gen(function*() {
@@ -264,150 +196,22 @@ export const syncCustomer = (
       unitsReported += pending.value
     }
 
-    if (!options.dryRun && options.close !== false && settleWindowDue(current, now)) {
+    if (!options.dryRun && options.close !== false && Subscriptions.settleWindowDue(current, now)) {
       // Meter events are stamped in whole seconds; a final invoice covers its period up to the cancel.
       // When this run just reported the last counts, cancel in a later second than their stamp.
       if (eventsSent > 0) {
         const at = yield* Clock.currentTimeMillis
         yield* Effect.sleep(Duration.millis(1000 - (at % 1000)))
       }
-      current = yield* closeSettleWindow(current)
-    } else if (!options.dryRun && hasSubscriptionsToCancel(current)) {
-      const retired = yield* retireReplaced(current).pipe(Effect.catchTag("VersionConflict", () => Effect.succeedNone))
+      current = yield* Subscriptions.closeSettleWindow(current)
+    } else if (!options.dryRun && Subscriptions.hasSubscriptionsToCancel(current)) {
+      const retired = yield* Subscriptions.retireReplaced(current).pipe(
+        Effect.catchTag("VersionConflict", () => Effect.succeedNone)
+      )
       if (Option.isSome(retired)) current = retired.value
     }
     return { customer: current, unitsReported, eventsSent, anomalies, contended: false }
   })
-
-/**
- * A demoted customer's settle window closes with the first sync after it ends: every count is in and
- * reported, so the subscription is cancelled with a final invoice that includes it (and so is any
- * subscription the record still retires). Any other open metered subscription is an orphan (a
- * promotion that lost to a newer demotion, or crashed, made it and never wrote it down) and is
- * cancelled without an invoice: Billing Meters bill the customer's usage on every subscription to
- * the meter, and the record's subscription already invoices it.
- *
- * The close begins with a version-checked write (the fence) that starts a new generation and marks
- * the record `closingSince`; it ends with a write that clears the window, the subscription, the mark
- * and a kept payment failure. Only the hourly sync closes, and a running close (its mark younger than
- * `CLOSE_LEASE_MILLIS`) is never joined by a second one; each orphan is cancelled only while the
- * record still carries this close's mark.
- * A promotion that wrote first wins (the fence fails and the close is skipped); one that read the
- * record before the fence, or reads it while it is marked, refuses to write (it is retried, and then
- * gets a new subscription, never a cancelled one back from Stripe's idempotency replay). Everything
- * after the fence is idempotent: a crash leaves the window due and the next sync finishes the close.
- */
-const closeSettleWindow = (customer: Customer.Customer) =>
-  Effect.gen(function*() {
-    const stripe = yield* Stripe
-    const repo = yield* CustomerRepo
-    const generation = (customer.generation ?? 0) + 1
-    const now = yield* Clock.currentTimeMillis
-    const fenced = yield* Retry.repo(repo.update({ ...customer, generation, closingSince: now })).pipe(
-      Effect.map(Option.some),
-      Effect.catchTag("VersionConflict", () => Effect.succeedNone)
-    )
-    if (Option.isNone(fenced)) return customer
-    const invoiced = [
-      ...(customer.subscriptionId === undefined ? [] : [customer.subscriptionId]),
-      ...(customer.retiring ?? [])
-    ]
-    for (const subscriptionId of invoiced) {
-      yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId, invoiceNow: true }))
-    }
-    const orphans = (yield* Retry.stripe(stripe.openSubscriptions(customer.customerId))).filter((id) =>
-      !invoiced.includes(id)
-    )
-    for (const orphan of orphans) {
-      // Still this close's record? A later close (after a lease ran out) may have finished, and a
-      // promotion written down the subscription this list just returned.
-      const still = yield* Retry.repo(repo.get(customer.customerId))
-      if (Option.isNone(still) || still.value.generation !== generation || still.value.closingSince !== now) break
-      yield* Effect.logWarning("cancelling a metered subscription no record holds").pipe(
-        Effect.annotateLogs({ customerId: customer.customerId, subscriptionId: orphan })
-      )
-      yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId: orphan, invoiceNow: false }))
-    }
-    // Other writers may have written since the fence (a demotion event, the `subscription.deleted`
-    // our cancel caused): clear on top of them, as long as no later close began.
-    const closed = yield* Records.updateRecord(customer.customerId, (c) =>
-      c.generation === generation && c.closingSince === now
-        ? Option.some({
-          ...c,
-          settleUntil: undefined,
-          subscriptionId: undefined,
-          retiring: undefined,
-          orphans: undefined,
-          closingSince: undefined,
-          // A paid invoice promotes a customer demoted for non-payment only until the window closes.
-          paymentFailedAt: undefined
-        })
-        : Option.none())
-    return Option.getOrElse(closed, () =>
-      fenced.value)
-  }).pipe(
-    // Still contended after the retries: the window stays due, and the next sync closes it again.
-    Effect.catchTag("VersionConflict", () =>
-      Effect.succeed(customer)),
-    Effect.withSpan("UsageSync.closeSettleWindow", { attributes: { customerId: customer.customerId } })
-  )
-
-/** Whether the record names subscriptions to cancel (`retiring` or `orphans`). */
-export const hasSubscriptionsToCancel = (customer: Customer.Customer): boolean =>
-  (customer.retiring?.length ?? 0) > 0 || (customer.orphans?.length ?? 0) > 0
-
-/**
- * Cancel the subscriptions a promotion replaced (`retiring`, each with a final invoice for the usage
- * reported while the record held it) and the orphans it found (`orphans`, without one: the record's
- * subscription invoices the customer's meter), then drop them from the record. Run by the promotion,
- * every event's `converge` and the sync, so a crash right after the promotion's write is repaired by
- * whichever comes next.
- */
-export const retireReplaced = (
-  customer: Customer.Customer
-): Effect.Effect<
-  Option.Option<Customer.Customer>,
-  StripeError | CustomerRepoError | VersionConflict,
-  Stripe | CustomerRepo
-> =>
-  Effect.gen(function*() {
-    if (!hasSubscriptionsToCancel(customer)) return Option.none()
-    // Work from the record as it is now, never from an older copy: a promotion since may have adopted
-    // one of these (it is then the record's subscription, and no longer listed here).
-    const repo = yield* CustomerRepo
-    const latest = yield* Retry.repo(repo.get(customer.customerId))
-    if (Option.isNone(latest)) return Option.none()
-    const held = latest.value.subscriptionId
-    const retiring = (latest.value.retiring ?? []).filter((id) => id !== held)
-    const orphans = (latest.value.orphans ?? []).filter((id) => id !== held)
-    const stripe = yield* Stripe
-    for (const subscriptionId of retiring) {
-      yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId, invoiceNow: true }))
-    }
-    for (const subscriptionId of orphans) {
-      yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId, invoiceNow: false }))
-    }
-    const done = [...retiring, ...orphans]
-    return yield* Records.updateRecord(customer.customerId, (c) => {
-      const keep = (ids: ReadonlyArray<SubscriptionId> | undefined) => {
-        // Cancelled now, or the record's own subscription again: neither is left to cancel.
-        const left = (ids ?? []).filter((id) => !done.includes(id) && id !== c.subscriptionId)
-        return left.length === 0 ? undefined : left
-      }
-      return hasSubscriptionsToCancel(c)
-        ? Option.some({ ...c, retiring: keep(c.retiring), orphans: keep(c.orphans) })
-        : Option.none()
-    })
-  }).pipe(Effect.withSpan("UsageSync.retireReplaced", { attributes: { customerId: customer.customerId } }))
-
-// Whether a FREE record's settle window has ended and the sync closes it now.
-// A close that is running (its mark younger than the lease) is left to finish; one whose mark outlived
-// the lease crashed or failed and is due at once.
-const settleWindowDue = (customer: Customer.Customer, now: number): boolean =>
-  customer.plan === "FREE" && customer.pending === undefined && !Customer.isClosing(customer, now) &&
-  (customer.closingSince !== undefined ||
-    ((customer.settleUntil !== undefined || customer.subscriptionId !== undefined) &&
-      (customer.settleUntil ?? 0) <= now))
 
 /** The result of one sync run. */
 export const SyncReport = Schema.Struct({
@@ -458,7 +262,7 @@ export const syncUsage = (
     const repo = yield* CustomerRepo
     const startedAt = yield* Clock.currentTimeMillis
     const days = UtcDay.range(UtcDay.fromMillis(startedAt), config.lookbackDays)
-    const observed = yield* readUsage({ usagePlanId: config.meteredPlanId, days })
+    const observed = yield* UsageRead.readUsage({ usagePlanId: config.meteredPlanId, days })
 
     const candidates: Stream.Stream<Customer.Customer, CustomerRepoError> = options.customerIds === undefined
       ? repo.listSyncCandidates()
@@ -547,7 +351,11 @@ export const flushCustomer = (
     const config = yield* BillingConfig
     const now = yield* Clock.currentTimeMillis
     const days = UtcDay.range(UtcDay.fromMillis(now), config.lookbackDays)
-    const observed = yield* readUsage({ usagePlanId: config.meteredPlanId, days, apiKeyId: customer.apiKeyId })
+    const observed = yield* UsageRead.readUsage({
+      usagePlanId: config.meteredPlanId,
+      days,
+      apiKeyId: customer.apiKeyId
+    })
     // Only the hourly sync closes settle windows: a webhook's flush (the close's own cancel sends some)
     // must not start a second close beside a running one.
     return yield* syncCustomer(customer, observed, { close: false })

@@ -16,6 +16,8 @@ export * as HandleEvent from "./HandleEvent.js"
 export * as Ids from "./Ids.js"
 /** Moving a key between usage plans. */
 export * as KeyMove from "./KeyMove.js"
+/** The record of a new link between a customer and an API key. */
+export * as NewLink from "./NewLink.js"
 /** The `PlanAdmin` port. */
 export * as PlanAdmin from "./PlanAdmin.js"
 /** What an event calls for. */
@@ -26,6 +28,10 @@ export * as Retry from "./Retry.js"
 export * as Stripe from "./Stripe.js"
 /** Decoding Stripe webhook events. */
 export * as StripeEvent from "./StripeEvent.js"
+/** Cancelling the metered subscriptions a record no longer needs. */
+export * as Subscriptions from "./Subscriptions.js"
+/** Reading usage counts, every page. */
+export * as UsageRead from "./UsageRead.js"
 /** The `UsageSource` port. */
 export * as UsageSource from "./UsageSource.js"
 /** The hourly usage sync. */
