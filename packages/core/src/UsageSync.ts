@@ -124,93 +124,116 @@ export const syncCustomer = (
   options: { readonly dryRun?: boolean; readonly close?: boolean } = {}
 ): Effect.Effect<CustomerSync, CustomerSyncError, Stripe | CustomerRepo> =>
   Effect.gen(function*() {
-    const stripe = yield* Stripe
-    const repo = yield* CustomerRepo
     const now = yield* Clock.currentTimeMillis
-    let current = customer
-    let unitsReported = 0
-    let eventsSent = 0
-    const anomalies: Array<Anomaly> = []
+    const dryRun = options.dryRun === true
+    let sync: CustomerSync = { customer, unitsReported: 0, eventsSent: 0, anomalies: [], contended: false }
+    if (customer.pending !== undefined && !dryRun) sync = yield* resendPending(sync, customer.pending, now)
+    const counts = observed.byKey.get(customer.apiKeyId)
+    for (let i = 0; i < observed.days.length && !sync.contended; i++) {
+      sync = yield* reportDay(sync, observed.days[i]!, counts?.[i] ?? 0, { now, dryRun })
+    }
+    return sync.contended || dryRun ? sync : yield* finish(sync, { now, close: options.close !== false })
+  })
 
-    const send = (pending: Customer.PendingReport) =>
-      Retry.stripeBulk(stripe.reportUsage({
-        customerId: current.customerId,
-        value: pending.value,
-        identifier: pending.identifier,
-        timestamp: pending.timestamp
-      })).pipe(Effect.tap(() => Effect.sync(() => eventsSent++)))
+const contended = (sync: CustomerSync): CustomerSync => ({ ...sync, contended: true })
 
-    if (current.pending !== undefined && !options.dryRun) {
-      const pending = current.pending
-      // Stripe dedupes identifiers for 24 hours only: an older pending report is resent only when
-      // Stripe's own totals for the day show it was not accepted.
-      const acceptedBefore = isPastDedupeWindow(pending, now)
-        ? yield* Retry.stripe(stripe.meterEventSummaries({
-          customerId: current.customerId,
-          start: UtcDay.startMillis(pending.day) / 1000,
-          end: (UtcDay.endMillis(pending.day) + 1) / 1000
-        })).pipe(
-          Effect.map((summaries) =>
-            summaries.reduce((sum, s) => sum + s.value, 0) >= pending.total + (current.stripeOffset?.[pending.day] ?? 0)
-          )
+// Send a report's meter event with the identifier and timestamp written ahead.
+const send = (customerId: CustomerId, pending: Customer.PendingReport) =>
+  Effect.flatMap(Stripe, (stripe) =>
+    Retry.stripeBulk(stripe.reportUsage({
+      customerId,
+      value: pending.value,
+      identifier: pending.identifier,
+      timestamp: pending.timestamp
+    })))
+
+// Step 1: a report a crash left pending is sent again with its identifier (Stripe dedupes it), then
+// committed. Stripe dedupes identifiers for 24 hours only: an older pending report is resent only when
+// Stripe's own totals for the day show it was not accepted.
+const resendPending = (sync: CustomerSync, pending: Customer.PendingReport, now: number) =>
+  Effect.gen(function*() {
+    const current = sync.customer
+    const acceptedBefore = isPastDedupeWindow(pending, now)
+      ? yield* Stripe.pipe(
+        Effect.flatMap((stripe) =>
+          Retry.stripe(stripe.meterEventSummaries({
+            customerId: current.customerId,
+            start: UtcDay.startMillis(pending.day) / 1000,
+            end: (UtcDay.endMillis(pending.day) + 1) / 1000
+          }))
+        ),
+        Effect.map((summaries) =>
+          summaries.reduce((sum, s) => sum + s.value, 0) >= pending.total + (current.stripeOffset?.[pending.day] ?? 0)
         )
-        : false
-      if (!acceptedBefore) yield* send(pending)
-      const committed = yield* commit(repo, current, pending)
-      if (Option.isNone(committed)) return { customer: current, unitsReported, eventsSent, anomalies, contended: true }
-      current = committed.value
-      unitsReported += pending.value
-    }
-
-    const counts = observed.byKey.get(current.apiKeyId)
-    for (let i = 0; i < observed.days.length; i++) {
-      const day = observed.days[i]!
-      const seen = counts?.[i] ?? 0
-      const before = Customer.reported(current, day)
-      if (seen < before) {
-        anomalies.push({ customerId: current.customerId, day, observed: seen, reported: before })
-        continue
-      }
-      if (seen === before) continue
-      const pending: Customer.PendingReport = {
-        day,
-        total: seen,
-        value: seen - before,
-        identifier: identifierFor(current.customerId, current.apiKeyId, day, seen),
-        timestamp: timestampFor(day, now),
-        writtenAt: now
-      }
-      if (options.dryRun) {
-        unitsReported += pending.value
-        continue
-      }
-      const written = yield* Retry.repoBulk(repo.update({ ...current, pending })).pipe(
-        Effect.map(Option.some),
-        Effect.catchTag("VersionConflict", () => Effect.succeedNone)
       )
-      if (Option.isNone(written)) return { customer: current, unitsReported, eventsSent, anomalies, contended: true }
-      yield* send(pending)
-      const committed = yield* commit(repo, written.value, pending)
-      if (Option.isNone(committed)) return { customer: current, unitsReported, eventsSent, anomalies, contended: true }
-      current = committed.value
-      unitsReported += pending.value
-    }
+      : false
+    if (!acceptedBefore) yield* send(current.customerId, pending)
+    const eventsSent = sync.eventsSent + (acceptedBefore ? 0 : 1)
+    const committed = yield* commit(yield* CustomerRepo, current, pending)
+    return Option.isNone(committed)
+      ? contended({ ...sync, eventsSent })
+      : { ...sync, customer: committed.value, unitsReported: sync.unitsReported + pending.value, eventsSent }
+  })
 
-    if (!options.dryRun && options.close !== false && Subscriptions.settleWindowDue(current, now)) {
+// Step 2, for each day: the units observed beyond what the ledger holds are written ahead as the
+// pending report, sent, then committed to the ledger. Fewer observed than reported is an anomaly.
+const reportDay = (
+  sync: CustomerSync,
+  day: UtcDay.UtcDay,
+  seen: number,
+  options: { readonly now: number; readonly dryRun: boolean }
+): Effect.Effect<CustomerSync, CustomerSyncError, Stripe | CustomerRepo> => {
+  const current = sync.customer
+  const before = Customer.reported(current, day)
+  if (seen < before) {
+    const anomaly: Anomaly = { customerId: current.customerId, day, observed: seen, reported: before }
+    return Effect.succeed({ ...sync, anomalies: [...sync.anomalies, anomaly] })
+  }
+  if (seen === before) return Effect.succeed(sync)
+  const pending: Customer.PendingReport = {
+    day,
+    total: seen,
+    value: seen - before,
+    identifier: identifierFor(current.customerId, current.apiKeyId, day, seen),
+    timestamp: timestampFor(day, options.now),
+    writtenAt: options.now
+  }
+  if (options.dryRun) return Effect.succeed({ ...sync, unitsReported: sync.unitsReported + pending.value })
+  return Effect.gen(function*() {
+    const repo = yield* CustomerRepo
+    const written = yield* Retry.repoBulk(repo.update({ ...current, pending })).pipe(
+      Effect.map(Option.some),
+      Effect.catchTag("VersionConflict", () => Effect.succeedNone)
+    )
+    if (Option.isNone(written)) return contended(sync)
+    yield* send(current.customerId, pending)
+    const eventsSent = sync.eventsSent + 1
+    const committed = yield* commit(repo, written.value, pending)
+    return Option.isNone(committed)
+      ? contended({ ...sync, eventsSent })
+      : { ...sync, customer: committed.value, unitsReported: sync.unitsReported + pending.value, eventsSent }
+  })
+}
+
+// Step 3: a settle window that has ended is closed (only the hourly sync passes `close`); otherwise
+// subscriptions the record names to cancel are cancelled.
+const finish = (sync: CustomerSync, options: { readonly now: number; readonly close: boolean }) =>
+  Effect.gen(function*() {
+    const current = sync.customer
+    if (options.close && Subscriptions.settleWindowDue(current, options.now)) {
       // Meter events are stamped in whole seconds; a final invoice covers its period up to the cancel.
       // When this run just reported the last counts, cancel in a later second than their stamp.
-      if (eventsSent > 0) {
+      if (sync.eventsSent > 0) {
         const at = yield* Clock.currentTimeMillis
         yield* Effect.sleep(Duration.millis(1000 - (at % 1000)))
       }
-      current = yield* Subscriptions.closeSettleWindow(current)
-    } else if (!options.dryRun && Subscriptions.hasSubscriptionsToCancel(current)) {
-      const retired = yield* Subscriptions.retireReplaced(current).pipe(
-        Effect.catchTag("VersionConflict", () => Effect.succeedNone)
-      )
-      if (Option.isSome(retired)) current = retired.value
+      return { ...sync, customer: yield* Subscriptions.closeSettleWindow(current) }
     }
-    return { customer: current, unitsReported, eventsSent, anomalies, contended: false }
+    if (!Subscriptions.hasSubscriptionsToCancel(current)) return sync
+    const retired = yield* Subscriptions.retireReplaced(current).pipe(
+      Effect.catchTag("VersionConflict", () => Effect.succeedNone)
+    )
+    return Option.isSome(retired) ? { ...sync, customer: retired.value } : sync
   })
 
 /** The result of one sync run. */
