@@ -11,7 +11,12 @@ import { Config, Context, Duration, Effect, Layer, RateLimiter, Schema } from "e
 import * as AwsConfig from "./AwsConfig.js"
 import { clientConfig, send } from "./internal/sdk.js"
 
-/** The shared client and rate limiter. */
+/**
+ * The shared client and rate limiter.
+ *
+ * @since 0.1.0
+ * @category services
+ */
 export interface ApiGatewayService {
   /** The SDK client; call it only through `limit`. */
   readonly client: APIGatewayClient
@@ -19,21 +24,41 @@ export interface ApiGatewayService {
   readonly limit: RateLimiter.RateLimiter
 }
 
-/** The API Gateway management client service. */
+/**
+ * The API Gateway management client service.
+ *
+ * @since 0.1.0
+ * @category services
+ */
 export class ApiGateway
   extends Context.Tag("@augint-billing/adapters-aws/ApiGateway")<ApiGateway, ApiGatewayService>()
 {}
 
-/** The management-API budget: `burst` requests at once, refilled at `perSecond`. */
+/**
+ * The management-API budget: `burst` requests at once, refilled at `perSecond`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface RateLimit {
   readonly perSecond: number
   readonly burst: number
 }
 
-/** About 10 requests/s per account with bursts of 40 (API Gateway's documented management limits). */
+/**
+ * About 10 requests/s per account with bursts of 40 (API Gateway's documented management limits).
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export const defaultRateLimit: RateLimit = { perSecond: 10, burst: 40 }
 
-/** How to reach API Gateway. */
+/**
+ * How to reach API Gateway.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface Options {
   /** Region, endpoint and credentials of the client. */
   readonly client?: AwsConfig.ClientOptions
@@ -41,7 +66,12 @@ export interface Options {
   readonly rateLimit?: RateLimit
 }
 
-/** A token bucket of `burst` tokens refilled at `perSecond`. */
+/**
+ * A token bucket of `burst` tokens refilled at `perSecond`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
 export const makeRateLimiter = (rate: RateLimit) =>
   RateLimiter.make({
     algorithm: "token-bucket",
@@ -49,7 +79,12 @@ export const makeRateLimiter = (rate: RateLimit) =>
     interval: Duration.millis(Math.round((rate.burst / rate.perSecond) * 1000))
   })
 
-/** The shared client and limiter; the Layer owns the client. */
+/**
+ * The shared client and limiter; the Layer owns the client.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
 export const layer = (options: Options = {}): Layer.Layer<ApiGateway> =>
   Layer.scoped(
     ApiGateway,
@@ -63,20 +98,40 @@ export const layer = (options: Options = {}): Layer.Layer<ApiGateway> =>
     })
   )
 
-/** The options from the environment: `AWS_REGION`, `AWS_ENDPOINT_URL_API_GATEWAY`. */
+/**
+ * The options from the environment: `AWS_REGION`, `AWS_ENDPOINT_URL_API_GATEWAY`.
+ *
+ * @since 0.1.0
+ * @category config
+ */
 export const optionsConfig: Effect.Effect<Options, AwsConfig.AwsConfigError> = AwsConfig.load(
   Config.map(AwsConfig.clientOptions("API_GATEWAY"), (client) => ({ client }))
 )
 
-/** The shared client configured from the environment. */
+/**
+ * The shared client configured from the environment.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
 export const layerConfig: Layer.Layer<ApiGateway, AwsConfig.AwsConfigError> = Layer.unwrapEffect(
   Effect.map(optionsConfig, layer)
 )
 
-/** Why a usage plan could not be described. `Throttled`, `Transport` and `Server` are transient. */
+/**
+ * Why a usage plan could not be described. `Throttled`, `Transport` and `Server` are transient.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export const UsagePlanErrorReason = Schema.Literal("NotFound", "Throttled", "Transport", "Server", "BadRequest")
 
-/** A usage plan could not be described: it does not exist (`NotFound`), or the request failed. */
+/**
+ * A usage plan could not be described: it does not exist (`NotFound`), or the request failed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class UsagePlanError extends Schema.TaggedError<UsagePlanError>()("UsagePlanError", {
   reason: UsagePlanErrorReason,
   usagePlanId: Schema.String,
@@ -84,7 +139,12 @@ export class UsagePlanError extends Schema.TaggedError<UsagePlanError>()("UsageP
   cause: Schema.optional(Schema.Defect)
 }) {}
 
-/** A usage plan as API Gateway describes it. */
+/**
+ * A usage plan as API Gateway describes it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface UsagePlanDescription {
   readonly id: string
   readonly name: string | undefined
@@ -92,7 +152,12 @@ export interface UsagePlanDescription {
   readonly apiStages: ReadonlyArray<string>
 }
 
-/** Describe one usage plan (`GetUsagePlan`, read only, through the shared rate limiter); a missing plan is `NotFound`. */
+/**
+ * Describe one usage plan (`GetUsagePlan`, read only, through the shared rate limiter); a missing plan is `NotFound`.
+ *
+ * @since 0.1.0
+ * @category administration
+ */
 export const describeUsagePlan = (
   usagePlanId: string
 ): Effect.Effect<UsagePlanDescription, UsagePlanError, ApiGateway> =>

@@ -40,7 +40,12 @@ const isPlanId = Schema.is(Ids.UsagePlanId)
 
 const stageKey = (s: ApiStage) => `${s.apiId ?? ""}/${s.stage ?? ""}`
 
-/** Build the plan admin over the shared client and limiter. */
+/**
+ * Build the plan admin over the shared client and limiter.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
 export const make = (api: ApiGateway.ApiGatewayService): PlanAdmin.PlanAdminService => {
   const call = <A>(operation: string, run: (abortSignal: AbortSignal) => Promise<A>) =>
     api.limit(send(run, adminError(operation)))
@@ -126,17 +131,32 @@ export const make = (api: ApiGateway.ApiGatewayService): PlanAdmin.PlanAdminServ
   return { plansOf, addKey, removeKey }
 }
 
-/** `PlanAdmin` over an `ApiGateway` client provided from outside (to share its rate limiter). */
+/**
+ * `PlanAdmin` over an `ApiGateway` client provided from outside (to share its rate limiter).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
 export const layerFromClient: Layer.Layer<PlanAdmin.PlanAdmin, never, ApiGateway.ApiGateway> = Layer.effect(
   PlanAdmin.PlanAdmin,
   Effect.map(ApiGateway.ApiGateway, make)
 )
 
-/** `PlanAdmin` on API Gateway with explicit options; the Layer owns its client and limiter. */
+/**
+ * `PlanAdmin` on API Gateway with explicit options; the Layer owns its client and limiter.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
 export const layer = (options: ApiGateway.Options = {}): Layer.Layer<PlanAdmin.PlanAdmin> =>
   layerFromClient.pipe(Layer.provide(ApiGateway.layer(options)))
 
-/** `PlanAdmin` on API Gateway configured from the environment. */
+/**
+ * `PlanAdmin` on API Gateway configured from the environment.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
 export const layerConfig: Layer.Layer<PlanAdmin.PlanAdmin, AwsConfig.AwsConfigError> = layerFromClient.pipe(
   Layer.provide(ApiGateway.layerConfig)
 )

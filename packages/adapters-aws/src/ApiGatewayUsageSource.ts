@@ -22,7 +22,12 @@ const usageError = (failure: Classified, cause: unknown) =>
 
 const bad = (message: string) => new UsageSource.UsageSourceError({ reason: "BadRequest", message })
 
-/** Build the usage source over the shared client and limiter. */
+/**
+ * Build the usage source over the shared client and limiter.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
 export const make = (api: ApiGateway.ApiGatewayService): UsageSource.UsageSourceService => ({
   getUsagePage: (query) =>
     Effect.suspend(() => {
@@ -64,17 +69,32 @@ export const make = (api: ApiGateway.ApiGatewayService): UsageSource.UsageSource
     }).pipe(Effect.withSpan("ApiGatewayUsageSource.getUsagePage", { attributes: { usagePlanId: query.usagePlanId } }))
 })
 
-/** `UsageSource` over an `ApiGateway` client provided from outside (to share its rate limiter). */
+/**
+ * `UsageSource` over an `ApiGateway` client provided from outside (to share its rate limiter).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
 export const layerFromClient: Layer.Layer<UsageSource.UsageSource, never, ApiGateway.ApiGateway> = Layer.effect(
   UsageSource.UsageSource,
   Effect.map(ApiGateway.ApiGateway, make)
 )
 
-/** `UsageSource` on API Gateway with explicit options; the Layer owns its client and limiter. */
+/**
+ * `UsageSource` on API Gateway with explicit options; the Layer owns its client and limiter.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
 export const layer = (options: ApiGateway.Options = {}): Layer.Layer<UsageSource.UsageSource> =>
   layerFromClient.pipe(Layer.provide(ApiGateway.layer(options)))
 
-/** `UsageSource` on API Gateway configured from the environment. */
+/**
+ * `UsageSource` on API Gateway configured from the environment.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
 export const layerConfig: Layer.Layer<UsageSource.UsageSource, AwsConfig.AwsConfigError> = layerFromClient.pipe(
   Layer.provide(ApiGateway.layerConfig)
 )

@@ -7,19 +7,34 @@
 import { BillingConfig } from "@augint-billing/core"
 import { Config, Effect, Either, Option, Schema } from "effect"
 
-/** Invalid or missing AWS configuration; the message names the variable. */
+/**
+ * Invalid or missing AWS configuration; the message names the variable.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class AwsConfigError extends Schema.TaggedError<AwsConfigError>()("AwsConfigError", {
   message: Schema.String
 }) {}
 
-/** Static credentials, for local servers; production uses the SDK's default provider chain. */
+/**
+ * Static credentials, for local servers; production uses the SDK's default provider chain.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface StaticCredentials {
   readonly accessKeyId: string
   readonly secretAccessKey: string
   readonly sessionToken?: string
 }
 
-/** How to reach one AWS service. */
+/**
+ * How to reach one AWS service.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface ClientOptions {
   /** The AWS region; the SDK's own resolution (AWS_REGION, profile) when absent. */
   readonly region?: string
@@ -29,7 +44,12 @@ export interface ClientOptions {
   readonly credentials?: StaticCredentials
 }
 
-/** The AWS services whose endpoints can be overridden. */
+/**
+ * The AWS services whose endpoints can be overridden.
+ *
+ * @since 0.1.0
+ * @category services
+ */
 export type Service = "DYNAMODB" | "API_GATEWAY" | "SECRETS_MANAGER"
 
 const url = (name: string) =>
@@ -40,18 +60,33 @@ const url = (name: string) =>
     })
   )
 
-/** `AWS_REGION`, required: the adapters never guess a region. */
+/**
+ * `AWS_REGION`, required: the adapters never guess a region.
+ *
+ * @since 0.1.0
+ * @category config
+ */
 export const region: Config.Config<string> = Config.string("AWS_REGION").pipe(
   Config.validate({ message: "must be a region name such as eu-west-1", validation: (s) => /^[a-z0-9-]+$/.test(s) })
 )
 
-/** `AWS_ENDPOINT_URL_<SERVICE>`, else `AWS_ENDPOINT_URL` (the SDK's own names), else none. */
+/**
+ * `AWS_ENDPOINT_URL_<SERVICE>`, else `AWS_ENDPOINT_URL` (the SDK's own names), else none.
+ *
+ * @since 0.1.0
+ * @category config
+ */
 export const endpoint = (service: Service): Config.Config<Option.Option<string>> =>
   Config.option(url(`AWS_ENDPOINT_URL_${service}`)).pipe(
     Config.zipWith(Config.option(url("AWS_ENDPOINT_URL")), (own, shared) => Option.orElse(own, () => shared))
   )
 
-/** Region and endpoint of one service. */
+/**
+ * Region and endpoint of one service.
+ *
+ * @since 0.1.0
+ * @category config
+ */
 export const clientOptions = (service: Service): Config.Config<ClientOptions> =>
   Config.all({ region, endpoint: endpoint(service) }).pipe(
     Config.map(({ endpoint, region }) =>
@@ -59,7 +94,12 @@ export const clientOptions = (service: Service): Config.Config<ClientOptions> =>
     )
   )
 
-/** `TABLE_NAME`, else `${STACK_NAME}-customer-links`. */
+/**
+ * `TABLE_NAME`, else `${STACK_NAME}-customer-links`.
+ *
+ * @since 0.1.0
+ * @category config
+ */
 export const tableName: Config.Config<string> = Config.string("TABLE_NAME").pipe(
   Config.orElse(() => Config.string("STACK_NAME").pipe(Config.map((stack) => `${stack}-customer-links`))),
   Config.validate({
@@ -68,7 +108,12 @@ export const tableName: Config.Config<string> = Config.string("TABLE_NAME").pipe
   })
 )
 
-/** Read a `Config`, failing with one `AwsConfigError` line per problem, each naming its variable. */
+/**
+ * Read a `Config`, failing with one `AwsConfigError` line per problem, each naming its variable.
+ *
+ * @since 0.1.0
+ * @category config
+ */
 export const load = <A>(config: Config.Config<A>): Effect.Effect<A, AwsConfigError> =>
   Effect.either(config).pipe(
     Effect.flatMap(Either.match({

@@ -5,14 +5,9 @@
  *
  * @since 0.1.0
  */
-import { Customer, CustomerRepo, type Ids, Retry } from "@augint-billing/core"
-import {
-  CreateTableCommand,
-  DescribeTableCommand,
-  DescribeTimeToLiveCommand,
-  DynamoDBClient,
-  UpdateTimeToLiveCommand
-} from "@aws-sdk/client-dynamodb"
+import type { Customer } from "@augint-billing/core"
+import { CustomerRepo, type Ids, Retry } from "@augint-billing/core"
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import {
   DynamoDBDocumentClient,
   GetCommand,
@@ -22,95 +17,35 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput
 } from "@aws-sdk/lib-dynamodb"
-import { Chunk, Clock, Config, Effect, Layer, Option, Schedule, Schema, type Scope, Stream } from "effect"
+import { Chunk, Clock, Effect, Layer, Option, type Scope, Stream } from "effect"
 import * as AwsConfig from "./AwsConfig.js"
-import type { Classified } from "./internal/awsError.js"
+import * as DynamoTable from "./DynamoTable.js"
+import { apiKeyKey, customerKey, eventKey, fromItem, invalid, toItem } from "./internal/customerItem.js"
+import { isLost, repoError, writeError } from "./internal/dynamoError.js"
 import { clientConfig, send } from "./internal/sdk.js"
 
-/** Attribute names, key prefixes and index names of the table (the deployment template must match). */
-export const TableLayout = {
-  /** The table's only key attribute (string, HASH). */
-  partitionKey: "pk",
-  /** `pk` of a customer record: `CUSTOMER#<customerId>`. */
-  customerPrefix: "CUSTOMER#",
-  /** `pk` of an API-key claim: `APIKEY#<apiKeyId>`, holding `ownerId` (the customer id). */
-  apiKeyPrefix: "APIKEY#",
-  /** `pk` of a processed-event marker: `EVENT#<eventId>`. */
-  eventPrefix: "EVENT#",
-  /** What an item is: `customer`, `apikey` or `event`. */
-  entityAttribute: "entity",
-  /** The customer an API-key claim belongs to. */
-  ownerAttribute: "ownerId",
-  /** Written (`"1"`) only on records that `Customer.isSyncCandidate` holds for: the sparse index key. */
-  syncAttribute: "syncCandidate",
-  /** The sparse GSI of sync candidates: HASH `syncCandidate`, RANGE `pk`, projection ALL. */
-  syncIndex: "bySyncCandidate",
-  /** The TTL attribute (epoch seconds) of processed-event markers. */
-  ttlAttribute: "expiresAt"
-} as const
-
-/** How the repository reaches its table. */
-export interface Options {
-  /** The table (`TABLE_NAME`). */
-  readonly tableName: string
-  /** Region, endpoint and credentials of the DynamoDB client. */
-  readonly client?: AwsConfig.ClientOptions
+/**
+ * How the repository reaches its table.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options extends DynamoTable.TableOptions {
   /** Items per page of `list` and `listSyncCandidates` (DynamoDB's `Limit`), default 500. */
   readonly pageSize?: number
 }
 
-const L = TableLayout
-const customerKey = (customerId: string) => ({ [L.partitionKey]: `${L.customerPrefix}${customerId}` })
-const apiKeyKey = (apiKeyId: string) => ({ [L.partitionKey]: `${L.apiKeyPrefix}${apiKeyId}` })
-const eventKey = (eventId: string) => ({ [L.partitionKey]: `${L.eventPrefix}${eventId}` })
-
-const repoError = (failure: Classified, cause: unknown) =>
-  new CustomerRepo.CustomerRepoError({
-    reason: failure.kind === "Throttled" || failure.kind === "Transport" || failure.kind === "Server"
-      ? failure.kind
-      : "Invalid",
-    message: `DynamoDB ${failure.message}`,
-    cause
-  })
+const L = DynamoTable.TableLayout
 
 const conflict = (customerId: Ids.CustomerId, message: string) =>
   new CustomerRepo.VersionConflict({ customerId, message })
 
-// A conditional write that lost surfaces as `Conflict`, everything else as the repository's error.
-type WriteFailure = { readonly _tag: "Lost"; readonly failure: Classified } | CustomerRepo.CustomerRepoError
-const isLost = (e: WriteFailure): e is Extract<WriteFailure, { _tag: "Lost" }> => e._tag === "Lost"
-const writeError = (failure: Classified, cause: unknown): WriteFailure =>
-  failure.kind === "ConditionFailed" ||
-    (failure.name === "TransactionCanceledException" &&
-      /ConditionalCheckFailed|TransactionConflict/.test(failure.message))
-    ? { _tag: "Lost", failure }
-    : repoError(failure, cause)
-
-const encodeCustomer = Schema.encode(Customer.Customer)
-const decodeCustomer = Schema.decodeUnknown(Customer.Customer)
-
-const invalid = (message: string, cause?: unknown) =>
-  new CustomerRepo.CustomerRepoError({ reason: "Invalid", message, ...(cause === undefined ? {} : { cause }) })
-
-/** The stored form of a record: the encoded customer plus key and index attributes. */
-const toItem = (customer: Customer.Customer): Effect.Effect<Record<string, unknown>, CustomerRepo.CustomerRepoError> =>
-  encodeCustomer(customer).pipe(
-    Effect.mapError((e) => invalid(`customer ${customer.customerId} does not encode: ${e.message}`, e)),
-    Effect.map((encoded) => ({
-      ...encoded,
-      ...customerKey(customer.customerId),
-      [L.entityAttribute]: "customer",
-      ...(Customer.isSyncCandidate(customer) ? { [L.syncAttribute]: "1" } : {})
-    }))
-  )
-
-/** A stored item decoded with the schema: a malformed record is an `Invalid` error, never trusted. */
-const fromItem = (item: Record<string, unknown>): Effect.Effect<Customer.Customer, CustomerRepo.CustomerRepoError> =>
-  decodeCustomer(item).pipe(
-    Effect.mapError((e) => invalid(`stored record ${String(item[L.partitionKey])} is malformed: ${e.message}`, e))
-  )
-
-/** Build the repository over a document client (the caller owns the client). */
+/**
+ * Build the repository over a document client (the caller owns the client).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
 export const make = (
   options: { readonly client: DynamoDBDocumentClient; readonly tableName: string; readonly pageSize?: number }
 ): CustomerRepo.CustomerRepoService => {
@@ -378,7 +313,12 @@ export const make = (
   return { get, findByApiKey, create, update, remove, listSyncCandidates, list, isProcessed, markProcessed }
 }
 
-/** A scoped DynamoDB document client: undefined fields are dropped, one attempt per call. */
+/**
+ * A scoped DynamoDB document client: undefined fields are dropped, one attempt per call.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
 export const documentClient = (
   options: AwsConfig.ClientOptions = {}
 ): Effect.Effect<DynamoDBDocumentClient, never, Scope.Scope> =>
@@ -391,7 +331,12 @@ export const documentClient = (
     (client) => Effect.sync(() => client.destroy())
   )
 
-/** `CustomerRepo` on DynamoDB with explicit options; the Layer owns its client. */
+/**
+ * `CustomerRepo` on DynamoDB with explicit options; the Layer owns its client.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
 export const layer = (options: Options): Layer.Layer<CustomerRepo.CustomerRepo> =>
   Layer.scoped(
     CustomerRepo.CustomerRepo,
@@ -406,210 +351,47 @@ export const layer = (options: Options): Layer.Layer<CustomerRepo.CustomerRepo> 
     )
   )
 
-/** The repository's options from the environment: `AWS_REGION`, `TABLE_NAME`/`STACK_NAME`, `AWS_ENDPOINT_URL_DYNAMODB`. */
-export const optionsConfig: Effect.Effect<Options, AwsConfig.AwsConfigError> = AwsConfig.load(
-  Config.all({ client: AwsConfig.clientOptions("DYNAMODB"), tableName: AwsConfig.tableName })
-)
+/**
+ * The repository's options from the environment: `AWS_REGION`, `TABLE_NAME`/`STACK_NAME`, `AWS_ENDPOINT_URL_DYNAMODB`.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const optionsConfig: Effect.Effect<Options, AwsConfig.AwsConfigError> = DynamoTable.optionsConfig
 
-/** `CustomerRepo` on DynamoDB configured from the environment. */
+/**
+ * `CustomerRepo` on DynamoDB configured from the environment.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
 export const layerConfig: Layer.Layer<CustomerRepo.CustomerRepo, AwsConfig.AwsConfigError> = Layer.unwrapEffect(
   Effect.map(optionsConfig, layer)
 )
 
-/** What `createTable` did. */
-export type CreateTableResult = "Created" | "AlreadyExists"
-
-const waitActive = (client: DynamoDBClient, tableName: string) =>
-  send(
-    (abortSignal) => client.send(new DescribeTableCommand({ TableName: tableName }), { abortSignal }),
-    repoError
-  ).pipe(
-    Effect.flatMap((out) => {
-      const table = out.Table
-      const ready = table?.TableStatus === "ACTIVE" &&
-        (table.GlobalSecondaryIndexes ?? []).every((i) => i.IndexStatus === "ACTIVE")
-      return ready
-        ? Effect.void
-        : Effect.fail(
-          new CustomerRepo.CustomerRepoError({ reason: "Server", message: `table ${tableName} not ACTIVE yet` })
-        )
-    }),
-    Effect.retry({ schedule: Schedule.spaced("250 millis"), times: 240, while: (e) => e.isTransient })
-  )
+/**
+ * The table's layout, now in `DynamoTable`.
+ *
+ * @deprecated Use `DynamoTable.TableLayout`.
+ * @since 0.1.0
+ * @category models
+ */
+export const TableLayout = DynamoTable.TableLayout
 
 /**
- * Create the table with its sparse sync index and TTL (for local and development use; production
- * tables come from the deployment template). Idempotent: an existing table only gets TTL ensured.
+ * Create the table, now in `DynamoTable`.
+ *
+ * @deprecated Use `DynamoTable.createTable`.
+ * @since 0.1.0
+ * @category administration
  */
-export const createTable = (
-  options: { readonly tableName: string; readonly client?: AwsConfig.ClientOptions }
-): Effect.Effect<CreateTableResult, CustomerRepo.CustomerRepoError> =>
-  Effect.scoped(Effect.gen(function*() {
-    const client = yield* Effect.acquireRelease(
-      Effect.sync(() => new DynamoDBClient(clientConfig(options.client))),
-      (c) => Effect.sync(() => c.destroy())
-    )
-    const TableName = options.tableName
-    const result = yield* send(
-      (abortSignal) =>
-        client.send(
-          new CreateTableCommand({
-            TableName,
-            BillingMode: "PAY_PER_REQUEST",
-            AttributeDefinitions: [
-              { AttributeName: L.partitionKey, AttributeType: "S" },
-              { AttributeName: L.syncAttribute, AttributeType: "S" }
-            ],
-            KeySchema: [{ AttributeName: L.partitionKey, KeyType: "HASH" }],
-            GlobalSecondaryIndexes: [
-              {
-                IndexName: L.syncIndex,
-                KeySchema: [
-                  { AttributeName: L.syncAttribute, KeyType: "HASH" },
-                  { AttributeName: L.partitionKey, KeyType: "RANGE" }
-                ],
-                Projection: { ProjectionType: "ALL" }
-              }
-            ]
-          }),
-          { abortSignal }
-        ),
-      (failure, cause) =>
-        failure.name === "ResourceInUseException" ? ("AlreadyExists" as const) : repoError(failure, cause)
-    ).pipe(
-      Effect.as<CreateTableResult>("Created"),
-      Effect.catchIf((e): e is "AlreadyExists" => e === "AlreadyExists", () =>
-        Effect.succeed<CreateTableResult>("AlreadyExists"))
-    )
-    yield* waitActive(client, TableName)
-    const ttl = yield* send(
-      (abortSignal) =>
-        client.send(new DescribeTimeToLiveCommand({ TableName }), { abortSignal }),
-      repoError
-    )
-    const status = ttl.TimeToLiveDescription?.TimeToLiveStatus
-    if (status !== "ENABLED" && status !== "ENABLING") {
-      yield* send(
-        (abortSignal) =>
-          client.send(
-            new UpdateTimeToLiveCommand({
-              TableName,
-              TimeToLiveSpecification: { Enabled: true, AttributeName: L.ttlAttribute }
-            }),
-            { abortSignal }
-          ),
-        repoError
-      )
-    }
-    return result
-  })).pipe(Effect.withSpan("DynamoCustomerRepo.createTable", { attributes: { tableName: options.tableName } }))
-
-/** `createTable` for the table the environment names (a CLI-usable program). */
-export const createTableConfig: Effect.Effect<
-  CreateTableResult,
-  CustomerRepo.CustomerRepoError | AwsConfig.AwsConfigError
-> = Effect.flatMap(optionsConfig, createTable)
-
-/** Why `describeTable` could not describe the table. `Throttled`, `Transport` and `Server` are transient. */
-export const DescribeTableErrorReason = Schema.Literal("NotFound", "Throttled", "Transport", "Server", "BadRequest")
-
-/** The table could not be described: it does not exist (`NotFound`), or the request failed. */
-export class DescribeTableError extends Schema.TaggedError<DescribeTableError>()("DescribeTableError", {
-  reason: DescribeTableErrorReason,
-  tableName: Schema.String,
-  message: Schema.String,
-  cause: Schema.optional(Schema.Defect)
-}) {}
-
-/** One key attribute of a table or index. */
-export interface KeyElement {
-  readonly attributeName: string
-  readonly keyType: string
-}
-
-/** A global secondary index as DynamoDB describes it. */
-export interface IndexDescription {
-  readonly indexName: string
-  /** `CREATING`, `ACTIVE`, ... */
-  readonly status: string
-  readonly keySchema: ReadonlyArray<KeyElement>
-  /** `ALL`, `KEYS_ONLY` or `INCLUDE`; undefined when DynamoDB did not say. */
-  readonly projection: string | undefined
-}
-
-/** What `describeTable` found: the table's status, key, indexes and TTL setting. */
-export interface TableDescription {
-  readonly tableName: string
-  /** `CREATING`, `ACTIVE`, `UPDATING`, ... */
-  readonly status: string
-  readonly keySchema: ReadonlyArray<KeyElement>
-  readonly indexes: ReadonlyArray<IndexDescription>
-  readonly ttl: {
-    /** `ENABLED`, `ENABLING`, `DISABLED` or `DISABLING`. */
-    readonly status: string
-    /** The TTL attribute, when TTL is (being) enabled. */
-    readonly attributeName: string | undefined
-  }
-}
-
-const keySchema = (
-  keys:
-    | ReadonlyArray<{ readonly AttributeName?: string | undefined; readonly KeyType?: string | undefined }>
-    | undefined
-): ReadonlyArray<KeyElement> =>
-  (keys ?? []).map((k) => ({ attributeName: k.AttributeName ?? "", keyType: k.KeyType ?? "" }))
+export const createTable = DynamoTable.createTable
 
 /**
- * Describe the table, its indexes and its TTL setting (`DescribeTable` and `DescribeTimeToLive`, read
- * only): what an operator's status check compares with `TableLayout`. A missing table is `NotFound`.
+ * Describe the table the environment names, now in `DynamoTable`.
+ *
+ * @deprecated Use `DynamoTable.describeTableConfig`.
+ * @since 0.1.0
+ * @category administration
  */
-export const describeTable = (
-  options: { readonly tableName: string; readonly client?: AwsConfig.ClientOptions }
-): Effect.Effect<TableDescription, DescribeTableError> =>
-  Effect.scoped(Effect.gen(function*() {
-    const client = yield* Effect.acquireRelease(
-      Effect.sync(() => new DynamoDBClient(clientConfig(options.client))),
-      (c) => Effect.sync(() => c.destroy())
-    )
-    const TableName = options.tableName
-    const describeError = (failure: Classified, cause: unknown) =>
-      new DescribeTableError({
-        reason: failure.kind === "ConditionFailed" || failure.kind === "Conflict" ? "BadRequest" : failure.kind,
-        tableName: TableName,
-        message: failure.kind === "NotFound"
-          ? `table ${TableName} does not exist`
-          : `DynamoDB ${failure.message}`,
-        cause
-      })
-    const out = yield* send(
-      (abortSignal) => client.send(new DescribeTableCommand({ TableName }), { abortSignal }),
-      describeError
-    )
-    const ttl = yield* send(
-      (abortSignal) => client.send(new DescribeTimeToLiveCommand({ TableName }), { abortSignal }),
-      describeError
-    )
-    const table = out.Table
-    const description: TableDescription = {
-      tableName: TableName,
-      status: table?.TableStatus ?? "UNKNOWN",
-      keySchema: keySchema(table?.KeySchema),
-      indexes: (table?.GlobalSecondaryIndexes ?? []).map((i) => ({
-        indexName: i.IndexName ?? "",
-        status: i.IndexStatus ?? "UNKNOWN",
-        keySchema: keySchema(i.KeySchema),
-        projection: i.Projection?.ProjectionType
-      })),
-      ttl: {
-        status: ttl.TimeToLiveDescription?.TimeToLiveStatus ?? "DISABLED",
-        attributeName: ttl.TimeToLiveDescription?.AttributeName
-      }
-    }
-    return description
-  })).pipe(Effect.withSpan("DynamoCustomerRepo.describeTable", { attributes: { tableName: options.tableName } }))
-
-/** `describeTable` for the table the environment names (a CLI-usable program). */
-export const describeTableConfig: Effect.Effect<
-  TableDescription,
-  DescribeTableError | AwsConfig.AwsConfigError
-> = Effect.flatMap(optionsConfig, describeTable)
+export const describeTableConfig = DynamoTable.describeTableConfig

@@ -12,7 +12,12 @@ import * as AwsConfig from "./AwsConfig.js"
 import type { Classified } from "./internal/awsError.js"
 import { clientConfig, send } from "./internal/sdk.js"
 
-/** Why a secret could not be had. `Throttled`, `Transport` and `Server` are transient. */
+/**
+ * Why a secret could not be had. `Throttled`, `Transport` and `Server` are transient.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export const SecretsErrorReason = Schema.Literal(
   "NotConfigured",
   "NotFound",
@@ -23,7 +28,12 @@ export const SecretsErrorReason = Schema.Literal(
   "Server"
 )
 
-/** A secret could not be read. The message names the secret, never its value. */
+/**
+ * A secret could not be read. The message names the secret, never its value.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class SecretsError extends Schema.TaggedError<SecretsError>()("SecretsError", {
   reason: SecretsErrorReason,
   message: Schema.String,
@@ -35,13 +45,23 @@ export class SecretsError extends Schema.TaggedError<SecretsError>()("SecretsErr
   }
 }
 
-/** Where a secret comes from. */
+/**
+ * Where a secret comes from.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type Source =
   | { readonly _tag: "Value"; readonly value: Redacted.Redacted<string> }
   | { readonly _tag: "Arn"; readonly arn: string }
   | { readonly _tag: "Missing"; readonly variables: string }
 
-/** The Stripe secrets. */
+/**
+ * The Stripe secrets.
+ *
+ * @since 0.1.0
+ * @category services
+ */
 export interface StripeSecretsService {
   /** The Stripe API secret key. */
   readonly stripeSecretKey: Effect.Effect<Redacted.Redacted<string>, SecretsError>
@@ -49,24 +69,44 @@ export interface StripeSecretsService {
   readonly webhookSecret: Effect.Effect<Redacted.Redacted<string>, SecretsError>
 }
 
-/** The Stripe secrets service. */
+/**
+ * The Stripe secrets service.
+ *
+ * @since 0.1.0
+ * @category services
+ */
 export class StripeSecrets
   extends Context.Tag("@augint-billing/adapters-aws/StripeSecrets")<StripeSecrets, StripeSecretsService>()
 {}
 
-/** The Stripe API secret key from the `StripeSecrets` in context. */
+/**
+ * The Stripe API secret key from the `StripeSecrets` in context.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
 export const stripeSecretKey: Effect.Effect<Redacted.Redacted<string>, SecretsError, StripeSecrets> = Effect.flatMap(
   StripeSecrets,
   (s) => s.stripeSecretKey
 )
 
-/** The webhook signing secret from the `StripeSecrets` in context. */
+/**
+ * The webhook signing secret from the `StripeSecrets` in context.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
 export const webhookSecret: Effect.Effect<Redacted.Redacted<string>, SecretsError, StripeSecrets> = Effect.flatMap(
   StripeSecrets,
   (s) => s.webhookSecret
 )
 
-/** How the secrets are found. */
+/**
+ * How the secrets are found.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface Options {
   /** The Stripe API key. */
   readonly stripeSecretKey: Source
@@ -106,7 +146,12 @@ const cached = <A, E>(read: Effect.Effect<A, E>, ttl: Duration.Duration) =>
     }))
   })
 
-/** Build the secrets service over a Secrets Manager client (the caller owns the client). */
+/**
+ * Build the secrets service over a Secrets Manager client (the caller owns the client).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
 export const make = (
   options: Omit<Options, "client"> & { readonly client: SecretsManagerClient }
 ): Effect.Effect<StripeSecretsService> =>
@@ -150,7 +195,12 @@ export const make = (
     }
   })
 
-/** The secrets service with explicit sources; the Layer owns its Secrets Manager client. */
+/**
+ * The secrets service with explicit sources; the Layer owns its Secrets Manager client.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
 export const layer = (options: Options): Layer.Layer<StripeSecrets> =>
   Layer.scoped(
     StripeSecrets,
@@ -180,6 +230,9 @@ const source = (arnVariable: string, valueVariable: string): Config.Config<Sourc
  * The options from the environment: `STRIPE_SECRET_ARN` or `STRIPE_SECRET_KEY` (one is required),
  * `STRIPE_WEBHOOK_SECRET_ARN` or `STRIPE_WEBHOOK_SECRET` (needed only by what verifies webhooks),
  * `SECRETS_CACHE_TTL`, and `AWS_REGION` / `AWS_ENDPOINT_URL_SECRETS_MANAGER` when an ARN is used.
+ *
+ * @since 0.1.0
+ * @category config
  */
 export const optionsConfig: Effect.Effect<Options, AwsConfig.AwsConfigError> = Effect.gen(function*() {
   const sources = yield* AwsConfig.load(Config.all({
@@ -197,7 +250,12 @@ export const optionsConfig: Effect.Effect<Options, AwsConfig.AwsConfigError> = E
   return { ...sources, client }
 })
 
-/** The secrets service configured from the environment. */
+/**
+ * The secrets service configured from the environment.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
 export const layerConfig: Layer.Layer<StripeSecrets, AwsConfig.AwsConfigError> = Layer.unwrapEffect(
   Effect.map(optionsConfig, layer)
 )

@@ -9,7 +9,7 @@ import {
   CreateUsagePlanCommand
 } from "@aws-sdk/client-api-gateway"
 import { Context, Effect, Layer } from "effect"
-import { ApiGatewayPlanAdmin, ApiGatewayUsageSource, DynamoCustomerRepo } from "../src/index.js"
+import { ApiGatewayPlanAdmin, ApiGatewayUsageSource, DynamoCustomerRepo, DynamoTable } from "../src/index.js"
 import { dynamo, moto, resetMoto, unique } from "./support/Servers.js"
 import * as UsageServer from "./support/UsageServer.js"
 
@@ -19,7 +19,7 @@ const tableName = unique("contract-")
 CustomerRepoContract.suite(
   "DynamoDB Local",
   Layer.unwrapEffect(
-    DynamoCustomerRepo.createTable({ tableName, client: dynamo }).pipe(
+    DynamoTable.createTable({ tableName, client: dynamo }).pipe(
       Effect.as(DynamoCustomerRepo.layer({ tableName, client: dynamo, pageSize: 250 })),
       Effect.orDie
     )

@@ -2,17 +2,17 @@
 import { APIGatewayClient, CreateUsagePlanCommand } from "@aws-sdk/client-api-gateway"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { ApiGateway, DynamoCustomerRepo } from "../src/index.js"
+import { ApiGateway, DynamoCustomerRepo, DynamoTable } from "../src/index.js"
 import { dynamo, moto, resetMoto, unique } from "./support/Servers.js"
 
-const L = DynamoCustomerRepo.TableLayout
+const L = DynamoTable.TableLayout
 
-describe("DynamoCustomerRepo.describeTable", () => {
+describe("DynamoTable.describeTable", () => {
   it.effect("describes a table made by createTable: ACTIVE, the sparse index, TTL on expiresAt", () =>
     Effect.gen(function*() {
       const tableName = unique("describe-")
-      yield* DynamoCustomerRepo.createTable({ tableName, client: dynamo }).pipe(Effect.orDie)
-      const d = yield* DynamoCustomerRepo.describeTable({ tableName, client: dynamo })
+      yield* DynamoTable.createTable({ tableName, client: dynamo }).pipe(Effect.orDie)
+      const d = yield* DynamoTable.describeTable({ tableName, client: dynamo })
       assert.strictEqual(d.tableName, tableName)
       assert.strictEqual(d.status, "ACTIVE")
       assert.deepStrictEqual(d.keySchema, [{ attributeName: L.partitionKey, keyType: "HASH" }])
@@ -31,16 +31,22 @@ describe("DynamoCustomerRepo.describeTable", () => {
   it.effect("a missing table is NotFound, naming the table", () =>
     Effect.gen(function*() {
       const tableName = unique("missing-")
-      const error = yield* Effect.flip(DynamoCustomerRepo.describeTable({ tableName, client: dynamo }))
+      const error = yield* Effect.flip(DynamoTable.describeTable({ tableName, client: dynamo }))
       assert.strictEqual(error._tag, "DescribeTableError")
       assert.strictEqual(error.reason, "NotFound")
       assert.strictEqual(error.tableName, tableName)
       assert.include(error.message, tableName)
     }))
 
+  it("the names the CLI and the Lambda still import from DynamoCustomerRepo are the DynamoTable ones", () => {
+    assert.strictEqual(DynamoCustomerRepo.TableLayout, DynamoTable.TableLayout)
+    assert.strictEqual(DynamoCustomerRepo.createTable, DynamoTable.createTable)
+    assert.strictEqual(DynamoCustomerRepo.describeTableConfig, DynamoTable.describeTableConfig)
+  })
+
   it.effect("an unreachable endpoint is a Transport failure", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(DynamoCustomerRepo.describeTable({
+      const error = yield* Effect.flip(DynamoTable.describeTable({
         tableName: unique("nowhere-"),
         client: { ...dynamo, endpoint: "http://127.0.0.1:1" }
       }))

@@ -3,15 +3,15 @@ import { DescribeTimeToLiveCommand, DynamoDBClient } from "@aws-sdk/client-dynam
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Chunk, Effect, Either, Layer, Option, Stream, TestClock } from "effect"
-import { DynamoCustomerRepo } from "../src/index.js"
+import { DynamoCustomerRepo, DynamoTable } from "../src/index.js"
 import { dynamo, unique } from "./support/Servers.js"
 
-const L = DynamoCustomerRepo.TableLayout
+const L = DynamoTable.TableLayout
 
 // A fresh table per suite, created by the adapter's own `createTable`.
 const withTable = (tableName: string, pageSize?: number) =>
   Layer.unwrapEffect(
-    DynamoCustomerRepo.createTable({ tableName, client: dynamo }).pipe(
+    DynamoTable.createTable({ tableName, client: dynamo }).pipe(
       Effect.as(
         DynamoCustomerRepo.layer({ tableName, client: dynamo, ...(pageSize === undefined ? {} : { pageSize }) })
       ),
@@ -238,7 +238,7 @@ describe("DynamoCustomerRepo", () => {
 
     it.effect("createTable is idempotent", () =>
       Effect.gen(function*() {
-        assert.strictEqual(yield* DynamoCustomerRepo.createTable({ tableName: table, client: dynamo }), "AlreadyExists")
+        assert.strictEqual(yield* DynamoTable.createTable({ tableName: table, client: dynamo }), "AlreadyExists")
       }))
   })
 
@@ -299,7 +299,7 @@ describe("DynamoCustomerRepo pagination", () => {
   it.live("a throttled page is read again: the stream goes on where it was", () =>
     Effect.gen(function*() {
       const tableName = unique("pages-")
-      yield* DynamoCustomerRepo.createTable({ tableName, client: dynamo }).pipe(Effect.orDie)
+      yield* DynamoTable.createTable({ tableName, client: dynamo }).pipe(Effect.orDie)
       // A client that answers the second Query with DynamoDB's throttling error, once.
       const client = DynamoDBDocumentClient.from(new DynamoDBClient({ ...dynamo, maxAttempts: 1 }))
       let queries = 0

@@ -84,7 +84,8 @@ const expectedActions = (command: string, sdk: string | undefined, text: string)
 
 // Which groups of IamActions.commands each source file sends.
 const owners: Record<string, ReadonlyArray<keyof typeof IamActions.commands>> = {
-  "DynamoCustomerRepo.ts": ["customerRepo", "createTable", "describeTable"],
+  "DynamoCustomerRepo.ts": ["customerRepo"],
+  "DynamoTable.ts": ["createTable", "describeTable"],
   "ApiGatewayUsageSource.ts": ["usageSource"],
   "ApiGatewayPlanAdmin.ts": ["planAdmin"],
   "ApiGateway.ts": ["describeUsagePlan"],
