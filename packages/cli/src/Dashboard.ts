@@ -9,7 +9,7 @@ import { Clock, Effect, Schema, Stream } from "effect"
 import { CliMode } from "./Environment.js"
 import { table } from "./Output.js"
 
-/** The dashboard's content. */
+/** The dashboard's content. @since 0.1.0 @category models */
 export const Dashboard = Schema.Struct({
   mode: Schema.Literal("local", "aws"),
   generatedAt: Schema.Int,
@@ -34,10 +34,10 @@ export const Dashboard = Schema.Struct({
   unitsReportedToday: Schema.Int,
   unitsReportedThisMonth: Schema.Int
 })
-/** The dashboard's content. */
+/** The dashboard's content. @since 0.1.0 @category models */
 export type Dashboard = typeof Dashboard.Type
 
-/** Gather the dashboard. */
+/** Gather the dashboard. @since 0.1.0 @category flows */
 export const gather = Effect.gen(function*() {
   const repo = yield* CustomerRepo.CustomerRepo
   const mode = yield* CliMode
@@ -85,7 +85,7 @@ export const gather = Effect.gen(function*() {
 
 const iso = (millis: number) => new Date(millis).toISOString()
 
-/** The dashboard as text. */
+/** The dashboard as text. @since 0.1.0 @category utils */
 export const format = (d: Dashboard): string => {
   const lines = [
     `customers     ${d.customers.total} (free ${d.customers.free}, metered ${d.customers.metered}, settling ${d.customers.settling})`,

@@ -8,10 +8,10 @@ import { BillingConfig } from "@augint-billing/core"
 import { Config, Duration, Effect, Either, Option, Schema } from "effect"
 import { accountVariables } from "./Environment.js"
 
-/** Variables whose values are secrets: only whether they are set is shown. */
+/** Variables whose values are secrets: only whether they are set is shown. @since 0.1.0 @category constants */
 export const secretVariables = ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"] as const
 
-/** Variables shown as they are. */
+/** Variables shown as they are. @since 0.1.0 @category constants */
 export const plainVariables = [
   "STACK_NAME",
   "AWS_REGION",
@@ -43,7 +43,7 @@ export const plainVariables = [
   "AI_BILLING_LOCAL_DIR"
 ] as const
 
-/** What `env-dump` shows. */
+/** What `env-dump` shows. @since 0.1.0 @category models */
 export const Dump = Schema.Struct({
   mode: Schema.Literal("local", "aws"),
   localDir: Schema.NullOr(Schema.String),
@@ -61,13 +61,13 @@ export const Dump = Schema.Struct({
   ),
   variables: Schema.Record({ key: Schema.String, value: Schema.NullOr(Schema.String) })
 })
-/** What `env-dump` shows. */
+/** What `env-dump` shows. @since 0.1.0 @category models */
 export type Dump = typeof Dump.Type
 
-/** The redaction marker. */
+/** The redaction marker. @since 0.1.0 @category constants */
 export const REDACTED = "<redacted>"
 
-/** Read the configuration; `localDir` is the local store when local mode is in force. */
+/** Read the configuration; `localDir` is the local store when local mode is in force. @since 0.1.0 @category flows */
 export const dump = (localDir: Option.Option<string>) =>
   Effect.gen(function*() {
     const variables: Record<string, string | null> = {}
@@ -101,7 +101,7 @@ export const dump = (localDir: Option.Option<string>) =>
     return result
   })
 
-/** The dump as text. */
+/** The dump as text. @since 0.1.0 @category utils */
 export const format = (d: Dump): string => {
   const lines = [`mode            ${d.mode}${d.localDir === null ? "" : ` (${d.localDir})`}`]
   if ("error" in d.billing) lines.push(`billing         ${d.billing.error}`)
@@ -113,7 +113,7 @@ export const format = (d: Dump): string => {
   return lines.join("\n")
 }
 
-/** Whether any account variable is set (see `Environment.accountVariables`). */
+/** Whether any account variable is set (see `Environment.accountVariables`). @since 0.1.0 @category flows */
 export const accountConfigured = Effect.map(
   Effect.orDie(Config.all(accountVariables.map((n) => Config.option(Config.string(n))))),
   (values) => values.some(Option.isSome)

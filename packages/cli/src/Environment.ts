@@ -12,7 +12,7 @@ import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
 import { aws, stripe } from "./internal/adapters.js"
 import * as LocalStore from "./LocalStore.js"
 
-/** The services every command may use. */
+/** The services every command may use. @since 0.1.0 @category models */
 export type Ports =
   | Stripe.Stripe
   | UsageSource.UsageSource
@@ -20,15 +20,15 @@ export type Ports =
   | PlanAdmin.PlanAdmin
   | BillingConfig.BillingConfig
 
-/** How the invocation runs. */
+/** How the invocation runs. @since 0.1.0 @category models */
 export type Mode =
   | { readonly _tag: "Aws" }
   | { readonly _tag: "Local"; readonly dir: string; readonly local: LocalStore.Local }
 
-/** The mode of the running command. */
+/** The mode of the running command. @since 0.1.0 @category services */
 export class CliMode extends Context.Tag("@augint-billing/cli/CliMode")<CliMode, Mode>() {}
 
-/** The variables whose presence means "a real account is configured". */
+/** The variables whose presence means "a real account is configured". @since 0.1.0 @category constants */
 export const accountVariables = [
   "AWS_REGION",
   "STACK_NAME",
@@ -37,12 +37,17 @@ export const accountVariables = [
   "STRIPE_SECRET_ARN"
 ] as const
 
-/** The local store used when no account is configured and no `--local` is given. */
+/** The local store used when no account is configured and no `--local` is given. @since 0.1.0 @category constants */
 export const defaultLocalDir: Config.Config<string> = Config.string("AI_BILLING_LOCAL_DIR").pipe(
   Config.withDefault(".ai-billing")
 )
 
-/** The directory of local mode, or none for AWS mode; says on stderr when local mode is the default. */
+/**
+ * The directory of local mode, or none for AWS mode; says on stderr when local mode is the default.
+ *
+ * @since 0.1.0
+ * @category flows
+ */
 export const localDir = (flag: Option.Option<string>): Effect.Effect<Option.Option<string>> =>
   Effect.gen(function*() {
     if (Option.isSome(flag)) return flag
@@ -63,7 +68,12 @@ export const localDir = (flag: Option.Option<string>): Effect.Effect<Option.Opti
 // `infra status` reports whether one is configured.
 const unusedWebhookSecret = Redacted.make("whsec_unused_by_the_cli")
 
-/** The Stripe port from the environment, its key from Secrets Manager or `STRIPE_SECRET_KEY`. */
+/**
+ * The Stripe port from the environment, its key from Secrets Manager or `STRIPE_SECRET_KEY`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
 export const stripeLayer = Layer.unwrapEffect(
   Effect.zipWith(aws, stripe, ({ Secrets }, { StripeAdapter }) =>
     Layer.unwrapEffect(
@@ -75,7 +85,7 @@ export const stripeLayer = Layer.unwrapEffect(
     ).pipe(Layer.provide(Secrets.layerConfig)))
 )
 
-/** The four ports on AWS and Stripe, configured from the environment. */
+/** The four ports on AWS and Stripe, configured from the environment. @since 0.1.0 @category layers */
 export const awsLayer = (config: BillingConfig.BillingSettings) =>
   Layer.mergeAll(
     Layer.unwrapEffect(Effect.map(aws, ({ AwsAdapters }) => AwsAdapters.layerConfig)),
@@ -85,7 +95,7 @@ export const awsLayer = (config: BillingConfig.BillingSettings) =>
     Layer.provideMerge(BillingConfig.layer(config))
   )
 
-/** The four ports in memory over the local state. */
+/** The four ports in memory over the local state. @since 0.1.0 @category layers */
 export const localLayer = (dir: string, local: LocalStore.Local, config: BillingConfig.BillingSettings) =>
   Layer.mergeAll(
     Memory.layerWithoutState.pipe(Layer.provide(Layer.succeed(MemoryState.MemoryState, local.state))),
@@ -93,7 +103,12 @@ export const localLayer = (dir: string, local: LocalStore.Local, config: Billing
     BillingConfig.layer(config)
   )
 
-/** Run `program` with the ports of the mode; in local mode the state is loaded, locked and saved around it. */
+/**
+ * Run `program` with the ports of the mode; in local mode the state is loaded, locked and saved around it.
+ *
+ * @since 0.1.0
+ * @category flows
+ */
 export const withPorts = <A, E, R>(
   flag: Option.Option<string>,
   options: { readonly persist: boolean },

@@ -7,23 +7,24 @@
  */
 import type { StripeAdapter, StripeClient } from "@augint-billing/adapters-stripe"
 import { BillingConfig, type Ids } from "@augint-billing/core"
-import { Effect, Redacted, Schema } from "effect"
-import { CliMode } from "./Environment.js"
+import { FileSystem } from "@effect/platform"
+import { Effect, Option, Redacted, Schema } from "effect"
+import { CliMode, withPorts } from "./Environment.js"
 import { aws, stripe } from "./internal/adapters.js"
 import { describeError } from "./internal/errors.js"
 
-/** One dependency's state. */
+/** One dependency's state. @since 0.1.0 @category models */
 export const Check = Schema.Struct({ name: Schema.String, ok: Schema.Boolean, detail: Schema.String })
-/** One dependency's state. */
+/** One dependency's state. @since 0.1.0 @category models */
 export type Check = typeof Check.Type
 
-/** Every check, and whether all passed. */
+/** Every check, and whether all passed. @since 0.1.0 @category models */
 export const Report = Schema.Struct({
   mode: Schema.Literal("local", "aws"),
   ok: Schema.Boolean,
   checks: Schema.Array(Check)
 })
-/** Every check, and whether all passed. */
+/** Every check, and whether all passed. @since 0.1.0 @category models */
 export type Report = typeof Report.Type
 
 const check = <E, R>(name: string, detail: Effect.Effect<string, E, R>): Effect.Effect<Check, never, R> =>
@@ -134,7 +135,7 @@ const webhookCheck = Effect.flatMap(aws, ({ Secrets }) =>
     return "configured (value not shown)"
   }).pipe(Effect.provide(Secrets.layerConfig)))
 
-/** Run every check. */
+/** Run every check. @since 0.1.0 @category flows */
 export const status = Effect.gen(function*() {
   const mode = yield* CliMode
   const config = yield* BillingConfig.BillingConfig
@@ -168,6 +169,50 @@ export const status = Effect.gen(function*() {
   return report
 })
 
-/** The report as text, one line per check. */
+/** The report as text, one line per check. @since 0.1.0 @category utils */
 export const format = (r: Report): string =>
   r.checks.map((c) => `${c.ok ? "pass" : "FAIL"}  ${c.name.padEnd(28)} ${c.detail}`).join("\n")
+
+/**
+ * What `table create` did.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const TableResult = Schema.Struct({ table: Schema.String, result: Schema.Literal("Created", "AlreadyExists") })
+/**
+ * What `table create` did.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type TableResult = typeof TableResult.Type
+
+/**
+ * Create the customer table (AWS mode) or the local store (`dir`, local mode); idempotent.
+ *
+ * @since 0.2.0
+ * @category flows
+ */
+export const createTable = (dir: Option.Option<string>) =>
+  Effect.gen(function*() {
+    if (Option.isSome(dir)) {
+      const existed = yield* Effect.flatMap(FileSystem.FileSystem, (fs) => fs.exists(`${dir.value}/state.json`))
+      yield* withPorts(dir, { persist: true }, Effect.void)
+      const local: TableResult = { table: dir.value, result: existed ? "AlreadyExists" : "Created" }
+      return local
+    }
+    const { DynamoCustomerRepo } = yield* aws
+    const options = yield* DynamoCustomerRepo.optionsConfig
+    const result: TableResult = { table: options.tableName, result: yield* DynamoCustomerRepo.createTable(options) }
+    return result
+  })
+
+/**
+ * The result as one line of text (`local` for the local store).
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const formatTable = (local: boolean) => (r: TableResult): string =>
+  `${local ? "local store" : "table"} ${r.table}: ${r.result}`

@@ -6,15 +6,16 @@
  *
  * @since 0.1.0
  */
-import { BillingConfig, Customer, Ids, UtcDay } from "@augint-billing/core"
+import { BillingConfig, Customer, Ids, StripeEvent, UtcDay } from "@augint-billing/core"
 import type { MemoryState } from "@augint-billing/testkit"
-import { Clock, Data, Effect } from "effect"
+import { Clock, Data, Effect, Schema } from "effect"
 import { CliMode } from "./Environment.js"
+import { CliError, UsageError } from "./Shell.js"
 
-/** A command that needs local mode ran against an account. */
+/** A command that needs local mode ran against an account. @since 0.1.0 @category errors */
 export class LocalOnlyError extends Data.TaggedError("LocalOnlyError")<{ readonly message: string }> {}
 
-/** The local state, or a `LocalOnlyError` naming the command. */
+/** The local state, or a `LocalOnlyError` naming the command. @since 0.1.0 @category flows */
 export const state = (command: string): Effect.Effect<MemoryState.State, LocalOnlyError, CliMode> =>
   Effect.flatMap(CliMode, (mode) =>
     mode._tag === "Local"
@@ -25,7 +26,12 @@ export const state = (command: string): Effect.Effect<MemoryState.State, LocalOn
         })
       ))
 
-/** Create the local Stripe customer (if missing) and the API key in the free plan (if in no plan). */
+/**
+ * Create the local Stripe customer (if missing) and the API key in the free plan (if in no plan).
+ *
+ * @since 0.1.0
+ * @category flows
+ */
 export const ensureAccount = (
   s: MemoryState.State,
   input: { readonly customerId: Ids.CustomerId; readonly apiKeyId: Ids.ApiKeyId; readonly paymentMethods?: number }
@@ -52,7 +58,12 @@ const str = (o: unknown, key: string): string | undefined => {
   return typeof v === "string" ? v : undefined
 }
 
-/** Mirror what an event says about the customer's payment methods into the local Stripe, and list it. */
+/**
+ * Mirror what an event says about the customer's payment methods into the local Stripe, and list it.
+ *
+ * @since 0.1.0
+ * @category flows
+ */
 export const mirrorEvent = (s: MemoryState.State, raw: unknown): void => {
   const type = str(raw, "type")
   const data = typeof raw === "object" && raw !== null ? (raw as Record<string, unknown>)["data"] : undefined
@@ -81,7 +92,12 @@ export const mirrorEvent = (s: MemoryState.State, raw: unknown): void => {
   if (id !== undefined && !s.events.some((e) => str(e.json, "id") === id)) s.events.push({ created, json: raw })
 }
 
-/** Count `units` requests of a key on `day` in the plan the key is in; false when it is in none. */
+/**
+ * Count `units` requests of a key on `day` in the plan the key is in; undefined when it is in none.
+ *
+ * @since 0.1.0
+ * @category flows
+ */
 export const addUsage = (
   s: MemoryState.State,
   input: { readonly apiKeyId: Ids.ApiKeyId; readonly units: number; readonly day: UtcDay.UtcDay }
@@ -96,7 +112,12 @@ export const addUsage = (
   return plan
 }
 
-/** Link `count` new customers `cus_seed<n>` / `key_seed<n>` (with a card when `withCards`), skipping existing ones. */
+/**
+ * Link `count` new customers `cus_seed<n>` / `key_seed<n>` (with a card when `withCards`), skipping existing ones.
+ *
+ * @since 0.1.0
+ * @category flows
+ */
 export const seed = (s: MemoryState.State, input: { readonly count: number; readonly withCards: boolean }) =>
   Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
@@ -111,4 +132,83 @@ export const seed = (s: MemoryState.State, input: { readonly count: number; read
       created.push(customerId)
     }
     return created
+  })
+
+/**
+ * What `local usage add` counted.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const Added = Schema.Struct({
+  apiKeyId: Schema.String,
+  units: Schema.Int,
+  day: Schema.String,
+  usagePlanId: Schema.String
+})
+/**
+ * What `local usage add` counted.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Added = typeof Added.Type
+
+/**
+ * `local usage add`: count `units` (at least 1) requests of a key that is in a plan on `day`.
+ *
+ * @since 0.2.0
+ * @category flows
+ */
+export const countUsage = (
+  input: { readonly apiKeyId: Ids.ApiKeyId; readonly units: number; readonly day: UtcDay.UtcDay }
+) =>
+  Effect.gen(function*() {
+    const s = yield* state("local usage add")
+    if (input.units < 1) return yield* new UsageError({ message: `units must be at least 1, got ${input.units}` })
+    const plan = addUsage(s, input)
+    if (plan === undefined) {
+      return yield* new CliError({
+        message: `key ${input.apiKeyId} is in no usage plan: link it first (ai-billing customers link)`
+      })
+    }
+    const added: Added = { ...input, usagePlanId: plan }
+    return added
+  })
+
+/**
+ * The most customers `local seed` links at once.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const MAX_SEED = 100_000
+
+/**
+ * `local seed`: link `count` (1 to `MAX_SEED`) new customers.
+ *
+ * @since 0.2.0
+ * @category flows
+ */
+export const seedCustomers = (input: { readonly count: number; readonly withCards: boolean }) =>
+  Effect.gen(function*() {
+    const s = yield* state("local seed")
+    if (input.count < 1 || input.count > MAX_SEED) {
+      return yield* new UsageError({ message: `--customers must be 1-${MAX_SEED}, got ${input.count}` })
+    }
+    return yield* seed(s, input)
+  })
+
+/**
+ * `local events add`: put an event into the local Stripe without handling it (a missed webhook).
+ *
+ * @since 0.2.0
+ * @category flows
+ */
+export const addEvent = (raw: unknown) =>
+  Effect.gen(function*() {
+    const s = yield* state("local events add")
+    const event = yield* StripeEvent.decode(raw)
+    mirrorEvent(s, raw)
+    return event.id
   })

@@ -11,15 +11,15 @@ import { MemoryState } from "@augint-billing/testkit"
 import { FileSystem, KeyValueStore, Path } from "@effect/platform"
 import { Data, Effect, Option, Schedule, Schema } from "effect"
 
-/** The local store could not be read, written or locked. */
+/** The local store could not be read, written or locked. @since 0.1.0 @category errors */
 export class LocalStoreError extends Data.TaggedError("LocalStoreError")<{
   readonly message: string
   readonly cause?: unknown
 }> {}
 
-/** The document's key (its file name in the directory). */
+/** The document's key (its file name in the directory). @since 0.1.0 @category constants */
 export const STATE_KEY = "state.json"
-/** The lock file's name in the directory. */
+/** The lock file's name in the directory. @since 0.1.0 @category constants */
 export const LOCK_FILE = "lock"
 
 const Pair = <K extends Schema.Schema.Any, V extends Schema.Schema.Any>(key: K, value: V) => Schema.Tuple(key, value)
@@ -49,7 +49,7 @@ const MeterEvent = Schema.Struct({
   acceptedAt: Schema.Number
 })
 
-/** The persisted form of the local state (Maps and Sets as arrays of entries). */
+/** The persisted form of the local state (Maps and Sets as arrays of entries). @since 0.1.0 @category models */
 export const Document = Schema.Struct({
   format: Schema.Literal(1),
   usagePlans: Schema.Array(Ids.UsagePlanId),
@@ -72,16 +72,16 @@ export const Document = Schema.Struct({
   processed: Schema.Array(Pair(Ids.EventId, Schema.Number)),
   lastSync: Schema.optional(UsageSync.SyncReport)
 })
-/** The persisted form of the local state. */
+/** The persisted form of the local state. @since 0.1.0 @category models */
 export type Document = typeof Document.Type
 
-/** What an invocation works on: the live state and the last sync report. */
+/** What an invocation works on: the live state and the last sync report. @since 0.1.0 @category models */
 export interface Local {
   readonly state: MemoryState.State
   lastSync: UsageSync.SyncReport | undefined
 }
 
-/** The state as a document. */
+/** The state as a document. @since 0.1.0 @category conversions */
 export const toDocument = (local: Local): Document => {
   const s = local.state
   return {
@@ -104,7 +104,12 @@ export const toDocument = (local: Local): Document => {
   }
 }
 
-/** A document as live state (the lookup index and the steering maps are rebuilt empty). */
+/**
+ * A document as live state (the lookup index and the steering maps are rebuilt empty).
+ *
+ * @since 0.1.0
+ * @category conversions
+ */
 export const fromDocument = (doc: Document): Local => {
   const state = MemoryState.make({ usagePlans: doc.usagePlans, webhookSecret: doc.webhookSecret })
   for (const k of doc.apiKeys) state.apiKeys.add(k)
@@ -131,7 +136,7 @@ const DocumentJson = Schema.parseJson(Document)
 const encodeDocument = Schema.encode(DocumentJson)
 const decodeDocument = Schema.decode(DocumentJson)
 
-/** Options of a run over the store. */
+/** Options of a run over the store. @since 0.1.0 @category models */
 export interface RunOptions {
   /** Write the state back when it changed (false for dry runs and read-only commands). */
   readonly persist: boolean

@@ -6,10 +6,10 @@
  */
 import { Console, Context, Effect, Schema } from "effect"
 
-/** The global output settings. */
+/** The global output settings. @since 0.1.0 @category services */
 export class Output extends Context.Tag("@augint-billing/cli/Output")<Output, { readonly json: boolean }>() {}
 
-/** Print `value`: encoded with `schema` as JSON under `--json`, else as `text(value)`. */
+/** Print `value`: encoded with `schema` as JSON under `--json`, else as `text(value)`. @since 0.1.0 @category utils */
 export const print = <A, I>(
   schema: Schema.Schema<A, I>,
   value: A,
@@ -25,14 +25,14 @@ export const print = <A, I>(
     }
   })
 
-/** A plain-text table: a header row and left-aligned columns. */
+/** A plain-text table: a header row and left-aligned columns. @since 0.1.0 @category utils */
 export const table = (headers: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)))
   const line = (cells: ReadonlyArray<string>) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd()
   return [line(headers), ...rows.map(line)].join("\n")
 }
 
-/** A progress display on stderr, drawn only when stderr is a terminal. */
+/** A progress display on stderr, drawn only when stderr is a terminal. @since 0.1.0 @category models */
 export interface Progress {
   /** `done` items of `total` (if known) finished. */
   readonly update: (done: number) => void
@@ -40,7 +40,7 @@ export interface Progress {
   readonly finish: () => void
 }
 
-/** A progress bar labelled `label`, over `total` items when known. */
+/** A progress bar labelled `label`, over `total` items when known. @since 0.1.0 @category constructors */
 export const progress = (label: string, total?: number): Effect.Effect<Progress> =>
   Effect.sync(() => {
     const tty = process.stderr.isTTY === true

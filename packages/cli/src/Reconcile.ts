@@ -17,10 +17,11 @@ import {
   UsageSync,
   UtcDay
 } from "@augint-billing/core"
-import { Chunk, Clock, Duration, Effect, Option, Schema, Stream } from "effect"
+import { Chunk, Clock, Duration, Effect, Either, Option, Schema, Stream } from "effect"
 import { progress, table } from "./Output.js"
+import { CliError } from "./Shell.js"
 
-/** How a customer-day's three numbers relate. */
+/** How a customer-day's three numbers relate. @since 0.1.0 @category models */
 export const Drift = Schema.Literal(
   /** API Gateway counted more than was reported: the next sync (or `--fix`) reports it. */
   "unreported",
@@ -29,10 +30,10 @@ export const Drift = Schema.Literal(
   /** The ledger and Stripe's summaries disagree (summaries can lag by minutes). */
   "stripe-mismatch"
 )
-/** How a customer-day's three numbers relate. */
+/** How a customer-day's three numbers relate. @since 0.1.0 @category models */
 export type Drift = typeof Drift.Type
 
-/** One customer-day that does not agree. */
+/** One customer-day that does not agree. @since 0.1.0 @category models */
 export const Row = Schema.Struct({
   customerId: Ids.CustomerId,
   apiKeyId: Ids.ApiKeyId,
@@ -42,10 +43,10 @@ export const Row = Schema.Struct({
   stripe: Schema.Int,
   drift: Schema.Array(Drift)
 })
-/** One customer-day that does not agree. */
+/** One customer-day that does not agree. @since 0.1.0 @category models */
 export type Row = typeof Row.Type
 
-/** What a reconciliation found (and fixed). */
+/** What a reconciliation found (and fixed). @since 0.1.0 @category models */
 export const Report = Schema.Struct({
   from: UtcDay.UtcDay,
   to: UtcDay.UtcDay,
@@ -57,10 +58,10 @@ export const Report = Schema.Struct({
     failures: Schema.Array(Schema.Struct({ customerId: Ids.CustomerId, reason: Schema.String }))
   }))
 })
-/** What a reconciliation found (and fixed). */
+/** What a reconciliation found (and fixed). @since 0.1.0 @category models */
 export type Report = typeof Report.Type
 
-/** Reconcile `[from, to]` (UTC days, at most 90), optionally fixing unreported units. */
+/** Reconcile `[from, to]` (UTC days, at most 90), optionally fixing unreported units. @since 0.1.0 @category flows */
 export const reconcile = (
   input: { readonly from: UtcDay.UtcDay; readonly to: UtcDay.UtcDay; readonly fix: boolean }
 ) =>
@@ -145,7 +146,38 @@ const fix = (customerIds: ReadonlyArray<Ids.CustomerId>, observed: UsageSync.Obs
     return { customers: done, unitsReported, failures }
   })
 
-/** The report as text. */
+/**
+ * The days to reconcile: `--to` (default today) and `--from` (default 6 days before it), at most 90
+ * days, or what is wrong with them.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const range = (
+  from: Option.Option<UtcDay.UtcDay>,
+  to: Option.Option<UtcDay.UtcDay>,
+  today: UtcDay.UtcDay
+): Either.Either<{ readonly from: UtcDay.UtcDay; readonly to: UtcDay.UtcDay }, string> => {
+  const last = Option.getOrElse(to, () => today)
+  const first = Option.getOrElse(from, () => UtcDay.add(last, -6))
+  const span = UtcDay.between(first, last).length
+  if (span === 0) return Either.left(`--from ${first} is after --to ${last}`)
+  if (span > 90) return Either.left(`at most 90 days at once (${first}..${last} is ${span})`)
+  return Either.right({ from: first, to: last })
+}
+
+/**
+ * A `CliError` when customers could not be fixed, so the command exits 1 after printing the report.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const check = (report: Report) =>
+  report.fixed !== null && report.fixed.failures.length > 0
+    ? Effect.fail(new CliError({ message: `${report.fixed.failures.length} customers could not be fixed` }))
+    : Effect.void
+
+/** The report as text. @since 0.1.0 @category utils */
 export const format = (r: Report): string => {
   const head = `reconciled ${r.customers} customers over ${r.from}..${r.to}: ${
     r.rows.length === 0 ? "no drift" : `${r.rows.length} customer-days drift`
@@ -173,7 +205,7 @@ export const format = (r: Report): string => {
   return [head, ...rows, ...fixed].join("\n")
 }
 
-/** The services reconciliation needs. */
+/** The services reconciliation needs. @since 0.1.0 @category models */
 export type Requirements =
   | BillingConfig.BillingConfig
   | CustomerRepo.CustomerRepo

@@ -9,8 +9,9 @@ import { HandleEvent, Stripe } from "@augint-billing/core"
 import { Effect, Schema, Stream } from "effect"
 import { describeError } from "./internal/errors.js"
 import { progress } from "./Output.js"
+import { CliError } from "./Shell.js"
 
-/** What a replay did. */
+/** What a replay did. @since 0.1.0 @category models */
 export const Report = Schema.Struct({
   since: Schema.Int,
   events: Schema.Int,
@@ -22,7 +23,7 @@ export const Report = Schema.Struct({
     error: Schema.String
   }))
 })
-/** What a replay did. */
+/** What a replay did. @since 0.1.0 @category models */
 export type Report = typeof Report.Type
 
 const field = (raw: unknown, name: string): string => {
@@ -31,7 +32,7 @@ const field = (raw: unknown, name: string): string => {
   return typeof value === "string" ? value : "?"
 }
 
-/** Replay every event created at or after `since` (epoch seconds), oldest first. */
+/** Replay every event created at or after `since` (epoch seconds), oldest first. @since 0.1.0 @category flows */
 export const replay = (since: number) =>
   Effect.gen(function*() {
     const stripe = yield* Stripe.Stripe
@@ -64,7 +65,18 @@ export const replay = (since: number) =>
     return report
   })
 
-/** The report as text. */
+/**
+ * A `CliError` when events failed, so the command exits 1 after printing the report.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const check = (report: Report) =>
+  report.failures.length > 0
+    ? Effect.fail(new CliError({ message: `${report.failures.length} events failed (see above)` }))
+    : Effect.void
+
+/** The report as text. @since 0.1.0 @category utils */
 export const format = (r: Report): string =>
   [
     `replayed ${r.events} events since ${new Date(r.since * 1000).toISOString()}: ${

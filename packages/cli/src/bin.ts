@@ -10,7 +10,8 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect, Exit, Layer, Logger, LogLevel, Option } from "effect"
-import { exitCodeOf, run } from "./Cli.js"
+import { run } from "./Cli.js"
+import { exitCodeOf } from "./Shell.js"
 
 // Logs are for operators on stderr; below warnings only with --log-level (stdout carries the results).
 const MainLive = Layer.mergeAll(

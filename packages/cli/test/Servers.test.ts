@@ -3,7 +3,7 @@ import { Customer, CustomerRepo, Ids, UsageSync, UtcDay } from "@augint-billing/
 import { APIGatewayClient, CreateUsagePlanCommand } from "@aws-sdk/client-api-gateway"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
-import { CustomerView } from "../src/Cli.js"
+import { CustomerView } from "../src/Customers.js"
 import * as Infra from "../src/Infra.js"
 import { run } from "./support/Cli.js"
 import {

@@ -1,0 +1,174 @@
+/**
+ * Customer links as the operator sees them: list, show, link and unlink, with the rule that decides
+ * whether a link may be removed.
+ *
+ * @since 0.2.0
+ */
+import { Customer, CustomerRepo, type Ids, PlanAdmin, Retry, UsageSync } from "@augint-billing/core"
+import { Chunk, Effect, Option, Schema, Stream } from "effect"
+import { CliMode } from "./Environment.js"
+import * as Local from "./Local.js"
+import { table } from "./Output.js"
+import { CliError } from "./Shell.js"
+
+/**
+ * A customer as `customers show` prints it: the record and its key's usage plans (null when unknown).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const CustomerView = Schema.Struct({
+  customer: Customer.Customer,
+  plans: Schema.NullOr(Schema.Array(Schema.String))
+})
+/**
+ * A customer as `customers show` prints it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type CustomerView = typeof CustomerView.Type
+
+/**
+ * The record of `customerId`, or a `CliError` saying how to link one.
+ *
+ * @since 0.2.0
+ * @category flows
+ */
+export const get = (customerId: Ids.CustomerId) =>
+  Effect.gen(function*() {
+    const repo = yield* CustomerRepo.CustomerRepo
+    const found = yield* Retry.repo(repo.get(customerId))
+    if (Option.isNone(found)) {
+      return yield* new CliError({ message: `no customer ${customerId} (link one: ai-billing customers link ...)` })
+    }
+    return found.value
+  })
+
+/**
+ * Every record (on `plan` only, when given), sorted by customer id.
+ *
+ * @since 0.2.0
+ * @category flows
+ */
+export const list = (plan: Option.Option<Customer.Plan>) =>
+  Effect.gen(function*() {
+    const repo = yield* CustomerRepo.CustomerRepo
+    const all = Chunk.toReadonlyArray(yield* Stream.runCollect(repo.list()))
+    return all.filter((c) => Option.isNone(plan) || c.plan === plan.value)
+      .sort((a, b) => a.customerId.localeCompare(b.customerId))
+  })
+
+/**
+ * The records as a table.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const formatList = (cs: ReadonlyArray<Customer.Customer>): string =>
+  cs.length === 0 ? "no customers" : table(
+    ["customer", "api key", "plan", "subscription", "pending", "updated"],
+    cs.map((c) => [
+      c.customerId,
+      c.apiKeyId,
+      c.plan,
+      c.subscriptionId ?? "-",
+      c.pending === undefined ? "-" : `${c.pending.day} +${c.pending.value}`,
+      new Date(c.updatedAt).toISOString()
+    ])
+  )
+
+/**
+ * One record and its key's usage plans (null, with a warning, when they cannot be read).
+ *
+ * @since 0.2.0
+ * @category flows
+ */
+export const show = (customerId: Ids.CustomerId) =>
+  Effect.gen(function*() {
+    const record = yield* get(customerId)
+    const admin = yield* PlanAdmin.PlanAdmin
+    const plans = yield* Retry.planAdmin(admin.plansOf(record.apiKeyId)).pipe(
+      Effect.map((ps): ReadonlyArray<string> | null => ps),
+      Effect.catchAll((e) => Effect.logWarning(`cannot read the key's usage plans: ${e.message}`).pipe(Effect.as(null)))
+    )
+    const view: CustomerView = { customer: record, plans }
+    return view
+  })
+
+/**
+ * The view as text, one field a line.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const formatView = (v: CustomerView): string => {
+  const c = v.customer
+  const ledger = Object.entries(c.ledger).sort(([a], [b]) => a.localeCompare(b))
+  return [
+    `customer        ${c.customerId}`,
+    `api key         ${c.apiKeyId}`,
+    `plan            ${c.plan}`,
+    `subscription    ${c.subscriptionId ?? "-"}`,
+    `pending report  ${
+      c.pending === undefined ? "-" : `${c.pending.day} +${c.pending.value} (${c.pending.identifier})`
+    }`,
+    `payment failed  ${c.paymentFailedAt === undefined ? "-" : new Date(c.paymentFailedAt * 1000).toISOString()}`,
+    `settle until    ${c.settleUntil === undefined ? "-" : new Date(c.settleUntil).toISOString()}`,
+    `version         ${c.version}`,
+    `ledger          ${ledger.length === 0 ? "-" : ledger.map(([d, u]) => `${d}: ${u}`).join(", ")}`,
+    `usage plans     ${v.plans === null ? "unknown" : v.plans.join(", ") || "none"}`
+  ].join("\n")
+}
+
+/**
+ * Link a Stripe customer to an API key: a new record on the free plan (in local mode the Stripe
+ * customer and the key in the free plan are created too).
+ *
+ * @since 0.2.0
+ * @category flows
+ */
+export const link = (input: { readonly customerId: Ids.CustomerId; readonly apiKeyId: Ids.ApiKeyId }) =>
+  Effect.gen(function*() {
+    const repo = yield* CustomerRepo.CustomerRepo
+    const mode = yield* CliMode
+    if (mode._tag === "Local") yield* Local.ensureAccount(mode.local.state, input)
+    const record = yield* UsageSync.newLink(input)
+    return yield* Retry.repo(repo.create(record)).pipe(
+      Effect.catchTag("VersionConflict", (e) => new CliError({ message: `not linked: ${e.message}` }))
+    )
+  })
+
+/**
+ * Why a record may not be unlinked, or none when it may.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const unlinkRefusal = (record: Customer.Customer, force: boolean): Option.Option<string> =>
+  force || (record.plan !== "METERED" && record.pending === undefined)
+    ? Option.none()
+    : Option.some(
+      `${record.customerId} is ${
+        record.plan === "METERED" ? "on the metered plan" : "holding a pending report"
+      }: demote it first (ai-billing plan demote ${record.customerId}) or pass --force`
+    )
+
+/**
+ * Remove a customer's link, unless `unlinkRefusal` refuses it.
+ *
+ * @since 0.2.0
+ * @category flows
+ */
+export const unlink = (customerId: Ids.CustomerId, options: { readonly force: boolean }) =>
+  Effect.gen(function*() {
+    const repo = yield* CustomerRepo.CustomerRepo
+    const record = yield* get(customerId)
+    const refusal = unlinkRefusal(record, options.force)
+    if (Option.isSome(refusal)) return yield* new CliError({ message: refusal.value })
+    yield* Retry.repo(repo.remove(record)).pipe(
+      Effect.catchTag("VersionConflict", (e) =>
+        new CliError({ message: `not unlinked, the record changed: ${e.message}` }))
+    )
+    return record
+  })

@@ -1,0 +1,70 @@
+/**
+ * `sync-usage`: the hourly usage sync run now, by hand, with the progress on stderr and the report
+ * kept as local mode's last sync.
+ *
+ * @since 0.2.0
+ */
+import { type Ids, UsageSync } from "@augint-billing/core"
+import { Effect } from "effect"
+import { CliMode } from "./Environment.js"
+import { progress } from "./Output.js"
+import { CliError } from "./Shell.js"
+
+/**
+ * Options of a sync run from the CLI.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Options {
+  readonly dryRun: boolean
+  /** Only these customers (all sync candidates when empty). */
+  readonly customerIds: ReadonlyArray<Ids.CustomerId>
+}
+
+/**
+ * Run the sync; in local mode (not a dry run) the report becomes the last sync.
+ *
+ * @since 0.2.0
+ * @category flows
+ */
+export const run = (options: Options) =>
+  Effect.gen(function*() {
+    const out = yield* progress("customers synced")
+    const report = yield* UsageSync.syncUsage({
+      dryRun: options.dryRun,
+      ...(options.customerIds.length === 0 ? {} : { customerIds: options.customerIds }),
+      onProgress: out.update
+    }).pipe(Effect.ensuring(Effect.sync(out.finish)))
+    const mode = yield* CliMode
+    if (mode._tag === "Local" && !options.dryRun) mode.local.lastSync = report
+    return report
+  })
+
+/**
+ * A `CliError` when customers failed, so the command exits 1 after printing the report.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const check = (report: UsageSync.SyncReport) =>
+  report.customersFailed > 0
+    ? Effect.fail(new CliError({ message: `${report.customersFailed} customers failed to sync (see above)` }))
+    : Effect.void
+
+/**
+ * The report as text.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const format = (r: UsageSync.SyncReport): string =>
+  [
+    `${
+      r.dryRun ? "dry run: would report" : "reported"
+    } ${r.unitsReported} units for ${r.customersReported} of ${r.customersSeen} customers (${
+      r.days.join(", ")
+    }): ${r.meterEventsSent} meter events, ${r.customersSkipped} with nothing new, ${r.customersContended} contended, ${r.customersFailed} failed`,
+    ...r.failures.map((f) => `  failed ${f.customerId}: ${f.reason}`),
+    ...r.anomalies.map((a) => `  anomaly ${a.customerId} ${a.day}: counted ${a.observed} < reported ${a.reported}`)
+  ].join("\n")

@@ -1,0 +1,65 @@
+/**
+ * `customers list|show|link|unlink`.
+ *
+ * @since 0.2.0
+ */
+import { Customer } from "@augint-billing/core"
+import { Command, Options } from "@effect/cli"
+import { Effect, Schema } from "effect"
+import * as Customers from "../Customers.js"
+import { print } from "../Output.js"
+import { apiKeyArg, customerArg, described, withEnv } from "../Shell.js"
+
+const list = Command.make("list", {
+  plan: Options.choice("plan", ["FREE", "METERED"]).pipe(Options.optional, Options.withDescription("Only this plan"))
+}, ({ plan }) =>
+  withEnv(
+    { persist: false },
+    Effect.flatMap(Customers.list(plan), (cs) => print(Schema.Array(Customer.Customer), cs, Customers.formatList))
+  )).pipe(Command.withDescription(described("List customer links.", "ai-billing customers list --plan METERED")))
+
+const show = Command.make("show", { customer: customerArg }, ({ customer }) =>
+  withEnv(
+    { persist: false },
+    Effect.flatMap(Customers.show(customer), (v) => print(Customers.CustomerView, v, Customers.formatView))
+  )).pipe(Command.withDescription(
+    described("Show one customer's record and its key's usage plans.", "ai-billing customers show cus_123")
+  ))
+
+const link = Command.make("link", { customer: customerArg, apiKey: apiKeyArg }, ({ apiKey, customer }) =>
+  withEnv(
+    { persist: true },
+    Effect.flatMap(
+      Customers.link({ customerId: customer, apiKeyId: apiKey }),
+      (created) =>
+        print(Customer.Customer, created, (c) => `linked ${c.customerId} to key ${c.apiKeyId} on the FREE plan`)
+    )
+  )).pipe(Command.withDescription(described(
+    "Link a Stripe customer to an API key (a new record on the free plan; the key's metered usage so far counts as already billed, so a link bills only what comes after it). In local mode the Stripe customer and the key are created too.",
+    "ai-billing customers link cus_123 key123"
+  )))
+
+const unlink = Command.make("unlink", {
+  customer: customerArg,
+  force: Options.boolean("force").pipe(
+    Options.withDescription("Unlink even a metered customer or one with a pending report (billing for the key stops)")
+  )
+}, ({ customer, force }) =>
+  withEnv(
+    { persist: true },
+    Effect.flatMap(
+      Customers.unlink(customer, { force }),
+      (record) => print(Customer.Customer, record, (c) => `unlinked ${c.customerId} from key ${c.apiKeyId}`)
+    )
+  )).pipe(Command.withDescription(described("Remove a customer link.", "ai-billing customers unlink cus_123")))
+
+/**
+ * `customers`: list, show, link, unlink.
+ *
+ * @since 0.2.0
+ * @category commands
+ */
+export const command = Command.make("customers").pipe(
+  Command.withDescription(described("Customer links: list, show, link, unlink.", "ai-billing customers list")),
+  Command.withSubcommands([list, show, link, unlink])
+)
