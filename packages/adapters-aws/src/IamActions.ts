@@ -2,15 +2,18 @@
  * The exact IAM actions each adapter's SDK calls need, for least-privilege policies (the deployment
  * template and the README's IAM table are checked against these). `commands` lists every SDK command
  * an adapter sends with the actions it is authorised as; a test reads the source and fails when a
- * command is sent that is not listed here, or listed and never sent.
+ * command is sent that is not listed here, or listed and never sent. `methods` maps each port method
+ * to the actions it needs, and `webhook`, `schedule` and `operator` are the sets of each deployed
+ * function and of the operators' CLI, derived from the port methods their flows call.
  *
  * @since 0.1.0
  */
+import type { CustomerRepo, PlanAdmin, UsageSource } from "@augint-billing/core"
 
-/** An SDK command class name and the IAM actions it is authorised as. */
+/** An SDK command class name and the IAM actions it is authorised as. @since 0.1.0 @category models */
 export type Commands = Readonly<Record<string, ReadonlyArray<string>>>
 
-/** The SDK commands each adapter (or operator program) sends, and the IAM actions each needs. */
+/** The SDK commands each adapter (or operator program) sends, and the IAM actions each needs. @since 0.1.0 @category models */
 export const commands = {
   /** `DynamoCustomerRepo.make` / `layer`: the runtime's table access (document-client commands). */
   customerRepo: {
@@ -55,24 +58,125 @@ export const commands = {
   }
 } as const satisfies Readonly<Record<string, Commands>>
 
-/** The distinct actions of some commands, sorted. */
+/** The distinct actions of some commands, sorted. @since 0.1.0 @category utils */
 export const actionsOf = (...groups: ReadonlyArray<Commands>): ReadonlyArray<string> =>
   [...new Set(groups.flatMap((group) => Object.values(group).flat()))].sort()
 
-/** `DynamoCustomerRepo` (the `CustomerRepo` port), on the table and its `bySyncCandidate` index. */
+/** `DynamoCustomerRepo` (the `CustomerRepo` port), on the table and its `bySyncCandidate` index. @since 0.1.0 @category models */
 export const customerRepo: ReadonlyArray<string> = actionsOf(commands.customerRepo)
 
-/** `ApiGatewayUsageSource` (the `UsageSource` port), on `/usageplans/<planId>/usage`. */
+/** `ApiGatewayUsageSource` (the `UsageSource` port), on `/usageplans/<planId>/usage`. @since 0.1.0 @category models */
 export const usageSource: ReadonlyArray<string> = actionsOf(commands.usageSource)
 
-/** `ApiGatewayPlanAdmin` (the `PlanAdmin` port), on `/usageplans`, `/usageplans/<planId>` and its `keys`. */
+/** `ApiGatewayPlanAdmin` (the `PlanAdmin` port), on `/usageplans`, `/usageplans/<planId>` and its `keys`. @since 0.1.0 @category models */
 export const planAdmin: ReadonlyArray<string> = actionsOf(commands.planAdmin)
 
-/** `Secrets` (the `StripeSecrets` service), on the secret ARNs. */
+/** `Secrets` (the `StripeSecrets` service), on the secret ARNs. @since 0.1.0 @category models */
 export const secrets: ReadonlyArray<string> = actionsOf(commands.secrets)
 
-/** `DynamoCustomerRepo.createTable`, on the table: development only, never granted to a function. */
+/** `DynamoCustomerRepo.createTable`, on the table: development only, never granted to a function. @since 0.1.0 @category models */
 export const createTable: ReadonlyArray<string> = actionsOf(commands.createTable)
 
-/** `infra status`: `DynamoCustomerRepo.describeTable` on the table, `ApiGateway.describeUsagePlan` on the plans. */
+/** `infra status`: `DynamoCustomerRepo.describeTable` on the table, `ApiGateway.describeUsagePlan` on the plans. @since 0.1.0 @category models */
 export const infraStatus: ReadonlyArray<string> = actionsOf(commands.describeTable, commands.describeUsagePlan)
+
+/**
+ * A port method, named `Port.method` as the testkit's call counters name it; derived from the ports,
+ * so `methods` must list every method a port gains.
+ * @since 0.2.0 @category models
+ */
+export type PortMethod =
+  | `CustomerRepo.${keyof CustomerRepo.CustomerRepoService & string}`
+  | `UsageSource.${keyof UsageSource.UsageSourceService & string}`
+  | `PlanAdmin.${keyof PlanAdmin.PlanAdminService & string}`
+
+/**
+ * The actions each port method needs through this package's adapters (checked against the commands
+ * each method sends). `CustomerRepo.update` is one conditional `PutItem`; only an update that moves
+ * the record to another API key (which no Lambda flow does) adds a transaction deleting the old claim.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const methods: Readonly<Record<PortMethod, ReadonlyArray<string>>> = {
+  "CustomerRepo.get": ["dynamodb:GetItem"],
+  "CustomerRepo.findByApiKey": ["dynamodb:GetItem"],
+  "CustomerRepo.create": ["dynamodb:PutItem"],
+  "CustomerRepo.update": ["dynamodb:PutItem"],
+  "CustomerRepo.remove": ["dynamodb:DeleteItem"],
+  "CustomerRepo.listSyncCandidates": ["dynamodb:Query"],
+  "CustomerRepo.list": ["dynamodb:Scan"],
+  "CustomerRepo.isProcessed": ["dynamodb:GetItem"],
+  "CustomerRepo.markProcessed": ["dynamodb:PutItem"],
+  "UsageSource.getUsagePage": ["apigateway:GET"],
+  "PlanAdmin.plansOf": ["apigateway:GET"],
+  "PlanAdmin.addKey": ["apigateway:GET", "apigateway:POST"],
+  "PlanAdmin.removeKey": ["apigateway:GET", "apigateway:DELETE"]
+}
+
+/**
+ * The port methods `handleEvent` (the webhook) calls: records and event markers, key moves, the
+ * usage flush of a plan change. Never a scan, a delete or the candidate index.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const webhookMethods: ReadonlyArray<PortMethod> = [
+  "CustomerRepo.get",
+  "CustomerRepo.isProcessed",
+  "CustomerRepo.markProcessed",
+  "CustomerRepo.update",
+  "PlanAdmin.plansOf",
+  "PlanAdmin.addKey",
+  "PlanAdmin.removeKey",
+  "UsageSource.getUsagePage"
+]
+
+/**
+ * The port methods `syncUsage` (the schedule) calls: the candidate index, records, GetUsage.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const scheduleMethods: ReadonlyArray<PortMethod> = [
+  "CustomerRepo.listSyncCandidates",
+  "CustomerRepo.get",
+  "CustomerRepo.update",
+  "UsageSource.getUsagePage"
+]
+
+/** The distinct actions of some port methods, sorted. */
+const actionsOfMethods = (names: ReadonlyArray<PortMethod>): ReadonlyArray<string> =>
+  [...new Set(names.flatMap((name) => methods[name]))].sort()
+
+/**
+ * The webhook function's actions: its port methods and `GetSecretValue` (key and signing secret).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const webhook: ReadonlyArray<string> = [...actionsOfMethods(webhookMethods), ...secrets].sort()
+
+/**
+ * The schedule function's actions: its port methods and `GetSecretValue` (the key only).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const schedule: ReadonlyArray<string> = [...actionsOfMethods(scheduleMethods), ...secrets].sort()
+
+/**
+ * The operators' CLI (link, unlink, list, table setup, `infra status`): every action of every adapter.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const operator: ReadonlyArray<string> = actionsOf(
+  commands.customerRepo,
+  commands.usageSource,
+  commands.planAdmin,
+  commands.secrets,
+  commands.createTable,
+  commands.describeTable,
+  commands.describeUsagePlan
+)

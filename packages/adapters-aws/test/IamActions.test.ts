@@ -1,10 +1,12 @@
 // IamActions against the source: every SDK command sent in src is listed under the adapter that sends
 // it with the action AWS authorises it as, nothing listed is unused, and the README's IAM table agrees.
+import { Customer, Ids, UtcDay } from "@augint-billing/core"
 import { assert, describe, it } from "@effect/vitest"
+import { Effect, Stream } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
-import { IamActions } from "../src/index.js"
+import { ApiGatewayPlanAdmin, ApiGatewayUsageSource, DynamoCustomerRepo, IamActions } from "../src/index.js"
 
 const pkg = fileURLToPath(new URL("../", import.meta.url))
 const src = Path.join(pkg, "src")
@@ -183,5 +185,119 @@ describe("IamActions", () => {
       ApiGatewayPlanAdmin: IamActions.planAdmin,
       Secrets: IamActions.secrets
     })
+  })
+})
+
+// A client that records the commands sent and answers each with an empty (or the given) result: the
+// actions a port method needs are those of the commands it really sends.
+const recordingClient = (answer: (command: string) => unknown = () => ({})) => {
+  const actions = new Set<string>()
+  const client = {
+    send: (command: { readonly constructor: { readonly name: string }; readonly input: Record<string, unknown> }) => {
+      const name = command.constructor.name
+      const transact = command.input.TransactItems as ReadonlyArray<Record<string, unknown>> | undefined
+      if (transact !== undefined) {
+        for (const item of transact) actions.add(`dynamodb:${Object.keys(item)[0]}Item`)
+      } else if (name in documentClientActions) {
+        actions.add(`dynamodb:${documentClientActions[name]}`)
+      } else {
+        actions.add(`apigateway:${apiGatewayMethods.find(([re]) => re.test(name))![1]}`)
+      }
+      return Promise.resolve(answer(name))
+    }
+  }
+  const take = () => {
+    const seen = [...actions].sort()
+    actions.clear()
+    return seen
+  }
+  return { client, take }
+}
+
+describe("IamActions.methods", () => {
+  it.effect("each CustomerRepo method sends exactly the actions listed for it (no Scan or DeleteItem but list and remove)", () =>
+    Effect.gen(function*() {
+      const { client, take } = recordingClient((name) =>
+        name === "QueryCommand" || name === "ScanCommand" ? { Items: [] } : {}
+      )
+      const repo = DynamoCustomerRepo.make({ client: client as never, tableName: "t" })
+      const customerId = Ids.CustomerId.make("cus_iam")
+      const apiKeyId = Ids.ApiKeyId.make("key_iam")
+      const customer = Customer.make({ customerId, apiKeyId, now: 1_700_000_000_000 })
+      const eventId = Ids.EventId.make("evt_iam")
+      const calls: Record<string, Effect.Effect<unknown, unknown>> = {
+        "CustomerRepo.get": repo.get(customerId),
+        "CustomerRepo.findByApiKey": repo.findByApiKey(apiKeyId),
+        "CustomerRepo.create": repo.create(customer),
+        "CustomerRepo.update": repo.update(customer),
+        "CustomerRepo.remove": repo.remove(customer),
+        "CustomerRepo.listSyncCandidates": Stream.runDrain(repo.listSyncCandidates()),
+        "CustomerRepo.list": Stream.runDrain(repo.list()),
+        "CustomerRepo.isProcessed": repo.isProcessed(eventId),
+        "CustomerRepo.markProcessed": repo.markProcessed({ eventId, expiresAt: 1_700_000_000 })
+      }
+      for (const [method, call] of Object.entries(calls)) {
+        yield* call
+        assert.deepStrictEqual(take(), [...IamActions.methods[method as IamActions.PortMethod]].sort(), method)
+      }
+    }))
+
+  it.effect("each PlanAdmin and UsageSource method sends exactly the actions listed for it", () =>
+    Effect.gen(function*() {
+      const apiKeyId = Ids.ApiKeyId.make("key_iam")
+      const { client, take } = recordingClient((name) =>
+        name === "GetUsagePlansCommand"
+          ? { items: [{ id: "FREE", apiStages: [] }] }
+          : name === "GetUsagePlanCommand"
+          ? { id: "METERED", apiStages: [] }
+          : name === "GetUsageCommand"
+          ? { items: {} }
+          : {}
+      )
+      const api = { client: client as never, limit: <A, E, R>(self: Effect.Effect<A, E, R>) => self }
+      const admin = ApiGatewayPlanAdmin.make(api as never)
+      const usage = ApiGatewayUsageSource.make(api as never)
+      const day = UtcDay.fromMillis(1_700_000_000_000)
+      const calls: Record<string, Effect.Effect<unknown, unknown>> = {
+        "PlanAdmin.plansOf": admin.plansOf(apiKeyId),
+        "PlanAdmin.addKey": admin.addKey({ usagePlanId: Ids.UsagePlanId.make("METERED"), apiKeyId }),
+        "PlanAdmin.removeKey": admin.removeKey({ usagePlanId: Ids.UsagePlanId.make("FREE"), apiKeyId }),
+        "UsageSource.getUsagePage": usage.getUsagePage({
+          usagePlanId: Ids.UsagePlanId.make("METERED"),
+          startDay: day,
+          endDay: day
+        })
+      }
+      for (const [method, call] of Object.entries(calls)) {
+        yield* call
+        assert.deepStrictEqual(take(), [...IamActions.methods[method as IamActions.PortMethod]].sort(), method)
+      }
+    }))
+
+  it("the functions' sets: no Scan, DeleteItem or table administration in either Lambda; the operator has all", () => {
+    for (const fn of [IamActions.webhook, IamActions.schedule]) {
+      for (const action of ["dynamodb:Scan", "dynamodb:DeleteItem", ...IamActions.createTable]) {
+        assert.notInclude(fn, action)
+      }
+    }
+    assert.deepStrictEqual(IamActions.schedule, [
+      "apigateway:GET",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+      "secretsmanager:GetSecretValue"
+    ])
+    assert.deepStrictEqual(IamActions.webhook, [
+      "apigateway:DELETE",
+      "apigateway:GET",
+      "apigateway:POST",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "secretsmanager:GetSecretValue"
+    ])
+    const everyMethod = Object.values(IamActions.methods).flat()
+    for (const action of [...everyMethod, ...IamActions.createTable, ...IamActions.infraStatus]) {
+      assert.include(IamActions.operator, action)
+    }
   })
 })

@@ -154,6 +154,19 @@ const errorLabels = (error: HandleEvent.HandleEventError): Record<string, string
   ...(error._tag === "StripeEventDecodeError" ? {} : { detail: error.message })
 })
 
+// Stripe refused our key (401: rotated, expired or revoked). Only the operator can fix that, never
+// the event: a 200 would lose it for good, while a 500 makes Stripe deliver it again (for up to 3
+// days) until the new key is read.
+const isRejectedKey = (error: HandleEvent.HandleEventError): boolean =>
+  error._tag === "StripeError" && error.reason === "Authentication"
+
+/** How a failure of `handleEvent` is answered: the core's `classify`, except that a rejected key is retried. */
+export const answerOf = (error: HandleEvent.HandleEventError): "Rejected" | "Retry" | "Acknowledged" => {
+  if (isRejectedKey(error)) return "Retry"
+  const kind = HandleEvent.classify(error)
+  return kind === "reject" ? "Rejected" : kind === "retry" ? "Retry" : "Acknowledged"
+}
+
 /** What answering one delivery came to. */
 export interface Result {
   readonly answer: Answer
@@ -193,9 +206,8 @@ export const handle = (
     return yield* HandleEvent.handleEvent(json).pipe(
       Effect.map((outcome) => answered("Processed", outcome._tag)),
       Effect.catchAll((error) => {
-        const kind = HandleEvent.classify(error)
-        const answer: Answer = kind === "reject" ? "Rejected" : kind === "retry" ? "Retry" : "Acknowledged"
-        const log = kind === "acknowledge" ? Effect.logError : Effect.logWarning
+        const answer = answerOf(error)
+        const log = answer === "Acknowledged" || isRejectedKey(error) ? Effect.logError : Effect.logWarning
         return log(`webhook ${answer.toLowerCase()}: ${error._tag}`).pipe(
           Effect.annotateLogs(errorLabels(error)),
           Effect.as(answered(answer))

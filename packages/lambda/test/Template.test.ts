@@ -1,5 +1,5 @@
-// The SAM template, validated offline: cfn-lint passes, the table has the adapters' layout, and the
-// IAM actions are exactly those the adapters call (`IamActions` of @augint-billing/adapters-aws).
+// The SAM template, validated offline: cfn-lint passes, the table has the adapters' layout, and each
+// function's IAM actions are exactly those its flow calls (`IamActions` of @augint-billing/adapters-aws).
 import { DynamoCustomerRepo, IamActions } from "@augint-billing/adapters-aws"
 import { assert, beforeAll, describe, it } from "@effect/vitest"
 import { execFileSync, spawnSync } from "node:child_process"
@@ -21,6 +21,7 @@ interface Resource {
   readonly Properties: Record<string, unknown>
 }
 interface Template {
+  readonly Parameters: Record<string, Record<string, unknown>>
   readonly Resources: Record<string, Resource>
 }
 
@@ -36,23 +37,6 @@ beforeAll(() => {
   parsed = JSON.parse(json) as Template
 }, 600_000)
 
-/**
- * Granted by template.yaml although no adapter calls it: the repository's transactions hold Put and
- * Delete items only (`IamActions.commands.customerRepo`). Remove it here and from the template together.
- */
-const grantedNotCalled: ReadonlyArray<string> = []
-
-/** The webhook handles Stripe events: records, key moves, a flush of usage on plan changes, both secrets. */
-const webhookActions = [
-  ...IamActions.customerRepo,
-  ...IamActions.planAdmin,
-  ...IamActions.usageSource,
-  ...IamActions.secrets
-]
-
-/** The schedule runs `syncUsage`: records, GetUsage and the Stripe key; it never moves keys. */
-const scheduleActions = [...IamActions.customerRepo, ...IamActions.usageSource, ...IamActions.secrets]
-
 const statements = (fn: string): ReadonlyArray<Statement> =>
   (parsed.Resources[fn]!.Properties.Policies as ReadonlyArray<{ Statement: ReadonlyArray<Statement> }>)
     .flatMap((p) => p.Statement)
@@ -67,26 +51,34 @@ describe("template.yaml", () => {
     assert.strictEqual(result.status, 0, `${result.stdout}${result.stderr}`)
   })
 
-  it("no adapter calls the actions granted beyond IamActions", () => {
-    const called = new Set([
-      ...webhookActions,
-      ...scheduleActions,
-      ...IamActions.createTable,
-      ...IamActions.infraStatus
-    ])
-    for (const action of grantedNotCalled) assert.isFalse(called.has(action), action)
+  // IamActions.webhook / .schedule are derived from the port methods each flow calls (Permissions.test.ts).
+  it("the webhook may call exactly IamActions.webhook: no Scan, DeleteItem or Query", () => {
+    assert.deepStrictEqual(sorted(actionsOf("WebhookFunction")), sorted(IamActions.webhook))
   })
 
-  it("the webhook may call exactly customerRepo, planAdmin, usageSource and secrets (and grantedNotCalled)", () => {
-    assert.deepStrictEqual(sorted(actionsOf("WebhookFunction")), sorted([...webhookActions, ...grantedNotCalled]))
-  })
-
-  it("the schedule may call exactly what syncUsage needs: no key moves", () => {
-    assert.deepStrictEqual(sorted(actionsOf("ScheduleFunction")), sorted([...scheduleActions, ...grantedNotCalled]))
+  it("the schedule may call exactly IamActions.schedule: no key moves, Scan or DeleteItem", () => {
+    assert.deepStrictEqual(sorted(actionsOf("ScheduleFunction")), sorted(IamActions.schedule))
     for (const write of ["apigateway:POST", "apigateway:DELETE"]) {
-      assert.include(IamActions.planAdmin, write)
       assert.isFalse(actionsOf("ScheduleFunction").has(write), write)
     }
+  })
+
+  it("only the schedule queries, and only the candidate index", () => {
+    const query = statements("ScheduleFunction").filter((s) => s.Action.includes("dynamodb:Query"))
+    assert.deepStrictEqual(query.map((s) => s.Resource), [[{
+      "Fn::Sub": "${CustomerTable.Arn}/index/bySyncCandidate"
+    }]])
+    const tableOnly = statements("WebhookFunction").filter((s) => s.Sid === "CustomerTable")
+    assert.deepStrictEqual(tableOnly.map((s) => s.Resource), [[{ "Fn::GetAtt": ["CustomerTable", "Arn"] }]])
+  })
+
+  it("the public webhook has a reserved concurrency (parameter, default 20; -1 reserves none)", () => {
+    const fn = parsed.Resources.WebhookFunction!.Properties
+    assert.deepStrictEqual(fn.ReservedConcurrentExecutions, {
+      "Fn::If": ["ReserveWebhookConcurrency", { Ref: "WebhookReservedConcurrency" }, { Ref: "AWS::NoValue" }]
+    })
+    assert.strictEqual(parsed.Parameters.WebhookReservedConcurrency!.Default, 20)
+    assert.isUndefined(parsed.Resources.ScheduleFunction!.Properties.ReservedConcurrentExecutions)
   })
 
   it("every statement allows, on named resources only", () => {
@@ -96,7 +88,7 @@ describe("template.yaml", () => {
         for (const r of s.Resource) {
           const text = JSON.stringify(r)
           assert.notMatch(text, /"\*"|:\*"|::\*/, `${fn}/${s.Sid}: ${text}`)
-          if (s.Sid === "CustomerTable") assert.include(text, "CustomerTable")
+          if (s.Sid === "CustomerTable" || s.Sid === "SyncCandidates") assert.include(text, "CustomerTable")
           if (s.Sid.startsWith("UsagePlan") && text.includes("${")) {
             assert.match(text, /usageplans(\/\$\{(Free|Metered)UsagePlanId\})?/)
           }

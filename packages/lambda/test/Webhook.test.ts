@@ -300,6 +300,28 @@ describe("Webhook.handle", () => {
       assert.strictEqual(errorLine?.annotations.eventId, "evt_permanent")
     }).pipe(Effect.provide(TestLayer)))
 
+  // docs.stripe.com/keys: "If a request includes a deleted or expired key, Stripe returns an authentication
+  // error"; a rolled key expires. Only the operator can fix it, so Stripe must deliver the event again.
+  it.effect("a Stripe Authentication error (rotated or expired key) answers 500, logged as an error, never 200", () =>
+    Effect.gen(function*() {
+      const driver = yield* setup
+      yield* driver.failNext("Stripe.ensureSubscription", {
+        error: new Stripe.StripeError({ reason: "Authentication", message: "Invalid API Key provided: sk_test_***old" })
+      })
+      const payload = setupIntent("evt_rotated_key")
+      const result = yield* deliver(
+        Events.restV1({ body: payload, headers: { "Stripe-Signature": yield* signed(payload) } })
+      )
+      assert.deepStrictEqual([result.status, result.answer], [500, "Retry"])
+      const errorLine = lines.map((l) => JSON.parse(l) as { logLevel: string; annotations: Record<string, unknown> })
+        .find((l) => l.logLevel === "ERROR")
+      assert.strictEqual(errorLine?.annotations.reason, "Authentication")
+      // Not marked processed: the redelivery, once the new key is read, is handled in full.
+      const resigned = yield* signed(payload, now + 60)
+      const again = yield* deliver(Events.restV1({ body: payload, headers: { "Stripe-Signature": resigned } }))
+      assert.deepStrictEqual([again.status, again.outcome], [200, "Applied"])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.effect("a defect answers 500", () =>
     Effect.gen(function*() {
       const driver = yield* setup

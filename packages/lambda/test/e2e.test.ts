@@ -12,10 +12,11 @@ import type { AddressInfo } from "node:net"
 import type { Schedule, Webhook } from "../src/index.js"
 import * as Events from "./support/Events.js"
 
-const moto = "http://127.0.0.1:15000"
+// The ports of scripts/servers/*.sh, overridable so that parallel runs do not share (and reset) a moto.
+const moto = `http://127.0.0.1:${process.env.MOTO_PORT ?? "15000"}`
 const dynamo = {
   region: "us-east-1",
-  endpoint: "http://127.0.0.1:18000",
+  endpoint: `http://127.0.0.1:${process.env.DYNAMODB_LOCAL_PORT ?? "18000"}`,
   credentials: { accessKeyId: "test", secretAccessKey: "test" }
 }
 const webhookSecret = "whsec_e2e_secret"
@@ -132,7 +133,7 @@ beforeAll(async () => {
       values: { [keyId]: days.map((d) => d === today ? [units, 10_000 - units] : [0, 10_000]) }
     }
   })
-  stripe = await proxy("http://127.0.0.1:12111")
+  stripe = await proxy(`http://127.0.0.1:${process.env.STRIPE_MOCK_PORT ?? "12111"}`)
 
   await Effect.runPromise(DynamoCustomerRepo.createTable({ tableName, client: dynamo }))
   await Effect.runPromise(
