@@ -5,102 +5,78 @@
  * @since 0.1.0
  */
 import { BillingConfig, Ids, Stripe as Port } from "@augint-billing/core"
-import {
-  Clock,
-  Config,
-  ConfigError,
-  Duration,
-  Effect,
-  Either,
-  Layer,
-  Option,
-  Redacted,
-  Ref,
-  Schema,
-  Stream
-} from "effect"
+import { Clock, Duration, Effect, Either, Layer, Redacted, Stream } from "effect"
 import type StripeSdk from "stripe"
 import * as Errors from "./internal/errors.js"
 import * as KeyedLock from "./internal/keyedLock.js"
+import { decodeId, idOf, isDuplicateIdentifier, listAll, memoizeSuccess } from "./internal/sdk.js"
 import * as Webhook from "./internal/webhook.js"
 import * as StripeClient from "./StripeClient.js"
+import * as StripeConfig from "./StripeConfig.js"
 
-/** Where the metered price comes from: its id, or the product whose one active metered price it is. */
-export type MeteredPrice = { readonly priceId: string } | { readonly productId: string }
+/**
+ * Where the metered price comes from: its id, or the product whose one active metered price it is.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type MeteredPrice = StripeConfig.MeteredPrice
 
-/** Everything the adapter needs besides `BillingConfig`. */
-export interface Options extends StripeClient.Options {
-  /** The endpoint's signing secret (`whsec_...`); without it `verifyWebhook` refuses every delivery. */
-  readonly webhookSecret?: Redacted.Redacted<string> | undefined
-  /** The metered price subscriptions are created with. */
-  readonly meteredPrice: MeteredPrice
-  /** The Billing Meter's id; discovered from `BillingConfig.meterEventName` when absent. */
-  readonly meterId?: string | undefined
-  /** How old a webhook signature may be. Default 300 seconds (Stripe's recommendation). */
-  readonly webhookTolerance?: Duration.DurationInput | undefined
-}
+/**
+ * Everything the adapter needs besides `BillingConfig` (defined in `StripeConfig`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Options = StripeConfig.Options
 
-/** The webhook signature tolerance used when none is given: 300 seconds. */
-export const defaultWebhookTolerance: Duration.Duration = Duration.seconds(300)
+/**
+ * The webhook signature tolerance used when none is given: 300 seconds.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultWebhookTolerance: Duration.Duration = StripeConfig.defaultWebhookTolerance
 
-/** The `managed_by` metadata value on every subscription this library creates. */
+/**
+ * The `managed_by` metadata value on every subscription this library creates.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
 export const MANAGED_BY = "augint-billing"
 
-/** Subscription statuses that count as "has the metered subscription". */
+/**
+ * Subscription statuses that count as "has the metered subscription".
+ *
+ * @since 0.1.0
+ * @category constants
+ */
 export const liveSubscriptionStatuses: ReadonlySet<string> = new Set(["active", "trialing", "past_due"])
 
-/** Invalid or missing Stripe configuration, with one line naming each variable. */
-export class StripeConfigError extends Schema.TaggedError<StripeConfigError>()("StripeConfigError", {
-  message: Schema.String
-}) {}
+/** @deprecated Moved to `StripeConfig.StripeConfigError`. @since 0.1.0 @category errors */
+export const StripeConfigError = StripeConfig.StripeConfigError
+/** @deprecated Moved to `StripeConfig.StripeConfigError`. @since 0.1.0 @category errors */
+export type StripeConfigError = StripeConfig.StripeConfigError
+/** @deprecated Moved to `StripeConfig.secretKeyConfig`. @since 0.1.0 @category config */
+export const secretKeyConfig = StripeConfig.secretKeyConfig
+/** @deprecated Moved to `StripeConfig.webhookSecretConfig`. @since 0.1.0 @category config */
+export const webhookSecretConfig = StripeConfig.webhookSecretConfig
+/** @deprecated Moved to `StripeConfig.settingsConfig`. @since 0.1.0 @category config */
+export const settingsConfig = StripeConfig.settingsConfig
+/** @deprecated Moved to `StripeConfig.SecretSources`. @since 0.1.0 @category models */
+export type SecretSources<E> = StripeConfig.SecretSources<E>
+/** @deprecated Moved to `StripeConfig.noWebhookSecret`. @since 0.1.0 @category constructors */
+export const noWebhookSecret = StripeConfig.noWebhookSecret
+/** @deprecated Moved to `StripeConfig.loadOptions`. @since 0.1.0 @category constructors */
+export const loadOptions = StripeConfig.loadOptions
 
-// ---------------------------------------------------------------------------------------------
-// helpers
-
-const memoizeSuccess = <A, E>(self: Effect.Effect<A, E>): Effect.Effect<Effect.Effect<A, E>> =>
-  Effect.map(Ref.make(Option.none<A>()), (ref) =>
-    Effect.flatMap(
-      Ref.get(ref),
-      Option.match({
-        onSome: Effect.succeed,
-        onNone: () => Effect.tap(self, (a) => Ref.set(ref, Option.some(a)))
-      })
-    ))
-
-const listAll = <T extends { readonly id: string }>(
-  page: (startingAfter: string | undefined) => Effect.Effect<StripeSdk.ApiList<T>, Port.StripeError>
-): Effect.Effect<Array<T>, Port.StripeError> =>
-  Effect.gen(function*() {
-    const items: Array<T> = []
-    let startingAfter: string | undefined = undefined
-    while (true) {
-      const current: StripeSdk.ApiList<T> = yield* page(startingAfter)
-      items.push(...current.data)
-      const last = current.data[current.data.length - 1]
-      if (!current.has_more || last === undefined) return items
-      startingAfter = last.id
-    }
-  })
-
-const decodeId = <A>(schema: Schema.Schema<A, string>, what: string) => (id: string) =>
-  Schema.decodeUnknown(schema)(id).pipe(
-    Effect.mapError(() =>
-      new Port.StripeError({ reason: "Server", message: `Stripe returned a malformed ${what}: ${id}` })
-    )
-  )
-
-const idOf = (value: string | { readonly id: string } | null | undefined): string | undefined =>
-  value === null || value === undefined ? undefined : typeof value === "string" ? value : value.id
-
-const isDuplicateIdentifier = (error: Port.StripeError): boolean => {
-  if (error.reason !== "InvalidRequest") return false
-  const cause: unknown = error.cause
-  const code = Errors.isSdkError(cause) ? cause.code : undefined
-  if (code !== undefined && /duplicate/i.test(code)) return true
-  return /identifier/i.test(error.message) && /(already|duplicate|exists|unique)/i.test(error.message)
-}
-
-/** Check a meter event against Stripe's rules before it is sent; `nowMillis` is the current time. */
+/**
+ * Check a meter event against Stripe's rules before it is sent; `nowMillis` is the current time.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
 export const validateMeterEvent = (
   event: Port.MeterEvent,
   nowMillis: number
@@ -134,7 +110,12 @@ export const validateMeterEvent = (
 // ---------------------------------------------------------------------------------------------
 // the service
 
-/** The `Stripe` port over a `StripeClient`; the meter event name comes from `BillingConfig`. */
+/**
+ * The `Stripe` port over a `StripeClient`; the meter event name comes from `BillingConfig`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
 export const make = (
   options: Pick<Options, "webhookSecret" | "meteredPrice" | "meterId" | "webhookTolerance">
 ): Effect.Effect<Port.StripeService, never, StripeClient.StripeClient | BillingConfig.BillingConfig> =>
@@ -376,131 +357,31 @@ export const make = (
     } satisfies Port.StripeService
   })
 
-/** The `Stripe` port from explicit options, with its own scoped `StripeClient`. */
+/**
+ * The `Stripe` port from explicit options, with its own scoped `StripeClient`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
 export const layer = (options: Options): Layer.Layer<Port.Stripe, never, BillingConfig.BillingConfig> =>
   Layer.effect(Port.Stripe, make(options)).pipe(Layer.provide(StripeClient.layer(options)))
 
-// ---------------------------------------------------------------------------------------------
-// configuration
-
-const nonBlank = (name: string) =>
-  Config.string(name).pipe(
-    Config.validate({ message: "must be non-empty, without spaces", validation: (s) => /^\S+$/.test(s) })
-  )
-
-const prefixedSecret = (name: string, pattern: RegExp, looksLike: string) =>
-  // Validated as a string (so the error carries the variable's name), then redacted; the message never quotes it.
-  Config.string(name).pipe(
-    Config.validate({ message: `must look like ${looksLike}`, validation: (s) => pattern.test(s) }),
-    Config.map(Redacted.make)
-  )
-
-/** `STRIPE_SECRET_KEY`: a secret (`sk_...`) or restricted (`rk_...`) key. */
-export const secretKeyConfig: Config.Config<Redacted.Redacted<string>> = prefixedSecret(
-  "STRIPE_SECRET_KEY",
-  /^(sk|rk)_[A-Za-z0-9_]+$/,
-  "sk_... or rk_..."
-)
-
-/** `STRIPE_WEBHOOK_SECRET`: the endpoint's signing secret (`whsec_...`); `loadOptions` reads it as optional. */
-export const webhookSecretConfig: Config.Config<Redacted.Redacted<string>> = prefixedSecret(
-  "STRIPE_WEBHOOK_SECRET",
-  /^whsec_\S+$/,
-  "whsec_..."
-)
-
-const optional = <A>(config: Config.Config<A>) => Config.option(config).pipe(Config.map(Option.getOrUndefined))
-
-const meteredPriceConfig: Config.Config<MeteredPrice> = Config.all({
-  priceId: optional(nonBlank("METERED_PRICE_ID")),
-  productId: optional(nonBlank("API_USAGE_PRODUCT_ID"))
-}).pipe(
-  Config.mapOrFail(({ priceId, productId }): Either.Either<MeteredPrice, ConfigError.ConfigError> =>
-    priceId !== undefined
-      ? Either.right({ priceId })
-      : productId !== undefined
-      ? Either.right({ productId })
-      : Either.left(ConfigError.MissingData(
-        ["METERED_PRICE_ID"],
-        "set METERED_PRICE_ID, or API_USAGE_PRODUCT_ID to discover the metered price"
-      ))
-  )
-)
-
-const positiveInt = (name: string) =>
-  optional(
-    Config.integer(name).pipe(
-      Config.validate({ message: "must be a whole number of at least 1", validation: (n) => n >= 1 })
-    )
-  )
-
-/** Everything but the two secrets, from the environment. */
-export const settingsConfig = Config.all({
-  meteredPrice: meteredPriceConfig,
-  meterId: optional(nonBlank("STRIPE_METER_ID")),
-  host: optional(nonBlank("STRIPE_API_HOST")),
-  port: optional(
-    Config.integer("STRIPE_API_PORT").pipe(
-      Config.validate({ message: "must be a port number (1-65535)", validation: (n) => n >= 1 && n <= 65535 })
-    )
-  ),
-  protocol: optional(Config.literal("http", "https")("STRIPE_API_PROTOCOL")),
-  mode: optional(Config.literal("live", "sandbox")("STRIPE_MODE")),
-  requestsPerSecond: positiveInt("STRIPE_REQUESTS_PER_SECOND"),
-  meterEventsPerSecond: positiveInt("STRIPE_METER_EVENTS_PER_SECOND")
-})
-
-/** Where the two secrets come from when not from `STRIPE_SECRET_KEY` / `STRIPE_WEBHOOK_SECRET` (e.g. Secrets Manager). */
-export interface SecretSources<E> {
-  /** The API key; read from `STRIPE_SECRET_KEY` when absent. */
-  readonly secretKey?: Effect.Effect<Redacted.Redacted<string>, E> | undefined
-  /**
-   * The webhook signing secret; read from `STRIPE_WEBHOOK_SECRET` (optional) when absent. A source
-   * that yields `undefined` means "no webhook secret" and the variable is not read at all.
-   */
-  readonly webhookSecret?: Effect.Effect<Redacted.Redacted<string> | undefined, E> | undefined
-}
-
-/** A `SecretSources.webhookSecret` for a function that never verifies webhooks: no secret, no variable read. */
-export const noWebhookSecret: Effect.Effect<Redacted.Redacted<string> | undefined> = Effect.succeed(undefined)
-
-const loadConfig = <A>(config: Config.Config<A>): Effect.Effect<A, StripeConfigError> =>
-  Effect.mapError(
-    config,
-    (error) =>
-      new StripeConfigError({
-        message: `invalid Stripe configuration: ${BillingConfig.describeConfigError(error)}`
-      })
-  )
-
-type SecretSource<A, E> = Effect.Effect<A, E>
-
-const fromEnvOr = <A, E>(
-  config: Config.Config<A>,
-  source: SecretSource<A, E> | undefined
-): Config.Config<SecretSource<A, E>> =>
-  source === undefined ? Config.map(config, Effect.succeed) : Config.succeed(source)
-
-/** Read the adapter's options from the environment, with secrets from `sources` where given. */
-export const loadOptions = <E = never>(sources: SecretSources<E> = {}): Effect.Effect<Options, StripeConfigError | E> =>
-  Effect.gen(function*() {
-    // One read, so that every missing or malformed variable is named in one message.
-    const { apiKey, settings, webhookSecret } = yield* loadConfig(Config.all({
-      settings: settingsConfig,
-      apiKey: fromEnvOr(secretKeyConfig, sources.secretKey),
-      webhookSecret: fromEnvOr(optional(webhookSecretConfig), sources.webhookSecret)
-    }))
-    const secret = yield* webhookSecret
-    return { ...settings, apiKey: yield* apiKey, ...(secret === undefined ? {} : { webhookSecret: secret }) }
-  })
-
-/** The `Stripe` port from the environment, with secrets from `sources` where given. */
+/**
+ * The `Stripe` port from the environment, with secrets from `sources` where given.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
 export const layerConfigWith = <E = never>(
-  sources: SecretSources<E>
-): Layer.Layer<Port.Stripe, StripeConfigError | E, BillingConfig.BillingConfig> =>
-  Layer.unwrapEffect(Effect.map(loadOptions(sources), layer))
+  sources: StripeConfig.SecretSources<E>
+): Layer.Layer<Port.Stripe, StripeConfig.StripeConfigError | E, BillingConfig.BillingConfig> =>
+  Layer.unwrapEffect(Effect.map(StripeConfig.loadOptions(sources), layer))
 
-/** The `Stripe` port from the environment (`STRIPE_SECRET_KEY`, optional `STRIPE_WEBHOOK_SECRET`, ...). */
-export const layerConfig: Layer.Layer<Port.Stripe, StripeConfigError, BillingConfig.BillingConfig> = layerConfigWith(
-  {}
-)
+/**
+ * The `Stripe` port from the environment (`STRIPE_SECRET_KEY`, optional `STRIPE_WEBHOOK_SECRET`, ...).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: Layer.Layer<Port.Stripe, StripeConfig.StripeConfigError, BillingConfig.BillingConfig> =
+  layerConfigWith({})

@@ -12,13 +12,28 @@ import StripeSdk from "stripe"
 import * as CallSignal from "./internal/callSignal.js"
 import * as Errors from "./internal/errors.js"
 
-/** Live mode, or test mode / a sandbox (keys `sk_test_...`, `rk_test_...`), which Stripe limits harder. */
+/**
+ * Live mode, or test mode / a sandbox (keys `sk_test_...`, `rk_test_...`), which Stripe limits harder.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type Mode = "live" | "sandbox"
 
-/** Which rate limit a request counts against. */
+/**
+ * Which rate limit a request counts against.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type Budget = "request" | "meterEvent"
 
-/** How to reach Stripe and how fast to call it. */
+/**
+ * How to reach Stripe and how fast to call it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface Options {
   /** The secret (`sk_...`) or restricted (`rk_...`) key; unwrapped only when the SDK client is built. */
   readonly apiKey: Redacted.Redacted<string>
@@ -38,17 +53,32 @@ export interface Options {
   readonly meterEventsPerSecond?: number | undefined
 }
 
-/** Stripe's documented rate limits, per second. */
+/**
+ * Stripe's documented rate limits, per second.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
 export const defaultLimits: { readonly [M in Mode]: { readonly requests: number; readonly meterEvents: number } } = {
   live: { requests: 100, meterEvents: 1000 },
   sandbox: { requests: 25, meterEvents: 25 }
 }
 
-/** The mode a key belongs to: test-mode and sandbox keys contain `_test_`. */
+/**
+ * The mode a key belongs to: test-mode and sandbox keys contain `_test_`.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
 export const modeOf = (apiKey: Redacted.Redacted<string>): Mode =>
   /^(sk|rk)_test_/.test(Redacted.value(apiKey)) ? "sandbox" : "live"
 
-/** The stripe SDK client and a way to call it. */
+/**
+ * The stripe SDK client and a way to call it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface StripeClientService {
   /** The SDK client, for calls the adapter does not wrap; prefer `call`. */
   readonly sdk: StripeSdk
@@ -61,7 +91,12 @@ export interface StripeClientService {
   readonly call: <A>(f: (sdk: StripeSdk) => Promise<A>, budget?: Budget) => Effect.Effect<A, Port.StripeError>
 }
 
-/** The stripe SDK client service. */
+/**
+ * The stripe SDK client service.
+ *
+ * @since 0.1.0
+ * @category services
+ */
 export class StripeClient extends Context.Tag("@augint-billing/adapters-stripe/StripeClient")<
   StripeClient,
   StripeClientService
@@ -72,7 +107,12 @@ const positive = (name: string, value: number): number => {
   return value
 }
 
-/** Build a client that lives as long as the scope: closing the scope aborts its requests in flight. */
+/**
+ * Build a client that lives as long as the scope: closing the scope aborts its requests in flight.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
 export const make = (options: Options): Effect.Effect<StripeClientService, never, Scope.Scope> =>
   Effect.gen(function*() {
     const owner = yield* Effect.acquireRelease(
@@ -123,5 +163,10 @@ export const make = (options: Options): Effect.Effect<StripeClientService, never
     return { sdk, mode, call }
   })
 
-/** The client as a scoped Layer. */
+/**
+ * The client as a scoped Layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
 export const layer = (options: Options): Layer.Layer<StripeClient> => Layer.scoped(StripeClient, make(options))

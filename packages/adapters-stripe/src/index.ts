@@ -4,7 +4,24 @@
  * @since 0.1.0
  */
 
-/** The production `Stripe` port: `layer`, `layerConfig`. */
+/**
+ * The production `Stripe` port: `layer`, `layerConfig`.
+ *
+ * @since 0.1.0
+ * @category modules
+ */
 export * as StripeAdapter from "./StripeAdapter.js"
-/** The stripe SDK client as a scoped, rate-limited service. */
+/**
+ * The adapter's options and the environment they are read from.
+ *
+ * @since 0.2.0
+ * @category modules
+ */
+export * as StripeConfig from "./StripeConfig.js"
+/**
+ * The stripe SDK client as a scoped, rate-limited service.
+ *
+ * @since 0.1.0
+ * @category modules
+ */
 export * as StripeClient from "./StripeClient.js"

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Either, Redacted } from "effect"
-import { StripeAdapter } from "../src/index.js"
+import { StripeAdapter, StripeConfig } from "../src/index.js"
 
 const complete = {
   STRIPE_SECRET_KEY: "sk_test_config123",
@@ -8,8 +8,8 @@ const complete = {
   METERED_PRICE_ID: "price_config"
 }
 
-const load = <E>(env: Record<string, string>, sources: StripeAdapter.SecretSources<E> = {}) =>
-  StripeAdapter.loadOptions(sources).pipe(
+const load = <E>(env: Record<string, string>, sources: StripeConfig.SecretSources<E> = {}) =>
+  StripeConfig.loadOptions(sources).pipe(
     Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
     Effect.either
   )
@@ -113,7 +113,7 @@ describe("configuration", () => {
       }
       // A malformed STRIPE_WEBHOOK_SECRET is not even read when the source says "none".
       const none = yield* load({ ...complete, STRIPE_WEBHOOK_SECRET: "secret" }, {
-        webhookSecret: StripeAdapter.noWebhookSecret
+        webhookSecret: StripeConfig.noWebhookSecret
       })
       assert.isTrue(Either.isRight(none))
       if (Either.isRight(none)) assert.isFalse("webhookSecret" in none.right)
@@ -130,4 +130,14 @@ describe("configuration", () => {
       const failed = yield* load(env, { secretKey: Effect.fail("secret unavailable" as const) })
       assert.deepStrictEqual(failed, Either.left("secret unavailable"))
     }))
+})
+
+describe("StripeConfig split out of StripeAdapter (issue 13)", () => {
+  it("the names callers use through StripeAdapter are the StripeConfig ones", () => {
+    assert.strictEqual(StripeAdapter.loadOptions, StripeConfig.loadOptions)
+    assert.strictEqual(StripeAdapter.noWebhookSecret, StripeConfig.noWebhookSecret)
+    assert.strictEqual(StripeAdapter.StripeConfigError, StripeConfig.StripeConfigError)
+    assert.strictEqual(StripeAdapter.secretKeyConfig, StripeConfig.secretKeyConfig)
+    assert.strictEqual(StripeAdapter.settingsConfig, StripeConfig.settingsConfig)
+  })
 })
