@@ -6,6 +6,7 @@
  */
 import { Customer, CustomerRepo, type Ids, PlanAdmin, Stripe, UsageSource, UtcDay } from "@augint-billing/core"
 import { Clock, Context, Duration, Effect, Layer, Option } from "effect"
+import * as Usage from "./internal/usage.js"
 import * as Invariants from "./Invariants.js"
 import type { AcceptedMeterEvent, MemorySubscription, Method } from "./MemoryState.js"
 import * as MemoryState from "./MemoryState.js"
@@ -38,8 +39,16 @@ export interface DriverService {
   }) => Effect.Effect<Customer.Customer>
   /** Create an API key, optionally in a plan. */
   readonly createApiKey: (apiKeyId: Ids.ApiKeyId, usagePlanId?: Ids.UsagePlanId) => Effect.Effect<void>
-  /** Create a usage plan. */
-  readonly createUsagePlan: (usagePlanId: Ids.UsagePlanId) => Effect.Effect<void>
+  /**
+   * Create a usage plan, on the one default stage unless `stages` says which (a key may be in one plan
+   * per stage), with a quota if given.
+   */
+  readonly createUsagePlan: (
+    usagePlanId: Ids.UsagePlanId,
+    options?: { readonly stages?: ReadonlyArray<string>; readonly quota?: MemoryState.UsageQuota }
+  ) => Effect.Effect<void>
+  /** Change how `GetUsage` shows the counts (reporting delay, removed and re-added keys), over the current model. */
+  readonly setUsageModel: (model: Partial<MemoryState.UsageModel>) => Effect.Effect<void>
   /** Create a Stripe customer with `paymentMethods` attached (default 0). */
   readonly createStripeCustomer: (customerId: Ids.CustomerId, paymentMethods?: number) => Effect.Effect<void>
   /** Set how many payment methods a Stripe customer has. */
@@ -55,7 +64,9 @@ export interface DriverService {
   readonly subscriptions: (customerId?: Ids.CustomerId) => Effect.Effect<ReadonlyArray<MemorySubscription>>
   /**
    * Count `units` requests of a key on `day` (default today) in the plan it is in, or in `usagePlanId`
-   * when given (a late count). Returns false when the key is in no plan: API Gateway refuses the calls.
+   * when given (a late count), made now: `GetUsage` shows them after the reporting delay. Returns false
+   * when the key is in no plan, or the plan's quota is used up: API Gateway refuses the calls and does
+   * not count them.
    */
   readonly addUsage: (input: {
     readonly apiKeyId: Ids.ApiKeyId
@@ -63,7 +74,7 @@ export interface DriverService {
     readonly day?: UtcDay.UtcDay
     readonly usagePlanId?: Ids.UsagePlanId
   }) => Effect.Effect<boolean>
-  /** Requests counted for a key in a plan on a day. */
+  /** Requests counted for a key in a plan on a day (whether `GetUsage` shows them yet or not). */
   readonly usage: (input: {
     readonly usagePlanId: Ids.UsagePlanId
     readonly apiKeyId: Ids.ApiKeyId
@@ -138,7 +149,13 @@ export const make: Effect.Effect<DriverService, never, MemoryState.MemoryState> 
           return record
         }),
       createApiKey,
-      createUsagePlan: (id) => Effect.sync(() => void state.usagePlans.add(id)),
+      createUsagePlan: (id, options = {}) =>
+        Effect.sync(() => {
+          state.usagePlans.add(id)
+          if (options.stages !== undefined) state.planStages.set(id, new Set(options.stages))
+          if (options.quota !== undefined) state.quotas.set(id, options.quota)
+        }),
+      setUsageModel: (model) => Effect.sync(() => void (state.usageModel = { ...state.usageModel, ...model })),
       createStripeCustomer,
       setPaymentMethods: (customerId, n) =>
         Effect.sync(() => {
@@ -174,13 +191,8 @@ export const make: Effect.Effect<DriverService, never, MemoryState.MemoryState> 
         Effect.gen(function*() {
           const plan = usagePlanId ?? Array.from(state.membership.get(apiKeyId) ?? [])[0]
           if (plan === undefined || units <= 0) return plan !== undefined
-          const d = day ?? UtcDay.fromMillis(yield* Clock.currentTimeMillis)
-          let perKey = state.usage.get(plan)
-          if (perKey === undefined) state.usage.set(plan, perKey = new Map())
-          let perDay = perKey.get(apiKeyId)
-          if (perDay === undefined) perKey.set(apiKeyId, perDay = new Map())
-          perDay.set(d, (perDay.get(d) ?? 0) + units)
-          return true
+          const now = yield* Clock.currentTimeMillis
+          return Usage.count(state, { plan, key: apiKeyId, day: day ?? UtcDay.fromMillis(now), units, now }) > 0
         }),
       usage: ({ apiKeyId, day, usagePlanId }) =>
         Effect.sync(() => state.usage.get(usagePlanId)?.get(apiKeyId)?.get(day) ?? 0),

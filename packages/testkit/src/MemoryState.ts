@@ -101,14 +101,59 @@ export interface Fault {
   remaining: number
 }
 
+/**
+ * How the in-memory `GetUsage` departs from an exact, instant count (issue 14). Users report counts
+ * 30-40 minutes late, except for a key at its quota (localstack/localstack#11393); what happens to a
+ * removed or re-added key's counts is not documented, so both answers can be switched on.
+ */
+export interface UsageModel {
+  /** Millis a count takes to show in `GetUsage`; 0 shows it at once. */
+  delayMillis: number
+  /** A key removed from a plan: its counts still listed by that plan's `GetUsage` (`kept`) or not (`dropped`). */
+  removedKey: "kept" | "dropped"
+  /** A key added back to a plan: its earlier counts in that plan still shown (`kept`) or gone (`reset`). */
+  readdedKey: "kept" | "reset"
+}
+
+/** Today's exact model: counts visible at once, removed and re-added keys keep their counts. */
+export const exactUsage: UsageModel = { delayMillis: 0, removedKey: "kept", readdedKey: "kept" }
+
+/** The lag users report for `GetUsage` (30-40 minutes, localstack/localstack#11393): the worse end. */
+export const REPORTING_DELAY_MILLIS = 40 * 60_000
+
+/** A usage plan's quota: requests past it are refused (and not counted); a key at it is counted in real time. */
+export interface UsageQuota {
+  readonly limit: number
+  /** UTC day or UTC calendar month. */
+  readonly period: "DAY" | "MONTH"
+}
+
+/** Requests counted less than the reporting delay ago: in `usage`, not yet in `GetUsage`. */
+export interface PendingCount {
+  readonly day: UtcDay.UtcDay
+  readonly units: number
+  /** Epoch millis they were counted. */
+  readonly at: number
+}
+
 /** The mutable state of all in-memory ports. Only the ports and the `Driver` touch it. */
 export interface State {
   // API Gateway
   readonly usagePlans: Set<Ids.UsagePlanId>
   readonly apiKeys: Set<Ids.ApiKeyId>
   readonly membership: Map<Ids.ApiKeyId, Set<Ids.UsagePlanId>>
-  /** plan -> key -> day -> requests counted while the key was in the plan. */
+  /** plan -> key -> day -> requests counted while the key was in the plan (the truth, seen or not). */
   readonly usage: Map<Ids.UsagePlanId, Map<Ids.ApiKeyId, Map<UtcDay.UtcDay, number>>>
+  /** How `GetUsage` shows `usage`. */
+  usageModel: UsageModel
+  /** plan -> key -> counts still inside the reporting delay (only recorded while the delay is on). */
+  readonly pendingUsage: Map<Ids.UsagePlanId, Map<Ids.ApiKeyId, Array<PendingCount>>>
+  /** plan -> key -> day -> counts `GetUsage` no longer shows (the key was re-added under `reset`). */
+  readonly hiddenUsage: Map<Ids.UsagePlanId, Map<Ids.ApiKeyId, Map<UtcDay.UtcDay, number>>>
+  /** plan -> the API stages it covers; a plan not listed is on the one default stage. */
+  readonly planStages: Map<Ids.UsagePlanId, ReadonlySet<string>>
+  /** plan -> its quota, if it has one. */
+  readonly quotas: Map<Ids.UsagePlanId, UsageQuota>
   // Stripe
   readonly stripeCustomers: Map<Ids.CustomerId, MemoryStripeCustomer>
   readonly subscriptions: Map<Ids.SubscriptionId, MemorySubscription>
@@ -132,14 +177,25 @@ export interface State {
 /** The shared state service. */
 export class MemoryState extends Context.Tag("@augint-billing/testkit/MemoryState")<MemoryState, State>() {}
 
+/** Options of fresh state. */
+export interface Options {
+  readonly usagePlans?: ReadonlyArray<string>
+  readonly webhookSecret?: string
+  /** Over `exactUsage`. */
+  readonly usageModel?: Partial<UsageModel>
+}
+
 /** Fresh, empty state with the two default usage plans (`FREE_10K`, `METERED`). */
-export const make = (
-  options: { readonly usagePlans?: ReadonlyArray<string>; readonly webhookSecret?: string } = {}
-): State => ({
+export const make = (options: Options = {}): State => ({
   usagePlans: new Set((options.usagePlans ?? ["FREE_10K", "METERED"]) as ReadonlyArray<Ids.UsagePlanId>),
   apiKeys: new Set(),
   membership: new Map(),
   usage: new Map(),
+  usageModel: { ...exactUsage, ...options.usageModel },
+  pendingUsage: new Map(),
+  hiddenUsage: new Map(),
+  planStages: new Map(),
+  quotas: new Map(),
   stripeCustomers: new Map(),
   subscriptions: new Map(),
   idempotency: new Map(),
@@ -158,6 +214,5 @@ export const make = (
 })
 
 /** A Layer of fresh state (each build gets its own). */
-export const layer = (
-  options: { readonly usagePlans?: ReadonlyArray<string>; readonly webhookSecret?: string } = {}
-): Layer.Layer<MemoryState> => Layer.effect(MemoryState, Effect.sync(() => make(options)))
+export const layer = (options: Options = {}): Layer.Layer<MemoryState> =>
+  Layer.effect(MemoryState, Effect.sync(() => make(options)))

@@ -1,18 +1,21 @@
 /**
  * An in-memory `PlanAdmin` that behaves like API Gateway usage plan keys: one plan per key per stage
- * (adding a key that is in a plan is a `Conflict`), removing a key that is not in the plan is
- * `NotFound`, unknown plans and keys are `NotFound`.
+ * (adding a key to a plan it is in, or to a plan that shares a stage with one it is in, is a
+ * `Conflict`, as `CreateUsagePlanKey`'s `ConflictException`), removing a key that is not in the plan
+ * is `NotFound`, unknown plans and keys are `NotFound`. Plans share one stage unless created with
+ * others (`Driver.createUsagePlan`).
  *
  * @since 0.1.0
  */
 import { type Ids, PlanAdmin } from "@augint-billing/core"
 import { Effect, Layer } from "effect"
 import { instrument } from "./internal/instrument.js"
+import * as Usage from "./internal/usage.js"
 import * as MemoryState from "./MemoryState.js"
 
 const error = (reason: "NotFound" | "Conflict", message: string) => new PlanAdmin.PlanAdminError({ reason, message })
 
-/** Build the plan admin over shared state. */
+/** Build the plan admin over shared state. @since 0.1.0 @category constructors */
 export const make: Effect.Effect<PlanAdmin.PlanAdminService, never, MemoryState.MemoryState> = Effect.map(
   MemoryState.MemoryState,
   (state): PlanAdmin.PlanAdminService => {
@@ -28,13 +31,18 @@ export const make: Effect.Effect<PlanAdmin.PlanAdminService, never, MemoryState.
               return Effect.fail(error("NotFound", `no usage plan ${usagePlanId}`))
             }
             if (!state.apiKeys.has(apiKeyId)) return Effect.fail(error("NotFound", `no API key ${apiKeyId}`))
-            const current = plansOf(apiKeyId)
-            if (current.length > 0) {
+            const clashing = plansOf(apiKeyId).filter((p) =>
+              p === usagePlanId || Usage.shareStage(state, p, usagePlanId)
+            )
+            if (clashing.length > 0) {
               return Effect.fail(
-                error("Conflict", `key ${apiKeyId} is already in usage plan ${current.join(", ")} on this stage`)
+                error("Conflict", `key ${apiKeyId} is already in usage plan ${clashing.join(", ")} on this stage`)
               )
             }
-            state.membership.set(apiKeyId, new Set([usagePlanId]))
+            const plans = state.membership.get(apiKeyId)
+            if (plans === undefined) state.membership.set(apiKeyId, new Set([usagePlanId]))
+            else plans.add(usagePlanId)
+            Usage.added(state, usagePlanId, apiKeyId)
             return Effect.void
           })
         ),
@@ -55,11 +63,11 @@ export const make: Effect.Effect<PlanAdmin.PlanAdminService, never, MemoryState.
   }
 )
 
-/** `PlanAdmin` over the shared `MemoryState`. */
+/** `PlanAdmin` over the shared `MemoryState`. @since 0.1.0 @category layers */
 export const layer: Layer.Layer<PlanAdmin.PlanAdmin, never, MemoryState.MemoryState> = Layer.effect(
   PlanAdmin.PlanAdmin,
   make
 )
 
-/** `PlanAdmin` on fresh state of its own. */
+/** `PlanAdmin` on fresh state of its own. @since 0.1.0 @category layers */
 export const layerMemory: Layer.Layer<PlanAdmin.PlanAdmin> = layer.pipe(Layer.provide(MemoryState.layer()))

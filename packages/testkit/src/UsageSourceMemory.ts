@@ -1,18 +1,21 @@
 /**
- * An in-memory `UsageSource` that behaves like API Gateway `GetUsage` without a key filter: every key
- * with usage counted in the plan, pages of at most 500 keys, one count per day of the range (zero for
- * days without traffic), ranges over 90 days refused.
+ * An in-memory `UsageSource` that behaves like API Gateway `GetUsage`: every key with usage counted in
+ * the plan (or the one `keyId`), pages of at most 500 keys (`limit`, `position`), one count per day of
+ * the range (zero for days without traffic), ranges over 90 days refused. `MemoryState.UsageModel`
+ * makes it as unkind as AWS: counts shown only after the reporting delay (at once for a key at its
+ * quota), a removed key's counts dropped, a re-added key's counts reset.
  *
  * @since 0.1.0
  */
 import { type Ids, UsageSource, UtcDay } from "@augint-billing/core"
-import { Effect, Layer } from "effect"
+import { Clock, Effect, Layer } from "effect"
 import { instrument } from "./internal/instrument.js"
+import * as Usage from "./internal/usage.js"
 import * as MemoryState from "./MemoryState.js"
 
 const bad = (message: string) => new UsageSource.UsageSourceError({ reason: "BadRequest", message })
 
-/** Build the usage source over shared state. */
+/** Build the usage source over shared state. @since 0.1.0 @category constructors */
 export const make: Effect.Effect<UsageSource.UsageSourceService, never, MemoryState.MemoryState> = Effect.map(
   MemoryState.MemoryState,
   (state): UsageSource.UsageSourceService => {
@@ -32,7 +35,7 @@ export const make: Effect.Effect<UsageSource.UsageSourceService, never, MemorySt
         instrument(
           state,
           "UsageSource.getUsagePage",
-          Effect.suspend(() => {
+          Effect.flatMap(Clock.currentTimeMillis, (now) => {
             if (!state.usagePlans.has(query.usagePlanId)) {
               return Effect.fail(
                 new UsageSource.UsageSourceError({ reason: "NotFound", message: `no usage plan ${query.usagePlanId}` })
@@ -43,8 +46,11 @@ export const make: Effect.Effect<UsageSource.UsageSourceService, never, MemorySt
             if (days.length > UsageSource.MAX_RANGE_DAYS) {
               return Effect.fail(bad(`the range spans ${days.length} days; at most ${UsageSource.MAX_RANGE_DAYS}`))
             }
-            const limit = Math.min(query.limit ?? UsageSource.MAX_PAGE_SIZE, UsageSource.MAX_PAGE_SIZE)
-            if (limit < 1) return Effect.fail(bad("limit must be at least 1"))
+            // The port's default; the adapter always sends it, since API Gateway's own default is 25.
+            const limit = query.limit ?? UsageSource.MAX_PAGE_SIZE
+            if (!Number.isInteger(limit) || limit < 1 || limit > UsageSource.MAX_PAGE_SIZE) {
+              return Effect.fail(bad(`limit must be 1-${UsageSource.MAX_PAGE_SIZE}, got ${limit}`))
+            }
             const offset = query.position === undefined ? 0 : Number(query.position)
             if (!Number.isInteger(offset) || offset < 0) return Effect.fail(bad(`bad position ${query.position}`))
             const planUsage = state.usage.get(query.usagePlanId) ?? new Map<Ids.ApiKeyId, Map<UtcDay.UtcDay, number>>()
@@ -54,11 +60,14 @@ export const make: Effect.Effect<UsageSource.UsageSourceService, never, MemorySt
               ? [query.apiKeyId]
               : []
             const slice = keys.slice(offset, offset + limit)
+            const items: Array<UsageSource.KeyUsage> = []
+            for (const apiKeyId of slice) {
+              // A key `GetUsage` no longer lists leaves its page short, as a page may be.
+              const counts = Usage.visible(state, query.usagePlanId, apiKeyId, days, now)
+              if (counts !== undefined) items.push({ apiKeyId, counts })
+            }
             return Effect.succeed({
-              items: slice.map((apiKeyId) => {
-                const perDay = planUsage.get(apiKeyId)!
-                return { apiKeyId, counts: days.map((d) => perDay.get(d) ?? 0) }
-              }),
+              items,
               position: offset + limit < keys.length ? String(offset + limit) : undefined
             })
           })
@@ -67,11 +76,11 @@ export const make: Effect.Effect<UsageSource.UsageSourceService, never, MemorySt
   }
 )
 
-/** `UsageSource` over the shared `MemoryState`. */
+/** `UsageSource` over the shared `MemoryState`. @since 0.1.0 @category layers */
 export const layer: Layer.Layer<UsageSource.UsageSource, never, MemoryState.MemoryState> = Layer.effect(
   UsageSource.UsageSource,
   make
 )
 
-/** `UsageSource` on fresh state of its own. */
+/** `UsageSource` on fresh state of its own (exact counts). @since 0.1.0 @category layers */
 export const layerMemory: Layer.Layer<UsageSource.UsageSource> = layer.pipe(Layer.provide(MemoryState.layer()))
