@@ -1,16 +1,17 @@
 /**
  * The Stripe secret key and webhook signing secret: from Secrets Manager when `STRIPE_SECRET_ARN` /
  * `STRIPE_WEBHOOK_SECRET_ARN` are set, else from `STRIPE_SECRET_KEY` / `STRIPE_WEBHOOK_SECRET`. A
- * secret is read once per container and cached for a bounded lifetime (rotation is picked up after
- * it); values are `Redacted` and never logged.
+ * secret read from Secrets Manager is cached for a bounded lifetime (rotation is picked up after it)
+ * and re-read on demand when a consumer finds it rejected; values are `Redacted` and never logged.
  *
  * @since 0.1.0
  */
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager"
-import { Clock, Config, Context, Duration, Effect, Layer, Option, Redacted, Ref, Schema } from "effect"
+import { Config, Context, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
 import * as AwsConfig from "./AwsConfig.js"
 import type { Classified } from "./internal/awsError.js"
 import { clientConfig, send } from "./internal/sdk.js"
+import * as SecretCache from "./internal/secretCache.js"
 
 /**
  * Why a secret could not be had. `Throttled`, `Transport` and `Server` are transient.
@@ -63,10 +64,24 @@ export type Source =
  * @category services
  */
 export interface StripeSecretsService {
-  /** The Stripe API secret key. */
+  /** The Stripe API secret key (cached; evaluate it again for each client or call to see rotations). */
   readonly stripeSecretKey: Effect.Effect<Redacted.Redacted<string>, SecretsError>
-  /** The webhook endpoint's signing secret. */
+  /** The webhook endpoint's signing secret (cached likewise). */
   readonly webhookSecret: Effect.Effect<Redacted.Redacted<string>, SecretsError>
+  /**
+   * Stripe answered 401 with `rejected`: read the key again now, before its cache lifetime ends, unless
+   * it was already re-read since (concurrent 401s cost one read). A value from the environment is
+   * returned as it is. The next `stripeSecretKey` gives the same value.
+   */
+  readonly refreshStripeSecretKey: (
+    rejected: Redacted.Redacted<string>
+  ) => Effect.Effect<Redacted.Redacted<string>, SecretsError>
+  /** A webhook signature did not verify with `rejected`: read the signing secret again, as above. */
+  readonly refreshWebhookSecret: (
+    rejected: Redacted.Redacted<string>
+  ) => Effect.Effect<Redacted.Redacted<string>, SecretsError>
+  /** Forget both cached values: the next read of each goes to Secrets Manager. */
+  readonly invalidate: Effect.Effect<void>
 }
 
 /**
@@ -131,21 +146,6 @@ const secretsError = (arn: string) => (failure: Classified, cause: unknown) =>
     cause
   })
 
-// Success is cached until `ttl` has passed; a failure is not cached. One read at a time.
-const cached = <A, E>(read: Effect.Effect<A, E>, ttl: Duration.Duration) =>
-  Effect.gen(function*() {
-    const slot = yield* Ref.make(Option.none<{ readonly value: A; readonly until: number }>())
-    const lock = yield* Effect.makeSemaphore(1)
-    return lock.withPermits(1)(Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
-      const hit = yield* Ref.get(slot)
-      if (Option.isSome(hit) && hit.value.until > now) return hit.value.value
-      const value = yield* read
-      yield* Ref.set(slot, Option.some({ value, until: now + Duration.toMillis(ttl) }))
-      return value
-    }))
-  })
-
 /**
  * Build the secrets service over a Secrets Manager client (the caller owns the client).
  *
@@ -157,16 +157,21 @@ export const make = (
 ): Effect.Effect<StripeSecretsService> =>
   Effect.gen(function*() {
     const ttl = Duration.decode(options.cacheTtl ?? Duration.minutes(15))
-    const resolve = (name: string, source: Source) => {
+    const constant = <E>(value: Effect.Effect<Redacted.Redacted<string>, E>): SecretCache.SecretCache<E> => ({
+      get: value,
+      refresh: () => value,
+      invalidate: Effect.void
+    })
+    const resolve = (name: string, source: Source): Effect.Effect<SecretCache.SecretCache<SecretsError>> => {
       switch (source._tag) {
         case "Value":
-          return Effect.succeed(Effect.succeed(source.value))
+          return Effect.succeed(constant(Effect.succeed(source.value)))
         case "Missing":
-          return Effect.succeed(
+          return Effect.succeed(constant(
             Effect.fail(new SecretsError({ reason: "NotConfigured", message: `${name}: set ${source.variables}` }))
-          )
+          ))
         case "Arn":
-          return cached(
+          return SecretCache.make(
             send(
               (abortSignal) =>
                 options.client.send(new GetSecretValueCommand({ SecretId: source.arn }), { abortSignal }),
@@ -189,9 +194,14 @@ export const make = (
           )
       }
     }
+    const key = yield* resolve("Stripe secret key", options.stripeSecretKey)
+    const webhook = yield* resolve("Stripe webhook secret", options.webhookSecret)
     return {
-      stripeSecretKey: yield* resolve("Stripe secret key", options.stripeSecretKey),
-      webhookSecret: yield* resolve("Stripe webhook secret", options.webhookSecret)
+      stripeSecretKey: key.get,
+      webhookSecret: webhook.get,
+      refreshStripeSecretKey: key.refresh,
+      refreshWebhookSecret: webhook.refresh,
+      invalidate: Effect.zipRight(key.invalidate, webhook.invalidate)
     }
   })
 

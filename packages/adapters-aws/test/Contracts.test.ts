@@ -1,5 +1,5 @@
 // The testkit's contract suites against the real adapters: DynamoDB Local for CustomerRepo, moto for
-// PlanAdmin, and for UsageSource a local HTTP server that answers GetUsage in AWS's documented shape.
+// PlanAdmin, and for UsageSource a local HTTP server modelling GetUsage as AWS documents it and users report it.
 import { Ids } from "@augint-billing/core"
 import { CustomerRepoContract, PlanAdminContract, UsageSourceContract } from "@augint-billing/testkit/contracts"
 import {
@@ -68,13 +68,16 @@ PlanAdminContract.suite(
   }
 )
 
-UsageSourceContract.suite(
-  "API Gateway GetUsage over a local HTTP server",
-  Layer.unwrapEffect(
-    Effect.map(
-      UsageServer.UsageServer,
-      (s) => ApiGatewayUsageSource.layer({ client: { ...moto, endpoint: s.endpoint }, rateLimit: unlimited })
-    )
-  ).pipe(Layer.provideMerge(UsageServer.layer)),
-  { planWith: UsageServer.planWith }
-)
+// Once per form a day without requests can take in GetUsage's answer (the worst: left out of the list).
+for (const idleDay of UsageServer.idleDays) {
+  UsageSourceContract.suite(
+    `API Gateway GetUsage over a local model server (days without requests: ${idleDay})`,
+    Layer.unwrapEffect(
+      Effect.map(
+        UsageServer.UsageServer,
+        (s) => ApiGatewayUsageSource.layer({ client: { ...moto, endpoint: s.endpoint }, rateLimit: unlimited })
+      )
+    ).pipe(Layer.provideMerge(UsageServer.layerWith(idleDay))),
+    { planWith: UsageServer.planWith }
+  )
+}

@@ -7,7 +7,7 @@ import {
   SecretsManagerClient
 } from "@aws-sdk/client-secrets-manager"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Context, Effect, Either, Exit, Layer, Redacted, TestClock } from "effect"
+import { ConfigProvider, Context, Duration, Effect, Either, Exit, Layer, Redacted, TestClock } from "effect"
 import { AwsAdapters, AwsConfig, DynamoCustomerRepo, Secrets } from "../src/index.js"
 import { moto, resetMoto, unique } from "./support/Servers.js"
 
@@ -16,6 +16,22 @@ const sm = new SecretsManagerClient({ ...moto, maxAttempts: 1 })
 const built = (layer: Layer.Layer<Secrets.StripeSecrets>) =>
   Effect.map(Layer.build(layer), Context.get(Secrets.StripeSecrets))
 
+const createSecret = (prefix: string, value: string) =>
+  Effect.promise(() => sm.send(new CreateSecretCommand({ Name: unique(prefix), SecretString: value })))
+const putValue = (arn: string | undefined, value: string) =>
+  Effect.promise(() => sm.send(new PutSecretValueCommand({ SecretId: arn!, SecretString: value })))
+
+/** The key from Secrets Manager at `arn`, the webhook secret `whsec_env` from the environment. */
+const keyFrom = (arn: string | undefined, cacheTtl: Duration.DurationInput) =>
+  built(Secrets.layer({
+    stripeSecretKey: { _tag: "Arn", arn: arn! },
+    webhookSecret: { _tag: "Value", value: Redacted.make("whsec_env") },
+    cacheTtl,
+    client: moto
+  }))
+const deleteSecret = (arn: string | undefined) =>
+  Effect.promise(() => sm.send(new DeleteSecretCommand({ SecretId: arn!, ForceDeleteWithoutRecovery: true })))
+
 const withEnv = (env: Record<string, string>) =>
   Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
 
@@ -23,31 +39,86 @@ describe("Secrets", () => {
   it.scoped("reads the key from Secrets Manager once, caches it for the TTL, then rereads", () =>
     Effect.gen(function*() {
       yield* resetMoto
-      const created = yield* Effect.promise(() =>
-        sm.send(new CreateSecretCommand({ Name: unique("stripe-"), SecretString: "sk_test_first\n" }))
-      )
-      const secrets = yield* built(Secrets.layer({
-        stripeSecretKey: { _tag: "Arn", arn: created.ARN! },
-        webhookSecret: { _tag: "Value", value: Redacted.make("whsec_env") },
-        cacheTtl: "10 minutes",
-        client: moto
-      }))
+      const created = yield* createSecret("stripe-", "sk_test_first\n")
+      const secrets = yield* keyFrom(created.ARN, "10 minutes")
       const first = yield* secrets.stripeSecretKey
       assert.strictEqual(Redacted.value(first), "sk_test_first")
       assert.notInclude(String(first), "sk_test")
       assert.notInclude(JSON.stringify({ first }), "sk_test")
-      yield* Effect.promise(() =>
-        sm.send(new PutSecretValueCommand({ SecretId: created.ARN!, SecretString: "sk_test_second" }))
-      )
+      yield* putValue(created.ARN, "sk_test_second")
       assert.strictEqual(Redacted.value(yield* secrets.stripeSecretKey), "sk_test_first", "cached")
       yield* TestClock.adjust("11 minutes")
       assert.strictEqual(Redacted.value(yield* secrets.stripeSecretKey), "sk_test_second", "reread after the TTL")
       assert.strictEqual(Redacted.value(yield* secrets.webhookSecret), "whsec_env")
       // Once cached, Secrets Manager is not asked again within the TTL.
-      yield* Effect.promise(() =>
-        sm.send(new DeleteSecretCommand({ SecretId: created.ARN!, ForceDeleteWithoutRecovery: true }))
-      )
+      yield* deleteSecret(created.ARN)
       assert.strictEqual(Redacted.value(yield* secrets.stripeSecretKey), "sk_test_second")
+    }))
+
+  // A rotated Stripe key answers 401 until the new one is read (issue 9): the consumer that meets the
+  // 401 asks for the key again with the value that was refused, before the cache lifetime ends.
+  it.scoped("after PutSecretValue the old key is served until refreshStripeSecretKey(old), then the new one", () =>
+    Effect.gen(function*() {
+      yield* resetMoto
+      const created = yield* createSecret("rotate-", "sk_test_old")
+      const secrets = yield* keyFrom(created.ARN, "15 minutes")
+      const old = yield* secrets.stripeSecretKey
+      yield* putValue(created.ARN, "sk_test_new")
+      assert.strictEqual(Redacted.value(yield* secrets.stripeSecretKey), "sk_test_old", "cached within the TTL")
+      assert.strictEqual(Redacted.value(yield* secrets.refreshStripeSecretKey(old)), "sk_test_new")
+      assert.strictEqual(Redacted.value(yield* secrets.stripeSecretKey), "sk_test_new", "the refreshed value is cached")
+      // A late 401 with the old key does not read again: the secret is gone, and the new key still comes back.
+      yield* deleteSecret(created.ARN)
+      assert.strictEqual(Redacted.value(yield* secrets.refreshStripeSecretKey(old)), "sk_test_new")
+      // A value from the environment has nothing to re-read.
+      const env = yield* secrets.webhookSecret
+      assert.strictEqual(Redacted.value(yield* secrets.refreshWebhookSecret(env)), "whsec_env")
+    }))
+
+  it.scoped("concurrent refreshes after the same 401 read Secrets Manager once", () =>
+    Effect.gen(function*() {
+      yield* resetMoto
+      const created = yield* createSecret("herd-", "sk_test_a")
+      const client = new SecretsManagerClient({ ...moto, maxAttempts: 1 })
+      yield* Effect.addFinalizer(() => Effect.sync(() => client.destroy()))
+      let reads = 0
+      client.middlewareStack.add((next, context) => (args) => {
+        if (context.commandName === "GetSecretValueCommand") reads++
+        return next(args)
+      }, { step: "initialize", name: "countReads" })
+      const secrets = yield* Secrets.make({
+        stripeSecretKey: { _tag: "Arn", arn: created.ARN! },
+        webhookSecret: { _tag: "Missing", variables: "STRIPE_WEBHOOK_SECRET_ARN or STRIPE_WEBHOOK_SECRET" },
+        client
+      })
+      const rejected = yield* secrets.stripeSecretKey
+      yield* putValue(created.ARN, "sk_test_b")
+      const refreshed = yield* Effect.all(
+        Array.from({ length: 8 }, () => secrets.refreshStripeSecretKey(rejected)),
+        { concurrency: "unbounded" }
+      )
+      assert.deepStrictEqual(refreshed.map(Redacted.value), Array(8).fill("sk_test_b"))
+      assert.strictEqual(reads, 2, "the first read and one refresh")
+    }))
+
+  it.scoped("invalidate makes the next read of both secrets go to Secrets Manager (a rolled webhook secret)", () =>
+    Effect.gen(function*() {
+      yield* resetMoto
+      const key = yield* createSecret("key-", "sk_test_1")
+      const hook = yield* createSecret("whsec-", "whsec_1")
+      const secrets = yield* built(Secrets.layer({
+        stripeSecretKey: { _tag: "Arn", arn: key.ARN! },
+        webhookSecret: { _tag: "Arn", arn: hook.ARN! },
+        client: moto
+      }))
+      const before = yield* Effect.all([secrets.stripeSecretKey, secrets.webhookSecret])
+      assert.deepStrictEqual(before.map(Redacted.value), ["sk_test_1", "whsec_1"])
+      yield* putValue(key.ARN, "sk_test_2")
+      yield* putValue(hook.ARN, "whsec_2")
+      assert.strictEqual(Redacted.value(yield* secrets.webhookSecret), "whsec_1", "cached")
+      yield* secrets.invalidate
+      const after = yield* Effect.all([secrets.stripeSecretKey, secrets.webhookSecret])
+      assert.deepStrictEqual(after.map(Redacted.value), ["sk_test_2", "whsec_2"])
     }))
 
   it.scoped("an unknown secret is NotFound, a missing one NotConfigured, and failures are not cached", () =>
@@ -73,9 +144,7 @@ describe("Secrets", () => {
   it.scoped("layerConfig reads the ARN from the environment", () =>
     Effect.gen(function*() {
       yield* resetMoto
-      const created = yield* Effect.promise(() =>
-        sm.send(new CreateSecretCommand({ Name: unique("cfg-"), SecretString: "sk_test_cfg" }))
-      )
+      const created = yield* createSecret("cfg-", "sk_test_cfg")
       const options = yield* Secrets.optionsConfig.pipe(withEnv({
         STRIPE_SECRET_ARN: created.ARN!,
         STRIPE_WEBHOOK_SECRET: "whsec_x",
