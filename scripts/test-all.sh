@@ -25,6 +25,9 @@ for script in stripe-mock.sh dynamodb-local.sh moto.sh; do
   echo "$out"
   [[ "$out" == *"already answering"* ]] || started+=("$script")
 done
+# Installed here rather than on first use inside the lambda's Template test, where a pip install of
+# minutes would hold up its test file.
+bash scripts/servers/cfn-lint.sh --version
 
 # The property tests draw their histories from FC_SEED. Unset, it comes from the commit, so a run is
 # reproducible (same commit, same histories, here and in CI) and every commit explores new ones;
@@ -42,27 +45,19 @@ echo "== build"
 echo "== typecheck and lint"
 "${turbo[@]}" run typecheck lint "${flags[@]}" --output-logs=errors-only
 echo "== tests"
-find packages -maxdepth 2 -name .vitest-results.json -delete
+# The closing line must count every failure; scripts/test/count-results.test.mjs shows it does, on fixtures.
 status=0
+if out="$(node --test scripts/test/count-results.test.mjs 2>&1)"; then
+  echo "scripts/test/count-results.test.mjs: $(grep -E '^# pass' <<<"$out" | cut -c3-)"
+else
+  echo "$out" >&2
+  echo "scripts/test/count-results.test.mjs failed: the closing line below cannot be trusted" >&2
+  status=1
+fi
+find packages -maxdepth 2 -name .vitest-results.json -delete
 "${turbo[@]}" run test "${flags[@]}" --concurrency=1 --continue --output-logs=full -- \
-  --reporter=default --reporter=json --outputFile.json=.vitest-results.json || status=$?
+  --reporter=default --reporter="$ROOT/scripts/vitest-counter.mjs" || status=$?
 
-node -e '
-  const fs = require("fs")
-  let passed = 0, failed = 0, files = 0
-  for (const p of fs.readdirSync("packages")) {
-    const f = `packages/${p}/.vitest-results.json`
-    if (!fs.existsSync(f)) continue
-    const r = JSON.parse(fs.readFileSync(f, "utf8"))
-    passed += r.numPassedTests; failed += r.numFailedTests; files++
-    // A test file that failed without a failing test (it did not load) counts once.
-    for (const t of r.testResults) {
-      if (t.status === "failed" && !t.assertionResults.some((a) => a.status === "failed")) failed++
-    }
-  }
-  const packages = fs.readdirSync("packages").filter((p) => fs.existsSync(`packages/${p}/package.json`)).length
-  console.log(`vitest results from ${files} of ${packages} packages:`)
-  console.log(`${passed} passed, ${failed} failed`)
-  if (files === 0) process.exit(1)
-' || status=1
+# "N passed, N failed": failed tests, files that did not load, unhandled errors, crashed runs.
+node scripts/count-results.mjs || status=1
 exit "$status"
