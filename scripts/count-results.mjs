@@ -38,6 +38,18 @@ for (const dir of dirs) {
   if (r.reason === "interrupted") lines.push("    the run was interrupted")
 }
 
+// Coverage, when the run collected it (`--coverage.enabled`): each package's own sources.
+const coverage = dirs.flatMap((dir) => {
+  const file = Path.join(dir, "coverage", "coverage-summary.json")
+  if (!Fs.existsSync(file)) return []
+  const t = JSON.parse(Fs.readFileSync(file, "utf8")).total
+  const pct = (k) => `${k} ${t[k].pct}% (${t[k].covered}/${t[k].total})`
+  return [`  ${Path.basename(dir)}: ${["lines", "branches", "functions"].map(pct).join(", ")}`]
+})
+if (coverage.length > 0) {
+  console.log("coverage of each package's src/ by its own tests:")
+  for (const line of coverage) console.log(line)
+}
 console.log(`vitest results of ${dirs.length} packages:`)
 for (const line of lines) console.log(line)
 console.log(`${passed} passed, ${failed} failed`)
