@@ -63,8 +63,9 @@ node scripts/audit.mjs || status=1
 node scripts/licenses.mjs || status=1
 
 echo "== tests"
-# The checks' own tests: the closing line counts every failure, audit and licences decide as they say.
-if out="$(node --test scripts/test/count-results.test.mjs scripts/test/checks.test.mjs 2>&1)"; then
+# The checks' own tests: the closing line counts every failure, audit and licences decide as they say,
+# the exports maps hide internal/
+if out="$(node --test scripts/test/count-results.test.mjs scripts/test/checks.test.mjs scripts/test/exports.test.mjs 2>&1)"; then
   echo "scripts/test: $(grep -E '^# pass' <<<"$out" | cut -c3-) (node --test)"
 else
   echo "$out" >&2
