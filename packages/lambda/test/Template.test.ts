@@ -2,9 +2,10 @@
 // function's IAM actions are exactly those its flow calls (`IamActions` of @augint-billing/adapters-aws).
 import { DynamoCustomerRepo, IamActions } from "@augint-billing/adapters-aws"
 import { assert, beforeAll, describe, it } from "@effect/vitest"
-import { execFileSync, spawnSync } from "node:child_process"
+import { execFile } from "node:child_process"
 import * as Fs from "node:fs"
 import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
 
 const root = fileURLToPath(new URL("../../../", import.meta.url))
 const template = fileURLToPath(new URL("../template.yaml", import.meta.url))
@@ -25,16 +26,31 @@ interface Template {
   readonly Resources: Record<string, Resource>
 }
 
+// Never a synchronous child process here: cfn-lint takes minutes on a loaded machine, and a worker
+// whose event loop is blocked that long fails the run with vitest's `Timeout calling "onTaskUpdate"`.
+const run = promisify(execFile)
+
 let parsed: Template
-beforeAll(() => {
+let linted: { readonly code: number; readonly output: string }
+beforeAll(async () => {
   // cfn-lint.sh installs the pinned cfn-lint on first use; its own YAML decoder reads the short-form tags.
-  execFileSync("bash", [lint, "--version"], { stdio: "pipe" })
-  const json = execFileSync(`${root}.tools/cfn-venv/bin/python`, [
-    "-c",
-    "import json,sys\nfrom cfnlint.decode import decode\nt,m=decode(sys.argv[1])\nassert not m, m\nprint(json.dumps(t))",
-    template
-  ], { encoding: "utf8" })
-  parsed = JSON.parse(json) as Template
+  await run("bash", [lint, "--version"])
+  const [decoded, lintRun] = await Promise.all([
+    run(`${root}.tools/cfn-venv/bin/python`, [
+      "-c",
+      "import json,sys\nfrom cfnlint.decode import decode\nt,m=decode(sys.argv[1])\nassert not m, m\nprint(json.dumps(t))",
+      template
+    ]),
+    run("bash", [lint, template]).then(
+      (r) => ({ code: 0, output: r.stdout + r.stderr }),
+      (e: { code?: number; stdout?: string; stderr?: string }) => ({
+        code: e.code ?? 1,
+        output: `${e.stdout ?? ""}${e.stderr ?? ""}`
+      })
+    )
+  ])
+  parsed = JSON.parse(decoded.stdout) as Template
+  linted = lintRun
 }, 600_000)
 
 const statements = (fn: string): ReadonlyArray<Statement> =>
@@ -47,8 +63,7 @@ const sorted = (s: Iterable<string>) => [...new Set(s)].sort()
 
 describe("template.yaml", () => {
   it("passes cfn-lint", () => {
-    const result = spawnSync("bash", [lint, template], { encoding: "utf8" })
-    assert.strictEqual(result.status, 0, `${result.stdout}${result.stderr}`)
+    assert.strictEqual(linted.code, 0, linted.output)
   })
 
   // IamActions.webhook / .schedule are derived from the port methods each flow calls (Permissions.test.ts).
