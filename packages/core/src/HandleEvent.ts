@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Data, Duration, Effect, Option } from "effect"
+import { Clock, Data, Duration, Effect, Either, Option } from "effect"
 import { BillingConfig } from "./BillingConfig.js"
 import * as Customer from "./Customer.js"
 import { CustomerRepo, type CustomerRepoError, VersionConflict } from "./CustomerRepo.js"
@@ -14,6 +14,7 @@ import * as Records from "./internal/records.js"
 import * as KeyMove from "./KeyMove.js"
 import type { PlanAdmin, PlanAdminError } from "./PlanAdmin.js"
 import { decide, Decision } from "./Policy.js"
+import * as RecordChange from "./RecordChange.js"
 import * as Retry from "./Retry.js"
 import { Stripe, type StripeError } from "./Stripe.js"
 import * as StripeEvent from "./StripeEvent.js"
@@ -97,7 +98,7 @@ export const plan = (raw: unknown): Effect.Effect<Plan, HandleEventError, Stripe
       policy: config.demotionPolicy,
       ...(hasPaymentMethod === undefined ? {} : { hasPaymentMethod })
     })
-    if (isStale(customer, event.created) && guardedAgainstStaleness(event, decision)) {
+    if (RecordChange.isStale(customer, event.created) && guardedAgainstStaleness(event, decision)) {
       return { event, customer, outcome: Outcome.Stale({ eventId: event.id, customerId: customer.customerId }) }
     }
     return {
@@ -115,9 +116,6 @@ const readsPaymentMethod: ReadonlySet<StripeEvent.StripeEvent["_tag"]> = new Set
   "InvoicePaid"
 ])
 
-const isStale = (customer: Customer.Customer, created: number) =>
-  customer.lastEventAt !== undefined && created < customer.lastEventAt
-
 /**
  * Whether an old event must not override newer state. A flush changes no state, and a detach decides
  * on what Stripe says now (is a payment method left?), so neither can be stale.
@@ -130,17 +128,6 @@ const guardedAgainstStaleness = (event: StripeEvent.StripeEvent, decision: Decis
  * record, or `None` when the change no longer applies (a newer event got there first).
  */
 export const updateRecord = Records.updateRecord
-
-/** When an event was created and whether an older one may still change state. */
-interface EventClock {
-  readonly created: number
-  readonly guarded: boolean
-}
-
-const staleFor = (c: Customer.Customer, at: EventClock) => at.guarded && isStale(c, at.created)
-
-const eventTime = (customer: Customer.Customer, at: EventClock) =>
-  Math.max(customer.lastEventAt ?? at.created, at.created)
 
 /**
  * Bring the key's usage plan and the subscription in line with the record, which holds the intent:
@@ -188,14 +175,16 @@ export const converge = (
 
 /**
  * How long a promotion from FREE may take before the sync treats a subscription it made and never
- * wrote down as an orphan: far longer than a webhook handler runs.
+ * wrote down as an orphan.
+ *
+ * @deprecated Use `RecordChange.PROMOTION_WINDOW`.
  */
-export const PROMOTION_WINDOW = Duration.minutes(15)
+export const PROMOTION_WINDOW = RecordChange.PROMOTION_WINDOW
 
 // Promotion and demotion write the intent first (with the stale guard), then converge. A record that
 // says METERED is synced even before its key moves; one that says FREE stays a sync candidate through
 // its settle window, so metered usage counted around the move is still reported.
-const promote = (customer: Customer.Customer, at: EventClock) =>
+const promote = (customer: Customer.Customer, at: RecordChange.EventClock) =>
   Effect.gen(function*() {
     const stripe = yield* Stripe
     // Both writes refuse a record that a sync is closing, or whose generation moved on since it was
@@ -203,13 +192,10 @@ const promote = (customer: Customer.Customer, at: EventClock) =>
     // cancels. Refused, the promotion is retried after the close. A close that has not begun is fenced
     // off by these writes instead, so a promotion inside or just after a demotion's settle window
     // keeps that subscription.
-    const guard = { stale: false, fenced: false }
-    const started = yield* Clock.currentTimeMillis
-    const admit = (c: Customer.Customer) => {
-      guard.stale = staleFor(c, at)
-      guard.fenced = !guard.stale &&
-        (Customer.isClosing(c, started) || (c.generation ?? 0) !== (customer.generation ?? 0))
-      return !guard.stale && !guard.fenced
+    const promotion: RecordChange.Promotion = {
+      at,
+      started: yield* Clock.currentTimeMillis,
+      generation: customer.generation ?? 0
     }
     const fencedOff = new VersionConflict({
       customerId: customer.customerId,
@@ -220,13 +206,10 @@ const promote = (customer: Customer.Customer, at: EventClock) =>
       // the promotion. Should the promotion crash after the subscription exists and never write it
       // down (its redelivery may find the card gone, or be overtaken), the sync that closes the
       // window cancels the subscription no record holds.
-      const until = started + Duration.toMillis(PROMOTION_WINDOW)
-      yield* updateRecord(customer.customerId, (c) =>
-        admit(c) && c.plan === "FREE"
-          ? Option.some({ ...c, settleUntil: Math.max(c.settleUntil ?? until, until), updatedAt: started })
-          : Option.none())
-      if (guard.stale) return false
-      if (guard.fenced) return yield* fencedOff
+      const held = yield* Records.change(customer.customerId, (c) => RecordChange.holdSettleWindow(c, promotion))
+      const refused = Records.refusalOf(held)
+      if (refused === "Stale") return false
+      if (refused === "Fenced") return yield* fencedOff
     }
     const subscriptionId = yield* Retry.stripe(stripe.ensureSubscription({
       customerId: customer.customerId,
@@ -241,74 +224,43 @@ const promote = (customer: Customer.Customer, at: EventClock) =>
     // the record will hold this one, so those are orphans to cancel.
     const open = yield* Retry.stripe(stripe.openSubscriptions(customer.customerId))
     const now = yield* Clock.currentTimeMillis
-    const written = yield* updateRecord(customer.customerId, (c) => {
-      if (!admit(c)) return Option.none()
-      // The record held a subscription that stopped being live (unpaid, say) and Stripe answered with
-      // a new one: the old one is retired in the same write, then cancelled with a final invoice for
-      // the usage reported while it was the record's, so Stripe does not go on invoicing the meter on
-      // two subscriptions. Cancelled only once the record no longer holds it, the
-      // `customer.subscription.deleted` Stripe sends for it changes nothing.
-      const replaced = c.subscriptionId !== undefined && c.subscriptionId !== subscriptionId
-        ? [c.subscriptionId]
-        : []
-      const retiring = [...(c.retiring ?? []).filter((id) => id !== subscriptionId), ...replaced]
-      const known = new Set([subscriptionId, ...retiring, ...(c.orphans ?? [])])
-      const orphans = [
-        ...(c.orphans ?? []).filter((id) => id !== subscriptionId),
-        ...open.filter((id) => !known.has(id))
-      ]
-      return Option.some({
-        ...c,
-        plan: "METERED" as const,
-        subscriptionId,
-        retiring: retiring.length === 0 ? undefined : retiring,
-        orphans: orphans.length === 0 ? undefined : orphans,
-        // A close whose mark outlived its lease crashed or failed: this promotion supersedes it.
-        closingSince: undefined,
-        paymentFailedAt: undefined,
-        settleUntil: undefined,
-        lastEventAt: eventTime(c, at),
-        updatedAt: now
-      })
-    })
-    if (guard.fenced) return yield* fencedOff
-    if (Option.isSome(written)) yield* Subscriptions.retireReplaced(written.value)
-    return Option.isSome(written)
+    const written = yield* Records.change(
+      customer.customerId,
+      (c) => RecordChange.adoptSubscription(c, promotion, { subscriptionId, open, now })
+    )
+    if (Records.refusalOf(written) === "Fenced") return yield* fencedOff
+    const adopted = Option.flatMap(written, Either.getRight)
+    if (Option.isSome(adopted)) yield* Subscriptions.retireReplaced(adopted.value)
+    return Option.isSome(adopted)
   }).pipe(Effect.withSpan("HandleEvent.promote"))
 
-const demote = (customer: Customer.Customer, at: EventClock, nonPayment: boolean) =>
+// Whether a change was written (not refused as stale, and the record exists).
+const wasWritten = <L>(result: Option.Option<Either.Either<Customer.Customer, L>>): boolean =>
+  Option.isSome(result) && Either.isRight(result.value)
+
+const demote = (customer: Customer.Customer, at: RecordChange.EventClock, nonPayment: boolean) =>
   Effect.gen(function*() {
     const config = yield* BillingConfig
     const now = yield* Clock.currentTimeMillis
-    const written = yield* updateRecord(customer.customerId, (c) =>
-      staleFor(c, at) ? Option.none() : Option.some({
-        ...c,
-        plan: "FREE" as const,
-        // Demoted for non-payment, the failure is kept: a paid invoice later promotes again.
-        paymentFailedAt: nonPayment ? (c.paymentFailedAt ?? at.created) : undefined,
-        settleUntil: now + Duration.toMillis(config.settleWindow),
-        generation: c.plan === "METERED" ? (c.generation ?? 0) + 1 : c.generation,
-        lastEventAt: eventTime(c, at),
-        updatedAt: now
-      }))
-    return Option.isSome(written)
+    const written = yield* Records.change(
+      customer.customerId,
+      (c) => RecordChange.demote(c, at, { nonPayment, now, settleWindow: config.settleWindow })
+    )
+    return wasWritten(written)
   }).pipe(Effect.withSpan("HandleEvent.demote"))
 
-const apply = (customer: Customer.Customer, at: EventClock, decision: Decision) =>
+const apply = (customer: Customer.Customer, at: RecordChange.EventClock, decision: Decision) =>
   Decision.$match(decision, {
     Promote: () => promote(customer, at),
     Demote: ({ nonPayment }) => demote(customer, at, nonPayment),
     RecordFailure: ({ failedAt }) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
-        const written = yield* updateRecord(customer.customerId, (c) =>
-          staleFor(c, at) ? Option.none() : Option.some({
-            ...c,
-            paymentFailedAt: Math.min(c.paymentFailedAt ?? failedAt, failedAt),
-            lastEventAt: eventTime(c, at),
-            updatedAt: now
-          }))
-        return Option.isSome(written)
+        const written = yield* Records.change(
+          customer.customerId,
+          (c) => RecordChange.recordFailure(c, at, { failedAt, now })
+        )
+        return wasWritten(written)
       }),
     Flush: () => UsageSync.flushCustomer(customer).pipe(Effect.as(true)),
     NoChange: () => Effect.succeed(true)

@@ -22,6 +22,8 @@ export * as NewLink from "./NewLink.js"
 export * as PlanAdmin from "./PlanAdmin.js"
 /** What an event calls for. */
 export * as Policy from "./Policy.js"
+/** How an applied event changes the customer record. */
+export * as RecordChange from "./RecordChange.js"
 /** Named retry and timeout policies. */
 export * as Retry from "./Retry.js"
 /** The `Stripe` port. */
