@@ -9,6 +9,7 @@ import { Context, Schema } from "effect"
 import type { Customer } from "./Customer.js"
 import type { ApiKeyId, EventId } from "./Ids.js"
 import { CustomerId } from "./Ids.js"
+import * as Transient from "./Transient.js"
 
 /** A conditional write lost: the record changed (or appeared) since it was read. */
 export class VersionConflict extends Schema.TaggedError<VersionConflict>()("VersionConflict", {
@@ -24,11 +25,10 @@ export class CustomerRepoError extends Schema.TaggedError<CustomerRepoError>()("
   reason: CustomerRepoErrorReason,
   message: Schema.String,
   cause: Schema.optional(Schema.Defect)
-}) {
+}) implements Transient.Transient {
   /** Whether retrying the same call may succeed. */
   get isTransient(): boolean {
-    return this.reason === "Throttled" || this.reason === "Transport" || this.reason === "Server" ||
-      this.reason === "Timeout"
+    return Transient.awsReasons.has(this.reason)
   }
 }
 

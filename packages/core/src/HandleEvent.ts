@@ -10,15 +10,16 @@ import { BillingConfig } from "./BillingConfig.js"
 import * as Customer from "./Customer.js"
 import { CustomerRepo, type CustomerRepoError, VersionConflict } from "./CustomerRepo.js"
 import type { CustomerId, EventId } from "./Ids.js"
+import * as Ports from "./internal/ports.js"
 import * as Records from "./internal/records.js"
 import * as KeyMove from "./KeyMove.js"
 import type { PlanAdmin, PlanAdminError } from "./PlanAdmin.js"
 import { decide, Decision } from "./Policy.js"
 import * as RecordChange from "./RecordChange.js"
-import * as Retry from "./Retry.js"
 import { Stripe, type StripeError } from "./Stripe.js"
 import * as StripeEvent from "./StripeEvent.js"
 import * as Subscriptions from "./Subscriptions.js"
+import * as Transient from "./Transient.js"
 import type { UsageSource, UsageSourceError } from "./UsageSource.js"
 import * as UsageSync from "./UsageSync.js"
 
@@ -58,7 +59,7 @@ export type Services = Stripe | UsageSource | CustomerRepo | PlanAdmin | Billing
 export const classify = (error: HandleEventError): "reject" | "retry" | "acknowledge" =>
   error._tag === "StripeEventDecodeError"
     ? "reject"
-    : error._tag === "VersionConflict" || error._tag === "KeyMoveError" || Retry.isTransient(error)
+    : error._tag === "VersionConflict" || error._tag === "KeyMoveError" || Transient.isTransient(error)
     // A key move that failed (throttled past its retries, not yet visible) leaves the record's intent
     // unfulfilled; only a redelivery converges it again, so Stripe must retry.
     ? "retry"
@@ -78,12 +79,12 @@ export const plan = (raw: unknown): Effect.Effect<Plan, HandleEventError, Stripe
     if (event._tag === "Ignored") {
       return { event, customer: undefined, outcome: Outcome.Ignored({ eventId: event.id, type: event.type }) }
     }
-    const repo = yield* CustomerRepo
-    if (yield* Retry.repo(repo.isProcessed(event.id))) {
+    const repo = yield* Ports.repo
+    if (yield* repo.isProcessed(event.id)) {
       return { event, customer: undefined, outcome: Outcome.Duplicate({ eventId: event.id }) }
     }
     const customerId = event.customerId
-    const found = customerId === undefined ? Option.none() : yield* Retry.repo(repo.get(customerId))
+    const found = customerId === undefined ? Option.none() : yield* repo.get(customerId)
     if (customerId === undefined || Option.isNone(found)) {
       return { event, customer: undefined, outcome: Outcome.UnknownCustomer({ eventId: event.id, customerId }) }
     }
@@ -91,8 +92,8 @@ export const plan = (raw: unknown): Effect.Effect<Plan, HandleEventError, Stripe
     const config = yield* BillingConfig
     let hasPaymentMethod: boolean | undefined = undefined
     if (readsPaymentMethod.has(event._tag)) {
-      const stripe = yield* Stripe
-      hasPaymentMethod = (yield* Retry.stripe(stripe.getCustomer(customer.customerId))).hasPaymentMethod
+      const stripe = yield* Ports.stripe
+      hasPaymentMethod = (yield* stripe.getCustomer(customer.customerId)).hasPaymentMethod
     }
     const decision = decide(event, customer, {
       policy: config.demotionPolicy,
@@ -141,18 +142,18 @@ export const converge = (
 ): Effect.Effect<void, HandleEventError, Services> =>
   Effect.gen(function*() {
     const config = yield* BillingConfig
-    const repo = yield* CustomerRepo
+    const repo = yield* Ports.repo
     // A concurrent delivery may change the intent while the key moves: move again until the record
     // read after the move asks for the plan the key was moved to.
     for (let round = 0; round < 3; round++) {
-      const found = yield* Retry.repo(repo.get(customerId))
+      const found = yield* repo.get(customerId)
       if (Option.isNone(found)) return
       const customer = found.value
       const [from, to] = customer.plan === "METERED"
         ? [config.freePlanId, config.meteredPlanId]
         : [config.meteredPlanId, config.freePlanId]
       yield* KeyMove.moveKey({ apiKeyId: customer.apiKeyId, from, to })
-      const after = yield* Retry.repo(repo.get(customerId))
+      const after = yield* repo.get(customerId)
       if (Option.isNone(after)) return
       if (after.value.plan !== customer.plan) continue
       // Subscriptions a promotion replaced or found orphaned (it may have crashed before cancelling).
@@ -186,7 +187,7 @@ export const PROMOTION_WINDOW = RecordChange.PROMOTION_WINDOW
 // its settle window, so metered usage counted around the move is still reported.
 const promote = (customer: Customer.Customer, at: RecordChange.EventClock) =>
   Effect.gen(function*() {
-    const stripe = yield* Stripe
+    const stripe = yield* Ports.stripe
     // Both writes refuse a record that a sync is closing, or whose generation moved on since it was
     // read (a close began in between): the subscription Stripe answers with may be one the close
     // cancels. Refused, the promotion is retried after the close. A close that has not begun is fenced
@@ -211,7 +212,7 @@ const promote = (customer: Customer.Customer, at: RecordChange.EventClock) =>
       if (refused === "Stale") return false
       if (refused === "Fenced") return yield* fencedOff
     }
-    const subscriptionId = yield* Retry.stripe(stripe.ensureSubscription({
+    const subscriptionId = yield* stripe.ensureSubscription({
       customerId: customer.customerId,
       // One key per state the promotion starts from: concurrent promotions of one customer
       // (setup_intent.succeeded and payment_method.attached arrive together) create one subscription;
@@ -219,10 +220,10 @@ const promote = (customer: Customer.Customer, at: RecordChange.EventClock) =>
       // (generation), a promotion must not be answered with the old subscription by Stripe's 24-hour
       // idempotency replay.
       idempotencyKey: `promote:${customer.customerId}:g${customer.generation ?? 0}:${customer.subscriptionId ?? "none"}`
-    }))
+    })
     // Any other open subscription is one a promotion made and never wrote down (it crashed, or lost):
     // the record will hold this one, so those are orphans to cancel.
-    const open = yield* Retry.stripe(stripe.openSubscriptions(customer.customerId))
+    const open = yield* stripe.openSubscriptions(customer.customerId)
     const now = yield* Clock.currentTimeMillis
     const written = yield* Records.change(
       customer.customerId,
@@ -280,7 +281,7 @@ export const handleEvent = (raw: unknown): Effect.Effect<Outcome, HandleEventErr
       return outcome
     }
     const config = yield* BillingConfig
-    const repo = yield* CustomerRepo
+    const repo = yield* Ports.repo
     let result: Outcome = outcome
     if (outcome._tag === "Applied" && customer !== undefined) {
       const applied = yield* apply(customer, {
@@ -292,10 +293,10 @@ export const handleEvent = (raw: unknown): Effect.Effect<Outcome, HandleEventErr
     // Stale or not, finish whatever an earlier, interrupted delivery left half done.
     if (customer !== undefined) yield* converge(customer.customerId)
     const now = yield* Clock.currentTimeMillis
-    yield* Retry.repo(repo.markProcessed({
+    yield* repo.markProcessed({
       eventId: event.id,
       expiresAt: Math.floor((now + Duration.toMillis(config.processedEventTtl)) / 1000)
-    }))
+    })
     yield* Effect.logInfo(`event ${result._tag}`).pipe(
       Effect.annotateLogs(result._tag === "Applied" ? { decision: result.decision._tag } : {})
     )

@@ -6,8 +6,8 @@
  */
 import { Effect, Schema } from "effect"
 import type { ApiKeyId, UsagePlanId } from "./Ids.js"
+import * as Ports from "./internal/ports.js"
 import { PlanAdmin, type PlanAdminError } from "./PlanAdmin.js"
-import * as Retry from "./Retry.js"
 
 /** A move that could not be made or verified; the key is back where it was when `compensated`. */
 export class KeyMoveError extends Schema.TaggedError<KeyMoveError>()("KeyMoveError", {
@@ -26,9 +26,9 @@ export const moveKey = (
   input: { readonly apiKeyId: ApiKeyId; readonly from: UsagePlanId; readonly to: UsagePlanId }
 ): Effect.Effect<MoveResult, KeyMoveError | PlanAdminError, PlanAdmin> =>
   Effect.gen(function*() {
-    const admin = yield* PlanAdmin
+    const admin = yield* Ports.planAdmin
     const { apiKeyId, from, to } = input
-    const before = yield* Retry.planAdmin(admin.plansOf(apiKeyId))
+    const before = yield* admin.plansOf(apiKeyId)
     const foreign = before.filter((p) => p !== from && p !== to)
     if (foreign.length > 0) {
       return yield* new KeyMoveError({
@@ -42,12 +42,12 @@ export const moveKey = (
 
     const wasInFrom = before.includes(from)
     if (wasInFrom) {
-      yield* Retry.planAdmin(admin.removeKey({ usagePlanId: from, apiKeyId })).pipe(
+      yield* admin.removeKey({ usagePlanId: from, apiKeyId }).pipe(
         Effect.catchIf((e) => e.reason === "NotFound", () => Effect.void)
       )
     }
     if (!before.includes(to)) {
-      yield* Retry.planAdmin(admin.addKey({ usagePlanId: to, apiKeyId })).pipe(
+      yield* admin.addKey({ usagePlanId: to, apiKeyId }).pipe(
         // A conflict after a retry may mean our own earlier attempt landed: the verify step decides.
         Effect.catchIf((e) => e.reason === "Conflict", () => Effect.void),
         Effect.catchAll((cause) =>
@@ -67,7 +67,7 @@ export const moveKey = (
         )
       )
     }
-    const after = yield* Retry.planAdmin(admin.plansOf(apiKeyId))
+    const after = yield* admin.plansOf(apiKeyId)
     if (!after.includes(to) || after.includes(from)) {
       const compensated = after.includes(to) ? false : yield* compensate(admin, input, wasInFrom)
       return yield* new KeyMoveError({
@@ -87,7 +87,7 @@ const compensate = (
   wasInFrom: boolean
 ): Effect.Effect<boolean> =>
   wasInFrom
-    ? Retry.planAdmin(admin.addKey({ usagePlanId: input.from, apiKeyId: input.apiKeyId })).pipe(
+    ? admin.addKey({ usagePlanId: input.from, apiKeyId: input.apiKeyId }).pipe(
       Effect.catchIf((e) => e.reason === "Conflict", () => Effect.void),
       Effect.as(true),
       Effect.catchAll((e) =>

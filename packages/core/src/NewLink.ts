@@ -8,7 +8,7 @@ import { Clock, Effect } from "effect"
 import { BillingConfig } from "./BillingConfig.js"
 import * as Customer from "./Customer.js"
 import type { ApiKeyId, CustomerId } from "./Ids.js"
-import * as Retry from "./Retry.js"
+import * as Ports from "./internal/ports.js"
 import { Stripe, type StripeError } from "./Stripe.js"
 import { readUsage } from "./UsageRead.js"
 import type { UsageSource, UsageSourceError } from "./UsageSource.js"
@@ -27,17 +27,17 @@ export const newLink = (
 ): Effect.Effect<Customer.Customer, UsageSourceError | StripeError, UsageSource | Stripe | BillingConfig> =>
   Effect.gen(function*() {
     const config = yield* BillingConfig
-    const stripe = yield* Stripe
+    const stripe = yield* Ports.stripe
     const now = yield* Clock.currentTimeMillis
     const days = UtcDay.range(UtcDay.fromMillis(now), config.lookbackDays)
     const observed = yield* readUsage({ usagePlanId: config.meteredPlanId, days, apiKeyId: input.apiKeyId })
     const counts = observed.byKey.get(input.apiKeyId) ?? []
     // What Stripe already holds for the customer on those days (an earlier link, another key).
-    const summaries = yield* Retry.stripe(stripe.meterEventSummaries({
+    const summaries = yield* stripe.meterEventSummaries({
       customerId: input.customerId,
       start: UtcDay.startMillis(days[0]!) / 1000,
       end: (UtcDay.endMillis(days[days.length - 1]!) + 1) / 1000
-    }))
+    })
     const accepted = new Map<UtcDay.UtcDay, number>()
     for (const s of summaries) {
       const day = UtcDay.fromMillis(s.start * 1000)

@@ -8,8 +8,8 @@ import { Clock, Effect, Option } from "effect"
 import * as Customer from "./Customer.js"
 import { CustomerRepo, type CustomerRepoError, type VersionConflict } from "./CustomerRepo.js"
 import type { SubscriptionId } from "./Ids.js"
+import * as Ports from "./internal/ports.js"
 import * as Records from "./internal/records.js"
-import * as Retry from "./Retry.js"
 import { Stripe, type StripeError } from "./Stripe.js"
 
 /**
@@ -32,11 +32,11 @@ import { Stripe, type StripeError } from "./Stripe.js"
  */
 export const closeSettleWindow = (customer: Customer.Customer) =>
   Effect.gen(function*() {
-    const stripe = yield* Stripe
-    const repo = yield* CustomerRepo
+    const stripe = yield* Ports.stripe
+    const repo = yield* Ports.repo
     const generation = (customer.generation ?? 0) + 1
     const now = yield* Clock.currentTimeMillis
-    const fenced = yield* Retry.repo(repo.update({ ...customer, generation, closingSince: now })).pipe(
+    const fenced = yield* repo.update({ ...customer, generation, closingSince: now }).pipe(
       Effect.map(Option.some),
       Effect.catchTag("VersionConflict", () => Effect.succeedNone)
     )
@@ -46,20 +46,18 @@ export const closeSettleWindow = (customer: Customer.Customer) =>
       ...(customer.retiring ?? [])
     ]
     for (const subscriptionId of invoiced) {
-      yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId, invoiceNow: true }))
+      yield* stripe.cancelSubscription({ subscriptionId, invoiceNow: true })
     }
-    const orphans = (yield* Retry.stripe(stripe.openSubscriptions(customer.customerId))).filter((id) =>
-      !invoiced.includes(id)
-    )
+    const orphans = (yield* stripe.openSubscriptions(customer.customerId)).filter((id) => !invoiced.includes(id))
     for (const orphan of orphans) {
       // Still this close's record? A later close (after a lease ran out) may have finished, and a
       // promotion written down the subscription this list just returned.
-      const still = yield* Retry.repo(repo.get(customer.customerId))
+      const still = yield* repo.get(customer.customerId)
       if (Option.isNone(still) || still.value.generation !== generation || still.value.closingSince !== now) break
       yield* Effect.logWarning("cancelling a metered subscription no record holds").pipe(
         Effect.annotateLogs({ customerId: customer.customerId, subscriptionId: orphan })
       )
-      yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId: orphan, invoiceNow: false }))
+      yield* stripe.cancelSubscription({ subscriptionId: orphan, invoiceNow: false })
     }
     // Other writers may have written since the fence (a demotion event, the `subscription.deleted`
     // our cancel caused): clear on top of them, as long as no later close began.
@@ -107,18 +105,18 @@ export const retireReplaced = (
     if (!hasSubscriptionsToCancel(customer)) return Option.none()
     // Work from the record as it is now, never from an older copy: a promotion since may have adopted
     // one of these (it is then the record's subscription, and no longer listed here).
-    const repo = yield* CustomerRepo
-    const latest = yield* Retry.repo(repo.get(customer.customerId))
+    const repo = yield* Ports.repo
+    const latest = yield* repo.get(customer.customerId)
     if (Option.isNone(latest)) return Option.none()
     const held = latest.value.subscriptionId
     const retiring = (latest.value.retiring ?? []).filter((id) => id !== held)
     const orphans = (latest.value.orphans ?? []).filter((id) => id !== held)
-    const stripe = yield* Stripe
+    const stripe = yield* Ports.stripe
     for (const subscriptionId of retiring) {
-      yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId, invoiceNow: true }))
+      yield* stripe.cancelSubscription({ subscriptionId, invoiceNow: true })
     }
     for (const subscriptionId of orphans) {
-      yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId, invoiceNow: false }))
+      yield* stripe.cancelSubscription({ subscriptionId, invoiceNow: false })
     }
     const done = [...retiring, ...orphans]
     return yield* Records.updateRecord(customer.customerId, (c) => {

@@ -5,7 +5,7 @@
  */
 import { Effect } from "effect"
 import type { ApiKeyId, UsagePlanId } from "./Ids.js"
-import * as Retry from "./Retry.js"
+import * as Ports from "./internal/ports.js"
 import { MAX_PAGE_SIZE, type UsagePage, UsageSource, type UsageSourceError } from "./UsageSource.js"
 import type * as UtcDay from "./UtcDay.js"
 
@@ -26,19 +26,19 @@ export const readUsage = (
   }
 ): Effect.Effect<Observed, UsageSourceError, UsageSource> =>
   Effect.gen(function*() {
-    const source = yield* UsageSource
+    const source = yield* Ports.usageSource
     const byKey = new Map<ApiKeyId, ReadonlyArray<number>>()
     let pages = 0
     let position: string | undefined = undefined
     do {
-      const page: UsagePage = yield* Retry.usage(source.getUsagePage({
+      const page: UsagePage = yield* source.getUsagePage({
         usagePlanId: input.usagePlanId,
         startDay: input.days[0]!,
         endDay: input.days[input.days.length - 1]!,
         limit: MAX_PAGE_SIZE,
         ...(input.apiKeyId === undefined ? {} : { apiKeyId: input.apiKeyId }),
         ...(position === undefined ? {} : { position })
-      }))
+      })
       pages++
       for (const item of page.items) byKey.set(item.apiKeyId, item.counts)
       position = page.position

@@ -7,6 +7,7 @@
 import type { Effect } from "effect"
 import { Context, Schema } from "effect"
 import type { ApiKeyId, UsagePlanId } from "./Ids.js"
+import * as Transient from "./Transient.js"
 import type { UtcDay } from "./UtcDay.js"
 
 /** Why a usage read failed. `Throttled`, `Transport`, `Server` and `Timeout` are transient. */
@@ -24,11 +25,10 @@ export class UsageSourceError extends Schema.TaggedError<UsageSourceError>()("Us
   reason: UsageSourceErrorReason,
   message: Schema.String,
   cause: Schema.optional(Schema.Defect)
-}) {
+}) implements Transient.Transient {
   /** Whether retrying the same call may succeed. */
   get isTransient(): boolean {
-    return this.reason === "Throttled" || this.reason === "Transport" || this.reason === "Server" ||
-      this.reason === "Timeout"
+    return Transient.awsReasons.has(this.reason)
   }
 }
 

@@ -13,8 +13,8 @@ import * as Customer from "./Customer.js"
 import { CustomerRepo, type CustomerRepoError } from "./CustomerRepo.js"
 import { type ApiKeyId, CustomerId, MeterEventIdentifier } from "./Ids.js"
 import { fnv1a64 } from "./internal/hash.js"
+import * as Ports from "./internal/ports.js"
 import * as NewLink from "./NewLink.js"
-import * as Retry from "./Retry.js"
 import { Stripe, type StripeError } from "./Stripe.js"
 import * as Subscriptions from "./Subscriptions.js"
 import * as UsageRead from "./UsageRead.js"
@@ -93,16 +93,16 @@ const commit = (
   current: Customer.Customer,
   pending: Customer.PendingReport
 ): Effect.Effect<Option.Option<Customer.Customer>, CustomerRepoError> =>
-  Retry.repoBulk(repo.update({
+  repo.update({
     ...current,
     pending: undefined,
     ledger: Customer.withReported(current.ledger, pending.day, pending.total)
-  })).pipe(
+  }).pipe(
     Effect.map(Option.some),
     Effect.catchTag("VersionConflict", () =>
       // Someone else wrote in between: commit on top of their write if our report is still the pending
       // one; if they already committed it, there is nothing to do.
-      Retry.repoBulk(repo.get(current.customerId)).pipe(
+      repo.get(current.customerId).pipe(
         Effect.flatMap(Option.match({
           onNone: () => Effect.succeedNone,
           onSome: (latest) =>
@@ -139,13 +139,13 @@ const contended = (sync: CustomerSync): CustomerSync => ({ ...sync, contended: t
 
 // Send a report's meter event with the identifier and timestamp written ahead.
 const send = (customerId: CustomerId, pending: Customer.PendingReport) =>
-  Effect.flatMap(Stripe, (stripe) =>
-    Retry.stripeBulk(stripe.reportUsage({
+  Effect.flatMap(Ports.stripe, (stripe) =>
+    stripe.reportUsage({
       customerId,
       value: pending.value,
       identifier: pending.identifier,
       timestamp: pending.timestamp
-    })))
+    }))
 
 // Step 1: a report a crash left pending is sent again with its identifier (Stripe dedupes it), then
 // committed. Stripe dedupes identifiers for 24 hours only: an older pending report is resent only when
@@ -154,13 +154,13 @@ const resendPending = (sync: CustomerSync, pending: Customer.PendingReport, now:
   Effect.gen(function*() {
     const current = sync.customer
     const acceptedBefore = isPastDedupeWindow(pending, now)
-      ? yield* Stripe.pipe(
+      ? yield* Ports.stripe.pipe(
         Effect.flatMap((stripe) =>
-          Retry.stripe(stripe.meterEventSummaries({
+          stripe.meterEventSummaries({
             customerId: current.customerId,
             start: UtcDay.startMillis(pending.day) / 1000,
             end: (UtcDay.endMillis(pending.day) + 1) / 1000
-          }))
+          })
         ),
         Effect.map((summaries) =>
           summaries.reduce((sum, s) => sum + s.value, 0) >= pending.total + (current.stripeOffset?.[pending.day] ?? 0)
@@ -169,7 +169,7 @@ const resendPending = (sync: CustomerSync, pending: Customer.PendingReport, now:
       : false
     if (!acceptedBefore) yield* send(current.customerId, pending)
     const eventsSent = sync.eventsSent + (acceptedBefore ? 0 : 1)
-    const committed = yield* commit(yield* CustomerRepo, current, pending)
+    const committed = yield* commit(yield* Ports.repoInSync, current, pending)
     return Option.isNone(committed)
       ? contended({ ...sync, eventsSent })
       : { ...sync, customer: committed.value, unitsReported: sync.unitsReported + pending.value, eventsSent }
@@ -200,8 +200,8 @@ const reportDay = (
   }
   if (options.dryRun) return Effect.succeed({ ...sync, unitsReported: sync.unitsReported + pending.value })
   return Effect.gen(function*() {
-    const repo = yield* CustomerRepo
-    const written = yield* Retry.repoBulk(repo.update({ ...current, pending })).pipe(
+    const repo = yield* Ports.repoInSync
+    const written = yield* repo.update({ ...current, pending }).pipe(
       Effect.map(Option.some),
       Effect.catchTag("VersionConflict", () => Effect.succeedNone)
     )
@@ -282,7 +282,7 @@ export const syncUsage = (
 > =>
   Effect.gen(function*() {
     const config = yield* BillingConfig
-    const repo = yield* CustomerRepo
+    const repo = yield* Ports.repo
     const startedAt = yield* Clock.currentTimeMillis
     const days = UtcDay.range(UtcDay.fromMillis(startedAt), config.lookbackDays)
     const observed = yield* UsageRead.readUsage({ usagePlanId: config.meteredPlanId, days })
@@ -290,7 +290,7 @@ export const syncUsage = (
     const candidates: Stream.Stream<Customer.Customer, CustomerRepoError> = options.customerIds === undefined
       ? repo.listSyncCandidates()
       : Stream.fromIterable(options.customerIds).pipe(
-        Stream.mapEffect((id) => Retry.repo(repo.get(id))),
+        Stream.mapEffect((id) => repo.get(id)),
         Stream.filterMap((o) => o)
       )
 

@@ -7,7 +7,7 @@ import { Effect, Either, Option, Schedule } from "effect"
 import type * as Customer from "../Customer.js"
 import { CustomerRepo, type CustomerRepoError, VersionConflict } from "../CustomerRepo.js"
 import type { CustomerId } from "../Ids.js"
-import * as Retry from "../Retry.js"
+import * as Ports from "./ports.js"
 
 /**
  * Read-modify-write a record with the version check, re-reading on a lost race. `f` says what happened
@@ -23,12 +23,12 @@ export const change = <L>(
   CustomerRepo
 > =>
   Effect.gen(function*() {
-    const repo = yield* CustomerRepo
-    const current = yield* Retry.repo(repo.get(customerId))
+    const repo = yield* Ports.repo
+    const current = yield* repo.get(customerId)
     if (Option.isNone(current)) return Option.none()
     const next = f(current.value)
     if (Either.isLeft(next)) return Option.some(next)
-    return Option.some(Either.right(yield* Retry.repo(repo.update(next.right))))
+    return Option.some(Either.right(yield* repo.update(next.right)))
   }).pipe(
     Effect.retry({ while: (e) => e._tag === "VersionConflict", schedule: Schedule.recurs(8) })
   )
