@@ -73,41 +73,40 @@ export interface Plan {
 }
 
 /** Decide what an event calls for without changing anything (the CLI's `--dry-run`). */
-export const plan = (raw: unknown): Effect.Effect<Plan, HandleEventError, Stripe | CustomerRepo | BillingConfig> =>
-  Effect.gen(function*() {
-    const event = yield* StripeEvent.decode(raw)
-    if (event._tag === "Ignored") {
-      return { event, customer: undefined, outcome: Outcome.Ignored({ eventId: event.id, type: event.type }) }
-    }
-    const repo = yield* Ports.repo
-    if (yield* repo.isProcessed(event.id)) {
-      return { event, customer: undefined, outcome: Outcome.Duplicate({ eventId: event.id }) }
-    }
-    const customerId = event.customerId
-    const found = customerId === undefined ? Option.none() : yield* repo.get(customerId)
-    if (customerId === undefined || Option.isNone(found)) {
-      return { event, customer: undefined, outcome: Outcome.UnknownCustomer({ eventId: event.id, customerId }) }
-    }
-    const customer = found.value
-    const config = yield* BillingConfig
-    let hasPaymentMethod: boolean | undefined = undefined
-    if (readsPaymentMethod.has(event._tag)) {
-      const stripe = yield* Ports.stripe
-      hasPaymentMethod = (yield* stripe.getCustomer(customer.customerId)).hasPaymentMethod
-    }
-    const decision = decide(event, customer, {
-      policy: config.demotionPolicy,
-      ...(hasPaymentMethod === undefined ? {} : { hasPaymentMethod })
-    })
-    if (RecordChange.isStale(customer, event.created) && guardedAgainstStaleness(event, decision)) {
-      return { event, customer, outcome: Outcome.Stale({ eventId: event.id, customerId: customer.customerId }) }
-    }
-    return {
-      event,
-      customer,
-      outcome: Outcome.Applied({ eventId: event.id, customerId: customer.customerId, decision })
-    }
+export const plan = Effect.fn("HandleEvent.plan")(function*(raw: unknown) {
+  const event = yield* StripeEvent.decode(raw)
+  if (event._tag === "Ignored") {
+    return { event, customer: undefined, outcome: Outcome.Ignored({ eventId: event.id, type: event.type }) }
+  }
+  const repo = yield* Ports.repo
+  if (yield* repo.isProcessed(event.id)) {
+    return { event, customer: undefined, outcome: Outcome.Duplicate({ eventId: event.id }) }
+  }
+  const customerId = event.customerId
+  const found = customerId === undefined ? Option.none() : yield* repo.get(customerId)
+  if (customerId === undefined || Option.isNone(found)) {
+    return { event, customer: undefined, outcome: Outcome.UnknownCustomer({ eventId: event.id, customerId }) }
+  }
+  const customer = found.value
+  const config = yield* BillingConfig
+  let hasPaymentMethod: boolean | undefined = undefined
+  if (readsPaymentMethod.has(event._tag)) {
+    const stripe = yield* Ports.stripe
+    hasPaymentMethod = (yield* stripe.getCustomer(customer.customerId)).hasPaymentMethod
+  }
+  const decision = decide(event, customer, {
+    policy: config.demotionPolicy,
+    ...(hasPaymentMethod === undefined ? {} : { hasPaymentMethod })
   })
+  if (RecordChange.isStale(customer, event.created) && guardedAgainstStaleness(event, decision)) {
+    return { event, customer, outcome: Outcome.Stale({ eventId: event.id, customerId: customer.customerId }) }
+  }
+  return {
+    event,
+    customer,
+    outcome: Outcome.Applied({ eventId: event.id, customerId: customer.customerId, decision })
+  }
+})
 
 // Events whose decision depends on whether the customer can pay right now.
 const readsPaymentMethod: ReadonlySet<StripeEvent.StripeEvent["_tag"]> = new Set([
@@ -137,42 +136,41 @@ export const updateRecord = Records.updateRecord
  * invoice, forget the subscription). Every step is idempotent, so a crash anywhere is repaired by the
  * next event for the customer, including one judged stale.
  */
-export const converge = (
+export const converge = Effect.fn("HandleEvent.converge")(function*(
   customerId: CustomerId
-): Effect.Effect<void, HandleEventError, Services> =>
-  Effect.gen(function*() {
-    const config = yield* BillingConfig
-    const repo = yield* Ports.repo
-    // A concurrent delivery may change the intent while the key moves: move again until the record
-    // read after the move asks for the plan the key was moved to.
-    for (let round = 0; round < 3; round++) {
-      const found = yield* repo.get(customerId)
-      if (Option.isNone(found)) return
-      const customer = found.value
-      const [from, to] = customer.plan === "METERED"
-        ? [config.freePlanId, config.meteredPlanId]
-        : [config.meteredPlanId, config.freePlanId]
-      yield* KeyMove.moveKey({ apiKeyId: customer.apiKeyId, from, to })
-      const after = yield* repo.get(customerId)
-      if (Option.isNone(after)) return
-      if (after.value.plan !== customer.plan) continue
-      // Subscriptions a promotion replaced or found orphaned (it may have crashed before cancelling).
-      yield* Subscriptions.retireReplaced(after.value)
-      if (after.value.plan === "FREE" && after.value.subscriptionId !== undefined) {
-        // A demotion to finish: report the usage counted so far. The subscription is cancelled with
-        // a final invoice by the sync that closes the settle window, once late counts are in.
-        const flushed = yield* UsageSync.flushCustomer(after.value)
-        if (flushed.contended || flushed.customer.pending !== undefined) {
-          return yield* new VersionConflict({
-            customerId,
-            message: "another writer is reporting this customer's usage; retry the demotion after it"
-          })
-        }
+) {
+  const config = yield* BillingConfig
+  const repo = yield* Ports.repo
+  // A concurrent delivery may change the intent while the key moves: move again until the record
+  // read after the move asks for the plan the key was moved to.
+  for (let round = 0; round < 3; round++) {
+    const found = yield* repo.get(customerId)
+    if (Option.isNone(found)) return
+    const customer = found.value
+    const [from, to] = customer.plan === "METERED"
+      ? [config.freePlanId, config.meteredPlanId]
+      : [config.meteredPlanId, config.freePlanId]
+    yield* KeyMove.moveKey({ apiKeyId: customer.apiKeyId, from, to })
+    const after = yield* repo.get(customerId)
+    if (Option.isNone(after)) return
+    if (after.value.plan !== customer.plan) continue
+    // Subscriptions a promotion replaced or found orphaned (it may have crashed before cancelling).
+    yield* Subscriptions.retireReplaced(after.value)
+    if (after.value.plan === "FREE" && after.value.subscriptionId !== undefined) {
+      // A demotion to finish: report the usage counted so far. The subscription is cancelled with
+      // a final invoice by the sync that closes the settle window, once late counts are in.
+      const flushed = yield* UsageSync.flushCustomer(after.value)
+      if (flushed.contended || flushed.customer.pending !== undefined) {
+        return yield* new VersionConflict({
+          customerId,
+          message: "another writer is reporting this customer's usage; retry the demotion after it"
+        })
       }
-      return
     }
-    return yield* new VersionConflict({ customerId, message: "the plan kept changing while the key moved" })
-  }).pipe(Effect.withSpan("HandleEvent.converge"))
+    return
+  }
+  return yield* new VersionConflict({ customerId, message: "the plan kept changing while the key moved" })
+})
 
 /**
  * How long a promotion from FREE may take before the sync treats a subscription it made and never
@@ -185,62 +183,61 @@ export const PROMOTION_WINDOW = RecordChange.PROMOTION_WINDOW
 // Promotion and demotion write the intent first (with the stale guard), then converge. A record that
 // says METERED is synced even before its key moves; one that says FREE stays a sync candidate through
 // its settle window, so metered usage counted around the move is still reported.
-const promote = (customer: Customer.Customer, at: RecordChange.EventClock) =>
-  Effect.gen(function*() {
-    const stripe = yield* Ports.stripe
-    // Both writes refuse a record that a sync is closing, or whose generation moved on since it was
-    // read (a close began in between): the subscription Stripe answers with may be one the close
-    // cancels. Refused, the promotion is retried after the close. A close that has not begun is fenced
-    // off by these writes instead, so a promotion inside or just after a demotion's settle window
-    // keeps that subscription.
-    const promotion: RecordChange.Promotion = {
-      at,
-      started: yield* Clock.currentTimeMillis,
-      generation: customer.generation ?? 0
-    }
-    const fencedOff = new VersionConflict({
-      customerId: customer.customerId,
-      message: "a sync is closing this customer's settle window; retry the promotion after it"
-    })
-    if (customer.plan === "FREE") {
-      // Write ahead before Stripe makes anything: a FREE record gets a settle window that outlasts
-      // the promotion. Should the promotion crash after the subscription exists and never write it
-      // down (its redelivery may find the card gone, or be overtaken), the sync that closes the
-      // window cancels the subscription no record holds.
-      const held = yield* Records.change(customer.customerId, (c) => RecordChange.holdSettleWindow(c, promotion))
-      const refused = Records.refusalOf(held)
-      if (refused === "Stale") return false
-      if (refused === "Fenced") return yield* fencedOff
-    }
-    const subscriptionId = yield* stripe.ensureSubscription({
-      customerId: customer.customerId,
-      // One key per state the promotion starts from: concurrent promotions of one customer
-      // (setup_intent.succeeded and payment_method.attached arrive together) create one subscription;
-      // once the known subscription stopped being live, or after a demotion or a settle close
-      // (generation), a promotion must not be answered with the old subscription by Stripe's 24-hour
-      // idempotency replay.
-      idempotencyKey: `promote:${customer.customerId}:g${customer.generation ?? 0}:${customer.subscriptionId ?? "none"}`
-    })
-    // Any other open subscription is one a promotion made and never wrote down (it crashed, or lost):
-    // the record will hold this one, so those are orphans to cancel.
-    const open = yield* stripe.openSubscriptions(customer.customerId)
-    const now = yield* Clock.currentTimeMillis
-    const written = yield* Records.change(
-      customer.customerId,
-      (c) => RecordChange.adoptSubscription(c, promotion, { subscriptionId, open, now })
-    )
-    if (Records.refusalOf(written) === "Fenced") return yield* fencedOff
-    const adopted = Option.flatMap(written, Either.getRight)
-    if (Option.isSome(adopted)) yield* Subscriptions.retireReplaced(adopted.value)
-    return Option.isSome(adopted)
-  }).pipe(Effect.withSpan("HandleEvent.promote"))
+const promote = Effect.fn("HandleEvent.promote")(function*(customer: Customer.Customer, at: RecordChange.EventClock) {
+  const stripe = yield* Ports.stripe
+  // Both writes refuse a record that a sync is closing, or whose generation moved on since it was
+  // read (a close began in between): the subscription Stripe answers with may be one the close
+  // cancels. Refused, the promotion is retried after the close. A close that has not begun is fenced
+  // off by these writes instead, so a promotion inside or just after a demotion's settle window
+  // keeps that subscription.
+  const promotion: RecordChange.Promotion = {
+    at,
+    started: yield* Clock.currentTimeMillis,
+    generation: customer.generation ?? 0
+  }
+  const fencedOff = new VersionConflict({
+    customerId: customer.customerId,
+    message: "a sync is closing this customer's settle window; retry the promotion after it"
+  })
+  if (customer.plan === "FREE") {
+    // Write ahead before Stripe makes anything: a FREE record gets a settle window that outlasts
+    // the promotion. Should the promotion crash after the subscription exists and never write it
+    // down (its redelivery may find the card gone, or be overtaken), the sync that closes the
+    // window cancels the subscription no record holds.
+    const held = yield* Records.change(customer.customerId, (c) => RecordChange.holdSettleWindow(c, promotion))
+    const refused = Records.refusalOf(held)
+    if (refused === "Stale") return false
+    if (refused === "Fenced") return yield* fencedOff
+  }
+  const subscriptionId = yield* stripe.ensureSubscription({
+    customerId: customer.customerId,
+    // One key per state the promotion starts from: concurrent promotions of one customer
+    // (setup_intent.succeeded and payment_method.attached arrive together) create one subscription;
+    // once the known subscription stopped being live, or after a demotion or a settle close
+    // (generation), a promotion must not be answered with the old subscription by Stripe's 24-hour
+    // idempotency replay.
+    idempotencyKey: `promote:${customer.customerId}:g${customer.generation ?? 0}:${customer.subscriptionId ?? "none"}`
+  })
+  // Any other open subscription is one a promotion made and never wrote down (it crashed, or lost):
+  // the record will hold this one, so those are orphans to cancel.
+  const open = yield* stripe.openSubscriptions(customer.customerId)
+  const now = yield* Clock.currentTimeMillis
+  const written = yield* Records.change(
+    customer.customerId,
+    (c) => RecordChange.adoptSubscription(c, promotion, { subscriptionId, open, now })
+  )
+  if (Records.refusalOf(written) === "Fenced") return yield* fencedOff
+  const adopted = Option.flatMap(written, Either.getRight)
+  if (Option.isSome(adopted)) yield* Subscriptions.retireReplaced(adopted.value)
+  return Option.isSome(adopted)
+})
 
 // Whether a change was written (not refused as stale, and the record exists).
 const wasWritten = <L>(result: Option.Option<Either.Either<Customer.Customer, L>>): boolean =>
   Option.isSome(result) && Either.isRight(result.value)
 
-const demote = (customer: Customer.Customer, at: RecordChange.EventClock, nonPayment: boolean) =>
-  Effect.gen(function*() {
+const demote = Effect.fn("HandleEvent.demote")(
+  function*(customer: Customer.Customer, at: RecordChange.EventClock, nonPayment: boolean) {
     const config = yield* BillingConfig
     const now = yield* Clock.currentTimeMillis
     const written = yield* Records.change(
@@ -248,7 +245,8 @@ const demote = (customer: Customer.Customer, at: RecordChange.EventClock, nonPay
       (c) => RecordChange.demote(c, at, { nonPayment, now, settleWindow: config.settleWindow })
     )
     return wasWritten(written)
-  }).pipe(Effect.withSpan("HandleEvent.demote"))
+  }
+)
 
 const apply = (customer: Customer.Customer, at: RecordChange.EventClock, decision: Decision) =>
   Decision.$match(decision, {
@@ -271,40 +269,36 @@ const apply = (customer: Customer.Customer, at: RecordChange.EventClock, decisio
  * Handle one verified Stripe event (parsed JSON). Fails only with errors a shell maps through
  * `classify`; on success the outcome says what happened.
  */
-export const handleEvent = (raw: unknown): Effect.Effect<Outcome, HandleEventError, Services> =>
-  Effect.gen(function*() {
-    const planned = yield* plan(raw)
-    const { customer, event, outcome } = planned
-    if (outcome._tag === "Ignored" || outcome._tag === "Duplicate") return outcome
-    if (outcome._tag === "UnknownCustomer") {
-      yield* Effect.logWarning("event for a customer with no link: acknowledged, nothing changed")
-      return outcome
-    }
-    const config = yield* BillingConfig
-    const repo = yield* Ports.repo
-    let result: Outcome = outcome
-    if (outcome._tag === "Applied" && customer !== undefined) {
-      const applied = yield* apply(customer, {
-        created: event.created,
-        guarded: guardedAgainstStaleness(event, outcome.decision)
-      }, outcome.decision)
-      if (!applied) result = Outcome.Stale({ eventId: event.id, customerId: customer.customerId })
-    }
-    // Stale or not, finish whatever an earlier, interrupted delivery left half done.
-    if (customer !== undefined) yield* converge(customer.customerId)
-    const now = yield* Clock.currentTimeMillis
-    yield* repo.markProcessed({
-      eventId: event.id,
-      expiresAt: Math.floor((now + Duration.toMillis(config.processedEventTtl)) / 1000)
-    })
-    yield* Effect.logInfo(`event ${result._tag}`).pipe(
-      Effect.annotateLogs(result._tag === "Applied" ? { decision: result.decision._tag } : {})
-    )
-    return result
-  }).pipe(
-    Effect.annotateLogs(eventAnnotations(raw)),
-    Effect.withSpan("HandleEvent.handleEvent")
+export const handleEvent = Effect.fn("HandleEvent.handleEvent")(function*(raw: unknown) {
+  const planned = yield* plan(raw)
+  const { customer, event, outcome } = planned
+  if (outcome._tag === "Ignored" || outcome._tag === "Duplicate") return outcome
+  if (outcome._tag === "UnknownCustomer") {
+    yield* Effect.logWarning("event for a customer with no link: acknowledged, nothing changed")
+    return outcome
+  }
+  const config = yield* BillingConfig
+  const repo = yield* Ports.repo
+  let result: Outcome = outcome
+  if (outcome._tag === "Applied" && customer !== undefined) {
+    const applied = yield* apply(customer, {
+      created: event.created,
+      guarded: guardedAgainstStaleness(event, outcome.decision)
+    }, outcome.decision)
+    if (!applied) result = Outcome.Stale({ eventId: event.id, customerId: customer.customerId })
+  }
+  // Stale or not, finish whatever an earlier, interrupted delivery left half done.
+  if (customer !== undefined) yield* converge(customer.customerId)
+  const now = yield* Clock.currentTimeMillis
+  yield* repo.markProcessed({
+    eventId: event.id,
+    expiresAt: Math.floor((now + Duration.toMillis(config.processedEventTtl)) / 1000)
+  })
+  yield* Effect.logInfo(`event ${result._tag}`).pipe(
+    Effect.annotateLogs(result._tag === "Applied" ? { decision: result.decision._tag } : {})
   )
+  return result
+}, (effect, raw) => Effect.annotateLogs(effect, eventAnnotations(raw)))
 
 // Event id and type for logs, read defensively: never the body.
 function eventAnnotations(raw: unknown): Record<string, string> {

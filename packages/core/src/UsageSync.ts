@@ -18,7 +18,6 @@ import * as NewLink from "./NewLink.js"
 import { Stripe, type StripeError } from "./Stripe.js"
 import * as Subscriptions from "./Subscriptions.js"
 import * as UsageRead from "./UsageRead.js"
-import type { UsageSource, UsageSourceError } from "./UsageSource.js"
 import * as UtcDay from "./UtcDay.js"
 
 /** @deprecated Use `UsageRead.Observed`. */
@@ -118,22 +117,21 @@ const commit = (
  * new units oldest first. Stops at the first conflict (another writer is at work on the record).
  * Then, unless `close` is false, closes a settle window that has ended.
  */
-export const syncCustomer = (
+export const syncCustomer = Effect.fnUntraced(function*(
   customer: Customer.Customer,
   observed: UsageRead.Observed,
   options: { readonly dryRun?: boolean; readonly close?: boolean } = {}
-): Effect.Effect<CustomerSync, CustomerSyncError, Stripe | CustomerRepo> =>
-  Effect.gen(function*() {
-    const now = yield* Clock.currentTimeMillis
-    const dryRun = options.dryRun === true
-    let sync: CustomerSync = { customer, unitsReported: 0, eventsSent: 0, anomalies: [], contended: false }
-    if (customer.pending !== undefined && !dryRun) sync = yield* resendPending(sync, customer.pending, now)
-    const counts = observed.byKey.get(customer.apiKeyId)
-    for (let i = 0; i < observed.days.length && !sync.contended; i++) {
-      sync = yield* reportDay(sync, observed.days[i]!, counts?.[i] ?? 0, { now, dryRun })
-    }
-    return sync.contended || dryRun ? sync : yield* finish(sync, { now, close: options.close !== false })
-  })
+) {
+  const now = yield* Clock.currentTimeMillis
+  const dryRun = options.dryRun === true
+  let sync: CustomerSync = { customer, unitsReported: 0, eventsSent: 0, anomalies: [], contended: false }
+  if (customer.pending !== undefined && !dryRun) sync = yield* resendPending(sync, customer.pending, now)
+  const counts = observed.byKey.get(customer.apiKeyId)
+  for (let i = 0; i < observed.days.length && !sync.contended; i++) {
+    sync = yield* reportDay(sync, observed.days[i]!, counts?.[i] ?? 0, { now, dryRun })
+  }
+  return sync.contended || dryRun ? sync : yield* finish(sync, { now, close: options.close !== false })
+})
 
 const contended = (sync: CustomerSync): CustomerSync => ({ ...sync, contended: true })
 
@@ -273,86 +271,81 @@ export interface SyncOptions {
  * Report every sync candidate's new metered usage for today and the days before it (lookback). One
  * customer's failure never stops the others; the report says who failed and why.
  */
-export const syncUsage = (
+export const syncUsage = Effect.fn("UsageSync.syncUsage")(function*(
   options: SyncOptions = {}
-): Effect.Effect<
-  SyncReport,
-  UsageSourceError | CustomerRepoError,
-  Stripe | UsageSource | CustomerRepo | BillingConfig
-> =>
-  Effect.gen(function*() {
-    const config = yield* BillingConfig
-    const repo = yield* Ports.repo
-    const startedAt = yield* Clock.currentTimeMillis
-    const days = UtcDay.range(UtcDay.fromMillis(startedAt), config.lookbackDays)
-    const observed = yield* UsageRead.readUsage({ usagePlanId: config.meteredPlanId, days })
+) {
+  const config = yield* BillingConfig
+  const repo = yield* Ports.repo
+  const startedAt = yield* Clock.currentTimeMillis
+  const days = UtcDay.range(UtcDay.fromMillis(startedAt), config.lookbackDays)
+  const observed = yield* UsageRead.readUsage({ usagePlanId: config.meteredPlanId, days })
 
-    const candidates: Stream.Stream<Customer.Customer, CustomerRepoError> = options.customerIds === undefined
-      ? repo.listSyncCandidates()
-      : Stream.fromIterable(options.customerIds).pipe(
-        Stream.mapEffect((id) => repo.get(id)),
-        Stream.filterMap((o) => o)
-      )
+  const candidates: Stream.Stream<Customer.Customer, CustomerRepoError> = options.customerIds === undefined
+    ? repo.listSyncCandidates()
+    : Stream.fromIterable(options.customerIds).pipe(
+      Stream.mapEffect((id) => repo.get(id)),
+      Stream.filterMap((o) => o)
+    )
 
-    const report = {
-      customersSeen: 0,
-      customersReported: 0,
-      customersSkipped: 0,
-      customersContended: 0,
-      customersFailed: 0,
-      unitsReported: 0,
-      meterEventsSent: 0,
-      failures: [] as Array<{ customerId: CustomerId; reason: string }>,
-      anomalies: [] as Array<Anomaly>
-    }
-    const tally = (customer: Customer.Customer, result: Either.Either<CustomerSync, CustomerSyncError>) =>
-      Effect.sync(() => {
-        report.customersSeen++
-        if (result._tag === "Left") {
-          report.customersFailed++
-          if (report.failures.length < MAX_LISTED) {
-            report.failures.push({ customerId: customer.customerId, reason: describe(result.left) })
-          }
-        } else {
-          const r = result.right
-          report.unitsReported += r.unitsReported
-          report.meterEventsSent += r.eventsSent
-          if (r.contended) report.customersContended++
-          else if (r.unitsReported > 0) report.customersReported++
-          else report.customersSkipped++
-          for (const a of r.anomalies) if (report.anomalies.length < MAX_LISTED) report.anomalies.push(a)
+  const report = {
+    customersSeen: 0,
+    customersReported: 0,
+    customersSkipped: 0,
+    customersContended: 0,
+    customersFailed: 0,
+    unitsReported: 0,
+    meterEventsSent: 0,
+    failures: [] as Array<{ customerId: CustomerId; reason: string }>,
+    anomalies: [] as Array<Anomaly>
+  }
+  const tally = (customer: Customer.Customer, result: Either.Either<CustomerSync, CustomerSyncError>) =>
+    Effect.sync(() => {
+      report.customersSeen++
+      if (result._tag === "Left") {
+        report.customersFailed++
+        if (report.failures.length < MAX_LISTED) {
+          report.failures.push({ customerId: customer.customerId, reason: describe(result.left) })
         }
-        options.onProgress?.(report.customersSeen)
-      })
-    // Each page of candidates is synced with bounded concurrency. `Stream.mapEffect` with concurrency
-    // forks a stream fiber per element (250-590 µs each); `Effect.forEach` over a chunk costs about 5 µs.
-    yield* Stream.runForEachChunk(candidates, (chunk) =>
-      Effect.forEach(
-        chunk,
-        (customer) =>
-          Effect.either(syncCustomer(customer, observed, options.dryRun ? { dryRun: true } : {})).pipe(
-            Effect.flatMap((result) => tally(customer, result))
-          ),
-        { concurrency: config.syncConcurrency, discard: true }
-      ))
-    const finishedAt = yield* Clock.currentTimeMillis
-    const result: SyncReport = {
-      startedAt,
-      finishedAt,
-      days,
-      dryRun: options.dryRun === true,
-      usagePagesRead: observed.pages,
-      ...report
-    }
-    yield* Effect.logInfo("usage sync finished").pipe(Effect.annotateLogs({
-      customersSeen: result.customersSeen,
-      customersReported: result.customersReported,
-      customersFailed: result.customersFailed,
-      unitsReported: result.unitsReported,
-      durationMs: Duration.toMillis(Duration.millis(finishedAt - startedAt))
-    }))
-    return result
-  }).pipe(Effect.withSpan("UsageSync.syncUsage"))
+      } else {
+        const r = result.right
+        report.unitsReported += r.unitsReported
+        report.meterEventsSent += r.eventsSent
+        if (r.contended) report.customersContended++
+        else if (r.unitsReported > 0) report.customersReported++
+        else report.customersSkipped++
+        for (const a of r.anomalies) if (report.anomalies.length < MAX_LISTED) report.anomalies.push(a)
+      }
+      options.onProgress?.(report.customersSeen)
+    })
+  // Each page of candidates is synced with bounded concurrency. `Stream.mapEffect` with concurrency
+  // forks a stream fiber per element (250-590 µs each); `Effect.forEach` over a chunk costs about 5 µs.
+  yield* Stream.runForEachChunk(candidates, (chunk) =>
+    Effect.forEach(
+      chunk,
+      (customer) =>
+        Effect.either(syncCustomer(customer, observed, options.dryRun ? { dryRun: true } : {})).pipe(
+          Effect.flatMap((result) => tally(customer, result))
+        ),
+      { concurrency: config.syncConcurrency, discard: true }
+    ))
+  const finishedAt = yield* Clock.currentTimeMillis
+  const result: SyncReport = {
+    startedAt,
+    finishedAt,
+    days,
+    dryRun: options.dryRun === true,
+    usagePagesRead: observed.pages,
+    ...report
+  }
+  yield* Effect.logInfo("usage sync finished").pipe(Effect.annotateLogs({
+    customersSeen: result.customersSeen,
+    customersReported: result.customersReported,
+    customersFailed: result.customersFailed,
+    unitsReported: result.unitsReported,
+    durationMs: Duration.toMillis(Duration.millis(finishedAt - startedAt))
+  }))
+  return result
+})
 
 const describe = (error: CustomerSyncError): string =>
   error._tag === "StripeError" || error._tag === "CustomerRepoError"
@@ -363,23 +356,18 @@ const describe = (error: CustomerSyncError): string =>
  * Report one customer's unreported metered usage now (demotion, `invoice.created`): reads only that
  * key's usage.
  */
-export const flushCustomer = (
+export const flushCustomer = Effect.fn("UsageSync.flushCustomer")(function*(
   customer: Customer.Customer
-): Effect.Effect<
-  CustomerSync,
-  CustomerSyncError | UsageSourceError,
-  Stripe | UsageSource | CustomerRepo | BillingConfig
-> =>
-  Effect.gen(function*() {
-    const config = yield* BillingConfig
-    const now = yield* Clock.currentTimeMillis
-    const days = UtcDay.range(UtcDay.fromMillis(now), config.lookbackDays)
-    const observed = yield* UsageRead.readUsage({
-      usagePlanId: config.meteredPlanId,
-      days,
-      apiKeyId: customer.apiKeyId
-    })
-    // Only the hourly sync closes settle windows: a webhook's flush (the close's own cancel sends some)
-    // must not start a second close beside a running one.
-    return yield* syncCustomer(customer, observed, { close: false })
-  }).pipe(Effect.withSpan("UsageSync.flushCustomer"))
+) {
+  const config = yield* BillingConfig
+  const now = yield* Clock.currentTimeMillis
+  const days = UtcDay.range(UtcDay.fromMillis(now), config.lookbackDays)
+  const observed = yield* UsageRead.readUsage({
+    usagePlanId: config.meteredPlanId,
+    days,
+    apiKeyId: customer.apiKeyId
+  })
+  // Only the hourly sync closes settle windows: a webhook's flush (the close's own cancel sends some)
+  // must not start a second close beside a running one.
+  return yield* syncCustomer(customer, observed, { close: false })
+})
