@@ -17,7 +17,10 @@ export class VersionConflict extends Schema.TaggedError<VersionConflict>()("Vers
   message: Schema.String
 }) {}
 
-/** Why the repository failed. `Throttled`, `Transport`, `Server` and `Timeout` are transient. */
+/**
+ * Why the repository failed. `Throttled`, `Transport`, `Server` and `Timeout` are transient.
+ * Adapters report a request that timed out as `Transport`; `Timeout` is core's own per-attempt timeout.
+ */
 export const CustomerRepoErrorReason = Schema.Literal("Throttled", "Transport", "Server", "Timeout", "Invalid")
 
 /** A failed repository call other than a lost race. */

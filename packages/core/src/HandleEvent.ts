@@ -130,11 +130,8 @@ const guardedAgainstStaleness = (event: StripeEvent.StripeEvent, decision: Decis
 export const updateRecord = Records.updateRecord
 
 /**
- * Bring the key's usage plan and the subscription in line with the record, which holds the intent:
- * METERED means the key belongs in the metered plan; FREE with a subscription still set means a
- * demotion that has not finished (move the key, report the usage counted so far, cancel with a final
- * invoice, forget the subscription). Every step is idempotent, so a crash anywhere is repaired by the
- * next event for the customer, including one judged stale.
+ * Bring the key's usage plan and the subscriptions in line with the record, which holds the intent;
+ * every step is idempotent, so the next event repairs a crash. Why: see DESIGN.md, "Architecture".
  */
 export const converge = Effect.fn("HandleEvent.converge")(function*(
   customerId: CustomerId
@@ -180,16 +177,12 @@ export const converge = Effect.fn("HandleEvent.converge")(function*(
  */
 export const PROMOTION_WINDOW = RecordChange.PROMOTION_WINDOW
 
-// Promotion and demotion write the intent first (with the stale guard), then converge. A record that
-// says METERED is synced even before its key moves; one that says FREE stays a sync candidate through
-// its settle window, so metered usage counted around the move is still reported.
+// Promotion and demotion write the intent first (with the stale guard), then converge.
+// Why: see DESIGN.md, "Promotion".
 const promote = Effect.fn("HandleEvent.promote")(function*(customer: Customer.Customer, at: RecordChange.EventClock) {
   const stripe = yield* Ports.stripe
-  // Both writes refuse a record that a sync is closing, or whose generation moved on since it was
-  // read (a close began in between): the subscription Stripe answers with may be one the close
-  // cancels. Refused, the promotion is retried after the close. A close that has not begun is fenced
-  // off by these writes instead, so a promotion inside or just after a demotion's settle window
-  // keeps that subscription.
+  // Both writes refuse a record a sync is closing or that a close fenced since it was read (`Fenced`,
+  // retried after the close). Why: see DESIGN.md, "The settle close".
   const promotion: RecordChange.Promotion = {
     at,
     started: yield* Clock.currentTimeMillis,
@@ -200,10 +193,8 @@ const promote = Effect.fn("HandleEvent.promote")(function*(customer: Customer.Cu
     message: "a sync is closing this customer's settle window; retry the promotion after it"
   })
   if (customer.plan === "FREE") {
-    // Write ahead before Stripe makes anything: a FREE record gets a settle window that outlasts
-    // the promotion. Should the promotion crash after the subscription exists and never write it
-    // down (its redelivery may find the card gone, or be overtaken), the sync that closes the
-    // window cancels the subscription no record holds.
+    // Write ahead before Stripe makes anything, so a subscription a crash leaves unrecorded is an
+    // orphan the settle close cancels. Why: see DESIGN.md, "Promotion".
     const held = yield* Records.change(customer.customerId, (c) => RecordChange.holdSettleWindow(c, promotion))
     const refused = Records.refusalOf(held)
     if (refused === "Stale") return false
@@ -211,15 +202,11 @@ const promote = Effect.fn("HandleEvent.promote")(function*(customer: Customer.Cu
   }
   const subscriptionId = yield* stripe.ensureSubscription({
     customerId: customer.customerId,
-    // One key per state the promotion starts from: concurrent promotions of one customer
-    // (setup_intent.succeeded and payment_method.attached arrive together) create one subscription;
-    // once the known subscription stopped being live, or after a demotion or a settle close
-    // (generation), a promotion must not be answered with the old subscription by Stripe's 24-hour
-    // idempotency replay.
+    // One key per state the promotion starts from (generation, known subscription): concurrent
+    // promotions share it; a later one is never replayed an old one. Why: see DESIGN.md, "Promotion".
     idempotencyKey: `promote:${customer.customerId}:g${customer.generation ?? 0}:${customer.subscriptionId ?? "none"}`
   })
-  // Any other open subscription is one a promotion made and never wrote down (it crashed, or lost):
-  // the record will hold this one, so those are orphans to cancel.
+  // Any other open subscription is an orphan. Why: see DESIGN.md, "Retiring and orphans".
   const open = yield* stripe.openSubscriptions(customer.customerId)
   const now = yield* Clock.currentTimeMillis
   const written = yield* Records.change(

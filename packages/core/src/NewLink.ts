@@ -13,12 +13,9 @@ import { readUsage } from "./UsageRead.js"
 import * as UtcDay from "./UtcDay.js"
 
 /**
- * The record of a new link between a customer and an API key: FREE, its ledger holding the key's
- * metered counts so far for every day a sync looks at, and where Stripe's totals for the customer
- * differ from those counts (an earlier key, a key that was someone else's), the difference. A link bills only what the key uses in the
- * metered plan from now on: what it used before (under an earlier link of this customer or another)
- * was billed then, or never was the new link's. Without it, unlinking and linking again the same day
- * would bill the day's metered usage a second time.
+ * The record of a new link: FREE, its ledger seeded with the key's counts so far and `stripeOffset`
+ * with what Stripe already holds, so the link bills only what the key uses from now on. Why: see
+ * DESIGN.md, "The customer record".
  */
 export const newLink = Effect.fn("NewLink.newLink")(function*(
   input: { readonly customerId: CustomerId; readonly apiKeyId: ApiKeyId }

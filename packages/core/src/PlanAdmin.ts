@@ -9,7 +9,11 @@ import { Context, Schema } from "effect"
 import type { ApiKeyId, UsagePlanId } from "./Ids.js"
 import * as Transient from "./Transient.js"
 
-/** Why a plan call failed. `Throttled`, `Transport`, `Server` and `Timeout` are transient. */
+/**
+ * Why a plan call failed. `Throttled`, `Transport`, `Server` and `Timeout` are
+ * transient. Adapters report a request that timed out as `Transport`; `Timeout` is core's own per-attempt
+ * timeout (`Retry`).
+ */
 export const PlanAdminErrorReason = Schema.Literal(
   "NotFound",
   "Conflict",

@@ -11,22 +11,8 @@ import * as Ports from "./internal/ports.js"
 import * as Records from "./internal/records.js"
 
 /**
- * A demoted customer's settle window closes with the first sync after it ends: every count is in and
- * reported, so the subscription is cancelled with a final invoice that includes it (and so is any
- * subscription the record still retires). Any other open metered subscription is an orphan (a
- * promotion that lost to a newer demotion, or crashed, made it and never wrote it down) and is
- * cancelled without an invoice: Billing Meters bill the customer's usage on every subscription to
- * the meter, and the record's subscription already invoices it.
- *
- * The close begins with a version-checked write (the fence) that starts a new generation and marks
- * the record `closingSince`; it ends with a write that clears the window, the subscription, the mark
- * and a kept payment failure. Only the hourly sync closes, and a running close (its mark younger than
- * `CLOSE_LEASE_MILLIS`) is never joined by a second one; each orphan is cancelled only while the
- * record still carries this close's mark.
- * A promotion that wrote first wins (the fence fails and the close is skipped); one that read the
- * record before the fence, or reads it while it is marked, refuses to write (it is retried, and then
- * gets a new subscription, never a cancelled one back from Stripe's idempotency replay). Everything
- * after the fence is idempotent: a crash leaves the window due and the next sync finishes the close.
+ * Close a demoted customer's settle window: fence the record, cancel its subscriptions with a final
+ * invoice and any orphan without one, then clear the window. Why: see DESIGN.md, "The settle close".
  */
 export const closeSettleWindow = Effect.fn("Subscriptions.closeSettleWindow")(function*(customer: Customer.Customer) {
   yield* Effect.annotateCurrentSpan("customerId", customer.customerId)
@@ -85,11 +71,8 @@ export const hasSubscriptionsToCancel = (customer: Customer.Customer): boolean =
   (customer.retiring?.length ?? 0) > 0 || (customer.orphans?.length ?? 0) > 0
 
 /**
- * Cancel the subscriptions a promotion replaced (`retiring`, each with a final invoice for the usage
- * reported while the record held it) and the orphans it found (`orphans`, without one: the record's
- * subscription invoices the customer's meter), then drop them from the record. Run by the promotion,
- * every event's `converge` and the sync, so a crash right after the promotion's write is repaired by
- * whichever comes next.
+ * Cancel the subscriptions a promotion replaced (with a final invoice) and the orphans it found
+ * (without one), then drop them from the record. Why: see DESIGN.md, "Retiring and orphans".
  */
 export const retireReplaced = Effect.fn("Subscriptions.retireReplaced")(function*(
   customer: Customer.Customer

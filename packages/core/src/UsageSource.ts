@@ -10,7 +10,11 @@ import type { ApiKeyId, UsagePlanId } from "./Ids.js"
 import * as Transient from "./Transient.js"
 import type { UtcDay } from "./UtcDay.js"
 
-/** Why a usage read failed. `Throttled`, `Transport`, `Server` and `Timeout` are transient. */
+/**
+ * Why a usage read failed. `Throttled`, `Transport`, `Server` and `Timeout` are
+ * transient. Adapters report a request that timed out as `Transport`; `Timeout` is core's own per-attempt
+ * timeout (`Retry`).
+ */
 export const UsageSourceErrorReason = Schema.Literal(
   "Throttled",
   "Transport",

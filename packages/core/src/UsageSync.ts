@@ -1,9 +1,7 @@
 /**
- * The hourly usage sync: API Gateway counts per key and UTC day are reported to Stripe as Billing
- * Meter events, exactly once. Per customer and day the intended report is written ahead (with a
- * version check), then sent with a deterministic identifier, then committed; a pending report left
- * by a crash is resent with the same identifier first; of two overlapping runs the version check
- * lets one report.
+ * The hourly usage sync: API Gateway counts per key and UTC day reported to Stripe as Billing Meter
+ * events, exactly once (written ahead, sent with a deterministic identifier, committed). Why: see
+ * DESIGN.md, "The hourly sync" and "Exactly-once reporting".
  *
  * @since 0.1.0
  */
