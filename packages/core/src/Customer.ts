@@ -61,7 +61,7 @@ export const Customer = Schema.Struct({
   orphans: Schema.optional(Schema.Array(SubscriptionId)),
   /**
    * Set (epoch millis) while a sync closes the settle window, between its fence and its last write: no
-   * promotion, and no second close, until `CLOSE_LEASE` has passed (then the close is taken to have
+   * promotion, and no second close, until `CLOSE_LEASE_MILLIS` has passed (then the close is taken to have
    * crashed: the next sync redoes it, and promotions go ahead).
    */
   closingSince: Schema.optional(Schema.Int),

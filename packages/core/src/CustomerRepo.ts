@@ -9,6 +9,7 @@ import { Context, Schema } from "effect"
 import type { Customer } from "./Customer.js"
 import type { ApiKeyId, EventId } from "./Ids.js"
 import { CustomerId } from "./Ids.js"
+import * as Transient from "./Transient.js"
 
 /** A conditional write lost: the record changed (or appeared) since it was read. */
 export class VersionConflict extends Schema.TaggedError<VersionConflict>()("VersionConflict", {
@@ -16,7 +17,10 @@ export class VersionConflict extends Schema.TaggedError<VersionConflict>()("Vers
   message: Schema.String
 }) {}
 
-/** Why the repository failed. `Throttled`, `Transport`, `Server` and `Timeout` are transient. */
+/**
+ * Why the repository failed. `Throttled`, `Transport`, `Server` and `Timeout` are transient.
+ * Adapters report a request that timed out as `Transport`; `Timeout` is core's own per-attempt timeout.
+ */
 export const CustomerRepoErrorReason = Schema.Literal("Throttled", "Transport", "Server", "Timeout", "Invalid")
 
 /** A failed repository call other than a lost race. */
@@ -24,11 +28,10 @@ export class CustomerRepoError extends Schema.TaggedError<CustomerRepoError>()("
   reason: CustomerRepoErrorReason,
   message: Schema.String,
   cause: Schema.optional(Schema.Defect)
-}) {
+}) implements Transient.Transient {
   /** Whether retrying the same call may succeed. */
   get isTransient(): boolean {
-    return this.reason === "Throttled" || this.reason === "Transport" || this.reason === "Server" ||
-      this.reason === "Timeout"
+    return Transient.awsReasons.has(this.reason)
   }
 }
 

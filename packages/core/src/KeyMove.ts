@@ -6,8 +6,8 @@
  */
 import { Effect, Schema } from "effect"
 import type { ApiKeyId, UsagePlanId } from "./Ids.js"
-import { PlanAdmin, type PlanAdminError } from "./PlanAdmin.js"
-import * as Retry from "./Retry.js"
+import * as Ports from "./internal/ports.js"
+import type { PlanAdmin } from "./PlanAdmin.js"
 
 /** A move that could not be made or verified; the key is back where it was when `compensated`. */
 export class KeyMoveError extends Schema.TaggedError<KeyMoveError>()("KeyMoveError", {
@@ -22,63 +22,63 @@ export class KeyMoveError extends Schema.TaggedError<KeyMoveError>()("KeyMoveErr
 export type MoveResult = "Moved" | "AlreadyThere"
 
 /** Move `apiKeyId` from plan `from` to plan `to`; a key already (and only) in `to` is success. */
-export const moveKey = (
+export const moveKey = Effect.fn("KeyMove.moveKey")(function*(
   input: { readonly apiKeyId: ApiKeyId; readonly from: UsagePlanId; readonly to: UsagePlanId }
-): Effect.Effect<MoveResult, KeyMoveError | PlanAdminError, PlanAdmin> =>
-  Effect.gen(function*() {
-    const admin = yield* PlanAdmin
-    const { apiKeyId, from, to } = input
-    const before = yield* Retry.planAdmin(admin.plansOf(apiKeyId))
-    const foreign = before.filter((p) => p !== from && p !== to)
-    if (foreign.length > 0) {
-      return yield* new KeyMoveError({
-        reason: "UnexpectedPlan",
-        apiKeyId,
-        compensated: false,
-        message: `key ${apiKeyId} is in usage plan ${foreign.join(", ")}, neither ${from} nor ${to}: not moved`
-      })
-    }
-    if (before.includes(to) && !before.includes(from)) return "AlreadyThere" as const
+) {
+  yield* Effect.annotateCurrentSpan({ apiKeyId: input.apiKeyId, to: input.to })
+  const admin = yield* Ports.planAdmin
+  const { apiKeyId, from, to } = input
+  const before = yield* admin.plansOf(apiKeyId)
+  const foreign = before.filter((p) => p !== from && p !== to)
+  if (foreign.length > 0) {
+    return yield* new KeyMoveError({
+      reason: "UnexpectedPlan",
+      apiKeyId,
+      compensated: false,
+      message: `key ${apiKeyId} is in usage plan ${foreign.join(", ")}, neither ${from} nor ${to}: not moved`
+    })
+  }
+  if (before.includes(to) && !before.includes(from)) return "AlreadyThere" as const
 
-    const wasInFrom = before.includes(from)
-    if (wasInFrom) {
-      yield* Retry.planAdmin(admin.removeKey({ usagePlanId: from, apiKeyId })).pipe(
-        Effect.catchIf((e) => e.reason === "NotFound", () => Effect.void)
-      )
-    }
-    if (!before.includes(to)) {
-      yield* Retry.planAdmin(admin.addKey({ usagePlanId: to, apiKeyId })).pipe(
-        // A conflict after a retry may mean our own earlier attempt landed: the verify step decides.
-        Effect.catchIf((e) => e.reason === "Conflict", () => Effect.void),
-        Effect.catchAll((cause) =>
-          compensate(admin, input, wasInFrom).pipe(
-            Effect.flatMap((compensated) =>
-              new KeyMoveError({
-                reason: "AddFailed",
-                apiKeyId,
-                compensated,
-                message: `adding key ${apiKeyId} to ${to} failed (${cause.message})${
-                  compensated ? `; it is back in ${from}` : ""
-                }`,
-                cause
-              })
-            )
+  const wasInFrom = before.includes(from)
+  if (wasInFrom) {
+    yield* admin.removeKey({ usagePlanId: from, apiKeyId }).pipe(
+      Effect.catchIf((e) => e.reason === "NotFound", () => Effect.void)
+    )
+  }
+  if (!before.includes(to)) {
+    yield* admin.addKey({ usagePlanId: to, apiKeyId }).pipe(
+      // A conflict after a retry may mean our own earlier attempt landed: the verify step decides.
+      Effect.catchIf((e) => e.reason === "Conflict", () => Effect.void),
+      Effect.catchAll((cause) =>
+        compensate(admin, input, wasInFrom).pipe(
+          Effect.flatMap((compensated) =>
+            new KeyMoveError({
+              reason: "AddFailed",
+              apiKeyId,
+              compensated,
+              message: `adding key ${apiKeyId} to ${to} failed (${cause.message})${
+                compensated ? `; it is back in ${from}` : ""
+              }`,
+              cause
+            })
           )
         )
       )
-    }
-    const after = yield* Retry.planAdmin(admin.plansOf(apiKeyId))
-    if (!after.includes(to) || after.includes(from)) {
-      const compensated = after.includes(to) ? false : yield* compensate(admin, input, wasInFrom)
-      return yield* new KeyMoveError({
-        reason: "NotVerified",
-        apiKeyId,
-        compensated,
-        message: `key ${apiKeyId} is in [${after.join(", ")}] after moving it from ${from} to ${to}`
-      })
-    }
-    return "Moved" as const
-  }).pipe(Effect.withSpan("KeyMove.moveKey", { attributes: { apiKeyId: input.apiKeyId, to: input.to } }))
+    )
+  }
+  const after = yield* admin.plansOf(apiKeyId)
+  if (!after.includes(to) || after.includes(from)) {
+    const compensated = after.includes(to) ? false : yield* compensate(admin, input, wasInFrom)
+    return yield* new KeyMoveError({
+      reason: "NotVerified",
+      apiKeyId,
+      compensated,
+      message: `key ${apiKeyId} is in [${after.join(", ")}] after moving it from ${from} to ${to}`
+    })
+  }
+  return "Moved" as const
+})
 
 // Put the key back into `from` when the move took it out; never fails, says whether it worked.
 const compensate = (
@@ -87,7 +87,7 @@ const compensate = (
   wasInFrom: boolean
 ): Effect.Effect<boolean> =>
   wasInFrom
-    ? Retry.planAdmin(admin.addKey({ usagePlanId: input.from, apiKeyId: input.apiKeyId })).pipe(
+    ? admin.addKey({ usagePlanId: input.from, apiKeyId: input.apiKeyId }).pipe(
       Effect.catchIf((e) => e.reason === "Conflict", () => Effect.void),
       Effect.as(true),
       Effect.catchAll((e) =>

@@ -8,52 +8,47 @@ import { Clock, Effect } from "effect"
 import { BillingConfig } from "./BillingConfig.js"
 import * as Customer from "./Customer.js"
 import type { ApiKeyId, CustomerId } from "./Ids.js"
-import * as Retry from "./Retry.js"
-import { Stripe, type StripeError } from "./Stripe.js"
+import * as Ports from "./internal/ports.js"
 import { readUsage } from "./UsageRead.js"
-import type { UsageSource, UsageSourceError } from "./UsageSource.js"
 import * as UtcDay from "./UtcDay.js"
 
 /**
- * The record of a new link between a customer and an API key: FREE, its ledger holding the key's
- * metered counts so far for every day a sync looks at, and where Stripe's totals for the customer
- * differ from those counts (an earlier key, a key that was someone else's), the difference. A link bills only what the key uses in the
- * metered plan from now on: what it used before (under an earlier link of this customer or another)
- * was billed then, or never was the new link's. Without it, unlinking and linking again the same day
- * would bill the day's metered usage a second time.
+ * The record of a new link: FREE, its ledger seeded with the key's counts so far and `stripeOffset`
+ * with what Stripe already holds, so the link bills only what the key uses from now on. Why: see
+ * DESIGN.md, "The customer record".
  */
-export const newLink = (
+export const newLink = Effect.fn("NewLink.newLink")(function*(
   input: { readonly customerId: CustomerId; readonly apiKeyId: ApiKeyId }
-): Effect.Effect<Customer.Customer, UsageSourceError | StripeError, UsageSource | Stripe | BillingConfig> =>
-  Effect.gen(function*() {
-    const config = yield* BillingConfig
-    const stripe = yield* Stripe
-    const now = yield* Clock.currentTimeMillis
-    const days = UtcDay.range(UtcDay.fromMillis(now), config.lookbackDays)
-    const observed = yield* readUsage({ usagePlanId: config.meteredPlanId, days, apiKeyId: input.apiKeyId })
-    const counts = observed.byKey.get(input.apiKeyId) ?? []
-    // What Stripe already holds for the customer on those days (an earlier link, another key).
-    const summaries = yield* Retry.stripe(stripe.meterEventSummaries({
-      customerId: input.customerId,
-      start: UtcDay.startMillis(days[0]!) / 1000,
-      end: (UtcDay.endMillis(days[days.length - 1]!) + 1) / 1000
-    }))
-    const accepted = new Map<UtcDay.UtcDay, number>()
-    for (const s of summaries) {
-      const day = UtcDay.fromMillis(s.start * 1000)
-      accepted.set(day, (accepted.get(day) ?? 0) + s.value)
-    }
-    let ledger: Customer.Ledger = {}
-    const stripeOffset: Record<UtcDay.UtcDay, number> = {}
-    days.forEach((day, i) => {
-      const seen = counts[i] ?? 0
-      if (seen > 0) ledger = Customer.withReported(ledger, day, seen)
-      const offset = (accepted.get(day) ?? 0) - seen
-      if (offset !== 0) stripeOffset[day] = offset
-    })
-    return {
-      ...Customer.make({ ...input, now }),
-      ledger,
-      ...(Object.keys(stripeOffset).length === 0 ? {} : { stripeOffset })
-    }
-  }).pipe(Effect.withSpan("UsageSync.newLink", { attributes: { customerId: input.customerId } }))
+) {
+  yield* Effect.annotateCurrentSpan("customerId", input.customerId)
+  const config = yield* BillingConfig
+  const stripe = yield* Ports.stripe
+  const now = yield* Clock.currentTimeMillis
+  const days = UtcDay.range(UtcDay.fromMillis(now), config.lookbackDays)
+  const observed = yield* readUsage({ usagePlanId: config.meteredPlanId, days, apiKeyId: input.apiKeyId })
+  const counts = observed.byKey.get(input.apiKeyId) ?? []
+  // What Stripe already holds for the customer on those days (an earlier link, another key).
+  const summaries = yield* stripe.meterEventSummaries({
+    customerId: input.customerId,
+    start: UtcDay.startMillis(days[0]!) / 1000,
+    end: (UtcDay.endMillis(days[days.length - 1]!) + 1) / 1000
+  })
+  const accepted = new Map<UtcDay.UtcDay, number>()
+  for (const s of summaries) {
+    const day = UtcDay.fromMillis(s.start * 1000)
+    accepted.set(day, (accepted.get(day) ?? 0) + s.value)
+  }
+  let ledger: Customer.Ledger = {}
+  const stripeOffset: Record<UtcDay.UtcDay, number> = {}
+  days.forEach((day, i) => {
+    const seen = counts[i] ?? 0
+    if (seen > 0) ledger = Customer.withReported(ledger, day, seen)
+    const offset = (accepted.get(day) ?? 0) - seen
+    if (offset !== 0) stripeOffset[day] = offset
+  })
+  return {
+    ...Customer.make({ ...input, now }),
+    ledger,
+    ...(Object.keys(stripeOffset).length === 0 ? {} : { stripeOffset })
+  }
+})

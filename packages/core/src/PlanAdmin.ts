@@ -7,8 +7,13 @@
 import type { Effect } from "effect"
 import { Context, Schema } from "effect"
 import type { ApiKeyId, UsagePlanId } from "./Ids.js"
+import * as Transient from "./Transient.js"
 
-/** Why a plan call failed. `Throttled`, `Transport`, `Server` and `Timeout` are transient. */
+/**
+ * Why a plan call failed. `Throttled`, `Transport`, `Server` and `Timeout` are
+ * transient. Adapters report a request that timed out as `Transport`; `Timeout` is core's own per-attempt
+ * timeout (`Retry`).
+ */
 export const PlanAdminErrorReason = Schema.Literal(
   "NotFound",
   "Conflict",
@@ -24,11 +29,10 @@ export class PlanAdminError extends Schema.TaggedError<PlanAdminError>()("PlanAd
   reason: PlanAdminErrorReason,
   message: Schema.String,
   cause: Schema.optional(Schema.Defect)
-}) {
+}) implements Transient.Transient {
   /** Whether retrying the same call may succeed. */
   get isTransient(): boolean {
-    return this.reason === "Throttled" || this.reason === "Transport" || this.reason === "Server" ||
-      this.reason === "Timeout"
+    return Transient.awsReasons.has(this.reason)
   }
 }
 

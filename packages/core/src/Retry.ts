@@ -1,20 +1,20 @@
 /**
- * Named retry and timeout policies, one per port. A timeout applies to each attempt, inside the
- * retry; only transient errors are retried, with capped, jittered exponential backoff, a bounded
- * number of times; a `Retry-After` from the server is honoured.
+ * Named retry and timeout policies, one per port, applied once to a port's service (`service`,
+ * `layer`) the way `HttpClient.retryTransient` wraps a client. A timeout applies to each attempt,
+ * inside the retry; only transient errors are retried, with capped, jittered exponential backoff, a
+ * bounded number of times; a `Retry-After` from the server is honoured.
  *
- * The hot path of the hourly sync (three calls per customer) uses `retrying` without the core-side
- * timeout: `Effect.timeoutFail` forks two fibers per call (about 45 µs, 15 s per 100k customers and
- * the difference between 417 MB and 846 MB peak), while the adapters already bound every request
- * (SDK request timeouts and the fiber's abort signal) and report `Timeout`, which is retried here.
+ * The hourly sync's per-customer calls carry no core-side timeout (the adapters bound every request);
+ * why and the measured cost: see DESIGN.md, "Retries and timeouts".
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Schedule } from "effect"
-import { CustomerRepoError } from "./CustomerRepo.js"
-import { PlanAdminError } from "./PlanAdmin.js"
-import { StripeError } from "./Stripe.js"
-import { UsageSourceError } from "./UsageSource.js"
+import { Context, Duration, Effect, Layer, Schedule } from "effect"
+import { CustomerRepoError, type CustomerRepoService } from "./CustomerRepo.js"
+import { PlanAdminError, type PlanAdminService } from "./PlanAdmin.js"
+import { StripeError, type StripeService } from "./Stripe.js"
+import * as Transient from "./Transient.js"
+import { UsageSourceError, type UsageSourceService } from "./UsageSource.js"
 
 /** A per-attempt timeout and the schedule of retries. */
 export interface Policy {
@@ -22,15 +22,8 @@ export interface Policy {
   readonly schedule: Schedule.Schedule<unknown, unknown>
 }
 
-/** Whether an error says that the same call may succeed later. */
-export const isTransient = (error: unknown): boolean =>
-  typeof error === "object" && error !== null && "isTransient" in error && error.isTransient === true
-
-const retryAfter = (error: unknown): Duration.Duration | undefined =>
-  typeof error === "object" && error !== null && "retryAfterMillis" in error &&
-    typeof error.retryAfterMillis === "number"
-    ? Duration.millis(error.retryAfterMillis)
-    : undefined
+/** Whether an error says that the same call may succeed later (`Transient.isTransient`). */
+export const isTransient: (error: unknown) => boolean = Transient.isTransient
 
 /**
  * Exponential backoff from `base`, each delay capped at `cap` (`union` takes the shorter of the two
@@ -45,8 +38,8 @@ export const backoff = (
     Schedule.intersect(Schedule.recurs(options.times)),
     Schedule.intersect(Schedule.identity<unknown>()),
     Schedule.modifyDelay(([, error], delay) => {
-      const after = retryAfter(error)
-      return after === undefined ? delay : Duration.max(delay, after)
+      const after = Transient.retryAfterMillis(error)
+      return after === undefined ? delay : Duration.max(delay, Duration.millis(after))
     })
   )
 
@@ -109,7 +102,11 @@ export const planAdmin: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect
   () => new PlanAdminError({ reason: "Timeout", message: timedOut("API Gateway", apiGatewayPolicy) })
 )
 
-/** `stripePolicy`'s retries without the core-side timeout (the adapter bounds the request). */
+/**
+ * `stripePolicy`'s retries without the core-side timeout (the adapter bounds the request).
+ *
+ * @deprecated Apply `stripePort` to the service once (`service`, `layer`).
+ */
 export const stripeBulk: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> = retrying(stripePolicy)
 
 /** `repoPolicy`'s retries without the core-side timeout (the adapter bounds the request). */
@@ -120,3 +117,96 @@ export const repo: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E
   repoPolicy,
   () => new CustomerRepoError({ reason: "Timeout", message: timedOut("CustomerRepo", repoPolicy) })
 )
+
+/** How a port's calls are retried: its policy, the error a timed-out attempt fails with, and the methods without the core-side timeout. */
+export interface PortPolicy<S> {
+  readonly name: string
+  readonly policy: Policy
+  readonly onTimeout: () => unknown
+  /** Methods that get the retries only: the adapter bounds the request, or the call does no I/O. */
+  readonly untimed: ReadonlyArray<keyof S>
+}
+
+/** Stripe: `stripePolicy` on every call; `reportUsage` (the sync's per-customer call) and `verifyWebhook` (no I/O) untimed. */
+export const stripePort: PortPolicy<StripeService> = {
+  name: "Stripe",
+  policy: stripePolicy,
+  onTimeout: () => new StripeError({ reason: "Timeout", message: timedOut("Stripe", stripePolicy) }),
+  untimed: ["reportUsage", "verifyWebhook"]
+}
+
+/** UsageSource: `apiGatewayPolicy` on every call. */
+export const usageSourcePort: PortPolicy<UsageSourceService> = {
+  name: "UsageSource",
+  policy: apiGatewayPolicy,
+  onTimeout: () => new UsageSourceError({ reason: "Timeout", message: timedOut("API Gateway", apiGatewayPolicy) }),
+  untimed: []
+}
+
+/** PlanAdmin: `apiGatewayPolicy` on every call. */
+export const planAdminPort: PortPolicy<PlanAdminService> = {
+  name: "PlanAdmin",
+  policy: apiGatewayPolicy,
+  onTimeout: () => new PlanAdminError({ reason: "Timeout", message: timedOut("API Gateway", apiGatewayPolicy) }),
+  untimed: []
+}
+
+/** CustomerRepo: `repoPolicy` on every call. */
+export const customerRepoPort: PortPolicy<CustomerRepoService> = {
+  name: "CustomerRepo",
+  policy: repoPolicy,
+  onTimeout: () => new CustomerRepoError({ reason: "Timeout", message: timedOut("CustomerRepo", repoPolicy) }),
+  untimed: []
+}
+
+/** CustomerRepo as the sync's per-customer steps call it: reads and writes untimed (the hot path). */
+export const customerRepoSyncPort: PortPolicy<CustomerRepoService> = {
+  ...customerRepoPort,
+  name: "CustomerRepo (sync)",
+  untimed: ["get", "update"]
+}
+
+const Wrapped = Symbol.for("@augint-billing/core/Retry/Wrapped")
+
+interface WrappedBy {
+  readonly [Wrapped]: { readonly raw: object; readonly port: PortPolicy<never> }
+}
+
+const wrappedBy = (service: object): WrappedBy[typeof Wrapped] | undefined =>
+  Wrapped in service ? (service as WrappedBy)[Wrapped] : undefined
+
+// One wrapper per service and port: the flows ask for it on every call.
+const wrappers = new WeakMap<object, Map<PortPolicy<never>, object>>()
+
+/**
+ * A port's service with the port's policy applied to every method that returns an Effect (streams
+ * retry their pages in the adapter). A service this wrapped already is returned as it is, and one
+ * wrapped for another policy is wrapped again from the original, so no call is ever retried twice over.
+ */
+export const service = <S extends object>(port: PortPolicy<S>) => (self: S): S => {
+  const seen = wrappedBy(self)
+  if (seen?.port === port) return self
+  const raw = (seen?.raw ?? self) as S
+  let byPort = wrappers.get(raw)
+  if (byPort === undefined) wrappers.set(raw, byPort = new Map())
+  const cached = byPort.get(port as PortPolicy<never>)
+  if (cached !== undefined) return cached as S
+  const timed = withPolicy(port.policy, port.onTimeout)
+  const untimed = retrying(port.policy)
+  const out: Record<PropertyKey, unknown> = { [Wrapped]: { raw, port } }
+  for (const [key, method] of Object.entries(raw)) {
+    const apply = (port.untimed as ReadonlyArray<string>).includes(key) ? untimed : timed
+    out[key] = typeof method === "function"
+      ? (...args: ReadonlyArray<unknown>) => {
+        const result: unknown = method.apply(raw, args)
+        return Effect.isEffect(result) ? apply(result) : result
+      }
+      : method
+  }
+  byPort.set(port as PortPolicy<never>, out)
+  return out as S
+}
+
+/** A Layer that provides `tag`'s service with the port's policy applied (`service`), over the service it is given. */
+export const layer = <I, S extends object>(tag: Context.Tag<I, S>, port: PortPolicy<S>): Layer.Layer<I, never, I> =>
+  Layer.effect(tag, Effect.map(tag, service(port)))

@@ -6,64 +6,48 @@
  */
 import { Clock, Effect, Option } from "effect"
 import * as Customer from "./Customer.js"
-import { CustomerRepo, type CustomerRepoError, type VersionConflict } from "./CustomerRepo.js"
 import type { SubscriptionId } from "./Ids.js"
+import * as Ports from "./internal/ports.js"
 import * as Records from "./internal/records.js"
-import * as Retry from "./Retry.js"
-import { Stripe, type StripeError } from "./Stripe.js"
 
 /**
- * A demoted customer's settle window closes with the first sync after it ends: every count is in and
- * reported, so the subscription is cancelled with a final invoice that includes it (and so is any
- * subscription the record still retires). Any other open metered subscription is an orphan (a
- * promotion that lost to a newer demotion, or crashed, made it and never wrote it down) and is
- * cancelled without an invoice: Billing Meters bill the customer's usage on every subscription to
- * the meter, and the record's subscription already invoices it.
- *
- * The close begins with a version-checked write (the fence) that starts a new generation and marks
- * the record `closingSince`; it ends with a write that clears the window, the subscription, the mark
- * and a kept payment failure. Only the hourly sync closes, and a running close (its mark younger than
- * `CLOSE_LEASE_MILLIS`) is never joined by a second one; each orphan is cancelled only while the
- * record still carries this close's mark.
- * A promotion that wrote first wins (the fence fails and the close is skipped); one that read the
- * record before the fence, or reads it while it is marked, refuses to write (it is retried, and then
- * gets a new subscription, never a cancelled one back from Stripe's idempotency replay). Everything
- * after the fence is idempotent: a crash leaves the window due and the next sync finishes the close.
+ * Close a demoted customer's settle window: fence the record, cancel its subscriptions with a final
+ * invoice and any orphan without one, then clear the window. Why: see DESIGN.md, "The settle close".
  */
-export const closeSettleWindow = (customer: Customer.Customer) =>
-  Effect.gen(function*() {
-    const stripe = yield* Stripe
-    const repo = yield* CustomerRepo
-    const generation = (customer.generation ?? 0) + 1
-    const now = yield* Clock.currentTimeMillis
-    const fenced = yield* Retry.repo(repo.update({ ...customer, generation, closingSince: now })).pipe(
-      Effect.map(Option.some),
-      Effect.catchTag("VersionConflict", () => Effect.succeedNone)
+export const closeSettleWindow = Effect.fn("Subscriptions.closeSettleWindow")(function*(customer: Customer.Customer) {
+  yield* Effect.annotateCurrentSpan("customerId", customer.customerId)
+  const stripe = yield* Ports.stripe
+  const repo = yield* Ports.repo
+  const generation = (customer.generation ?? 0) + 1
+  const now = yield* Clock.currentTimeMillis
+  const fenced = yield* repo.update({ ...customer, generation, closingSince: now }).pipe(
+    Effect.map(Option.some),
+    Effect.catchTag("VersionConflict", () => Effect.succeedNone)
+  )
+  if (Option.isNone(fenced)) return customer
+  const invoiced = [
+    ...(customer.subscriptionId === undefined ? [] : [customer.subscriptionId]),
+    ...(customer.retiring ?? [])
+  ]
+  for (const subscriptionId of invoiced) {
+    yield* stripe.cancelSubscription({ subscriptionId, invoiceNow: true })
+  }
+  const orphans = (yield* stripe.openSubscriptions(customer.customerId)).filter((id) => !invoiced.includes(id))
+  for (const orphan of orphans) {
+    // Still this close's record? A later close (after a lease ran out) may have finished, and a
+    // promotion written down the subscription this list just returned.
+    const still = yield* repo.get(customer.customerId)
+    if (Option.isNone(still) || still.value.generation !== generation || still.value.closingSince !== now) break
+    yield* Effect.logWarning("cancelling a metered subscription no record holds").pipe(
+      Effect.annotateLogs({ customerId: customer.customerId, subscriptionId: orphan })
     )
-    if (Option.isNone(fenced)) return customer
-    const invoiced = [
-      ...(customer.subscriptionId === undefined ? [] : [customer.subscriptionId]),
-      ...(customer.retiring ?? [])
-    ]
-    for (const subscriptionId of invoiced) {
-      yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId, invoiceNow: true }))
-    }
-    const orphans = (yield* Retry.stripe(stripe.openSubscriptions(customer.customerId))).filter((id) =>
-      !invoiced.includes(id)
-    )
-    for (const orphan of orphans) {
-      // Still this close's record? A later close (after a lease ran out) may have finished, and a
-      // promotion written down the subscription this list just returned.
-      const still = yield* Retry.repo(repo.get(customer.customerId))
-      if (Option.isNone(still) || still.value.generation !== generation || still.value.closingSince !== now) break
-      yield* Effect.logWarning("cancelling a metered subscription no record holds").pipe(
-        Effect.annotateLogs({ customerId: customer.customerId, subscriptionId: orphan })
-      )
-      yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId: orphan, invoiceNow: false }))
-    }
-    // Other writers may have written since the fence (a demotion event, the `subscription.deleted`
-    // our cancel caused): clear on top of them, as long as no later close began.
-    const closed = yield* Records.updateRecord(customer.customerId, (c) =>
+    yield* stripe.cancelSubscription({ subscriptionId: orphan, invoiceNow: false })
+  }
+  // Other writers may have written since the fence (a demotion event, the `subscription.deleted`
+  // our cancel caused): clear on top of them, as long as no later close began.
+  const closed = yield* Records.updateRecord(
+    customer.customerId,
+    (c) =>
       c.generation === generation && c.closingSince === now
         ? Option.some({
           ...c,
@@ -75,63 +59,53 @@ export const closeSettleWindow = (customer: Customer.Customer) =>
           // A paid invoice promotes a customer demoted for non-payment only until the window closes.
           paymentFailedAt: undefined
         })
-        : Option.none())
-    return Option.getOrElse(closed, () =>
-      fenced.value)
-  }).pipe(
-    // Still contended after the retries: the window stays due, and the next sync closes it again.
-    Effect.catchTag("VersionConflict", () =>
-      Effect.succeed(customer)),
-    Effect.withSpan("UsageSync.closeSettleWindow", { attributes: { customerId: customer.customerId } })
+        : Option.none()
   )
+  return Option.getOrElse(closed, () => fenced.value)
+}, (effect, customer) =>
+  // Still contended after the retries: the window stays due, and the next sync closes it again.
+  Effect.catchTag(effect, "VersionConflict", () => Effect.succeed(customer)))
 
 /** Whether the record names subscriptions to cancel (`retiring` or `orphans`). */
 export const hasSubscriptionsToCancel = (customer: Customer.Customer): boolean =>
   (customer.retiring?.length ?? 0) > 0 || (customer.orphans?.length ?? 0) > 0
 
 /**
- * Cancel the subscriptions a promotion replaced (`retiring`, each with a final invoice for the usage
- * reported while the record held it) and the orphans it found (`orphans`, without one: the record's
- * subscription invoices the customer's meter), then drop them from the record. Run by the promotion,
- * every event's `converge` and the sync, so a crash right after the promotion's write is repaired by
- * whichever comes next.
+ * Cancel the subscriptions a promotion replaced (with a final invoice) and the orphans it found
+ * (without one), then drop them from the record. Why: see DESIGN.md, "Retiring and orphans".
  */
-export const retireReplaced = (
+export const retireReplaced = Effect.fn("Subscriptions.retireReplaced")(function*(
   customer: Customer.Customer
-): Effect.Effect<
-  Option.Option<Customer.Customer>,
-  StripeError | CustomerRepoError | VersionConflict,
-  Stripe | CustomerRepo
-> =>
-  Effect.gen(function*() {
-    if (!hasSubscriptionsToCancel(customer)) return Option.none()
-    // Work from the record as it is now, never from an older copy: a promotion since may have adopted
-    // one of these (it is then the record's subscription, and no longer listed here).
-    const repo = yield* CustomerRepo
-    const latest = yield* Retry.repo(repo.get(customer.customerId))
-    if (Option.isNone(latest)) return Option.none()
-    const held = latest.value.subscriptionId
-    const retiring = (latest.value.retiring ?? []).filter((id) => id !== held)
-    const orphans = (latest.value.orphans ?? []).filter((id) => id !== held)
-    const stripe = yield* Stripe
-    for (const subscriptionId of retiring) {
-      yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId, invoiceNow: true }))
+) {
+  yield* Effect.annotateCurrentSpan("customerId", customer.customerId)
+  if (!hasSubscriptionsToCancel(customer)) return Option.none()
+  // Work from the record as it is now, never from an older copy: a promotion since may have adopted
+  // one of these (it is then the record's subscription, and no longer listed here).
+  const repo = yield* Ports.repo
+  const latest = yield* repo.get(customer.customerId)
+  if (Option.isNone(latest)) return Option.none()
+  const held = latest.value.subscriptionId
+  const retiring = (latest.value.retiring ?? []).filter((id) => id !== held)
+  const orphans = (latest.value.orphans ?? []).filter((id) => id !== held)
+  const stripe = yield* Ports.stripe
+  for (const subscriptionId of retiring) {
+    yield* stripe.cancelSubscription({ subscriptionId, invoiceNow: true })
+  }
+  for (const subscriptionId of orphans) {
+    yield* stripe.cancelSubscription({ subscriptionId, invoiceNow: false })
+  }
+  const done = [...retiring, ...orphans]
+  return yield* Records.updateRecord(customer.customerId, (c) => {
+    const keep = (ids: ReadonlyArray<SubscriptionId> | undefined) => {
+      // Cancelled now, or the record's own subscription again: neither is left to cancel.
+      const left = (ids ?? []).filter((id) => !done.includes(id) && id !== c.subscriptionId)
+      return left.length === 0 ? undefined : left
     }
-    for (const subscriptionId of orphans) {
-      yield* Retry.stripe(stripe.cancelSubscription({ subscriptionId, invoiceNow: false }))
-    }
-    const done = [...retiring, ...orphans]
-    return yield* Records.updateRecord(customer.customerId, (c) => {
-      const keep = (ids: ReadonlyArray<SubscriptionId> | undefined) => {
-        // Cancelled now, or the record's own subscription again: neither is left to cancel.
-        const left = (ids ?? []).filter((id) => !done.includes(id) && id !== c.subscriptionId)
-        return left.length === 0 ? undefined : left
-      }
-      return hasSubscriptionsToCancel(c)
-        ? Option.some({ ...c, retiring: keep(c.retiring), orphans: keep(c.orphans) })
-        : Option.none()
-    })
-  }).pipe(Effect.withSpan("UsageSync.retireReplaced", { attributes: { customerId: customer.customerId } }))
+    return hasSubscriptionsToCancel(c)
+      ? Option.some({ ...c, retiring: keep(c.retiring), orphans: keep(c.orphans) })
+      : Option.none()
+  })
+})
 
 /**
  * Whether a FREE record's settle window has ended and the sync closes it now. A close that is running

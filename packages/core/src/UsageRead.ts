@@ -5,8 +5,8 @@
  */
 import { Effect } from "effect"
 import type { ApiKeyId, UsagePlanId } from "./Ids.js"
-import * as Retry from "./Retry.js"
-import { MAX_PAGE_SIZE, type UsagePage, UsageSource, type UsageSourceError } from "./UsageSource.js"
+import * as Ports from "./internal/ports.js"
+import { MAX_PAGE_SIZE, type UsagePage } from "./UsageSource.js"
 import type * as UtcDay from "./UtcDay.js"
 
 /** Observed counts per key for a run of consecutive days (`days[i]` ↔ `counts[i]`). */
@@ -18,30 +18,29 @@ export interface Observed {
 }
 
 /** Read a plan's usage for `days` (consecutive, oldest first), all pages, optionally for one key. */
-export const readUsage = (
+export const readUsage = Effect.fn("UsageRead.readUsage")(function*(
   input: {
     readonly usagePlanId: UsagePlanId
     readonly days: ReadonlyArray<UtcDay.UtcDay>
     readonly apiKeyId?: ApiKeyId
   }
-): Effect.Effect<Observed, UsageSourceError, UsageSource> =>
-  Effect.gen(function*() {
-    const source = yield* UsageSource
-    const byKey = new Map<ApiKeyId, ReadonlyArray<number>>()
-    let pages = 0
-    let position: string | undefined = undefined
-    do {
-      const page: UsagePage = yield* Retry.usage(source.getUsagePage({
-        usagePlanId: input.usagePlanId,
-        startDay: input.days[0]!,
-        endDay: input.days[input.days.length - 1]!,
-        limit: MAX_PAGE_SIZE,
-        ...(input.apiKeyId === undefined ? {} : { apiKeyId: input.apiKeyId }),
-        ...(position === undefined ? {} : { position })
-      }))
-      pages++
-      for (const item of page.items) byKey.set(item.apiKeyId, item.counts)
-      position = page.position
-    } while (position !== undefined)
-    return { days: input.days, byKey, pages }
-  }).pipe(Effect.withSpan("UsageSync.readUsage"))
+) {
+  const source = yield* Ports.usageSource
+  const byKey = new Map<ApiKeyId, ReadonlyArray<number>>()
+  let pages = 0
+  let position: string | undefined = undefined
+  do {
+    const page: UsagePage = yield* source.getUsagePage({
+      usagePlanId: input.usagePlanId,
+      startDay: input.days[0]!,
+      endDay: input.days[input.days.length - 1]!,
+      limit: MAX_PAGE_SIZE,
+      ...(input.apiKeyId === undefined ? {} : { apiKeyId: input.apiKeyId }),
+      ...(position === undefined ? {} : { position })
+    })
+    pages++
+    for (const item of page.items) byKey.set(item.apiKeyId, item.counts)
+    position = page.position
+  } while (position !== undefined)
+  return { days: input.days, byKey, pages }
+})

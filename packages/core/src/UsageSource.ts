@@ -7,9 +7,14 @@
 import type { Effect } from "effect"
 import { Context, Schema } from "effect"
 import type { ApiKeyId, UsagePlanId } from "./Ids.js"
+import * as Transient from "./Transient.js"
 import type { UtcDay } from "./UtcDay.js"
 
-/** Why a usage read failed. `Throttled`, `Transport`, `Server` and `Timeout` are transient. */
+/**
+ * Why a usage read failed. `Throttled`, `Transport`, `Server` and `Timeout` are
+ * transient. Adapters report a request that timed out as `Transport`; `Timeout` is core's own per-attempt
+ * timeout (`Retry`).
+ */
 export const UsageSourceErrorReason = Schema.Literal(
   "Throttled",
   "Transport",
@@ -24,11 +29,10 @@ export class UsageSourceError extends Schema.TaggedError<UsageSourceError>()("Us
   reason: UsageSourceErrorReason,
   message: Schema.String,
   cause: Schema.optional(Schema.Defect)
-}) {
+}) implements Transient.Transient {
   /** Whether retrying the same call may succeed. */
   get isTransient(): boolean {
-    return this.reason === "Throttled" || this.reason === "Transport" || this.reason === "Server" ||
-      this.reason === "Timeout"
+    return Transient.awsReasons.has(this.reason)
   }
 }
 

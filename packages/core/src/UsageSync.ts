@@ -1,9 +1,7 @@
 /**
- * The hourly usage sync: API Gateway counts per key and UTC day are reported to Stripe as Billing
- * Meter events, exactly once. Per customer and day the intended report is written ahead (with a
- * version check), then sent with a deterministic identifier, then committed; a pending report left
- * by a crash is resent with the same identifier first; of two overlapping runs the version check
- * lets one report.
+ * The hourly usage sync: API Gateway counts per key and UTC day reported to Stripe as Billing Meter
+ * events, exactly once (written ahead, sent with a deterministic identifier, committed). Why: see
+ * DESIGN.md, "The hourly sync" and "Exactly-once reporting".
  *
  * @since 0.1.0
  */
@@ -13,12 +11,11 @@ import * as Customer from "./Customer.js"
 import { CustomerRepo, type CustomerRepoError } from "./CustomerRepo.js"
 import { type ApiKeyId, CustomerId, MeterEventIdentifier } from "./Ids.js"
 import { fnv1a64 } from "./internal/hash.js"
+import * as Ports from "./internal/ports.js"
 import * as NewLink from "./NewLink.js"
-import * as Retry from "./Retry.js"
 import { Stripe, type StripeError } from "./Stripe.js"
 import * as Subscriptions from "./Subscriptions.js"
 import * as UsageRead from "./UsageRead.js"
-import type { UsageSource, UsageSourceError } from "./UsageSource.js"
 import * as UtcDay from "./UtcDay.js"
 
 /** @deprecated Use `UsageRead.Observed`. */
@@ -93,16 +90,16 @@ const commit = (
   current: Customer.Customer,
   pending: Customer.PendingReport
 ): Effect.Effect<Option.Option<Customer.Customer>, CustomerRepoError> =>
-  Retry.repoBulk(repo.update({
+  repo.update({
     ...current,
     pending: undefined,
     ledger: Customer.withReported(current.ledger, pending.day, pending.total)
-  })).pipe(
+  }).pipe(
     Effect.map(Option.some),
     Effect.catchTag("VersionConflict", () =>
       // Someone else wrote in between: commit on top of their write if our report is still the pending
       // one; if they already committed it, there is nothing to do.
-      Retry.repoBulk(repo.get(current.customerId)).pipe(
+      repo.get(current.customerId).pipe(
         Effect.flatMap(Option.match({
           onNone: () => Effect.succeedNone,
           onSome: (latest) =>
@@ -118,34 +115,33 @@ const commit = (
  * new units oldest first. Stops at the first conflict (another writer is at work on the record).
  * Then, unless `close` is false, closes a settle window that has ended.
  */
-export const syncCustomer = (
+export const syncCustomer = Effect.fnUntraced(function*(
   customer: Customer.Customer,
   observed: UsageRead.Observed,
   options: { readonly dryRun?: boolean; readonly close?: boolean } = {}
-): Effect.Effect<CustomerSync, CustomerSyncError, Stripe | CustomerRepo> =>
-  Effect.gen(function*() {
-    const now = yield* Clock.currentTimeMillis
-    const dryRun = options.dryRun === true
-    let sync: CustomerSync = { customer, unitsReported: 0, eventsSent: 0, anomalies: [], contended: false }
-    if (customer.pending !== undefined && !dryRun) sync = yield* resendPending(sync, customer.pending, now)
-    const counts = observed.byKey.get(customer.apiKeyId)
-    for (let i = 0; i < observed.days.length && !sync.contended; i++) {
-      sync = yield* reportDay(sync, observed.days[i]!, counts?.[i] ?? 0, { now, dryRun })
-    }
-    return sync.contended || dryRun ? sync : yield* finish(sync, { now, close: options.close !== false })
-  })
+) {
+  const now = yield* Clock.currentTimeMillis
+  const dryRun = options.dryRun === true
+  let sync: CustomerSync = { customer, unitsReported: 0, eventsSent: 0, anomalies: [], contended: false }
+  if (customer.pending !== undefined && !dryRun) sync = yield* resendPending(sync, customer.pending, now)
+  const counts = observed.byKey.get(customer.apiKeyId)
+  for (let i = 0; i < observed.days.length && !sync.contended; i++) {
+    sync = yield* reportDay(sync, observed.days[i]!, counts?.[i] ?? 0, { now, dryRun })
+  }
+  return sync.contended || dryRun ? sync : yield* finish(sync, { now, close: options.close !== false })
+})
 
 const contended = (sync: CustomerSync): CustomerSync => ({ ...sync, contended: true })
 
 // Send a report's meter event with the identifier and timestamp written ahead.
 const send = (customerId: CustomerId, pending: Customer.PendingReport) =>
-  Effect.flatMap(Stripe, (stripe) =>
-    Retry.stripeBulk(stripe.reportUsage({
+  Effect.flatMap(Ports.stripe, (stripe) =>
+    stripe.reportUsage({
       customerId,
       value: pending.value,
       identifier: pending.identifier,
       timestamp: pending.timestamp
-    })))
+    }))
 
 // Step 1: a report a crash left pending is sent again with its identifier (Stripe dedupes it), then
 // committed. Stripe dedupes identifiers for 24 hours only: an older pending report is resent only when
@@ -154,13 +150,13 @@ const resendPending = (sync: CustomerSync, pending: Customer.PendingReport, now:
   Effect.gen(function*() {
     const current = sync.customer
     const acceptedBefore = isPastDedupeWindow(pending, now)
-      ? yield* Stripe.pipe(
+      ? yield* Ports.stripe.pipe(
         Effect.flatMap((stripe) =>
-          Retry.stripe(stripe.meterEventSummaries({
+          stripe.meterEventSummaries({
             customerId: current.customerId,
             start: UtcDay.startMillis(pending.day) / 1000,
             end: (UtcDay.endMillis(pending.day) + 1) / 1000
-          }))
+          })
         ),
         Effect.map((summaries) =>
           summaries.reduce((sum, s) => sum + s.value, 0) >= pending.total + (current.stripeOffset?.[pending.day] ?? 0)
@@ -169,7 +165,7 @@ const resendPending = (sync: CustomerSync, pending: Customer.PendingReport, now:
       : false
     if (!acceptedBefore) yield* send(current.customerId, pending)
     const eventsSent = sync.eventsSent + (acceptedBefore ? 0 : 1)
-    const committed = yield* commit(yield* CustomerRepo, current, pending)
+    const committed = yield* commit(yield* Ports.repoInSync, current, pending)
     return Option.isNone(committed)
       ? contended({ ...sync, eventsSent })
       : { ...sync, customer: committed.value, unitsReported: sync.unitsReported + pending.value, eventsSent }
@@ -200,8 +196,8 @@ const reportDay = (
   }
   if (options.dryRun) return Effect.succeed({ ...sync, unitsReported: sync.unitsReported + pending.value })
   return Effect.gen(function*() {
-    const repo = yield* CustomerRepo
-    const written = yield* Retry.repoBulk(repo.update({ ...current, pending })).pipe(
+    const repo = yield* Ports.repoInSync
+    const written = yield* repo.update({ ...current, pending }).pipe(
       Effect.map(Option.some),
       Effect.catchTag("VersionConflict", () => Effect.succeedNone)
     )
@@ -273,86 +269,81 @@ export interface SyncOptions {
  * Report every sync candidate's new metered usage for today and the days before it (lookback). One
  * customer's failure never stops the others; the report says who failed and why.
  */
-export const syncUsage = (
+export const syncUsage = Effect.fn("UsageSync.syncUsage")(function*(
   options: SyncOptions = {}
-): Effect.Effect<
-  SyncReport,
-  UsageSourceError | CustomerRepoError,
-  Stripe | UsageSource | CustomerRepo | BillingConfig
-> =>
-  Effect.gen(function*() {
-    const config = yield* BillingConfig
-    const repo = yield* CustomerRepo
-    const startedAt = yield* Clock.currentTimeMillis
-    const days = UtcDay.range(UtcDay.fromMillis(startedAt), config.lookbackDays)
-    const observed = yield* UsageRead.readUsage({ usagePlanId: config.meteredPlanId, days })
+) {
+  const config = yield* BillingConfig
+  const repo = yield* Ports.repo
+  const startedAt = yield* Clock.currentTimeMillis
+  const days = UtcDay.range(UtcDay.fromMillis(startedAt), config.lookbackDays)
+  const observed = yield* UsageRead.readUsage({ usagePlanId: config.meteredPlanId, days })
 
-    const candidates: Stream.Stream<Customer.Customer, CustomerRepoError> = options.customerIds === undefined
-      ? repo.listSyncCandidates()
-      : Stream.fromIterable(options.customerIds).pipe(
-        Stream.mapEffect((id) => Retry.repo(repo.get(id))),
-        Stream.filterMap((o) => o)
-      )
+  const candidates: Stream.Stream<Customer.Customer, CustomerRepoError> = options.customerIds === undefined
+    ? repo.listSyncCandidates()
+    : Stream.fromIterable(options.customerIds).pipe(
+      Stream.mapEffect((id) => repo.get(id)),
+      Stream.filterMap((o) => o)
+    )
 
-    const report = {
-      customersSeen: 0,
-      customersReported: 0,
-      customersSkipped: 0,
-      customersContended: 0,
-      customersFailed: 0,
-      unitsReported: 0,
-      meterEventsSent: 0,
-      failures: [] as Array<{ customerId: CustomerId; reason: string }>,
-      anomalies: [] as Array<Anomaly>
-    }
-    const tally = (customer: Customer.Customer, result: Either.Either<CustomerSync, CustomerSyncError>) =>
-      Effect.sync(() => {
-        report.customersSeen++
-        if (result._tag === "Left") {
-          report.customersFailed++
-          if (report.failures.length < MAX_LISTED) {
-            report.failures.push({ customerId: customer.customerId, reason: describe(result.left) })
-          }
-        } else {
-          const r = result.right
-          report.unitsReported += r.unitsReported
-          report.meterEventsSent += r.eventsSent
-          if (r.contended) report.customersContended++
-          else if (r.unitsReported > 0) report.customersReported++
-          else report.customersSkipped++
-          for (const a of r.anomalies) if (report.anomalies.length < MAX_LISTED) report.anomalies.push(a)
+  const report = {
+    customersSeen: 0,
+    customersReported: 0,
+    customersSkipped: 0,
+    customersContended: 0,
+    customersFailed: 0,
+    unitsReported: 0,
+    meterEventsSent: 0,
+    failures: [] as Array<{ customerId: CustomerId; reason: string }>,
+    anomalies: [] as Array<Anomaly>
+  }
+  const tally = (customer: Customer.Customer, result: Either.Either<CustomerSync, CustomerSyncError>) =>
+    Effect.sync(() => {
+      report.customersSeen++
+      if (result._tag === "Left") {
+        report.customersFailed++
+        if (report.failures.length < MAX_LISTED) {
+          report.failures.push({ customerId: customer.customerId, reason: describe(result.left) })
         }
-        options.onProgress?.(report.customersSeen)
-      })
-    // Each page of candidates is synced with bounded concurrency. `Stream.mapEffect` with concurrency
-    // forks a stream fiber per element (250-590 µs each); `Effect.forEach` over a chunk costs about 5 µs.
-    yield* Stream.runForEachChunk(candidates, (chunk) =>
-      Effect.forEach(
-        chunk,
-        (customer) =>
-          Effect.either(syncCustomer(customer, observed, options.dryRun ? { dryRun: true } : {})).pipe(
-            Effect.flatMap((result) => tally(customer, result))
-          ),
-        { concurrency: config.syncConcurrency, discard: true }
-      ))
-    const finishedAt = yield* Clock.currentTimeMillis
-    const result: SyncReport = {
-      startedAt,
-      finishedAt,
-      days,
-      dryRun: options.dryRun === true,
-      usagePagesRead: observed.pages,
-      ...report
-    }
-    yield* Effect.logInfo("usage sync finished").pipe(Effect.annotateLogs({
-      customersSeen: result.customersSeen,
-      customersReported: result.customersReported,
-      customersFailed: result.customersFailed,
-      unitsReported: result.unitsReported,
-      durationMs: Duration.toMillis(Duration.millis(finishedAt - startedAt))
-    }))
-    return result
-  }).pipe(Effect.withSpan("UsageSync.syncUsage"))
+      } else {
+        const r = result.right
+        report.unitsReported += r.unitsReported
+        report.meterEventsSent += r.eventsSent
+        if (r.contended) report.customersContended++
+        else if (r.unitsReported > 0) report.customersReported++
+        else report.customersSkipped++
+        for (const a of r.anomalies) if (report.anomalies.length < MAX_LISTED) report.anomalies.push(a)
+      }
+      options.onProgress?.(report.customersSeen)
+    })
+  // Each page of candidates is synced with bounded concurrency. `Stream.mapEffect` with concurrency
+  // forks a stream fiber per element (250-590 µs each); `Effect.forEach` over a chunk costs about 5 µs.
+  yield* Stream.runForEachChunk(candidates, (chunk) =>
+    Effect.forEach(
+      chunk,
+      (customer) =>
+        Effect.either(syncCustomer(customer, observed, options.dryRun ? { dryRun: true } : {})).pipe(
+          Effect.flatMap((result) => tally(customer, result))
+        ),
+      { concurrency: config.syncConcurrency, discard: true }
+    ))
+  const finishedAt = yield* Clock.currentTimeMillis
+  const result: SyncReport = {
+    startedAt,
+    finishedAt,
+    days,
+    dryRun: options.dryRun === true,
+    usagePagesRead: observed.pages,
+    ...report
+  }
+  yield* Effect.logInfo("usage sync finished").pipe(Effect.annotateLogs({
+    customersSeen: result.customersSeen,
+    customersReported: result.customersReported,
+    customersFailed: result.customersFailed,
+    unitsReported: result.unitsReported,
+    durationMs: Duration.toMillis(Duration.millis(finishedAt - startedAt))
+  }))
+  return result
+})
 
 const describe = (error: CustomerSyncError): string =>
   error._tag === "StripeError" || error._tag === "CustomerRepoError"
@@ -363,23 +354,18 @@ const describe = (error: CustomerSyncError): string =>
  * Report one customer's unreported metered usage now (demotion, `invoice.created`): reads only that
  * key's usage.
  */
-export const flushCustomer = (
+export const flushCustomer = Effect.fn("UsageSync.flushCustomer")(function*(
   customer: Customer.Customer
-): Effect.Effect<
-  CustomerSync,
-  CustomerSyncError | UsageSourceError,
-  Stripe | UsageSource | CustomerRepo | BillingConfig
-> =>
-  Effect.gen(function*() {
-    const config = yield* BillingConfig
-    const now = yield* Clock.currentTimeMillis
-    const days = UtcDay.range(UtcDay.fromMillis(now), config.lookbackDays)
-    const observed = yield* UsageRead.readUsage({
-      usagePlanId: config.meteredPlanId,
-      days,
-      apiKeyId: customer.apiKeyId
-    })
-    // Only the hourly sync closes settle windows: a webhook's flush (the close's own cancel sends some)
-    // must not start a second close beside a running one.
-    return yield* syncCustomer(customer, observed, { close: false })
-  }).pipe(Effect.withSpan("UsageSync.flushCustomer"))
+) {
+  const config = yield* BillingConfig
+  const now = yield* Clock.currentTimeMillis
+  const days = UtcDay.range(UtcDay.fromMillis(now), config.lookbackDays)
+  const observed = yield* UsageRead.readUsage({
+    usagePlanId: config.meteredPlanId,
+    days,
+    apiKeyId: customer.apiKeyId
+  })
+  // Only the hourly sync closes settle windows: a webhook's flush (the close's own cancel sends some)
+  // must not start a second close beside a running one.
+  return yield* syncCustomer(customer, observed, { close: false })
+})

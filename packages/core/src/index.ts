@@ -22,6 +22,8 @@ export * as NewLink from "./NewLink.js"
 export * as PlanAdmin from "./PlanAdmin.js"
 /** What an event calls for. */
 export * as Policy from "./Policy.js"
+/** How an applied event changes the customer record. */
+export * as RecordChange from "./RecordChange.js"
 /** Named retry and timeout policies. */
 export * as Retry from "./Retry.js"
 /** The `Stripe` port. */
@@ -30,6 +32,8 @@ export * as Stripe from "./Stripe.js"
 export * as StripeEvent from "./StripeEvent.js"
 /** Cancelling the metered subscriptions a record no longer needs. */
 export * as Subscriptions from "./Subscriptions.js"
+/** Errors that say whether a retry can help. */
+export * as Transient from "./Transient.js"
 /** Reading usage counts, every page. */
 export * as UsageRead from "./UsageRead.js"
 /** The `UsageSource` port. */

@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Exit, Fiber, Option, Ref, TestClock } from "effect"
-import { CustomerRepoError, VersionConflict } from "../src/CustomerRepo.js"
-import { CustomerId } from "../src/Ids.js"
+import { Cause, Duration, Effect, Exit, Fiber, Layer, Option, Ref, Stream, TestClock } from "effect"
+import * as Customer from "../src/Customer.js"
+import { CustomerRepo, CustomerRepoError, type CustomerRepoService, VersionConflict } from "../src/CustomerRepo.js"
+import { ApiKeyId, CustomerId } from "../src/Ids.js"
 import { PlanAdminError } from "../src/PlanAdmin.js"
 import * as Retry from "../src/Retry.js"
 import { StripeError, type StripeErrorReason } from "../src/Stripe.js"
@@ -302,4 +303,76 @@ describe("Retry.planAdmin", () => {
       assert.strictEqual(error.reason, "Timeout")
       assert.strictEqual(attempts, 7)
     }))
+})
+
+describe("Retry.service (a port wrapped once)", () => {
+  const id = CustomerId.make("cus_1")
+  const record = Customer.make({ customerId: CustomerId.make("cus_1"), apiKeyId: ApiKeyId.make("key_1"), now: 0 })
+  /** A repository whose reads fail with `error` the first `failures` times, counting attempts. */
+  const repoFailing = (attempts: Ref.Ref<number>, error: unknown, failures = Infinity) =>
+    ({
+      get: () => failing(attempts, error as CustomerRepoError, failures).pipe(Effect.as(Option.some(record))),
+      update: () => Ref.update(attempts, (n) => n + 1).pipe(Effect.zipRight(Effect.never))
+    }) as unknown as CustomerRepoService
+
+  it.effect("retries a transient failure on the port's schedule, as the call-site wrapper did", () =>
+    Effect.gen(function*() {
+      const throttled = new CustomerRepoError({ reason: "Throttled", message: "slow down" })
+      const once = yield* runToEnd((n) => Retry.service(Retry.customerRepoPort)(repoFailing(n, throttled, 1)).get(id))
+      assert.strictEqual(once.attempts, 2)
+      assert.deepStrictEqual(once.exit, Exit.succeed(Option.some(record)))
+      const always = yield* runToEnd((n) => Retry.service(Retry.customerRepoPort)(repoFailing(n, throttled)).get(id))
+      assert.strictEqual(always.attempts, 6)
+      const invalid = new CustomerRepoError({ reason: "Invalid", message: "bad item" })
+      const never = yield* runToEnd((n) => Retry.service(Retry.customerRepoPort)(repoFailing(n, invalid)).get(id))
+      assert.strictEqual(never.attempts, 1)
+    }))
+
+  it.effect("wrapped twice (or wrapped by a Layer, then by a flow) still retries once over, not 6 x 6 times", () =>
+    Effect.gen(function*() {
+      const throttled = new CustomerRepoError({ reason: "Throttled", message: "slow down" })
+      const wrap = Retry.service(Retry.customerRepoPort)
+      const twice = yield* runToEnd((n) => wrap(wrap(repoFailing(n, throttled))).get(id))
+      assert.strictEqual(twice.attempts, 6)
+      // Another port's policy replaces the first instead of stacking on it.
+      const restacked = yield* runToEnd((n) =>
+        Retry.service(Retry.customerRepoSyncPort)(wrap(repoFailing(n, throttled))).get(id)
+      )
+      assert.strictEqual(restacked.attempts, 6)
+      const viaLayer = yield* runToEnd((n) =>
+        Effect.flatMap(CustomerRepo, (repo) => wrap(repo).get(id)).pipe(
+          Effect.provide(
+            Retry.layer(CustomerRepo, Retry.customerRepoPort).pipe(
+              Layer.provide(Layer.succeed(CustomerRepo, repoFailing(n, throttled)))
+            )
+          )
+        )
+      )
+      assert.strictEqual(viaLayer.attempts, 6)
+    }))
+
+  it.effect("times out each attempt after 5 s, except the sync's per-customer reads and writes", () =>
+    Effect.gen(function*() {
+      const timed = yield* runToEnd((n) =>
+        Retry.service(Retry.customerRepoPort)(repoFailing(n, undefined, 0)).update(record)
+      )
+      assert.strictEqual(timed.attempts, 6)
+      const error = failureOf(timed.exit)
+      assert.instanceOf(error, CustomerRepoError)
+      assert.strictEqual(error.reason, "Timeout")
+      const attempts = yield* Ref.make(0)
+      const untimed = yield* Effect.fork(
+        Retry.service(Retry.customerRepoSyncPort)(repoFailing(attempts, undefined, 0)).update(record)
+      )
+      yield* TestClock.adjust(LONG)
+      assert.isNull(yield* Fiber.poll(untimed).pipe(Effect.map(Option.getOrNull)))
+      assert.strictEqual(yield* Ref.get(attempts), 1)
+      yield* Fiber.interrupt(untimed)
+    }))
+
+  it("leaves what is not an Effect (a stream of pages) as the port returns it", () => {
+    const pages = Stream.make(record)
+    const repo = Retry.service(Retry.customerRepoPort)({ list: () => pages } as unknown as CustomerRepoService)
+    assert.strictEqual(repo.list(), pages)
+  })
 })
