@@ -5,7 +5,7 @@
  * @since 0.2.0
  */
 import { Customer, CustomerRepo, type Ids, PlanAdmin, Retry, UsageSync } from "@augint-billing/core"
-import { Chunk, Effect, Option, Schema, Stream } from "effect"
+import { Chunk, Clock, Effect, Option, Schema, Stream } from "effect"
 import { CliMode } from "./Environment.js"
 import * as Local from "./Local.js"
 import { table } from "./Output.js"
@@ -140,32 +140,62 @@ export const link = (input: { readonly customerId: Ids.CustomerId; readonly apiK
   })
 
 /**
- * Why a record may not be unlinked, or none when it may.
+ * Why a record may not be unlinked yet (none when it may): removing a record that still holds a
+ * subscription, an open or unclosed settle window, subscriptions to cancel or a pending report would
+ * leave a subscription, or a report, that no record holds. Belongs in core beside `isSyncCandidate`.
  *
  * @since 0.2.0
  * @category utils
  */
-export const unlinkRefusal = (record: Customer.Customer, force: boolean): Option.Option<string> =>
-  force || (record.plan !== "METERED" && record.pending === undefined)
-    ? Option.none()
-    : Option.some(
-      `${record.customerId} is ${
-        record.plan === "METERED" ? "on the metered plan" : "holding a pending report"
-      }: demote it first (ai-billing plan demote ${record.customerId}) or pass --force`
+export const unlinkBlockers = (c: Customer.Customer, now: number): ReadonlyArray<string> => {
+  const reasons: Array<string> = []
+  if (c.plan === "METERED") reasons.push("it is on the metered plan")
+  if (c.subscriptionId !== undefined) reasons.push(`it holds subscription ${c.subscriptionId}`)
+  if (c.settleUntil !== undefined) {
+    reasons.push(
+      c.settleUntil > now
+        ? `its settle window is open until ${new Date(c.settleUntil).toISOString()} (late usage is still billed)`
+        : "its settle window has ended but is not closed yet"
     )
+  }
+  if (c.closingSince !== undefined) reasons.push("a sync is closing its settle window")
+  const toCancel = [...(c.retiring ?? []), ...(c.orphans ?? [])]
+  if (toCancel.length > 0) reasons.push(`subscriptions ${toCancel.join(", ")} are still to be cancelled`)
+  if (c.pending !== undefined) reasons.push(`it holds a pending report (${c.pending.day} +${c.pending.value})`)
+  return reasons
+}
 
 /**
- * Remove a customer's link, unless `unlinkRefusal` refuses it.
+ * What to do about what `unlinkBlockers` found.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const unlinkRefusal = (c: Customer.Customer, reasons: ReadonlyArray<string>): string =>
+  `not unlinked: ${c.customerId}: ${reasons.join("; ")}. ${
+    c.plan === "METERED" ? `Demote it first (ai-billing plan demote ${c.customerId}), then` : "Then"
+  } unlink once the sync has closed its settle window (the hourly sync does; --close runs that close now, once the window has ended)`
+
+/**
+ * Remove a customer's link when `unlinkBlockers` finds nothing; with `close`, first run the sync for
+ * this customer, which reports its last usage and closes a settle window that has ended.
  *
  * @since 0.2.0
  * @category flows
  */
-export const unlink = (customerId: Ids.CustomerId, options: { readonly force: boolean }) =>
+export const unlink = (customerId: Ids.CustomerId, options: { readonly close: boolean }) =>
   Effect.gen(function*() {
     const repo = yield* CustomerRepo.CustomerRepo
+    if (options.close) {
+      const report = yield* UsageSync.syncUsage({ customerIds: [customerId] })
+      if (report.customersFailed > 0) {
+        const reason = report.failures[0]?.reason ?? "unknown"
+        return yield* new CliError({ message: `not unlinked: the close of ${customerId} failed: ${reason}` })
+      }
+    }
     const record = yield* get(customerId)
-    const refusal = unlinkRefusal(record, options.force)
-    if (Option.isSome(refusal)) return yield* new CliError({ message: refusal.value })
+    const reasons = unlinkBlockers(record, yield* Clock.currentTimeMillis)
+    if (reasons.length > 0) return yield* new CliError({ message: unlinkRefusal(record, reasons) })
     yield* Retry.repo(repo.remove(record)).pipe(
       Effect.catchTag("VersionConflict", (e) =>
         new CliError({ message: `not unlinked, the record changed: ${e.message}` }))

@@ -1,15 +1,17 @@
 /**
  * The local mode's store: the in-memory ports' state (`MemoryState.State`) and the last sync report,
  * kept as one JSON document in a directory through @effect/platform's file-system `KeyValueStore`.
- * One invocation at a time holds the directory (a lock file created exclusively), and a save writes a
- * temporary key and renames it over the document, so a crash never leaves half a state behind.
+ * One invocation at a time holds the directory (a lock file naming its holder; a holder killed with -9
+ * is detected by pid and start time and its lock taken over), and a save writes a temporary key and
+ * renames it over the document, so a crash never leaves half a state behind.
  *
  * @since 0.1.0
  */
 import { Customer, Ids, UsageSync, UtcDay } from "@augint-billing/core"
 import { MemoryState } from "@augint-billing/testkit"
 import { FileSystem, KeyValueStore, Path } from "@effect/platform"
-import { Data, Effect, Option, Schedule, Schema } from "effect"
+import { Cause, Console, Data, Effect, Either, Exit, Option, Schedule, Schema } from "effect"
+import * as Lock from "./internal/lock.js"
 
 /** The local store could not be read, written or locked. @since 0.1.0 @category errors */
 export class LocalStoreError extends Data.TaggedError("LocalStoreError")<{
@@ -144,12 +146,30 @@ export interface RunOptions {
   readonly usagePlans: ReadonlyArray<Ids.UsagePlanId>
 }
 
-const storeError = (message: string) => (cause: unknown) => new LocalStoreError({ message, cause })
+const storeError = (message: string) => (cause: unknown) =>
+  new LocalStoreError({ message: `${message}${cause instanceof Error ? `: ${cause.message}` : ""}`, cause })
+
+// The lock is waited for this long (a live holder), then the run fails naming the holder.
+const LOCK_WAIT = Schedule.spaced("100 millis").pipe(Schedule.intersect(Schedule.recurs(50)))
+
+const lock = (dir: string, lockPath: string) =>
+  Lock.attempt(lockPath).pipe(
+    Effect.mapError(storeError(`cannot lock ${dir}`)),
+    Effect.flatMap((a) => a._tag === "Taken" ? Effect.void : Effect.fail(a)),
+    Effect.retry({ schedule: LOCK_WAIT, while: (e) => e._tag === "Held" }),
+    Effect.catchTag("Held", (held) =>
+      new LocalStoreError({
+        message: `another ai-billing${
+          Option.match(held.by, { onNone: () => "", onSome: (h) => ` (pid ${h.pid} on ${h.host})` })
+        } is using ${dir}`
+      }))
+  )
 
 /**
  * Lock `dir`, load its state (fresh state when there is none), run `f` over it, and save it back if it
- * changed and `persist` is set: after a failure too, since local Stripe may already have accepted part
- * of the work, as the real one would have.
+ * changed and `persist` is set: after a failure or an interruption too, since local Stripe may already
+ * have accepted part of the work, as the real one would have. A run that does not persist never
+ * creates `dir`: a mistyped path is an error, not a new empty store.
  */
 export const run = <A, E, R>(
   dir: string,
@@ -159,22 +179,22 @@ export const run = <A, E, R>(
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
+    if (!options.persist && !(yield* fs.exists(dir).pipe(Effect.orElseSucceed(() => false)))) {
+      return yield* new LocalStoreError({
+        message:
+          `no local store at ${dir} (check --local; a command that writes creates one: ai-billing --local ${dir} table create)`
+      })
+    }
     const store = yield* KeyValueStore.layerFileSystem(dir).pipe(
       (layer) => Effect.provide(KeyValueStore.KeyValueStore, layer),
       Effect.mapError(storeError(`cannot use ${dir} as the local store`))
     )
     const lockPath = path.join(dir, LOCK_FILE)
-    yield* Effect.acquireRelease(
-      fs.writeFileString(lockPath, "ai-billing\n", { flag: "wx" }).pipe(
-        Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 50 }),
-        Effect.mapError(() =>
-          new LocalStoreError({
-            message: `another ai-billing is using ${dir} (if none is running, remove ${lockPath})`
-          })
-        )
-      ),
-      () => fs.remove(lockPath).pipe(Effect.ignore)
-    )
+    yield* Effect.acquireRelease(lock(dir, lockPath), () => Lock.release(lockPath))
+    const tmp = `${STATE_KEY}.tmp`
+    const tmpPath = path.join(dir, encodeURIComponent(tmp))
+    // Holding the lock, a temporary document can only be left over from a run that was killed.
+    if (options.persist) yield* fs.remove(tmpPath).pipe(Effect.ignore)
     const text = yield* store.get(STATE_KEY).pipe(Effect.mapError(storeError(`cannot read ${dir}/${STATE_KEY}`)))
     const local = Option.isNone(text)
       ? { state: MemoryState.make(), lastSync: undefined }
@@ -187,13 +207,32 @@ export const run = <A, E, R>(
     const before = yield* encodeDocument(toDocument(local)).pipe(Effect.orDie)
     const save = Effect.gen(function*() {
       const after = yield* encodeDocument(toDocument(local)).pipe(Effect.orDie)
-      if (Option.isSome(text) && after === before) return
-      const tmp = `${STATE_KEY}.tmp`
-      yield* store.set(tmp, after)
-      yield* fs.rename(path.join(dir, encodeURIComponent(tmp)), path.join(dir, encodeURIComponent(STATE_KEY)))
+      if (Option.isSome(text) && after === before) return false
+      yield* store.set(tmp, after).pipe(
+        Effect.zipRight(fs.rename(tmpPath, path.join(dir, encodeURIComponent(STATE_KEY)))),
+        Effect.tapError(() => fs.remove(tmpPath).pipe(Effect.ignore))
+      )
+      return true
     }).pipe(Effect.mapError(storeError(`cannot write ${dir}/${STATE_KEY}`)))
-    return yield* f(local).pipe(
-      Effect.tap(() => options.persist ? save : Effect.void),
-      Effect.tapError(() => options.persist ? save : Effect.void)
+    if (!options.persist) return yield* f(local)
+    // The save runs whatever way `f` ended (an interruption included) and is itself never cut short.
+    return yield* Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function*() {
+        const exit = yield* Effect.exit(restore(f(local)))
+        const saved = yield* Effect.either(save)
+        if (Exit.isInterrupted(exit) && Either.isRight(saved)) {
+          yield* Console.error(
+            `ai-billing: interrupted: ${
+              saved.right ? "what ran before the stop is saved in" : "nothing had changed in"
+            } ${dir}/${STATE_KEY}`
+          )
+        }
+        if (Either.isLeft(saved)) {
+          return yield* Exit.isSuccess(exit)
+            ? Effect.fail(saved.left)
+            : Effect.failCause(Cause.sequential(exit.cause, Cause.fail(saved.left)))
+        }
+        return yield* exit
+      })
     )
   }).pipe(Effect.scoped)

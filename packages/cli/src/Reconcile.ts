@@ -167,7 +167,8 @@ export const range = (
 }
 
 /**
- * A `CliError` when customers could not be fixed, so the command exits 1 after printing the report.
+ * A `CliError` when drift was found or customers could not be fixed, so the command exits 1 after
+ * printing the report (a scheduled check alerts on it); none when every customer-day agrees.
  *
  * @since 0.2.0
  * @category utils
@@ -175,6 +176,12 @@ export const range = (
 export const check = (report: Report) =>
   report.fixed !== null && report.fixed.failures.length > 0
     ? Effect.fail(new CliError({ message: `${report.fixed.failures.length} customers could not be fixed` }))
+    : report.rows.length > 0
+    ? Effect.fail(
+      new CliError({
+        message: `${report.rows.length} customer-days drift${report.fixed === null ? "" : " (before the fix)"}`
+      })
+    )
     : Effect.void
 
 /** The report as text. @since 0.1.0 @category utils */

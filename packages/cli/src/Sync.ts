@@ -5,7 +5,7 @@
  * @since 0.2.0
  */
 import { type Ids, UsageSync } from "@augint-billing/core"
-import { Effect } from "effect"
+import { Console, Effect } from "effect"
 import { CliMode } from "./Environment.js"
 import { progress } from "./Output.js"
 import { CliError } from "./Shell.js"
@@ -31,15 +31,35 @@ export interface Options {
 export const run = (options: Options) =>
   Effect.gen(function*() {
     const out = yield* progress("customers synced")
+    yield* Effect.logInfo("usage sync started")
+    let done = 0
     const report = yield* UsageSync.syncUsage({
       dryRun: options.dryRun,
       ...(options.customerIds.length === 0 ? {} : { customerIds: options.customerIds }),
-      onProgress: out.update
-    }).pipe(Effect.ensuring(Effect.sync(out.finish)))
+      onProgress: (n) => {
+        done = n
+        out.update(n)
+      }
+    }).pipe(
+      Effect.ensuring(Effect.sync(out.finish)),
+      Effect.onInterrupt(() => Console.error(interrupted(done, options.dryRun)))
+    )
     const mode = yield* CliMode
     if (mode._tag === "Local" && !options.dryRun) mode.local.lastSync = report
     return report
   })
+
+/**
+ * What an interrupted sync says: who was synced (each customer's report is recorded as it finishes)
+ * and who was not.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const interrupted = (done: number, dryRun: boolean): string =>
+  dryRun
+    ? `ai-billing: interrupted after ${done} customers: a dry run, nothing was sent or saved`
+    : `ai-billing: interrupted after ${done} customers: their usage is reported and recorded; the others were not synced (a report cut short is pending and the next sync-usage sends or confirms it)`
 
 /**
  * A `CliError` when customers failed, so the command exits 1 after printing the report.

@@ -41,17 +41,22 @@ const link = Command.make("link", { customer: customerArg, apiKey: apiKeyArg }, 
 
 const unlink = Command.make("unlink", {
   customer: customerArg,
-  force: Options.boolean("force").pipe(
-    Options.withDescription("Unlink even a metered customer or one with a pending report (billing for the key stops)")
+  close: Options.boolean("close").pipe(
+    Options.withDescription(
+      "First run the sync for this customer: report its last usage and close a settle window that has ended"
+    )
   )
-}, ({ customer, force }) =>
+}, ({ close, customer }) =>
   withEnv(
     { persist: true },
     Effect.flatMap(
-      Customers.unlink(customer, { force }),
+      Customers.unlink(customer, { close }),
       (record) => print(Customer.Customer, record, (c) => `unlinked ${c.customerId} from key ${c.apiKeyId}`)
     )
-  )).pipe(Command.withDescription(described("Remove a customer link.", "ai-billing customers unlink cus_123")))
+  )).pipe(Command.withDescription(described(
+    "Remove a customer link; refused while the record holds a subscription, an open or unclosed settle window, subscriptions to cancel or a pending report (exit 1, with the reason).",
+    "ai-billing customers unlink cus_123 --close"
+  )))
 
 /**
  * `customers`: list, show, link, unlink.

@@ -1,5 +1,5 @@
 // Spawning the installed command, with an environment free of any AWS or Stripe variable unless given.
-import { spawn } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -53,3 +53,32 @@ export const run = (
 
 /** A fresh temporary directory. */
 export const tempDir = (prefix = "ai-billing-"): string => mkdtempSync(join(tmpdir(), prefix))
+
+/** A running `ai-billing`: the child, what it printed so far, and its end. */
+export interface Running {
+  readonly child: ChildProcess
+  readonly stderr: () => string
+  readonly done: Promise<Result>
+}
+
+/** Start `ai-billing args` as `run` does, without waiting for it. */
+export const start = (
+  args: ReadonlyArray<string>,
+  options: { readonly env?: Record<string, string>; readonly cwd?: string; readonly uid?: number } = {}
+): Running => {
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: options.cwd ?? process.cwd(),
+    env: { ...scrubbed(), ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid })
+  })
+  let stdout = ""
+  let stderr = ""
+  child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()))
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()))
+  const done = new Promise<Result>((resolve, reject) => {
+    child.on("error", reject)
+    child.on("close", (code) => resolve({ code, stdout, stderr }))
+  })
+  return { child, stderr: () => stderr, done }
+}
