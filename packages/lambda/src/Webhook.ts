@@ -18,7 +18,9 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import type * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Metric from "effect/Metric"
 import * as Schema from "effect/Schema"
+import * as Emf from "./Emf.js"
 
 /** An API Gateway REST proxy event (v1), or an HTTP API / Function URL event (v2). */
 export type WebhookEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2
@@ -185,10 +187,44 @@ const answered = (answer: Answer, outcome?: HandleEvent.Outcome["_tag"]): Result
   )
 })
 
+/** The deliveries, by `Status` and `Outcome` (the core's outcome, or how the delivery was refused). */
+export const deliveries: Metric.Metric.Counter<number> = Emf.counter("WebhookDeliveries")
+
+/** Stripe's reports of meter events it accepted and then rejected (`meterErrorTypes`). */
+export const meterErrorReports: Metric.Metric.Counter<number> = Emf.counter("MeterErrorReports")
+
+/** The thin events Stripe sends when meter events it accepted were rejected later. */
+export const meterErrorTypes: ReadonlySet<string> = new Set([
+  "v1.billing.meter.error_report_triggered",
+  "v1.billing.meter.no_meter_found"
+])
+
+const countDelivery = (result: Result) =>
+  Metric.update(
+    Metric.tagged(
+      Metric.tagged(deliveries, "Status", String(result.response.statusCode)),
+      "Outcome",
+      result.outcome ?? result.answer
+    ),
+    1
+  )
+
+const isMeterError = (labels: Record<string, string>) =>
+  labels.eventType !== undefined && meterErrorTypes.has(labels.eventType)
+
+// Counted and logged from the verified type alone, whatever the core makes of the event.
+const noteMeterError = (labels: Record<string, string>) =>
+  isMeterError(labels)
+    ? Effect.zipRight(
+      Metric.increment(meterErrorReports),
+      Effect.logError("Stripe rejected meter events it had accepted: those units are not billed")
+    )
+    : Effect.void
+
 /** Answer one delivery. Never fails: every failure is a status. */
 export const handle = (
   event: WebhookEvent
-): Effect.Effect<Result, never, HandleEvent.Services | WebhookLimits> =>
+): Effect.Effect<Result, never, HandleEvent.Services | WebhookLimits | Emf.Emf> =>
   Effect.gen(function*() {
     if (method(event).toUpperCase() !== "POST") return answered("MethodNotAllowed")
     const limits = yield* WebhookLimits
@@ -203,10 +239,16 @@ export const handle = (
       return answered(verified.left.reason)
     }
     const json = verified.right
+    const labels = eventLabels(json)
+    yield* noteMeterError(labels).pipe(Effect.annotateLogs(labels))
     return yield* HandleEvent.handleEvent(json).pipe(
       Effect.map((outcome) => answered("Processed", outcome._tag)),
       Effect.catchAll((error) => {
-        const answer = answerOf(error)
+        // A meter error report the core cannot decode (a thin event) is already counted and logged
+        // above: acknowledged, or Stripe would deliver it (and we count it) again for 3 days.
+        const answer = isMeterError(labels) && error._tag === "StripeEventDecodeError"
+          ? "Acknowledged"
+          : answerOf(error)
         const log = answer === "Acknowledged" || isRejectedKey(error) ? Effect.logError : Effect.logWarning
         return log(`webhook ${answer.toLowerCase()}: ${error._tag}`).pipe(
           Effect.annotateLogs(errorLabels(error)),
@@ -228,11 +270,11 @@ export const handle = (
           })
         )
       ),
-      Effect.annotateLogs(eventLabels(json))
+      Effect.annotateLogs(labels)
     )
-  }).pipe(Effect.withSpan("Webhook.handle"))
+  }).pipe(Effect.tap(countDelivery), Emf.flushing, Effect.withSpan("Webhook.handle"))
 
 /** The Lambda handler over a runtime built once per container. */
 export const toHandler =
-  <E>(runtime: ManagedRuntime.ManagedRuntime<HandleEvent.Services | WebhookLimits, E>) =>
+  <E>(runtime: ManagedRuntime.ManagedRuntime<HandleEvent.Services | WebhookLimits | Emf.Emf, E>) =>
   async (event: WebhookEvent): Promise<WebhookResponse> => (await runtime.runPromise(handle(event))).response

@@ -5,6 +5,8 @@
  * @since 0.1.0
  */
 
+/** The functions' metrics and their Embedded Metric Format reporter. */
+export * as Emf from "./Emf.js"
 /** Layers and the per-container runtime. */
 export * as LambdaRuntime from "./LambdaRuntime.js"
 /** The hourly usage sync handler. */

@@ -1,7 +1,7 @@
 import { Stripe } from "@augint-billing/core"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Either, Layer } from "effect"
-import { LambdaRuntime, Schedule, Webhook } from "../src/index.js"
+import { Emf, LambdaRuntime, Webhook } from "../src/index.js"
 
 const valid = {
   AWS_REGION: "us-east-1",
@@ -25,12 +25,14 @@ const init = async (
     const runtime = handler === "webhook"
       ? await LambdaRuntime.make(
         handler,
-        Layer.merge(LambdaRuntime.layerWebhook, Webhook.layerLimitsConfig).pipe(Layer.provide(config)),
+        Layer.mergeAll(LambdaRuntime.layerWebhook, Webhook.layerLimitsConfig, Emf.layerConfig("webhook")).pipe(
+          Layer.provide(config)
+        ),
         sink
       )
       : await LambdaRuntime.make(
         handler,
-        Layer.merge(LambdaRuntime.layerSchedule, Schedule.layerMetricsConfig).pipe(Layer.provide(config)),
+        Layer.merge(LambdaRuntime.layerSchedule, Emf.layerConfig("schedule")).pipe(Layer.provide(config)),
         sink
       )
     await runtime.dispose()
@@ -62,7 +64,7 @@ describe("LambdaRuntime.make", () => {
     const lines: Array<string> = []
     const runtime = await LambdaRuntime.make(
       "schedule",
-      Layer.merge(LambdaRuntime.layerSchedule, Schedule.layerMetricsConfig).pipe(
+      Layer.merge(LambdaRuntime.layerSchedule, Emf.layerConfig("schedule")).pipe(
         Layer.provide(Layer.setConfigProvider(ConfigProvider.fromJson(env)))
       ),
       (line) => void lines.push(line)

@@ -1,8 +1,8 @@
 import { BillingConfig, Ids, UsageSource, UtcDay } from "@augint-billing/core"
 import { Driver, Memory } from "@augint-billing/testkit"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Layer, ManagedRuntime, TestClock } from "effect"
-import { LambdaRuntime, Schedule } from "../src/index.js"
+import { Duration, Effect, Exit, Fiber, Layer, ManagedRuntime, TestClock } from "effect"
+import { Emf, LambdaRuntime, Schedule } from "../src/index.js"
 import * as Events from "./support/Events.js"
 
 const now = Date.UTC(2025, 10, 14, 22, 0, 0)
@@ -15,7 +15,7 @@ const metrics: Array<string> = []
 const TestLayer = Layer.mergeAll(
   Memory.layerMemory(),
   BillingConfig.layer(),
-  Schedule.layerMetrics({ namespace: "AugintBillingTest", sink: (line) => void metrics.push(line) }),
+  Emf.layer("schedule", { namespace: "AugintBillingTest", sink: (line) => void metrics.push(line) }),
   LambdaRuntime.layerLogger((line) => void lines.push(line))
 )
 
@@ -67,11 +67,24 @@ describe("Schedule.handle", () => {
       assert.strictEqual(emf._aws.Timestamp, now)
       // Every declared metric has its value at the top level, as EMF requires.
       for (const m of directive.Metrics) assert.isNumber(emf[m.Name], m.Name)
-      assert.deepStrictEqual(
-        [emf.UnitsReported, emf.CustomersReported, emf.CustomersFailed, emf.SyncFailed, emf.Function],
-        [1234, 1, 0, 0, "schedule"]
+      // Every counter of the schedule is written, zeros included.
+      assert.sameMembers(
+        directive.Metrics.map((m) => m.Name),
+        Object.keys(Emf.units).filter((n) => !Emf.webhookMetrics.has(n as Emf.MetricName))
       )
-      assert.strictEqual(directive.Metrics.find((m) => m.Name === "SyncDuration")?.Unit, "Milliseconds")
+      assert.deepStrictEqual(
+        [
+          emf.UnitsReported,
+          emf.CustomersReported,
+          emf.CustomersFailed,
+          emf.SyncFailed,
+          emf.SyncSucceeded,
+          emf.Function
+        ],
+        [1234, 1, 0, 0, 1, "schedule"]
+      )
+      for (const m of directive.Metrics) assert.strictEqual(m.Unit, Emf.units[m.Name as Emf.MetricName], m.Name)
+      assert.strictEqual(Emf.units.SyncDuration, "Milliseconds")
     }).pipe(Effect.provide(TestLayer)))
 
   it.effect("the same scheduled event delivered again reports nothing more (exactly-once)", () =>
@@ -80,6 +93,9 @@ describe("Schedule.handle", () => {
       const first = yield* Schedule.handle(Events.scheduled("evt-retry"))
       const second = yield* Schedule.handle(Events.scheduled("evt-retry"))
       assert.deepStrictEqual([first.unitsReported, second.unitsReported], [50, 0])
+      // The reporter writes each run's increments: the second run counted no units.
+      const docs = metrics.map((m) => JSON.parse(m) as Emf)
+      assert.deepStrictEqual(docs.map((d) => [d.UnitsReported, d.SyncSucceeded]), [[50, 1], [0, 1]])
       assert.strictEqual(yield* driver.billed({ customerId, day: UtcDay.fromMillis(now) }), 50)
       assert.strictEqual((yield* driver.meterEvents(customerId)).length, 1)
     }).pipe(Effect.provide(TestLayer)))
@@ -93,8 +109,25 @@ describe("Schedule.handle", () => {
       const exit = yield* Effect.exit(Schedule.handle(Events.scheduled()))
       assert.isTrue(Exit.isFailure(exit))
       const emf = JSON.parse(metrics[0]!) as Emf
-      assert.deepStrictEqual([emf.SyncFailed, emf._aws.CloudWatchMetrics[0]!.Metrics.length], [1, 1])
+      assert.deepStrictEqual([emf.SyncFailed, emf.SyncSucceeded, emf.UnitsReported], [1, 0, 0])
+      assert.strictEqual(metrics.length, 1)
       assert.isTrue(lines.some((l) => l.includes("usage sync failed") && l.includes("Invalid Usage Plan ID")))
+      assert.strictEqual(yield* driver.billed({ customerId, day: UtcDay.fromMillis(now) }), 0)
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("a run still going when its budget ends is stopped, logged, counted as SyncCutShort and fails", () =>
+    Effect.gen(function*() {
+      const driver = yield* meteredWithUsage(10)
+      yield* driver.setLatency("UsageSource.getUsagePage", "5 minutes")
+      const fiber = yield* Effect.fork(
+        Effect.exit(Schedule.handle(Events.scheduled(), { budget: Duration.seconds(30) }))
+      )
+      yield* TestClock.adjust("1 minute")
+      const exit = yield* Fiber.join(fiber)
+      assert.isTrue(Exit.isFailure(exit))
+      assert.isTrue(lines.some((l) => l.includes("usage sync failed") && l.includes("SyncCutShort")))
+      const docs = metrics.map((m) => JSON.parse(m) as Emf)
+      assert.deepStrictEqual(docs.map((d) => [d.SyncCutShort, d.SyncFailed, d.SyncSucceeded]), [[1, 0, 0]])
       assert.strictEqual(yield* driver.billed({ customerId, day: UtcDay.fromMillis(now) }), 0)
     }).pipe(Effect.provide(TestLayer)))
 })
@@ -105,7 +138,7 @@ describe("Schedule.toHandler", () => {
       Layer.mergeAll(
         Memory.layerMemory(),
         BillingConfig.layer(),
-        Schedule.layerMetrics({ sink: () => {} }),
+        Emf.layer("schedule", { sink: () => {} }),
         LambdaRuntime.layerLogger(() => {})
       )
     )

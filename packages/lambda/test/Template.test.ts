@@ -6,6 +6,7 @@ import { execFile } from "node:child_process"
 import * as Fs from "node:fs"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
+import { emitted, metricKey } from "./support/Emitted.js"
 
 const root = fileURLToPath(new URL("../../../", import.meta.url))
 const template = fileURLToPath(new URL("../template.yaml", import.meta.url))
@@ -26,31 +27,19 @@ interface Template {
   readonly Resources: Record<string, Resource>
 }
 
-// Never a synchronous child process here: cfn-lint takes minutes on a loaded machine, and a worker
-// whose event loop is blocked that long fails the run with vitest's `Timeout calling "onTaskUpdate"`.
+let parsed: Template
+// Asynchronous: a synchronous child process blocks the worker, and vitest's RPC times out on a loaded machine.
 const run = promisify(execFile)
 
-let parsed: Template
-let linted: { readonly code: number; readonly output: string }
 beforeAll(async () => {
   // cfn-lint.sh installs the pinned cfn-lint on first use; its own YAML decoder reads the short-form tags.
   await run("bash", [lint, "--version"])
-  const [decoded, lintRun] = await Promise.all([
-    run(`${root}.tools/cfn-venv/bin/python`, [
-      "-c",
-      "import json,sys\nfrom cfnlint.decode import decode\nt,m=decode(sys.argv[1])\nassert not m, m\nprint(json.dumps(t))",
-      template
-    ]),
-    run("bash", [lint, template]).then(
-      (r) => ({ code: 0, output: r.stdout + r.stderr }),
-      (e: { code?: number; stdout?: string; stderr?: string }) => ({
-        code: e.code ?? 1,
-        output: `${e.stdout ?? ""}${e.stderr ?? ""}`
-      })
-    )
-  ])
-  parsed = JSON.parse(decoded.stdout) as Template
-  linted = lintRun
+  const { stdout: json } = await run(`${root}.tools/cfn-venv/bin/python`, [
+    "-c",
+    "import json,sys\nfrom cfnlint.decode import decode\nt,m=decode(sys.argv[1])\nassert not m, m\nprint(json.dumps(t))",
+    template
+  ], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 })
+  parsed = JSON.parse(json) as Template
 }, 600_000)
 
 const statements = (fn: string): ReadonlyArray<Statement> =>
@@ -62,8 +51,12 @@ const actionsOf = (fn: string) => new Set(statements(fn).flatMap((s) => s.Action
 const sorted = (s: Iterable<string>) => [...new Set(s)].sort()
 
 describe("template.yaml", () => {
-  it("passes cfn-lint", () => {
-    assert.strictEqual(linted.code, 0, linted.output)
+  it("passes cfn-lint", async () => {
+    const result = await run("bash", [lint, template], { encoding: "utf8" }).then(
+      () => "",
+      (e: { stdout?: string; stderr?: string; message: string }) => `${e.stdout ?? ""}${e.stderr ?? ""}${e.message}`
+    )
+    assert.strictEqual(result, "")
   })
 
   // IamActions.webhook / .schedule are derived from the port methods each flow calls (Permissions.test.ts).
@@ -142,5 +135,110 @@ describe("template.yaml", () => {
     for (const g of ["WebhookLogGroup", "ScheduleLogGroup"]) {
       assert.deepStrictEqual(parsed.Resources[g]!.Properties.RetentionInDays, { Ref: "LogRetentionDays" })
     }
+  })
+
+  describe("alarms and dashboard", () => {
+    const resourcesOf = (type: string) => Object.entries(parsed.Resources).filter(([, r]) => r.Type === type)
+
+    // AWS's own metrics the alarms may use: name, namespace and the dimension naming the resource.
+    // docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html, .../urls-monitoring.html;
+    // SQS: docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html
+    const awsMetrics: Record<string, { readonly names: ReadonlyArray<string>; readonly dimension: string }> = {
+      "AWS/Lambda": { names: ["Errors", "Throttles", "Url5xxCount", "UrlRequestCount"], dimension: "FunctionName" },
+      "AWS/SQS": { names: ["ApproximateNumberOfMessagesVisible"], dimension: "QueueName" }
+    }
+
+    interface MetricSpec {
+      readonly Namespace: unknown
+      readonly MetricName: string
+      readonly Dimensions: ReadonlyArray<{ readonly Name: string; readonly Value: unknown }>
+    }
+    const metricsOf = (alarm: Record<string, unknown>): ReadonlyArray<MetricSpec> =>
+      alarm.Metrics === undefined
+        ? [alarm as unknown as MetricSpec]
+        : (alarm.Metrics as ReadonlyArray<{ MetricStat?: { Metric: MetricSpec } }>).flatMap((m) =>
+          m.MetricStat === undefined ? [] : [m.MetricStat.Metric]
+        )
+
+    it(
+      "every alarm's metric is one the code writes (namespace, name, every dimension) or one AWS publishes",
+      async () => {
+        const written = await emitted("AugintBillingTemplateCheck")
+        const alarms = resourcesOf("AWS::CloudWatch::Alarm")
+        assert.isAtLeast(alarms.length, 10)
+        for (const [id, alarm] of alarms) {
+          assert.deepStrictEqual(alarm.Properties.AlarmActions, [{ Ref: "AlarmTopic" }], id)
+          for (const metric of metricsOf(alarm.Properties)) {
+            if (JSON.stringify(metric.Namespace) === JSON.stringify({ Ref: "MetricsNamespace" })) {
+              const dims = Object.fromEntries(metric.Dimensions.map((d) => [d.Name, String(d.Value)]))
+              assert.isTrue(
+                written.has(metricKey(metric.MetricName, dims)),
+                `${id}: ${metricKey(metric.MetricName, dims)}`
+              )
+            } else {
+              const aws = awsMetrics[metric.Namespace as string]
+              assert.isDefined(aws, `${id}: namespace ${JSON.stringify(metric.Namespace)}`)
+              assert.include(aws!.names, metric.MetricName, id)
+              assert.deepStrictEqual(metric.Dimensions.map((d) => d.Name), [aws!.dimension], id)
+            }
+          }
+        }
+      },
+      60_000
+    )
+
+    it("alarms cover: sync failed or cut short, no successful sync in 2 hours (missing = breaching), each function's errors and throttles, webhook 5xx rate, dead letters, meter error reports", () => {
+      const byMetric = (name: string) =>
+        resourcesOf("AWS::CloudWatch::Alarm").filter(([, a]) =>
+          metricsOf(a.Properties).some((m) => m.MetricName === name)
+        )
+      assert.lengthOf(byMetric("SyncFailed"), 1)
+      assert.lengthOf(byMetric("SyncCutShort"), 1)
+      const missing = byMetric("SyncSucceeded")[0]![1].Properties
+      assert.deepStrictEqual(
+        [missing.Period, missing.EvaluationPeriods, missing.TreatMissingData, missing.ComparisonOperator],
+        [3600, 2, "breaching", "LessThanThreshold"]
+      )
+      for (const name of ["Errors", "Throttles"]) {
+        const functions = byMetric(name).flatMap(([, a]) => metricsOf(a.Properties).map((m) => m.Dimensions[0]!.Value))
+        assert.sameDeepMembers(functions, [{ Ref: "WebhookFunction" }, { Ref: "ScheduleFunction" }], name)
+      }
+      assert.lengthOf(byMetric("Url5xxCount"), 1)
+      assert.lengthOf(byMetric("ApproximateNumberOfMessagesVisible"), 1)
+      assert.lengthOf(byMetric("MeterErrorReports"), 1)
+      const events = parsed.Resources.ScheduleFunction!.Properties.Events as Record<string, Resource>
+      assert.deepStrictEqual((events.Hourly!.Properties as Record<string, unknown>).DeadLetterConfig, {
+        Type: "SQS",
+        QueueLogicalId: "ScheduleDeadLetterQueue"
+      })
+    })
+
+    it("the dashboard shows only metrics the code writes, in the configured namespace", async () => {
+      const written = await emitted("AugintBillingTemplateCheck")
+      const [[, dashboard]] = resourcesOf("AWS::CloudWatch::Dashboard") as [[string, Resource]]
+      const [body] = (dashboard.Properties.DashboardBody as { "Fn::Sub": [string, unknown] })["Fn::Sub"]
+      const json = JSON.parse(
+        body.replace(/\$\{Ns\}/g, "AugintBillingTemplateCheck").replace(/\$\{[A-Za-z:]+\}/g, "x")
+      ) as {
+        widgets: ReadonlyArray<{ properties: { metrics: ReadonlyArray<ReadonlyArray<unknown>> } }>
+      }
+      let checked = 0
+      for (const widget of json.widgets) {
+        let previous: ReadonlyArray<unknown> = []
+        for (const row of widget.properties.metrics) {
+          if (typeof row[0] !== "string") continue
+          // "." repeats the previous row's value at the same position.
+          const full = row.map((v, i) => v === "." ? previous[i] : v)
+          previous = full
+          const [namespace, name, ...dims] = full as Array<string>
+          if (namespace !== "AugintBillingTemplateCheck") continue
+          const dimensions: Record<string, string> = {}
+          for (let i = 0; i < dims.length; i += 2) dimensions[dims[i]!] = dims[i + 1]!
+          assert.isTrue(written.has(metricKey(name!, dimensions)), metricKey(name!, dimensions))
+          checked++
+        }
+      }
+      assert.isAtLeast(checked, 10)
+    }, 60_000)
   })
 })

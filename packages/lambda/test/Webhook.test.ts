@@ -3,7 +3,7 @@ import { BillingConfig, Ids, Stripe } from "@augint-billing/core"
 import { Driver, Memory, StripeEvents } from "@augint-billing/testkit"
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Duration, Effect, Fiber, Layer, Logger, Redacted, TestClock } from "effect"
-import { LambdaRuntime, Webhook } from "../src/index.js"
+import { Emf, LambdaRuntime, Webhook } from "../src/index.js"
 import * as Events from "./support/Events.js"
 
 const secret = "whsec_lambda_handler_tests"
@@ -40,15 +40,27 @@ const stripe = Layer.effect(
 ).pipe(Layer.provide(realVerify))
 
 const lines: Array<string> = []
+const metrics: Array<string> = []
 const TestLayer = Layer.mergeAll(
   Layer.provideMerge(stripe, Memory.layerMemory({ webhookSecret: secret })),
   BillingConfig.layer(),
   Webhook.layerLimits({ maxBodyBytes: 8 * 1024 }),
+  Emf.layer("webhook", { namespace: "AugintBillingTest", sink: (line) => void metrics.push(line) }),
+  LambdaRuntime.layerLogger((line) => void lines.push(line))
+)
+
+// The same, on the in-memory Stripe's own verification.
+const MemoryVerifyLayer = Layer.mergeAll(
+  Memory.layerMemory({ webhookSecret: secret }),
+  BillingConfig.layer(),
+  Webhook.layerLimits({ maxBodyBytes: 8 * 1024 }),
+  Emf.layer("webhook", { namespace: "AugintBillingTest", sink: (line) => void metrics.push(line) }),
   LambdaRuntime.layerLogger((line) => void lines.push(line))
 )
 
 const setup = Effect.gen(function*() {
   lines.length = 0
+  metrics.length = 0
   yield* TestClock.setTime(now * 1000)
   const driver = yield* Driver.Driver
   yield* driver.signUp({ customerId, apiKeyId, paymentMethods: 1 })
@@ -333,6 +345,57 @@ describe("Webhook.handle", () => {
       assert.deepStrictEqual([result.status, result.answer], [500, "Defect"])
     }).pipe(Effect.provide(TestLayer)))
 
+  it.effect("each delivery is counted once as WebhookDeliveries by Status and Outcome (EMF, Function=webhook)", () =>
+    Effect.gen(function*() {
+      yield* setup
+      const payload = setupIntent("evt_counted")
+      const signature = yield* signed(payload)
+      yield* deliver(Events.restV1({ body: payload, headers: { "Stripe-Signature": signature } }))
+      yield* deliver(Events.restV1({ body: payload, headers: { "Stripe-Signature": signature } }))
+      yield* deliver(Events.restV1({ body: payload, headers: { "Stripe-Signature": "t=1,v1=00" } }))
+      const docs = metrics.map((m) =>
+        JSON.parse(m) as Record<string, unknown> & {
+          _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: Array<Array<string>> }> }
+        }
+      )
+        .filter((d) => d.WebhookDeliveries !== undefined)
+      assert.deepStrictEqual(
+        docs.map((d) => [d.Status, d.Outcome, d.WebhookDeliveries]),
+        [["200", "Applied", 1], ["200", "Duplicate", 1], ["400", "BadSignature", 1]]
+      )
+      for (const d of docs) {
+        assert.strictEqual(d.Function, "webhook")
+        assert.deepStrictEqual(d._aws.CloudWatchMetrics[0]!.Dimensions, [["Function", "Outcome", "Status"]])
+        assert.strictEqual(d._aws.CloudWatchMetrics[0]!.Namespace, "AugintBillingTest")
+      }
+    }).pipe(Effect.provide(TestLayer)))
+
+  // docs.stripe.com/billing/subscriptions/usage-based/recording-usage-api: meter events can be
+  // rejected asynchronously; Stripe then sends v1.billing.meter.error_report_triggered, a thin event.
+  // The real adapter's verification refuses thin events today (the SDK's constructEvent wants a
+  // snapshot event), so this runs on the in-memory verification: the shell's part is the count.
+  it.effect("a meter error report is counted as MeterErrorReports and logged at ERROR, then acknowledged", () =>
+    Effect.gen(function*() {
+      const driver = yield* setup
+      const payload = JSON.stringify({
+        id: "evt_meter_error",
+        object: "v2.core.event",
+        type: "v1.billing.meter.error_report_triggered",
+        created: new Date(now * 1000).toISOString(),
+        related_object: { id: "mtr_123", type: "billing.meter", url: "/v1/billing/meters/mtr_123" }
+      })
+      const result = yield* deliver(
+        Events.restV1({ body: payload, headers: { "Stripe-Signature": yield* driver.signWebhook(payload, now) } })
+      )
+      assert.deepStrictEqual([result.status, result.answer], [200, "Acknowledged"])
+      const docs = metrics.map((m) => JSON.parse(m) as Record<string, unknown>)
+      const report = docs.find((d) => d.MeterErrorReports !== undefined)
+      assert.deepStrictEqual([report?.MeterErrorReports, report?.Function], [1, "webhook"])
+      const errorLine = lines.map((l) => JSON.parse(l) as { logLevel: string; annotations: Record<string, unknown> })
+        .find((l) => l.logLevel === "ERROR")
+      assert.strictEqual(errorLine?.annotations.eventType, "v1.billing.meter.error_report_triggered")
+    }).pipe(Effect.provide(MemoryVerifyLayer)))
+
   it.effect("logs carry the event id and type, never the body or the secret", () =>
     Effect.gen(function*() {
       yield* setup
@@ -368,6 +431,7 @@ describe("Webhook.toHandler", () => {
         Memory.layerMemory({ webhookSecret: secret }),
         BillingConfig.layer(),
         Webhook.layerLimits(),
+        Emf.layer("webhook", { sink: () => {} }),
         Logger.remove(Logger.defaultLogger)
       )
     )

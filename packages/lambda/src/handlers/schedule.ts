@@ -5,12 +5,13 @@
  * @since 0.1.0
  */
 import * as Layer from "effect/Layer"
+import * as Emf from "../Emf.js"
 import * as LambdaRuntime from "../LambdaRuntime.js"
 import * as Schedule from "../Schedule.js"
 
 const runtime = await LambdaRuntime.make(
   "schedule",
-  Layer.merge(LambdaRuntime.layerSchedule, Schedule.layerMetricsConfig)
+  Layer.merge(LambdaRuntime.layerSchedule, Emf.layerConfig("schedule"))
 )
 
 /** The Lambda handler (`index.handler`). */

@@ -5,12 +5,13 @@
  * @since 0.1.0
  */
 import * as Layer from "effect/Layer"
+import * as Emf from "../Emf.js"
 import * as LambdaRuntime from "../LambdaRuntime.js"
 import * as Webhook from "../Webhook.js"
 
 const runtime = await LambdaRuntime.make(
   "webhook",
-  Layer.merge(LambdaRuntime.layerWebhook, Webhook.layerLimitsConfig)
+  Layer.mergeAll(LambdaRuntime.layerWebhook, Webhook.layerLimitsConfig, Emf.layerConfig("webhook"))
 )
 
 /** The Lambda handler (`index.handler`). */

@@ -14,6 +14,9 @@ import { fileURLToPath } from "node:url"
 /** The package directory (`packages/lambda`). */
 export const packageDir = fileURLToPath(new URL("../../", import.meta.url))
 
+/** Each bundle must stay under this many bytes (1 MB): smaller bundles start faster (cold init). */
+export const budgetBytes = 1_000_000
+
 /** The handlers, each an entry in `dist/handlers`. */
 export const handlers = ["webhook", "schedule"] as const
 
