@@ -15,7 +15,7 @@ import * as KeyMove from "./KeyMove.js"
 import type { PlanAdmin, PlanAdminError } from "./PlanAdmin.js"
 import { decide, Decision } from "./Policy.js"
 import * as Retry from "./Retry.js"
-import { Stripe, type StripeError } from "./Stripe.js"
+import { Stripe, type StripeCustomer, type StripeError } from "./Stripe.js"
 import * as StripeEvent from "./StripeEvent.js"
 import type { UsageSource, UsageSourceError } from "./UsageSource.js"
 import * as UsageSync from "./UsageSync.js"
@@ -87,14 +87,14 @@ export const plan = (raw: unknown): Effect.Effect<Plan, HandleEventError, Stripe
     }
     const customer = found.value
     const config = yield* BillingConfig
-    let hasPaymentMethod: boolean | undefined = undefined
+    let stripeCustomer: StripeCustomer | undefined = undefined
     if (readsPaymentMethod.has(event._tag)) {
       const stripe = yield* Stripe
-      hasPaymentMethod = (yield* Retry.stripe(stripe.getCustomer(customer.customerId))).hasPaymentMethod
+      stripeCustomer = yield* Retry.stripe(stripe.getCustomer(customer.customerId))
     }
     const decision = decide(event, customer, {
       policy: config.demotionPolicy,
-      ...(hasPaymentMethod === undefined ? {} : { hasPaymentMethod })
+      ...(stripeCustomer === undefined ? {} : { stripeCustomer })
     })
     if (isStale(customer, event.created) && guardedAgainstStaleness(event, decision)) {
       return { event, customer, outcome: Outcome.Stale({ eventId: event.id, customerId: customer.customerId }) }
@@ -194,7 +194,7 @@ export const PROMOTION_WINDOW = Duration.minutes(15)
 // Promotion and demotion write the intent first (with the stale guard), then converge. A record that
 // says METERED is synced even before its key moves; one that says FREE stays a sync candidate through
 // its settle window, so metered usage counted around the move is still reported.
-const promote = (customer: Customer.Customer, at: EventClock) =>
+const promote = (customer: Customer.Customer, at: EventClock, paymentMethodId?: string) =>
   Effect.gen(function*() {
     const stripe = yield* Stripe
     // Both writes refuse a record that a sync is closing, or whose generation moved on since it was
@@ -229,6 +229,7 @@ const promote = (customer: Customer.Customer, at: EventClock) =>
     }
     const subscriptionId = yield* Retry.stripe(stripe.ensureSubscription({
       customerId: customer.customerId,
+      defaultPaymentMethod: paymentMethodId,
       // One key per state the promotion starts from: concurrent promotions of one customer
       // (setup_intent.succeeded and payment_method.attached arrive together) create one subscription;
       // once the known subscription stopped being live, or after a demotion or a settle close
@@ -295,7 +296,7 @@ const demote = (customer: Customer.Customer, at: EventClock, nonPayment: boolean
 
 const apply = (customer: Customer.Customer, at: EventClock, decision: Decision) =>
   Decision.$match(decision, {
-    Promote: () => promote(customer, at),
+    Promote: ({ paymentMethodId }) => promote(customer, at, paymentMethodId),
     Demote: ({ nonPayment }) => demote(customer, at, nonPayment),
     RecordFailure: ({ failedAt }) =>
       Effect.gen(function*() {
