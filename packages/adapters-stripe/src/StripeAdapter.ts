@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { BillingConfig, Ids, Stripe as Port } from "@augint-billing/core"
-import { Clock, Duration, Effect, Either, Layer, Redacted, Stream } from "effect"
+import { Clock, Duration, Effect, Either, Layer, Stream } from "effect"
 import type StripeSdk from "stripe"
 import * as Errors from "./internal/errors.js"
 import * as KeyedLock from "./internal/keyedLock.js"
@@ -177,20 +177,53 @@ export const make = (
         Effect.map((page) => page.data.filter((s) => s.items.data.some((item) => item.price.id === price)))
       )
 
-    const ensureSubscription: Port.StripeService["ensureSubscription"] = ({ customerId, idempotencyKey }) =>
+    // Stripe charges the subscription's default_payment_method, else the customer's invoice default:
+    // a card only attached pays nothing, so the promoting card becomes the invoice default when none is.
+    const adoptInvoiceDefault = (customerId: Ids.CustomerId, paymentMethod: string) =>
+      client.call((sdk) => sdk.customers.retrieve(customerId)).pipe(
+        Effect.flatMap((customer) =>
+          ("deleted" in customer && customer.deleted === true) ||
+            idOf((customer as StripeSdk.Customer).invoice_settings?.default_payment_method) !== undefined
+            ? Effect.void
+            : client.call((sdk) =>
+              sdk.customers.update(customerId, { invoice_settings: { default_payment_method: paymentMethod } })
+            )
+        ),
+        Effect.asVoid
+      )
+
+    const ensureSubscription: Port.StripeService["ensureSubscription"] = (
+      { customerId, defaultPaymentMethod, idempotencyKey }
+    ) =>
       Effect.gen(function*() {
         const price = yield* priceId
         const existing = yield* meteredSubscriptions(customerId, price)
         const found = existing.find((s) => liveSubscriptionStatuses.has(s.status))
-        if (found !== undefined) return yield* decodeId(Ids.SubscriptionId, "subscription id")(found.id)
-        const notLive = existing.filter((s) => s.status !== "canceled").map((s) => s.id)
-        const created = yield* client.call((sdk) =>
-          sdk.subscriptions.create(
-            { customer: customerId, items: [{ price }], metadata: { managed_by: MANAGED_BY } },
-            { idempotencyKey: Port.creationKey(idempotencyKey, notLive) }
+        let id: string
+        if (found !== undefined) {
+          id = found.id
+          if (defaultPaymentMethod !== undefined && idOf(found.default_payment_method) !== defaultPaymentMethod) {
+            yield* client.call((sdk) =>
+              sdk.subscriptions.update(found.id, { default_payment_method: defaultPaymentMethod })
+            )
+          }
+        } else {
+          const notLive = existing.filter((s) => s.status !== "canceled").map((s) => s.id)
+          const created = yield* client.call((sdk) =>
+            sdk.subscriptions.create(
+              {
+                customer: customerId,
+                items: [{ price }],
+                metadata: { managed_by: MANAGED_BY },
+                ...(defaultPaymentMethod === undefined ? {} : { default_payment_method: defaultPaymentMethod })
+              },
+              { idempotencyKey: Port.creationKey(idempotencyKey, notLive, defaultPaymentMethod) }
+            )
           )
-        )
-        return yield* decodeId(Ids.SubscriptionId, "subscription id")(created.id)
+          id = created.id
+        }
+        if (defaultPaymentMethod !== undefined) yield* adoptInvoiceDefault(customerId, defaultPaymentMethod)
+        return yield* decodeId(Ids.SubscriptionId, "subscription id")(id)
       }).pipe(Effect.withSpan("StripeAdapter.ensureSubscription", { attributes: { customerId } }))
 
     const openSubscriptions: Port.StripeService["openSubscriptions"] = (customerId) =>
@@ -255,15 +288,28 @@ export const make = (
       Effect.gen(function*() {
         const customer = yield* client.call((sdk) => sdk.customers.retrieve(customerId))
         if ("deleted" in customer && customer.deleted === true) {
-          return { id: customerId, deleted: true, hasPaymentMethod: false, metadata: {} }
+          return {
+            id: customerId,
+            deleted: true,
+            hasPaymentMethod: false,
+            paymentMethods: [],
+            invoiceDefault: undefined,
+            metadata: {}
+          }
         }
         const active = customer as StripeSdk.Customer
-        const metadata: Record<string, string> = { ...active.metadata }
-        if (idOf(active.invoice_settings?.default_payment_method) !== undefined || idOf(active.default_source)) {
-          return { id: customerId, deleted: false, hasPaymentMethod: true, metadata }
+        const invoiceDefault = idOf(active.invoice_settings?.default_payment_method) ?? idOf(active.default_source)
+        // Newest first; a customer holds a handful of cards, so one page of 100 is all of them.
+        const attached = yield* client.call((sdk) => sdk.customers.listPaymentMethods(customerId, { limit: 100 }))
+        const paymentMethods = attached.data.map((pm) => pm.id)
+        return {
+          id: customerId,
+          deleted: false,
+          hasPaymentMethod: paymentMethods.length > 0 || invoiceDefault !== undefined,
+          paymentMethods,
+          invoiceDefault,
+          metadata: { ...active.metadata }
         }
-        const attached = yield* client.call((sdk) => sdk.customers.listPaymentMethods(customerId, { limit: 1 }))
-        return { id: customerId, deleted: false, hasPaymentMethod: attached.data.length > 0, metadata }
       }).pipe(Effect.withSpan("StripeAdapter.getCustomer", { attributes: { customerId } }))
 
     const meterEventSummaries: Port.StripeService["meterEventSummaries"] = ({ customerId, end, start }) =>
@@ -300,50 +346,7 @@ export const make = (
         ).pipe(Effect.map((events) => Stream.fromIterable<unknown>(events.reverse())))
       )
 
-    const webhookSecret = options.webhookSecret
-    const verifyWebhook: Port.StripeService["verifyWebhook"] = ({ payload, signature }) =>
-      Effect.gen(function*() {
-        if (webhookSecret === undefined) {
-          // Core has no "not configured" reason; BadSignature refuses the delivery, the message says why.
-          return yield* new Port.WebhookVerificationError({
-            reason: "BadSignature",
-            message: "webhook refused: the webhook signing secret is not configured (STRIPE_WEBHOOK_SECRET)"
-          })
-        }
-        if (signature === undefined || signature.trim() === "") {
-          return yield* new Port.WebhookVerificationError({
-            reason: "MissingHeader",
-            message: "webhook refused: no Stripe-Signature header"
-          })
-        }
-        if (payload.length === 0) {
-          return yield* new Port.WebhookVerificationError({
-            reason: "MalformedPayload",
-            message: "webhook refused: empty body"
-          })
-        }
-        const now = yield* Clock.currentTimeMillis
-        const event: unknown = yield* Effect.tryPromise({
-          try: () =>
-            client.sdk.webhooks.constructEventAsync(
-              payload,
-              signature,
-              Redacted.value(webhookSecret),
-              // Explicit: the SDK reads 0 as "no timestamp check".
-              Math.max(1, Math.floor(Duration.toSeconds(tolerance))),
-              undefined,
-              now
-            ),
-          catch: Webhook.fromVerificationFailure
-        })
-        if (typeof event !== "object" || event === null || Array.isArray(event)) {
-          return yield* new Port.WebhookVerificationError({
-            reason: "MalformedPayload",
-            message: "webhook refused: the body is not a JSON object"
-          })
-        }
-        return event
-      })
+    const verifyWebhook = Webhook.verifier(client.sdk, options.webhookSecret, tolerance)
 
     return {
       ensureSubscription,

@@ -15,6 +15,12 @@ const customer = {
   default_source: null
 }
 
+// getCustomer's second request: the attached cards.
+const cards = {
+  status: 200,
+  body: { object: "list", has_more: false, url: "/v1/customers/cus_retry/payment_methods", data: [{ id: "pm_123" }] }
+}
+
 const stripeError = (type: string, message: string, code?: string) => ({ error: { type, message, code } })
 
 const adapterOn = (port: number) =>
@@ -66,25 +72,29 @@ describe("Retry.stripe around the adapter (local HTTP server)", () => {
         body: stripeError("invalid_request_error", "Too many requests", "rate_limit"),
         headers: { "retry-after": "0" }
       },
-      { status: 200, body: customer }
+      { status: 200, body: customer },
+      cards
     ], (stripe, server) =>
       Effect.gen(function*() {
         const result = yield* Retry.stripe(stripe.getCustomer(customerId))
         assert.strictEqual(result.id, customerId)
         assert.isTrue(result.hasPaymentMethod)
+        assert.strictEqual(result.invoiceDefault, "pm_123")
+        assert.deepStrictEqual(result.paymentMethods, ["pm_123"])
         assert.deepStrictEqual(result.metadata, { plan: "metered" })
-        assert.strictEqual(server.seen.length, 2)
+        assert.strictEqual(server.seen.length, 3)
       })))
 
   it.live("retries a 503 and succeeds", () =>
     withServer([
       { status: 503, body: stripeError("api_error", "Service unavailable") },
-      { status: 200, body: customer }
+      { status: 200, body: customer },
+      cards
     ], (stripe, server) =>
       Effect.gen(function*() {
         const result = yield* Retry.stripe(stripe.getCustomer(customerId))
         assert.strictEqual(result.id, customerId)
-        assert.strictEqual(server.seen.length, 2)
+        assert.strictEqual(server.seen.length, 3)
       })))
 
   it.live("does not retry a 400", () =>
@@ -147,7 +157,7 @@ describe("Retry.stripe around the adapter (local HTTP server)", () => {
       })))
 
   it.live("requests carry the SDK's pinned API version and the key", () =>
-    withServer([{ status: 200, body: customer }], (stripe, server) =>
+    withServer([{ status: 200, body: customer }, cards], (stripe, server) =>
       Effect.gen(function*() {
         yield* stripe.getCustomer(customerId)
         assert.strictEqual(server.seen[0]?.headers["stripe-version"], StripeSdk.API_VERSION)

@@ -220,6 +220,73 @@ describe("adapter on stripe-mock: discovery and failures", () => {
       assert.strictEqual(id, expected?.id)
     }).pipe(Effect.provide(adapterAndClient({ meteredPrice: { priceId: fixturePriceId } }))))
 
+  // Record the parameters of SDK calls the adapter makes, then let them through to stripe-mock.
+  const spy = <K extends "subscriptions" | "customers">(resource: K, method: "create" | "update") =>
+    Effect.map(StripeClient.StripeClient, (client) => {
+      const calls: Array<ReadonlyArray<unknown>> = []
+      const target = client.sdk[resource] as unknown as Record<string, (...args: Array<unknown>) => unknown>
+      const original = target[method]!.bind(target)
+      target[method] = (...args: Array<unknown>) => {
+        calls.push(args)
+        return original(...args)
+      }
+      return calls
+    })
+
+  // Stripe charges the subscription's default_payment_method, else the customer's invoice default
+  // (docs.stripe.com/billing/revenue-recovery/smart-retries, "Payment method ordering").
+  it.live("ensureSubscription with a card: subscriptions.create with default_payment_method, customers.update with invoice_settings.default_payment_method", () =>
+    Effect.gen(function*() {
+      const stripe = yield* Stripe.Stripe
+      const created = yield* spy("subscriptions", "create")
+      const updated = yield* spy("customers", "update")
+      const customerId = yield* newCustomer
+      const id = yield* stripe.ensureSubscription({
+        customerId,
+        idempotencyKey: "promote-with-card",
+        defaultPaymentMethod: "pm_card_visa"
+      })
+      assert.match(id, /^sub_/)
+      assert.strictEqual(created.length, 1)
+      assert.deepInclude(created[0]![0] as object, { customer: customerId, default_payment_method: "pm_card_visa" })
+      assert.deepStrictEqual(created[0]![1], { idempotencyKey: "promote-with-card:pm_card_visa" })
+      // stripe-mock's customer has no invoice default: the card becomes it.
+      assert.deepStrictEqual(updated.map((args) => args.slice(0, 2)), [
+        [customerId, { invoice_settings: { default_payment_method: "pm_card_visa" } }]
+      ])
+    }).pipe(Effect.provide(adapterAndClient({ meteredPrice: { priceId: "price_mock_metered" } }))))
+
+  it.live("ensureSubscription with a card finds the live subscription and makes the card its default (subscriptions.update)", () =>
+    Effect.gen(function*() {
+      const stripe = yield* Stripe.Stripe
+      const created = yield* spy("subscriptions", "create")
+      const updated = yield* spy("subscriptions", "update")
+      const customerId = yield* newCustomer
+      const expected = (yield* fixtureSubscriptions(customerId)).data.find((s) =>
+        s.items.data.some((i) => i.price.id === fixturePriceId)
+      )
+      const id = yield* stripe.ensureSubscription({
+        customerId,
+        idempotencyKey: "promote-existing-card",
+        defaultPaymentMethod: "pm_card_mastercard"
+      })
+      assert.strictEqual(id, expected?.id)
+      assert.strictEqual(created.length, 0)
+      assert.deepStrictEqual(updated.map((args) => args.slice(0, 2)), [
+        [expected?.id, { default_payment_method: "pm_card_mastercard" }]
+      ])
+    }).pipe(Effect.provide(adapterAndClient({ meteredPrice: { priceId: fixturePriceId } }))))
+
+  it.live("getCustomer lists the attached cards, newest first, and reads no invoice default from stripe-mock's customer", () =>
+    Effect.gen(function*() {
+      const stripe = yield* Stripe.Stripe
+      const customer = yield* stripe.getCustomer(yield* newCustomer)
+      assert.isAbove(customer.paymentMethods.length, 0)
+      for (const id of customer.paymentMethods) assert.match(id, /^pm_/)
+      assert.strictEqual(customer.invoiceDefault, undefined)
+      assert.strictEqual(Stripe.usablePaymentMethod(customer), customer.paymentMethods[0])
+    }).pipe(Effect.provide(adapterAndClient({ meteredPrice: { priceId: fixturePriceId } }))))
+
   it.live("openSubscriptions: stripe-mock accepts the list request; its fixtures are none of ours", () =>
     Effect.gen(function*() {
       const stripe = yield* Stripe.Stripe

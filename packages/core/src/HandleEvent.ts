@@ -16,7 +16,7 @@ import * as KeyMove from "./KeyMove.js"
 import type { PlanAdmin, PlanAdminError } from "./PlanAdmin.js"
 import { decide, Decision } from "./Policy.js"
 import * as RecordChange from "./RecordChange.js"
-import { Stripe, type StripeError } from "./Stripe.js"
+import { Stripe, type StripeCustomer, type StripeError } from "./Stripe.js"
 import * as StripeEvent from "./StripeEvent.js"
 import * as Subscriptions from "./Subscriptions.js"
 import * as Transient from "./Transient.js"
@@ -89,14 +89,14 @@ export const plan = Effect.fn("HandleEvent.plan")(function*(raw: unknown) {
   }
   const customer = found.value
   const config = yield* BillingConfig
-  let hasPaymentMethod: boolean | undefined = undefined
+  let stripeCustomer: StripeCustomer | undefined = undefined
   if (readsPaymentMethod.has(event._tag)) {
     const stripe = yield* Ports.stripe
-    hasPaymentMethod = (yield* stripe.getCustomer(customer.customerId)).hasPaymentMethod
+    stripeCustomer = yield* stripe.getCustomer(customer.customerId)
   }
   const decision = decide(event, customer, {
     policy: config.demotionPolicy,
-    ...(hasPaymentMethod === undefined ? {} : { hasPaymentMethod })
+    ...(stripeCustomer === undefined ? {} : { stripeCustomer })
   })
   if (RecordChange.isStale(customer, event.created) && guardedAgainstStaleness(event, decision)) {
     return { event, customer, outcome: Outcome.Stale({ eventId: event.id, customerId: customer.customerId }) }
@@ -179,7 +179,11 @@ export const PROMOTION_WINDOW = RecordChange.PROMOTION_WINDOW
 
 // Promotion and demotion write the intent first (with the stale guard), then converge.
 // Why: see DESIGN.md, "Promotion".
-const promote = Effect.fn("HandleEvent.promote")(function*(customer: Customer.Customer, at: RecordChange.EventClock) {
+const promote = Effect.fn("HandleEvent.promote")(function*(
+  customer: Customer.Customer,
+  at: RecordChange.EventClock,
+  paymentMethodId?: string
+) {
   const stripe = yield* Ports.stripe
   // Both writes refuse a record a sync is closing or that a close fenced since it was read (`Fenced`,
   // retried after the close). Why: see DESIGN.md, "The settle close".
@@ -201,6 +205,7 @@ const promote = Effect.fn("HandleEvent.promote")(function*(customer: Customer.Cu
     if (refused === "Fenced") return yield* fencedOff
   }
   const subscriptionId = yield* stripe.ensureSubscription({
+    defaultPaymentMethod: paymentMethodId,
     customerId: customer.customerId,
     // One key per state the promotion starts from (generation, known subscription): concurrent
     // promotions share it; a later one is never replayed an old one. Why: see DESIGN.md, "Promotion".
@@ -237,7 +242,7 @@ const demote = Effect.fn("HandleEvent.demote")(
 
 const apply = (customer: Customer.Customer, at: RecordChange.EventClock, decision: Decision) =>
   Decision.$match(decision, {
-    Promote: () => promote(customer, at),
+    Promote: ({ paymentMethodId }) => promote(customer, at, paymentMethodId),
     Demote: ({ nonPayment }) => demote(customer, at, nonPayment),
     RecordFailure: ({ failedAt }) =>
       Effect.gen(function*() {

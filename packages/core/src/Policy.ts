@@ -7,12 +7,16 @@
 import { Data, Duration } from "effect"
 import type { DemotionPolicy } from "./BillingConfig.js"
 import type { Customer } from "./Customer.js"
+import { type StripeCustomer, usablePaymentMethod } from "./Stripe.js"
 import type { StripeEvent } from "./StripeEvent.js"
 
 /** What an event calls for. */
 export type Decision = Data.TaggedEnum<{
-  /** Ensure the metered subscription and move the key to the metered plan. */
-  Promote: { readonly cause: string }
+  /**
+   * Ensure the metered subscription and move the key to the metered plan. `paymentMethodId`: the card
+   * the subscription is to be charged to (its `default_payment_method`), when Stripe was asked.
+   */
+  Promote: { readonly cause: string; readonly paymentMethodId?: string }
   /** Move the key to the free plan, report the usage so far, cancel with a final invoice. */
   /** `nonPayment`: demoted because payments failed, so a later paid invoice promotes again. */
   Demote: { readonly reason: string; readonly nonPayment: boolean }
@@ -34,13 +38,19 @@ export const changesState = (decision: Decision): boolean =>
 const endedStatuses: ReadonlySet<string> = new Set(["unpaid", "canceled", "incomplete_expired"])
 
 /**
- * What a handled event calls for. `hasPaymentMethod` is what Stripe says now (read for events that
- * promote or remove a payment method); when it is not given, promotion assumes a usable one.
+ * What a handled event calls for. `stripeCustomer` is what Stripe says now (read for events that
+ * promote or remove a payment method): promotion needs a card Stripe would charge once it is the
+ * subscription's default. `hasPaymentMethod` alone (no card known) says only whether one exists; when
+ * neither is given, promotion assumes a usable one.
  */
 export const decide = (
   event: Exclude<StripeEvent, { readonly _tag: "Ignored" }>,
   customer: Customer,
-  context: { readonly policy: DemotionPolicy; readonly hasPaymentMethod?: boolean }
+  context: {
+    readonly policy: DemotionPolicy
+    readonly hasPaymentMethod?: boolean
+    readonly stripeCustomer?: StripeCustomer
+  }
 ): Decision => {
   const isOurSubscription = (id: string) => customer.subscriptionId === id
   const billable = customer.plan === "METERED" || customer.subscriptionId !== undefined
@@ -49,16 +59,27 @@ export const decide = (
   const mayBeBillable = billable || customer.settleUntil !== undefined
   // Deliveries are unordered: a card attached and then removed must not promote when the attach
   // arrives last, so promotion asks Stripe whether a usable payment method exists now.
-  const canPay = context.hasPaymentMethod !== false
+  const stripeCustomer = context.stripeCustomer
+  const cardFor = (preferred?: string) =>
+    stripeCustomer === undefined ? undefined : usablePaymentMethod(stripeCustomer, preferred)
+  const canPay = stripeCustomer === undefined ? context.hasPaymentMethod !== false : cardFor() !== undefined
+  const promote = (cause: string, preferred?: string) => {
+    const paymentMethodId = cardFor(preferred)
+    return paymentMethodId === undefined ? Decision.Promote({ cause }) : Decision.Promote({ cause, paymentMethodId })
+  }
   const noPaymentMethod = Decision.NoChange({ reason: "no usable payment method now" })
   switch (event._tag) {
     case "SetupIntentSucceeded":
-      return canPay ? Decision.Promote({ cause: event.setupIntentId }) : noPaymentMethod
+      return canPay ? promote(event.setupIntentId, event.paymentMethodId) : noPaymentMethod
     case "PaymentMethodAttached":
-      return canPay ? Decision.Promote({ cause: event.paymentMethodId }) : noPaymentMethod
+      return canPay ? promote(event.paymentMethodId, event.paymentMethodId) : noPaymentMethod
     case "PaymentMethodDetached":
-      return context.hasPaymentMethod !== false
-        ? Decision.NoChange({ reason: "another payment method remains" })
+      return (stripeCustomer === undefined ? context.hasPaymentMethod !== false : canPay)
+        // The detached card may have been the subscription's default (Stripe then charges nothing):
+        // a metered customer is re-pointed at a card that remains.
+        ? customer.plan === "METERED" && stripeCustomer !== undefined
+          ? promote(event.paymentMethodId)
+          : Decision.NoChange({ reason: "another payment method remains" })
         : mayBeBillable
         ? Decision.Demote({ reason: "no usable payment method left", nonPayment: false })
         : Decision.NoChange({ reason: "customer is not on the metered plan" })
@@ -88,7 +109,7 @@ export const decide = (
       return customer.paymentFailedAt === undefined
         ? Decision.NoChange({ reason: "no failed payment to recover from" })
         : canPay
-        ? Decision.Promote({ cause: event.invoiceId })
+        ? promote(event.invoiceId)
         : noPaymentMethod
     case "InvoiceCreated":
       return billable || customer.settleUntil !== undefined

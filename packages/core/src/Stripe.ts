@@ -75,9 +75,37 @@ export type MeterEventResult = "Accepted" | "Duplicate"
 export interface StripeCustomer {
   readonly id: CustomerId
   readonly deleted: boolean
-  /** Whether a default or attached payment method can pay invoices. */
+  /**
+   * Whether a payment method is attached or set as the invoice default: one a promotion can make the
+   * subscription's default, so that Stripe charges it (`usablePaymentMethod` picks which).
+   */
   readonly hasPaymentMethod: boolean
+  /** The attached payment methods, newest first. Attaching one does not make it a default. */
+  readonly paymentMethods: ReadonlyArray<string>
+  /**
+   * What Stripe charges an invoice whose subscription has no default of its own:
+   * `invoice_settings.default_payment_method`, else `default_source`.
+   */
+  readonly invoiceDefault: string | undefined
   readonly metadata: Readonly<Record<string, string>>
+}
+
+/**
+ * The payment method a promotion makes the subscription's `default_payment_method`: `preferred` (the
+ * card the event is about) while it is still attached, else the customer's invoice default, else the
+ * newest attached one. Stripe charges a subscription's invoices to its `default_payment_method`, else
+ * the customer's `invoice_settings.default_payment_method`, else `default_source`, and attaching a
+ * card makes it none of these (docs.stripe.com/billing/revenue-recovery/smart-retries, "Payment method
+ * ordering"). Undefined when the customer has nothing Stripe could charge.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const usablePaymentMethod = (customer: StripeCustomer, preferred?: string): string | undefined => {
+  if (customer.deleted) return undefined
+  const attached = customer.paymentMethods
+  if (preferred !== undefined && attached.includes(preferred)) return preferred
+  return customer.invoiceDefault ?? attached[0]
 }
 
 /** An aggregated meter value for a customer over `[start, end)` (epoch seconds). */
@@ -96,7 +124,16 @@ export interface StripeService {
    * live, so it never answers with one of them.
    */
   readonly ensureSubscription: (
-    input: { readonly customerId: CustomerId; readonly idempotencyKey: string }
+    input: {
+      readonly customerId: CustomerId
+      readonly idempotencyKey: string
+      /**
+       * The card Stripe is to charge: made the subscription's `default_payment_method` (at creation, or
+       * on the live subscription found), and the customer's `invoice_settings.default_payment_method`
+       * when it has none. Without it, Stripe charges the customer's invoice default, if any.
+       */
+      readonly defaultPaymentMethod?: string | undefined
+    }
   ) => Effect.Effect<SubscriptionId, StripeError>
   /**
    * The customer's metered subscriptions made by `ensureSubscription` (not one the merchant made to
@@ -137,12 +174,19 @@ export const MAX_IDEMPOTENCY_KEY = 255
  * earlier creation never answers with one of them. Concurrent callers see the same subscriptions and
  * still create one. Hashed past Stripe's 255 characters.
  */
-export const creationKey = (idempotencyKey: string, notLive: ReadonlyArray<string>): string => {
-  if (notLive.length === 0) return idempotencyKey
-  const key = `${idempotencyKey}:${[...notLive].sort().join(",")}`
+export const creationKey = (
+  idempotencyKey: string,
+  notLive: ReadonlyArray<string>,
+  defaultPaymentMethod?: string
+): string => {
+  // Stripe refuses a key replayed with other parameters (`idempotency_error`, not transient): two
+  // promotions with different cards get a key each, and the orphan sweep cancels the loser's.
+  const parts = [...[...notLive].sort(), ...(defaultPaymentMethod === undefined ? [] : [defaultPaymentMethod])]
+  if (parts.length === 0) return idempotencyKey
+  const key = `${idempotencyKey}:${parts.join(",")}`
   return key.length <= MAX_IDEMPOTENCY_KEY
     ? key
-    : `${idempotencyKey.slice(0, MAX_IDEMPOTENCY_KEY - 22)}:h${fnv1a64([...notLive].sort().join(","))}`
+    : `${idempotencyKey.slice(0, MAX_IDEMPOTENCY_KEY - 22)}:h${fnv1a64(parts.join(","))}`
 }
 
 /** The `Stripe` port. */

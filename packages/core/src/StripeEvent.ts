@@ -48,6 +48,8 @@ export interface SetupIntentSucceeded extends Envelope {
   readonly _tag: "SetupIntentSucceeded"
   readonly customerId: CustomerId | undefined
   readonly setupIntentId: string
+  /** The payment method the intent set up (`payment_method`), when Stripe names one. */
+  readonly paymentMethodId: string | undefined
 }
 /** A payment method was attached to a customer. */
 export interface PaymentMethodAttached extends Envelope {
@@ -137,7 +139,11 @@ const object = <F extends Schema.Struct.Fields>(fields: F) =>
   Schema.Struct({ object: Schema.Struct(fields), previous_attributes: Schema.optional(Schema.Unknown) })
 
 const Bodies = {
-  "setup_intent.succeeded": object({ id: Schema.String, customer: CustomerRef }),
+  "setup_intent.succeeded": object({
+    id: Schema.String,
+    customer: CustomerRef,
+    payment_method: Schema.optional(Schema.NullOr(Schema.Union(Schema.String, Schema.Struct({ id: Schema.String }))))
+  }),
   "payment_method.attached": object({ id: Schema.String, customer: CustomerRef }),
   "payment_method.detached": Schema.Struct({
     object: Schema.Struct({ id: Schema.String, customer: CustomerRef }),
@@ -162,7 +168,14 @@ const toEvent = (envelope: Envelope, type: HandledType, data: unknown): StripeEv
   switch (type) {
     case "setup_intent.succeeded": {
       const { object: o } = data as typeof Bodies[typeof type]["Type"]
-      return { ...envelope, _tag: "SetupIntentSucceeded", customerId: customerOf(o.customer), setupIntentId: o.id }
+      const pm = o.payment_method
+      return {
+        ...envelope,
+        _tag: "SetupIntentSucceeded",
+        customerId: customerOf(o.customer),
+        setupIntentId: o.id,
+        paymentMethodId: pm === null || pm === undefined ? undefined : typeof pm === "string" ? pm : pm.id
+      }
     }
     case "payment_method.attached": {
       const { object: o } = data as typeof Bodies[typeof type]["Type"]

@@ -4,6 +4,7 @@ import { DemotionPolicy } from "../src/BillingConfig.js"
 import * as Customer from "../src/Customer.js"
 import { ApiKeyId, CustomerId, EventId, SubscriptionId } from "../src/Ids.js"
 import { changesState, decide, Decision } from "../src/Policy.js"
+import { type StripeCustomer, usablePaymentMethod } from "../src/Stripe.js"
 import type * as StripeEvent from "../src/StripeEvent.js"
 
 type Handled = Exclude<StripeEvent.StripeEvent, { readonly _tag: "Ignored" }>
@@ -34,7 +35,8 @@ const setupIntentSucceeded: Handled = {
   ...envelope(),
   _tag: "SetupIntentSucceeded",
   customerId,
-  setupIntentId: "seti_123"
+  setupIntentId: "seti_123",
+  paymentMethodId: undefined
 }
 const paymentMethodAttached: Handled = {
   ...envelope(),
@@ -312,6 +314,76 @@ describe("Policy.decide", () => {
     it("demotes a free customer inside a window (a promotion may be writing ahead)", () => {
       assert.strictEqual(tagOf(customerDeleted, settling), "Demote")
     })
+  })
+})
+
+describe("Policy.decide with what Stripe says about the customer's cards (issue 9)", () => {
+  const stripeCustomer = (paymentMethods: ReadonlyArray<string>, invoiceDefault?: string): StripeCustomer => ({
+    id: customerId,
+    deleted: false,
+    hasPaymentMethod: paymentMethods.length > 0 || invoiceDefault !== undefined,
+    paymentMethods,
+    invoiceDefault,
+    metadata: {}
+  })
+  const attachedCard: Handled = { ...paymentMethodAttached, paymentMethodId: "pm_new" }
+  const context = (customer: StripeCustomer) => ({ policy: finalAttempt, stripeCustomer: customer })
+
+  it("promotes with the event's card while it is attached: it becomes the subscription's default", () => {
+    assert.deepStrictEqual(
+      decide(attachedCard, free, context(stripeCustomer(["pm_new", "pm_old"], "pm_old"))),
+      Decision.Promote({ cause: "pm_new", paymentMethodId: "pm_new" })
+    )
+    const seti: Handled = {
+      ...envelope(),
+      _tag: "SetupIntentSucceeded",
+      customerId,
+      setupIntentId: "seti_123",
+      paymentMethodId: "pm_new"
+    }
+    assert.deepStrictEqual(
+      decide(seti, free, context(stripeCustomer(["pm_new"]))),
+      Decision.Promote({ cause: "seti_123", paymentMethodId: "pm_new" })
+    )
+  })
+
+  it("a card detached since: the invoice default, else the newest attached card; none: no promotion", () => {
+    assert.deepStrictEqual(
+      decide(attachedCard, free, context(stripeCustomer(["pm_b", "pm_a"], "pm_a"))),
+      Decision.Promote({ cause: "pm_new", paymentMethodId: "pm_a" })
+    )
+    assert.deepStrictEqual(
+      decide(attachedCard, free, context(stripeCustomer(["pm_b", "pm_a"]))),
+      Decision.Promote({ cause: "pm_new", paymentMethodId: "pm_b" })
+    )
+    assert.strictEqual(decide(attachedCard, free, context(stripeCustomer([])))._tag, "NoChange")
+  })
+
+  it("a detach that leaves a card re-points a metered customer's subscription at it", () => {
+    assert.deepStrictEqual(
+      decide(paymentMethodDetached, metered, context(stripeCustomer(["pm_left"]))),
+      Decision.Promote({ cause: "pm_123", paymentMethodId: "pm_left" })
+    )
+    // A free customer (or one being demoted) is not promoted by a card being removed.
+    assert.strictEqual(decide(paymentMethodDetached, free, context(stripeCustomer(["pm_left"])))._tag, "NoChange")
+    assert.strictEqual(
+      decide(paymentMethodDetached, freeWithSubscription, context(stripeCustomer(["pm_left"])))._tag,
+      "NoChange"
+    )
+    assert.strictEqual(decide(paymentMethodDetached, metered, context(stripeCustomer([])))._tag, "Demote")
+  })
+
+  it("a paid invoice after a failure promotes onto the invoice default", () => {
+    assert.deepStrictEqual(
+      decide(invoicePaid, records.failing, context(stripeCustomer(["pm_b", "pm_a"], "pm_a"))),
+      Decision.Promote({ cause: "in_456", paymentMethodId: "pm_a" })
+    )
+  })
+
+  it("a deleted customer has no usable card", () => {
+    const deleted = { ...stripeCustomer(["pm_a"], "pm_a"), deleted: true }
+    assert.strictEqual(usablePaymentMethod(deleted), undefined)
+    assert.strictEqual(decide(attachedCard, free, context(deleted))._tag, "NoChange")
   })
 })
 

@@ -186,8 +186,18 @@ describe("StripeEvent.decode", () => {
           id: "evt_1QxYz2LkdIwHu7ixAbCdEfGh",
           created: CREATED,
           customerId: CUSTOMER,
-          setupIntentId: "seti_1QxYz2LkdIwHu7ixSetup01"
+          setupIntentId: "seti_1QxYz2LkdIwHu7ixSetup01",
+          // The card the intent set up: promotion makes it the subscription's default payment method.
+          paymentMethodId: "pm_1QxYz2LkdIwHu7ixCard0001"
         } as StripeEvent.StripeEvent)
+        const expanded = yield* StripeEvent.decode(
+          event("setup_intent.succeeded", { ...setupIntent(CUSTOMER), payment_method: { id: "pm_expanded" } })
+        )
+        assert.isTrue(expanded._tag === "SetupIntentSucceeded" && expanded.paymentMethodId === "pm_expanded")
+        const none = yield* StripeEvent.decode(
+          event("setup_intent.succeeded", { ...setupIntent(CUSTOMER), payment_method: null })
+        )
+        assert.isTrue(none._tag === "SetupIntentSucceeded" && none.paymentMethodId === undefined)
       }))
 
     it.effect("payment_method.attached", () =>

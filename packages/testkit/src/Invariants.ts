@@ -6,6 +6,7 @@
  */
 import { type Ids, UtcDay } from "@augint-billing/core"
 import type { State } from "./MemoryState.js"
+import { chargedCard } from "./StripeMemory.js"
 
 /** Subscription statuses under which Stripe keeps invoicing. */
 export const LIVE_STATUSES: ReadonlySet<string> = new Set(["active", "trialing", "past_due"])
@@ -21,10 +22,15 @@ export const billed = (state: State, customerId: Ids.CustomerId, day: UtcDay.Utc
   return sum
 }
 
-/** Whether the customer has a live subscription and a payment method. */
+/**
+ * Whether the customer has a live subscription that Stripe would charge to a card: its default payment
+ * method, else the customer's invoice default, else its default source (an attached card that is none
+ * of these pays nothing).
+ */
 export const canPay = (state: State, customerId: Ids.CustomerId): boolean =>
-  [...state.subscriptions.values()].some((s) => s.customerId === customerId && LIVE_STATUSES.has(s.status)) &&
-  (state.stripeCustomers.get(customerId)?.paymentMethods ?? 0) > 0
+  [...state.subscriptions.values()].some((s) =>
+    s.customerId === customerId && LIVE_STATUSES.has(s.status) && chargedCard(state, s) !== undefined
+  )
 
 /**
  * Every violation, one line each (empty when all hold):
@@ -34,7 +40,9 @@ export const canPay = (state: State, customerId: Ids.CustomerId): boolean =>
  * 3. every accepted meter event is on an invoice: its timestamp falls inside the life of one of the
  *    customer's subscriptions, and it arrived before that subscription's final invoice;
  * 4. no usage is billed twice: a METERED customer has one open subscription, the record's; a FREE one
- *    whose settle window closed has none.
+ *    whose settle window closed has none;
+ * 5. a renewal invoice of a promoted customer is charged to a card Stripe would use: the record's
+ *    subscription has a default payment method, or the customer an invoice default, that is attached.
  */
 export const violations = (
   state: State,
@@ -65,6 +73,14 @@ export const violations = (
       out.push(`${customerId}: record ${record.plan}, key in [${plans.join(",")}], live subscription and card: ${pays}`)
     }
     if (record.pending !== undefined) out.push(`${customerId}: a report is still pending`)
+    const held = record.subscriptionId === undefined ? undefined : state.subscriptions.get(record.subscriptionId)
+    if (record.plan === "METERED" && (held === undefined || chargedCard(state, held) === undefined)) {
+      out.push(
+        `${customerId}: promoted, but a renewal invoice of ${
+          record.subscriptionId ?? "no subscription"
+        } is charged to no card`
+      )
+    }
     const open = [...state.subscriptions.values()].filter((s) => s.customerId === customerId && s.status !== "canceled")
     const expected = record.plan === "METERED" && record.subscriptionId !== undefined
       ? [record.subscriptionId]

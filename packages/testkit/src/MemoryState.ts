@@ -18,13 +18,22 @@ export interface MemorySubscription {
   readonly createdAt: number
   /** Epoch millis it was cancelled; meter events accepted later are on no invoice of it. */
   canceledAt: number | undefined
+  /** `default_payment_method`: the card its invoices are charged to first (`StripeMemory.chargedCard`). */
+  defaultPaymentMethod?: string | undefined
 }
 
 /** A customer as the in-memory Stripe keeps it. */
 export interface MemoryStripeCustomer {
   readonly id: Ids.CustomerId
   deleted: boolean
+  /** How many payment methods are attached; `cards` follows it (`StripeMemory.attachedCards`). */
   paymentMethods: number
+  /** The attached payment methods' ids, oldest first. */
+  cards?: Array<string> | undefined
+  /** `invoice_settings.default_payment_method`; attaching a card does not set it. */
+  invoiceDefault?: string | undefined
+  /** `default_source` (a legacy card or source). */
+  defaultSource?: string | undefined
   metadata: Record<string, string>
 }
 

@@ -2,7 +2,9 @@
  * An in-memory `Stripe` that behaves like Stripe where billing depends on it: meter event identifiers
  * deduped over 24 hours, timestamps accepted only from 35 days back to 5 minutes ahead, one concurrent
  * meter event per customer (`Locked`), idempotent subscription creation, cancel of a cancelled
- * subscription is success, webhook signatures in Stripe's scheme with a 300 s tolerance.
+ * subscription is success, webhook signatures in Stripe's scheme with a 300 s tolerance, and who pays
+ * an invoice: the subscription's default payment method, else the customer's invoice default, else
+ * its default source; attaching a card makes it none of these.
  *
  * @since 0.1.0
  */
@@ -19,6 +21,84 @@ const notFound = (message: string) => new Stripe.StripeError({ reason: "NotFound
 export const WEBHOOK_TOLERANCE_SECONDS = 300
 
 const LIVE_STATUSES: ReadonlySet<string> = new Set(["active", "trialing", "past_due"])
+
+/**
+ * A customer's attached payment methods, oldest first: `cards` brought in line with the count
+ * `paymentMethods` (what the driver and the CLI set): a card attached gets a new id, the newest are
+ * detached first, and an invoice default that was detached is cleared, as Stripe clears it.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const attachedCards = (state: MemoryState.State, customer: MemoryState.MemoryStripeCustomer) => {
+  const cards = customer.cards ?? (customer.cards = [])
+  while (cards.length < customer.paymentMethods) cards.push(`pm_mem${state.nextId++}`)
+  while (cards.length > Math.max(0, customer.paymentMethods)) cards.pop()
+  if (customer.invoiceDefault !== undefined && !cards.includes(customer.invoiceDefault)) {
+    customer.invoiceDefault = undefined
+  }
+  return cards as ReadonlyArray<string>
+}
+
+/**
+ * Attach a card (a new id unless given) without making it any default: a SetupIntent or
+ * `payment_method.attach` sets neither `invoice_settings.default_payment_method` nor a subscription's
+ * `default_payment_method` (docs.stripe.com/billing/revenue-recovery/smart-retries, "Payment method
+ * ordering"). Returns its id.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const attachCard = (state: MemoryState.State, customerId: Ids.CustomerId, id?: string): string | undefined => {
+  const c = state.stripeCustomers.get(customerId)
+  if (c === undefined) return undefined
+  const cards = attachedCards(state, c) as Array<string>
+  const card = id ?? `pm_mem${state.nextId++}`
+  if (!cards.includes(card)) cards.push(card)
+  c.paymentMethods = cards.length
+  return card
+}
+
+/**
+ * Detach a card; a subscription or invoice default that named it no longer charges it (users report
+ * Stripe sets `subscription.default_payment_method` to null then: github.com/chdsbd/kodiak/pull/709).
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const detachCard = (state: MemoryState.State, customerId: Ids.CustomerId, id: string): void => {
+  const c = state.stripeCustomers.get(customerId)
+  if (c === undefined) return
+  const cards = (attachedCards(state, c) as Array<string>).filter((card) => card !== id)
+  c.cards = cards
+  c.paymentMethods = cards.length
+  if (c.invoiceDefault === id) c.invoiceDefault = undefined
+  for (const s of state.subscriptions.values()) {
+    if (s.customerId === customerId && s.defaultPaymentMethod === id) s.defaultPaymentMethod = undefined
+  }
+}
+
+/**
+ * The card Stripe charges an invoice of `subscription` to: its `default_payment_method`, else the
+ * customer's `invoice_settings.default_payment_method`, else `default_source`; undefined when none, and
+ * then the invoice fails and Smart Retries do not retry (docs.stripe.com/billing/revenue-recovery/
+ * smart-retries: "Stripe doesn't retry payments if no payment methods are available").
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const chargedCard = (
+  state: MemoryState.State,
+  subscription: MemoryState.MemorySubscription
+): string | undefined => {
+  const c = state.stripeCustomers.get(subscription.customerId)
+  if (c === undefined || c.deleted) return undefined
+  const cards = attachedCards(state, c)
+  const card = [subscription.defaultPaymentMethod, c.invoiceDefault].find((id) =>
+    id !== undefined && cards.includes(id)
+  )
+  return card ?? c.defaultSource
+}
 
 /** Build the Stripe port over shared state. */
 export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.MemoryState> = Effect.map(
@@ -58,23 +138,38 @@ export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.Memory
     const webhookError = (reason: typeof Stripe.WebhookErrorReason.Type, message: string) =>
       new Stripe.WebhookVerificationError({ reason, message })
     return {
-      ensureSubscription: ({ customerId, idempotencyKey }) =>
+      ensureSubscription: ({ customerId, defaultPaymentMethod, idempotencyKey }) =>
         instrument(
           state,
           "Stripe.ensureSubscription",
           Effect.gen(function*() {
-            if (customer(customerId) === undefined) return yield* notFound(`No such customer: '${customerId}'`)
+            const c = customer(customerId)
+            if (c === undefined) return yield* notFound(`No such customer: '${customerId}'`)
+            if (defaultPaymentMethod !== undefined && !attachedCards(state, c).includes(defaultPaymentMethod)) {
+              // Stripe refuses a default payment method the customer does not have attached.
+              return yield* invalid(`The customer does not have a payment method with the ID ${defaultPaymentMethod}`)
+            }
+            // The card becomes the customer's invoice default only when none is set (customers.update).
+            const adopt = () => {
+              if (defaultPaymentMethod !== undefined && c.invoiceDefault === undefined) {
+                c.invoiceDefault = defaultPaymentMethod
+              }
+            }
             const notLive: Array<Ids.SubscriptionId> = []
             for (const s of state.subscriptions.values()) {
               if (s.customerId !== customerId) continue
-              if (LIVE_STATUSES.has(s.status)) return s.id
+              if (LIVE_STATUSES.has(s.status)) {
+                if (defaultPaymentMethod !== undefined) s.defaultPaymentMethod = defaultPaymentMethod
+                adopt()
+                return s.id
+              }
               if (s.status !== "canceled") notLive.push(s.id)
             }
             // Like the adapter (list, then create), two concurrent callers can both find none here:
             // only the idempotency key keeps them to one subscription.
             yield* Effect.yieldNow()
             const now = yield* Clock.currentTimeMillis
-            const key = Stripe.creationKey(idempotencyKey, notLive)
+            const key = Stripe.creationKey(idempotencyKey, notLive, defaultPaymentMethod)
             const previous = state.idempotency.get(key)
             if (previous !== undefined && now - previous.at < Duration.toMillis(Duration.hours(24))) {
               return previous.subscriptionId
@@ -86,8 +181,10 @@ export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.Memory
               status: "active",
               invoicedNow: false,
               createdAt: now,
-              canceledAt: undefined
+              canceledAt: undefined,
+              defaultPaymentMethod
             })
+            adopt()
             state.idempotency.set(key, { subscriptionId: id, at: now })
             return id
           })
@@ -143,10 +240,14 @@ export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.Memory
           Effect.suspend(() => {
             const c = state.stripeCustomers.get(customerId)
             if (c === undefined) return Effect.fail(notFound(`No such customer: '${customerId}'`))
+            const cards = c.deleted ? [] : [...attachedCards(state, c)].reverse()
+            const invoiceDefault = c.deleted ? undefined : c.invoiceDefault ?? c.defaultSource
             return Effect.succeed({
               id: c.id,
               deleted: c.deleted,
-              hasPaymentMethod: !c.deleted && c.paymentMethods > 0,
+              hasPaymentMethod: cards.length > 0 || invoiceDefault !== undefined,
+              paymentMethods: cards,
+              invoiceDefault,
               metadata: { ...c.metadata }
             })
           })

@@ -4,6 +4,7 @@
  * which refuses the delivery either way.
  */
 import { Stripe as Port } from "@augint-billing/core"
+import { Clock, Duration, Effect, Redacted } from "effect"
 import StripeSdk from "stripe"
 
 const reason = (error: unknown): Port.WebhookVerificationError["reason"] => {
@@ -28,3 +29,56 @@ const firstLine = (error: unknown): string => {
 /** The port error for a failure of `constructEventAsync`. */
 export const fromVerificationFailure = (error: unknown): Port.WebhookVerificationError =>
   new Port.WebhookVerificationError({ reason: reason(error), message: `webhook refused: ${firstLine(error)}` })
+
+/**
+ * `verifyWebhook` on the SDK's `constructEventAsync`: the exact raw bytes, an explicit tolerance, the
+ * receive time from the Effect `Clock`; without a secret every delivery is refused.
+ */
+export const verifier = (
+  sdk: StripeSdk,
+  webhookSecret: Redacted.Redacted<string> | undefined,
+  tolerance: Duration.Duration
+): Port.StripeService["verifyWebhook"] =>
+({ payload, signature }) =>
+  Effect.gen(function*() {
+    if (webhookSecret === undefined) {
+      // Core has no "not configured" reason; BadSignature refuses the delivery, the message says why.
+      return yield* new Port.WebhookVerificationError({
+        reason: "BadSignature",
+        message: "webhook refused: the webhook signing secret is not configured (STRIPE_WEBHOOK_SECRET)"
+      })
+    }
+    if (signature === undefined || signature.trim() === "") {
+      return yield* new Port.WebhookVerificationError({
+        reason: "MissingHeader",
+        message: "webhook refused: no Stripe-Signature header"
+      })
+    }
+    if (payload.length === 0) {
+      return yield* new Port.WebhookVerificationError({
+        reason: "MalformedPayload",
+        message: "webhook refused: empty body"
+      })
+    }
+    const now = yield* Clock.currentTimeMillis
+    const event: unknown = yield* Effect.tryPromise({
+      try: () =>
+        sdk.webhooks.constructEventAsync(
+          payload,
+          signature,
+          Redacted.value(webhookSecret),
+          // Explicit: the SDK reads 0 as "no timestamp check".
+          Math.max(1, Math.floor(Duration.toSeconds(tolerance))),
+          undefined,
+          now
+        ),
+      catch: fromVerificationFailure
+    })
+    if (typeof event !== "object" || event === null || Array.isArray(event)) {
+      return yield* new Port.WebhookVerificationError({
+        reason: "MalformedPayload",
+        message: "webhook refused: the body is not a JSON object"
+      })
+    }
+    return event
+  })

@@ -1,0 +1,139 @@
+/**
+ * The money path as Stripe really behaves (issue 9): who pays an invoice, which invoices are ours,
+ * what a cancel does to collection. Each test names the Stripe behaviour it models and where it is
+ * documented.
+ */
+import { HandleEvent, Stripe } from "@augint-billing/core"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Option, TestClock } from "effect"
+import { Driver, Invariants, StripeEvents, StripeMemory } from "../src/index.js"
+import { apiKeyId, customerId, METERED, nowSeconds, settleOk, signUp, T0, testLayer } from "./support.js"
+
+const customers = [{ customerId: customerId(1), apiKeyId: apiKeyId(1) }]
+
+const attachAndDeliver = (card?: string) =>
+  Effect.gen(function*() {
+    const { state } = yield* Driver.Driver
+    const id = StripeMemory.attachCard(state, customerId(1), card)!
+    yield* settleOk(HandleEvent.handleEvent(
+      StripeEvents.paymentMethodAttached({ customerId: customerId(1), created: yield* nowSeconds, paymentMethodId: id })
+    ))
+    yield* TestClock.adjust("1 second")
+    return id
+  })
+
+describe("who pays an invoice (issue 9, behaviour 1)", () => {
+  // docs.stripe.com/billing/revenue-recovery/smart-retries, "Payment method ordering": the
+  // subscription's default_payment_method, then the customer's invoice default, then default_source.
+  it.effect("attaching a card makes it no default: a subscription made without one is charged to nothing", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      yield* signUp(1)
+      const { state } = yield* Driver.Driver
+      const stripe = yield* Stripe.Stripe
+      const card = StripeMemory.attachCard(state, customerId(1))!
+      const customer = yield* stripe.getCustomer(customerId(1))
+      assert.deepStrictEqual(customer.paymentMethods, [card])
+      assert.strictEqual(customer.invoiceDefault, undefined)
+      const id = yield* stripe.ensureSubscription({ customerId: customerId(1), idempotencyKey: "k1" })
+      assert.strictEqual(StripeMemory.chargedCard(state, state.subscriptions.get(id)!), undefined)
+      // With a default payment method it is charged to that card, and the card becomes the invoice default.
+      yield* stripe.cancelSubscription({ subscriptionId: id, invoiceNow: false })
+      const next = yield* stripe.ensureSubscription({
+        customerId: customerId(1),
+        idempotencyKey: "k2",
+        defaultPaymentMethod: card
+      })
+      assert.strictEqual(StripeMemory.chargedCard(state, state.subscriptions.get(next)!), card)
+      assert.strictEqual((yield* stripe.getCustomer(customerId(1))).invoiceDefault, card)
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("Stripe refuses a default payment method the customer does not have attached", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      yield* signUp(1)
+      const stripe = yield* Stripe.Stripe
+      const result = yield* Effect.either(stripe.ensureSubscription({
+        customerId: customerId(1),
+        idempotencyKey: "k1",
+        defaultPaymentMethod: "pm_elsewhere"
+      }))
+      assert.isTrue(result._tag === "Left" && result.left.reason === "InvalidRequest")
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("promotion makes the promoting card the subscription's default and the customer's invoice default", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      yield* signUp(1)
+      const { state } = yield* Driver.Driver
+      const card = yield* attachAndDeliver()
+      const record = state.records.get(customerId(1))!
+      assert.strictEqual(record.plan, "METERED")
+      const sub = state.subscriptions.get(record.subscriptionId!)!
+      assert.strictEqual(sub.defaultPaymentMethod, card)
+      assert.strictEqual(state.stripeCustomers.get(customerId(1))!.invoiceDefault, card)
+      assert.deepStrictEqual(Invariants.violations(state, customers, METERED), [])
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a second card promotes onto the subscription; the invoice default the customer had stays", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      yield* signUp(1)
+      const { state } = yield* Driver.Driver
+      const first = yield* attachAndDeliver()
+      const second = yield* attachAndDeliver()
+      const record = state.records.get(customerId(1))!
+      assert.strictEqual(state.subscriptions.get(record.subscriptionId!)!.defaultPaymentMethod, second)
+      assert.strictEqual(state.stripeCustomers.get(customerId(1))!.invoiceDefault, first)
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("setup_intent.succeeded makes the intent's payment_method the subscription's default", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      yield* signUp(1)
+      const { state } = yield* Driver.Driver
+      StripeMemory.attachCard(state, customerId(1))
+      const card = StripeMemory.attachCard(state, customerId(1))!
+      const event = StripeEvents.setupIntentSucceeded({ customerId: customerId(1), created: yield* nowSeconds })
+      event.data.object.payment_method = card
+      yield* settleOk(HandleEvent.handleEvent(event))
+      const record = state.records.get(customerId(1))!
+      assert.strictEqual(state.subscriptions.get(record.subscriptionId!)!.defaultPaymentMethod, card)
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("detaching the default card re-points the subscription at a card that remains", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      yield* signUp(1)
+      const { state } = yield* Driver.Driver
+      const first = yield* attachAndDeliver()
+      const second = StripeMemory.attachCard(state, customerId(1))!
+      StripeMemory.detachCard(state, customerId(1), first)
+      const sub = state.subscriptions.get(state.records.get(customerId(1))!.subscriptionId!)!
+      assert.strictEqual(StripeMemory.chargedCard(state, sub), undefined)
+      yield* settleOk(HandleEvent.handleEvent(
+        StripeEvents.paymentMethodDetached({
+          customerId: customerId(1),
+          created: yield* nowSeconds,
+          paymentMethodId: first
+        })
+      ))
+      assert.strictEqual(state.records.get(customerId(1))!.plan, "METERED")
+      assert.strictEqual(StripeMemory.chargedCard(state, sub), second)
+      assert.deepStrictEqual(Invariants.violations(state, customers, METERED), [])
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("invariant: a promoted customer whose renewal would be charged to no card is a violation", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      yield* signUp(1)
+      const { state } = yield* Driver.Driver
+      const card = yield* attachAndDeliver()
+      assert.deepStrictEqual(Invariants.violations(state, customers, METERED), [])
+      // The card is detached behind the library's back and no event arrives: nothing pays the renewal.
+      StripeMemory.detachCard(state, customerId(1), card)
+      const broken = Invariants.violations(state, customers, METERED)
+      assert.isTrue(broken.some((line) => line.includes("charged to no card")), broken.join("; "))
+      assert.isTrue(Option.isSome(yield* (yield* Driver.Driver).record(customerId(1))))
+    }).pipe(Effect.provide(testLayer())))
+})
