@@ -1,0 +1,289 @@
+/**
+ * Exactly-once billing (DESIGN.md invariant 1, checked with `Invariants.violations`) over random
+ * histories (`usageHistory.ts`) with GetUsage as unkind as AWS (issue 14): counts shown 40 minutes late
+ * (localstack/localstack#11393), and each of the four answers to the two undocumented behaviours (a key
+ * removed from a plan: its counts kept or dropped from that plan's GetUsage; a key re-added: its counts
+ * kept or reset).
+ *
+ * Every invariant but exactness holds under every setting, and `kept/kept` is exact. Under the others
+ * the units lost (or billed twice) are measured against a bound computed from the history alone (what
+ * AWS hid from every read the history made) and asserted not to exceed it; the shrunk counterexample of
+ * each cause is pinned with its exact outcome per setting.
+ *
+ * FC_NUM_RUNS sets the histories per setting (default 100), FC_SEED replays a run, as in invariants.test.ts.
+ * USAGE_SHRINK=1 fails any history that lost more than what no flow could read, so fast-check shrinks it.
+ */
+import { CustomerRepo, HandleEvent, UsageSync, UtcDay } from "@augint-billing/core"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, FastCheck as fc, Option, TestClock } from "effect"
+import { Driver, MemoryState, StripeEvents } from "../src/index.js"
+import { apiKeyId, customerId, nowSeconds, settleOk, signUpMetered, T0, testLayer } from "./support.js"
+import { type Command, command, nameOf, run, type Setting, settings } from "./usageHistory.js"
+
+const numRuns = Number(process.env.FC_NUM_RUNS ?? 100)
+const seedSetting = process.env.FC_SEED
+const seed = seedSetting === undefined || seedSetting === "random" ? Date.now() : Number(seedSetting)
+
+const loses = (units: number, stranded = 0) => ({ lost: units, over: 0, stranded })
+const exact = loses(0)
+// Customer 1 promoted, 10 units used and billed by a sync past the delay, then demoted.
+const billedThenDemoted: ReadonlyArray<Command> = [
+  { _tag: "Promote", c: 1 },
+  { _tag: "Usage", c: 1, units: 10 },
+  { _tag: "Advance", minutes: 41 },
+  { _tag: "Sync" },
+  { _tag: "Demote", c: 1, how: "finalFailure" }
+]
+
+// The shrunk counterexamples of each loss, with what each setting loses (kept/kept: nothing). Each names
+// its cause and, where core can remove it, the change that would.
+const regressions: ReadonlyArray<{
+  readonly cause: string
+  readonly commands: ReadonlyArray<Command>
+  /** Per setting; a setting not listed is exact. */
+  readonly expected: Partial<
+    Record<Setting, { readonly lost: number; readonly over: number; readonly stranded: number }>
+  >
+}> = [
+  {
+    // Flow bug (issue 9): the demotion moves the key, then reads its usage; a dropped key reads as
+    // nothing, so what the last sync did not see is lost. Report first, then move, removes it.
+    cause: "dropped: the demotion moves the key before reading its metered usage",
+    commands: [
+      { _tag: "Promote", c: 2 },
+      { _tag: "Usage", c: 2, units: 1 },
+      { _tag: "Sync" },
+      { _tag: "Advance", minutes: 40 },
+      { _tag: "Demote", c: 2, how: "finalFailure" }
+    ],
+    expected: {
+      "dropped/kept": loses(1),
+      "dropped/reset": loses(1)
+    }
+  },
+  {
+    // Unavoidable under "dropped": counted within the delay before the key left the plan, never shown.
+    cause: "dropped: usage within the reporting delay before the key is removed",
+    commands: [
+      { _tag: "Promote", c: 1 },
+      { _tag: "Usage", c: 1, units: 3 },
+      { _tag: "Advance", minutes: 20 },
+      { _tag: "Demote", c: 1, how: "detach" }
+    ],
+    expected: {
+      "dropped/kept": loses(3),
+      "dropped/reset": loses(3)
+    }
+  },
+  {
+    // Flow bug under "reset": a promotion inside the settle window puts the key back without reading
+    // the old counter first (readable here: made 40 minutes before). Flushing the key's metered usage
+    // before the add removes it; counts made within the delay before the add stay unreadable.
+    cause: "reset: a promotion re-adds the key before its last counts were read",
+    commands: [
+      { _tag: "Promote", c: 1 },
+      { _tag: "Usage", c: 1, units: 1 },
+      { _tag: "Demote", c: 1, how: "finalFailure" },
+      { _tag: "Advance", minutes: 40 },
+      { _tag: "Promote", c: 1 },
+      { _tag: "Usage", c: 1, units: 1 }
+    ],
+    expected: {
+      "kept/reset": loses(1),
+      "dropped/reset": loses(1)
+    }
+  },
+  {
+    // Flow bug under "reset": the ledger holds the day's reported 10, the new counter starts at 0, so
+    // the next 10 units of the day read as already billed. Core must rebase the day's ledger when the
+    // key is re-added (record the reported total as an offset added to what the new counter shows).
+    cause: "reset: the ledger of the day swallows the new counter's units",
+    commands: [
+      ...billedThenDemoted,
+      { _tag: "Promote", c: 1 },
+      { _tag: "Usage", c: 1, units: 5 },
+      { _tag: "Advance", minutes: 41 },
+      { _tag: "Sync" }
+    ],
+    expected: {
+      "kept/reset": loses(5),
+      "dropped/reset": loses(5)
+    }
+  },
+  {
+    // Under "dropped/kept" the counts a demotion could not read come back with the key, and are
+    // reported then; for a past day the event is stamped inside that day, before the new subscription,
+    // and after the old one's final invoice: accepted, on no invoice. Reading before the move (issue 9)
+    // leaves only the counts within the delay to come back; those are lost under any flow.
+    cause: "dropped/kept: counts back with the key are reported after their subscription's final invoice",
+    commands: [
+      { _tag: "Promote", c: 1 },
+      { _tag: "Usage", c: 1, units: 1 },
+      { _tag: "Demote", c: 1, how: "finalFailure" },
+      { _tag: "Advance", minutes: 90 },
+      { _tag: "Sync" },
+      { _tag: "ToMidnight", minutesBefore: 0 },
+      { _tag: "Promote", c: 1 }
+    ],
+    expected: {
+      "dropped/kept": loses(1, 1),
+      "dropped/reset": loses(1)
+    }
+  },
+  {
+    // Flow bug under "dropped/kept": newLink reads the key's history while the key is outside the
+    // metered plan, sees none, and reports it again once the key is back. Here the relink is a day
+    // later (the idempotency bug below), so the events land on no invoice; for a key handed to another
+    // customer the same day they are invoiced twice (next test). newLink's baseline must not come from
+    // GetUsage of a plan the key is not in (take it when the key is next added to the metered plan).
+    cause: "dropped/kept: a relinked key's old history comes back and is reported again",
+    commands: [
+      ...billedThenDemoted,
+      { _tag: "Advance", minutes: 90 },
+      { _tag: "Sync" },
+      { _tag: "Relink", c: 1 },
+      { _tag: "Promote", c: 1 },
+      { _tag: "Usage", c: 1, units: 5 }
+    ],
+    expected: {
+      "dropped/kept": loses(0, 10)
+    }
+  }
+]
+
+describe("the shrunk counterexamples, under each setting", () => {
+  for (const r of regressions) {
+    it.each(settings)(`${r.cause}: $removedKey/$readdedKey`, async (model) => {
+      const o = await run(r.commands, model)
+      assert.deepStrictEqual({ lost: o.lost, over: o.over, stranded: o.stranded }, r.expected[nameOf(model)] ?? exact)
+    }, 60_000)
+  }
+})
+
+// The same flow bug as "a relinked key's old history comes back", the same day and to another customer:
+// customer 2 is invoiced for customer 1's 10 units under "dropped/kept". Under "kept/reset" newLink
+// sees the 10, the re-added counter restarts, and the ledger swallows customer 2's first 5.
+describe("a key handed to another customer the same day", () => {
+  const billedToSecond: Record<Setting, number> = {
+    "kept/kept": 5,
+    "kept/reset": 0,
+    "dropped/kept": 15,
+    "dropped/reset": 5
+  }
+  for (const model of settings) {
+    it.effect(`bills the new customer for its own usage only: ${nameOf(model)}`, () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(T0)
+        const driver = yield* Driver.Driver
+        const repo = yield* CustomerRepo.CustomerRepo
+        yield* driver.setUsageModel(model)
+        yield* signUpMetered(1)
+        yield* driver.addUsage({ apiKeyId: apiKeyId(1), units: 10 })
+        yield* TestClock.adjust("41 minutes")
+        yield* settleOk(UsageSync.syncUsage())
+        yield* settleOk(HandleEvent.handleEvent(
+          StripeEvents.invoicePaymentFailed({ customerId: customerId(1), created: yield* nowSeconds })
+        ))
+        yield* TestClock.adjust("90 minutes")
+        yield* settleOk(UsageSync.syncUsage())
+        yield* repo.remove(Option.getOrThrow(yield* driver.record(customerId(1))))
+        yield* driver.createStripeCustomer(customerId(2), 1)
+        yield* repo.create(yield* UsageSync.newLink({ customerId: customerId(2), apiKeyId: apiKeyId(1) }))
+        yield* settleOk(HandleEvent.handleEvent(
+          StripeEvents.setupIntentSucceeded({ customerId: customerId(2), created: yield* nowSeconds })
+        ))
+        yield* driver.addUsage({ apiKeyId: apiKeyId(1), units: 5 })
+        yield* TestClock.adjust("41 minutes")
+        yield* settleOk(UsageSync.syncUsage())
+        const today = UtcDay.fromMillis(T0)
+        assert.strictEqual(yield* driver.billed({ customerId: customerId(1), day: today }), 10)
+        assert.strictEqual(
+          yield* driver.billed({ customerId: customerId(2), day: today }),
+          billedToSecond[nameOf(model)]
+        )
+      }).pipe(Effect.provide(testLayer({ lookbackDays: 14 }))))
+  }
+})
+
+// The settle window (BillingConfig default: 1 hour) must cover the reporting delay: the sync that closes
+// it reads counts made up to (close - delay), and the key left the metered plan at the demotion, when
+// the window began. A close right at the window's end covers a delay up to the window, not a minute more.
+describe("the default settle window covers a reporting delay up to its own length", () => {
+  const closeOnTime: ReadonlyArray<Command> = [
+    { _tag: "Promote", c: 1 },
+    { _tag: "Usage", c: 1, units: 5 },
+    { _tag: "Demote", c: 1, how: "finalFailure" },
+    { _tag: "Advance", minutes: 60 },
+    { _tag: "Sync" }
+  ]
+  it.each([{ minutes: 40, lost: 0 }, { minutes: 60, lost: 0 }, { minutes: 61, lost: 5 }])(
+    "a delay of $minutes minutes loses $lost units",
+    async ({ lost, minutes }) => {
+      // kept/kept allows no loss: a lossy history is rejected, naming what it lost.
+      const said = await run(closeOnTime, { ...MemoryState.exactUsage, delayMillis: minutes * 60_000 }).then(
+        (o) => `lost ${o.lost} units`,
+        (e) => String(e)
+      )
+      assert.include(said, `lost ${lost} units`)
+    },
+    60_000
+  )
+})
+
+// Core bug, not the usage model's: newLink makes a record of generation 0 without a subscription, so
+// the next promotion's idempotency key (`promote:<customer>:g0:none`) is the first promotion's; within
+// Stripe's 24-hour replay window Stripe answers with the old, cancelled subscription and the record
+// holds it. The idempotency key needs something of the link (its creation time, say). `it.fails`: this
+// turns red when core is fixed, to become a plain test.
+it.fails("a customer relinked and promoted again within 24 hours gets a live subscription", async () => {
+  await run([
+    { _tag: "Promote", c: 1 },
+    { _tag: "Demote", c: 1, how: "finalFailure" },
+    { _tag: "Advance", minutes: 90 },
+    { _tag: "Sync" },
+    { _tag: "Relink", c: 1, sameDay: true },
+    { _tag: "Promote", c: 1 }
+  ], MemoryState.exactUsage)
+}, 60_000)
+
+describe.each(settings)(
+  "billing with GetUsage 40 minutes late, removed key $removedKey, re-added key $readdedKey",
+  (model) => {
+    it(`is exact or loses at most the setting's bound, over ${numRuns} histories (seed ${seed})`, async () => {
+      const totals = {
+        histories: 0,
+        lossy: 0,
+        lost: 0,
+        maxLost: 0,
+        lossBound: 0,
+        unavoidable: 0,
+        overbilled: 0,
+        over: 0,
+        maxOver: 0,
+        overBound: 0,
+        stranded: 0,
+        used: 0
+      }
+      await fc.assert(
+        fc.asyncProperty(fc.array(command, { minLength: 5, maxLength: 40 }), async (commands) => {
+          const o = await run(commands, model)
+          totals.histories++
+          if (o.lost > 0) totals.lossy++
+          totals.lost += o.lost
+          totals.maxLost = Math.max(totals.maxLost, o.lost)
+          totals.lossBound += o.lossBound
+          if (o.over > 0) totals.overbilled++
+          totals.over += o.over
+          totals.maxOver = Math.max(totals.maxOver, o.over)
+          totals.overBound += o.overBound
+          totals.stranded += o.stranded
+          totals.unavoidable += o.unavoidable
+          totals.used += o.used
+          if (process.env.USAGE_SHRINK && o.lost > o.unavoidable) throw new Error(`lost ${JSON.stringify(o)}`)
+        }),
+        { numRuns, seed }
+      )
+      console.log(`usage model ${model.removedKey}/${model.readdedKey}: ${JSON.stringify(totals)} (FC_SEED=${seed})`)
+    }, 1_800_000)
+  }
+)
