@@ -9,12 +9,20 @@ import { Config, Duration, Effect, Either, Option, Schema } from "effect"
 import { accountVariables } from "./Environment.js"
 
 /** Variables whose values are secrets: only whether they are set is shown. @since 0.1.0 @category constants */
-export const secretVariables = ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"] as const
+export const secretVariables = [
+  "STRIPE_SECRET_KEY",
+  "STRIPE_WEBHOOK_SECRET",
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN"
+] as const
 
 /** Variables shown as they are. @since 0.1.0 @category constants */
 export const plainVariables = [
   "STACK_NAME",
   "AWS_REGION",
+  "AWS_DEFAULT_REGION",
+  "AWS_PROFILE",
   "TABLE_NAME",
   "AWS_ENDPOINT_URL",
   "AWS_ENDPOINT_URL_DYNAMODB",
@@ -59,10 +67,38 @@ export const Dump = Schema.Struct({
     }),
     Schema.Struct({ error: Schema.String })
   ),
-  variables: Schema.Record({ key: Schema.String, value: Schema.NullOr(Schema.String) })
+  variables: Schema.Record({ key: Schema.String, value: Schema.NullOr(Schema.String) }),
+  /** What AWS mode needs and is not set, each as `NAME (why)`; empty in local mode. */
+  missing: Schema.Array(Schema.String)
 })
 /** What `env-dump` shows. @since 0.1.0 @category models */
 export type Dump = typeof Dump.Type
+
+/**
+ * What AWS mode needs that `variables` lacks (none in local mode): the region, the table, the Stripe
+ * key, the metered price, and some source of AWS credentials.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const missing = (
+  mode: "local" | "aws",
+  variables: Readonly<Record<string, string | null>>
+): ReadonlyArray<string> => {
+  if (mode === "local") return []
+  const set = (name: string) => (variables[name] ?? null) !== null
+  const needs: Array<readonly [ReadonlyArray<string>, string]> = [
+    [["AWS_REGION", "AWS_DEFAULT_REGION"], "the region"],
+    [["TABLE_NAME"], "the customer table"],
+    [["STRIPE_SECRET_KEY", "STRIPE_SECRET_ARN"], "the Stripe key (sk_test_..., sk_live_... or rk_...)"],
+    [["METERED_PRICE_ID", "API_USAGE_PRODUCT_ID"], "the metered price"],
+    [
+      ["AWS_PROFILE", "AWS_ACCESS_KEY_ID"],
+      "AWS credentials (the SDK may still find ~/.aws/credentials or a role)"
+    ]
+  ]
+  return needs.filter(([names]) => !names.some(set)).map(([names, why]) => `${names.join(" or ")} (${why})`)
+}
 
 /** The redaction marker. @since 0.1.0 @category constants */
 export const REDACTED = "<redacted>"
@@ -79,8 +115,9 @@ export const dump = (localDir: Option.Option<string>) =>
       variables[name] = Option.isSome(set) ? REDACTED : null
     }
     const billing = yield* Effect.either(BillingConfig.load)
+    const mode = Option.isSome(localDir) ? "local" as const : "aws" as const
     const result: Dump = {
-      mode: Option.isSome(localDir) ? "local" : "aws",
+      mode,
       localDir: Option.getOrNull(localDir),
       billing: Either.match(billing, {
         onLeft: (e) => ({ error: e.message }),
@@ -96,7 +133,8 @@ export const dump = (localDir: Option.Option<string>) =>
           lookbackDays: b.lookbackDays
         })
       }),
-      variables
+      variables,
+      missing: missing(mode, variables)
     }
     return result
   })
@@ -110,6 +148,7 @@ export const format = (d: Dump): string => {
   }
   lines.push("", "variables:")
   for (const [k, v] of Object.entries(d.variables)) lines.push(`  ${k.padEnd(34)}${v ?? "(not set)"}`)
+  if (d.missing.length > 0) lines.push("", "missing for AWS mode:", ...d.missing.map((m) => `  ${m}`))
   return lines.join("\n")
 }
 

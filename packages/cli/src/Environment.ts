@@ -68,6 +68,9 @@ export const localDir = (flag: Option.Option<string>): Effect.Effect<Option.Opti
 // `infra status` reports whether one is configured.
 const unusedWebhookSecret = Redacted.make("whsec_unused_by_the_cli")
 
+/** A Stripe secret (`sk_`) or restricted (`rk_`) key, as the Lambda accepts it. @since 0.2.0 @category constants */
+export const STRIPE_KEY = /^(sk|rk)_[A-Za-z0-9_]+$/
+
 /**
  * The Stripe port from the environment, its key from Secrets Manager or `STRIPE_SECRET_KEY`.
  *
@@ -79,7 +82,16 @@ export const stripeLayer = Layer.unwrapEffect(
     Layer.unwrapEffect(
       Effect.map(Secrets.StripeSecrets, (secrets) =>
         StripeAdapter.layerConfigWith({
-          secretKey: secrets.stripeSecretKey,
+          // Checked as the Lambda checks it: a key from Secrets Manager skips the adapter's own check.
+          secretKey: Effect.filterOrFail(
+            secrets.stripeSecretKey,
+            (key) => STRIPE_KEY.test(Redacted.value(key)),
+            () =>
+              new Secrets.SecretsError({
+                reason: "Invalid",
+                message: "STRIPE_SECRET_ARN or STRIPE_SECRET_KEY: must look like sk_test_..., sk_live_... or rk_..."
+              })
+          ),
           webhookSecret: secrets.webhookSecret.pipe(Effect.orElseSucceed(() => unusedWebhookSecret))
         }))
     ).pipe(Layer.provide(Secrets.layerConfig)))

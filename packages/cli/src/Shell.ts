@@ -7,7 +7,7 @@
 import { Ids, UtcDay } from "@augint-billing/core"
 import { Args, Command, HelpDoc, Options, ValidationError } from "@effect/cli"
 import { FileSystem } from "@effect/platform"
-import { Cause, Console, Data, Effect, FiberRef, LogLevel, Option } from "effect"
+import { Cause, Console, Data, Effect, FiberRef, LogLevel, Option, Schema } from "effect"
 import { withPorts } from "./Environment.js"
 import { causeChain, describeCause } from "./internal/errors.js"
 import { Output } from "./Output.js"
@@ -113,13 +113,39 @@ export const described = (text: string, example: string) =>
   HelpDoc.blocks([HelpDoc.p(text), HelpDoc.p(`Example: ${example}`)])
 
 /**
+ * `schema` whose every failure reads `<label>: <what> (got '<input>')`, naming the argument or option.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const named = <A, I>(schema: Schema.Schema<A, I>, label: string, what: string): Schema.Schema<A, I> =>
+  schema.annotations({
+    message: (issue) => ({
+      message: `${label}: ${what} (got ${JSON.stringify(issue.actual)})`,
+      override: true
+    })
+  })
+
+/**
+ * An ISO instant option (`2026-03-01T12:00:00Z`), its errors naming it.
+ *
+ * @since 0.2.0
+ * @category args
+ */
+export const instantOption = (name: string) =>
+  Options.text(name).pipe(
+    Options.withSchema(named(Schema.Date, `--${name}`, "an ISO instant such as 2026-03-01T12:00:00Z")),
+    Options.withPseudoName("ISO-INSTANT")
+  )
+
+/**
  * The `<customer>` argument.
  *
  * @since 0.2.0
  * @category args
  */
 export const customerArg = Args.text({ name: "customer" }).pipe(
-  Args.withSchema(Ids.CustomerId),
+  Args.withSchema(named(Ids.CustomerId, "<customer>", "a Stripe customer id looks like cus_...")),
   Args.withDescription("A Stripe customer id, cus_...")
 )
 
@@ -130,7 +156,7 @@ export const customerArg = Args.text({ name: "customer" }).pipe(
  * @category args
  */
 export const apiKeyArg = Args.text({ name: "api-key" }).pipe(
-  Args.withSchema(Ids.ApiKeyId),
+  Args.withSchema(named(Ids.ApiKeyId, "<api-key>", "an API key id is 1-128 letters, digits, _ or -")),
   Args.withDescription("An API Gateway API key id")
 )
 
@@ -141,7 +167,12 @@ export const apiKeyArg = Args.text({ name: "api-key" }).pipe(
  * @category args
  */
 export const dayOption = (name: string, description: string) =>
-  Options.text(name).pipe(Options.withSchema(UtcDay.UtcDay), Options.optional, Options.withDescription(description))
+  Options.text(name).pipe(
+    Options.withSchema(named(UtcDay.UtcDay, `--${name}`, "a UTC calendar day, YYYY-MM-DD")),
+    Options.withPseudoName("YYYY-MM-DD"),
+    Options.optional,
+    Options.withDescription(description)
+  )
 
 /**
  * Read and parse a JSON file, failing with one clear line.

@@ -4,8 +4,12 @@
  * @since 0.1.0
  */
 
+/** The command line before parsing: global options anywhere, did-you-mean. @since 0.2.0 @category modules */
+export * as Argv from "./Argv.js"
 /** The command tree. @since 0.1.0 @category modules */
 export * as Cli from "./Cli.js"
+/** Shell completion scripts. @since 0.2.0 @category modules */
+export * as Completions from "./Completions.js"
 /** Customer links: list, show, link, unlink. @since 0.2.0 @category modules */
 export * as Customers from "./Customers.js"
 /** `monitor dashboard`. @since 0.1.0 @category modules */

@@ -8,7 +8,7 @@ import { Effect } from "effect"
 import * as Events from "../Events.js"
 import { print } from "../Output.js"
 import * as Replay from "../Replay.js"
-import { described, readJsonFile, withEnv } from "../Shell.js"
+import { described, instantOption, readJsonFile, withEnv } from "../Shell.js"
 
 /**
  * `handle-event --file <event.json> [--dry-run]`.
@@ -41,7 +41,7 @@ export const handleEvent = Command.make("handle-event", {
  * @category commands
  */
 export const replayEvents = Command.make("replay-events", {
-  since: Options.date("since").pipe(
+  since: instantOption("since").pipe(
     Options.withDescription("Replay events created at or after this ISO time (Stripe keeps 30 days)")
   )
 }, ({ since }) =>

@@ -9,7 +9,7 @@ import { Clock, Effect, Either, Option, Schema } from "effect"
 import { withClockAt } from "../internal/clock.js"
 import { print } from "../Output.js"
 import * as Reconcile from "../Reconcile.js"
-import { dayOption, described, UsageError, withEnv } from "../Shell.js"
+import { dayOption, described, instantOption, named, UsageError, withEnv } from "../Shell.js"
 import * as Sync from "../Sync.js"
 
 /**
@@ -22,10 +22,12 @@ export const syncUsage = Command.make("sync-usage", {
   dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Compute what would be reported; send nothing")),
   customer: Options.text("customer").pipe(
     Options.repeated,
-    Options.withSchema(Schema.mutable(Schema.Array(Ids.CustomerId))),
+    Options.withSchema(
+      named(Schema.mutable(Schema.Array(Ids.CustomerId)), "--customer", "a Stripe customer id looks like cus_...")
+    ),
     Options.withDescription("Only this customer (repeatable)")
   ),
-  at: Options.date("at").pipe(
+  at: instantOption("at").pipe(
     Options.optional,
     Options.withDescription("Run as if the time were this ISO instant (e.g. 2026-03-01T12:00:00Z)")
   )

@@ -15,6 +15,7 @@ const labels: Record<string, string> = {
   AwsConfigError: "configuration",
   StripeConfigError: "configuration",
   LocalStoreError: "local store",
+  SecretsError: "configuration",
   CliError: "",
   UsageError: "",
   LocalOnlyError: ""
@@ -42,8 +43,20 @@ export const describeError = (error: unknown): string => {
   return oneLine(String(error))
 }
 
-/** One line describing a cause. */
-export const describeCause = (cause: Cause.Cause<unknown>): string => describeError(Cause.squash(cause))
+// The AWS SDK's words when its credential chain found nothing, anywhere in an error's chain.
+const noCredentials = /Could not load credentials|Unable to locate credentials|CredentialsProviderError/
+
+/** What to do when AWS credentials are absent. */
+export const CREDENTIALS_HINT =
+  "no AWS credentials found: set AWS_PROFILE (after aws configure or aws sso login), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; for local mode use --local <dir>"
+
+/** One line describing a cause, with the credentials hint when that is what failed. */
+export const describeCause = (cause: Cause.Cause<unknown>): string => {
+  const error = Cause.squash(cause)
+  const line = describeError(error)
+  const chain = [line, ...causeChain(error)].join(" ")
+  return noCredentials.test(chain) ? `${CREDENTIALS_HINT} (${line})` : line
+}
 
 /** The chain of underlying causes of an error (`cause`, `detail`), one line each, for `--log-level debug`. */
 export const causeChain = (error: unknown): ReadonlyArray<string> => {
