@@ -20,13 +20,19 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 
-/** The services both handlers run on: the four ports and `BillingConfig`. */
+/** The services both handlers run on: the four ports and `BillingConfig`. @since 0.1.0 @category models */
 export type Services = HandleEvent.Services
 
-/** Where log and metric lines go: one JSON document per line, no Lambda console prefix. */
+/**
+ * Where log and metric lines go: one JSON document per line, no Lambda console prefix.
+ * @since 0.1.0 @category models
+ */
 export type Sink = (line: string) => void
 
-/** Standard output, line by line: what CloudWatch Logs reads as JSON and as Embedded Metric Format. */
+/**
+ * Standard output, line by line: what CloudWatch Logs reads as JSON and as Embedded Metric Format.
+ * @since 0.1.0 @category utils
+ */
 export const stdout: Sink = (line) => {
   process.stdout.write(`${line}\n`)
 }
@@ -49,7 +55,10 @@ export const withTraceId = (line: string): string => {
   return id === undefined || !line.startsWith("{") ? line : `{"traceId":${JSON.stringify(id)},${line.slice(1)}`
 }
 
-/** Effect's JSON logger written to `sink`, at `Info` and above, each line carrying the trace id. */
+/**
+ * Effect's JSON logger written to `sink`, at `Info` and above, each line carrying the trace id.
+ * @since 0.1.0 @category layers
+ */
 export const layerLogger = (sink: Sink = stdout): Layer.Layer<never> =>
   Layer.merge(
     Logger.replace(Logger.defaultLogger, Logger.map(Logger.jsonLogger, (line) => sink(withTraceId(line)))),
@@ -95,23 +104,38 @@ const ports = (webhookSecret: "required" | "unused") =>
     Layer.provideMerge(BillingConfig.layerConfig)
   )
 
-/** What can fail while a container starts: one of the packages' configuration or secret errors. */
+/**
+ * What can fail while a container starts: one of the packages' configuration or secret errors.
+ * @since 0.1.0 @category models
+ */
 export type InitError = Layer.Layer.Error<ReturnType<typeof ports>>
 
-/** Production wiring of the webhook: Stripe key and signing secret, AWS adapters, billing settings. */
+/**
+ * Production wiring of the webhook: Stripe key and signing secret, AWS adapters, billing settings.
+ * @since 0.1.0 @category layers
+ */
 export const layerWebhook: Layer.Layer<Services, InitError> = ports("required")
 
-/** Production wiring of the schedule: as the webhook's, without the webhook signing secret. */
+/**
+ * Production wiring of the schedule: as the webhook's, without the webhook signing secret.
+ * @since 0.1.0 @category layers
+ */
 export const layerSchedule: Layer.Layer<Services, InitError> = ports("unused")
 
-/** A container's runtime failed to start; the message is one line naming what is wrong. */
+/**
+ * A container's runtime failed to start; the message is one line naming what is wrong.
+ * @since 0.1.0 @category errors
+ */
 export class LambdaInitError extends Error {
   /** Discriminator. */
   readonly _tag = "LambdaInitError"
   override readonly name = "LambdaInitError"
 }
 
-/** One line for an init failure: the error's own message (it names the variable), never a secret. */
+/**
+ * One line for an init failure: the error's own message (it names the variable), never a secret.
+ * @since 0.1.0 @category utils
+ */
 export const describeInit = (cause: Cause.Cause<unknown>): string => {
   const failure = Cause.failureOption(cause)
   const error: unknown = Option.isSome(failure) ? failure.value : Cause.squash(cause)
@@ -122,7 +146,10 @@ export const describeInit = (cause: Cause.Cause<unknown>): string => {
   return `${tag}: ${message.split("\n")[0]}`
 }
 
-/** What `make` listens to and how it ends the process (the real ones unless a test passes its own). */
+/**
+ * What `make` listens to and how it ends the process (the real ones unless a test passes its own).
+ * @since 0.2.0 @category models
+ */
 export interface Shutdown {
   /** Where SIGTERM arrives (default `process`). */
   readonly signals: { readonly once: (signal: "SIGTERM", listener: () => void) => unknown }
@@ -161,6 +188,7 @@ export const disposeOnSigterm = (
  * Build `layer` (with the JSON logger) into a runtime now, at container init, disposed on SIGTERM.
  * On failure one JSON line is written to `sink` and a `LambdaInitError` carrying the same message is
  * thrown, which fails the init phase.
+ * @since 0.1.0 @category constructors
  */
 export const make = async <R, E>(
   handler: string,
