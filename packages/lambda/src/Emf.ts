@@ -16,7 +16,7 @@ import * as Metric from "effect/Metric"
 import type * as MetricPair from "effect/MetricPair"
 import * as MetricState from "effect/MetricState"
 import * as Schema from "effect/Schema"
-import { type Sink, stdout } from "./LambdaRuntime.js"
+import { type Sink, stdout, withTraceId } from "./LambdaRuntime.js"
 
 /** The function a container runs: the value of the `Function` dimension of every metric. @since 0.2.0 @category models */
 export type FunctionName = "webhook" | "schedule"
@@ -135,7 +135,7 @@ export const make = (fn: FunctionName, settings: Partial<Settings> = {}): Effect
       }
       const now = yield* Clock.currentTimeMillis
       for (const { dimensions, values } of groups.values()) {
-        sink(JSON.stringify(document(namespace, now, dimensions, values)))
+        sink(withTraceId(JSON.stringify(document(namespace, now, dimensions, values))))
       }
     })
     return { flush }

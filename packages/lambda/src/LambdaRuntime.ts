@@ -20,21 +20,48 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 
-/** The services both handlers run on: the four ports and `BillingConfig`. */
+/** The services both handlers run on: the four ports and `BillingConfig`. @since 0.1.0 @category models */
 export type Services = HandleEvent.Services
 
-/** Where log and metric lines go: one JSON document per line, no Lambda console prefix. */
+/**
+ * Where log and metric lines go: one JSON document per line, no Lambda console prefix.
+ * @since 0.1.0 @category models
+ */
 export type Sink = (line: string) => void
 
-/** Standard output, line by line: what CloudWatch Logs reads as JSON and as Embedded Metric Format. */
+/**
+ * Standard output, line by line: what CloudWatch Logs reads as JSON and as Embedded Metric Format.
+ * @since 0.1.0 @category utils
+ */
 export const stdout: Sink = (line) => {
   process.stdout.write(`${line}\n`)
 }
 
-/** Effect's JSON logger written to `sink`, at `Info` and above. */
+/**
+ * The X-Ray trace id of the current invocation: the `Root` of `_X_AMZN_TRACE_ID`, which the Lambda
+ * runtime sets anew for each invocation. @since 0.2.0 @category utils
+ */
+export const traceId = (header: string | undefined = process.env._X_AMZN_TRACE_ID): string | undefined => {
+  if (header === undefined || header === "") return undefined
+  return /(?:^|;)Root=([^;]+)/.exec(header)?.[1] ?? header
+}
+
+/**
+ * A JSON line with the invocation's `traceId` first (unchanged outside an invocation), so that a log
+ * line leads to its trace and back. @since 0.2.0 @category utils
+ */
+export const withTraceId = (line: string): string => {
+  const id = traceId()
+  return id === undefined || !line.startsWith("{") ? line : `{"traceId":${JSON.stringify(id)},${line.slice(1)}`
+}
+
+/**
+ * Effect's JSON logger written to `sink`, at `Info` and above, each line carrying the trace id.
+ * @since 0.1.0 @category layers
+ */
 export const layerLogger = (sink: Sink = stdout): Layer.Layer<never> =>
   Layer.merge(
-    Logger.replace(Logger.defaultLogger, Logger.map(Logger.jsonLogger, sink)),
+    Logger.replace(Logger.defaultLogger, Logger.map(Logger.jsonLogger, (line) => sink(withTraceId(line)))),
     Logger.minimumLogLevel(LogLevel.Info)
   )
 
@@ -77,23 +104,38 @@ const ports = (webhookSecret: "required" | "unused") =>
     Layer.provideMerge(BillingConfig.layerConfig)
   )
 
-/** What can fail while a container starts: one of the packages' configuration or secret errors. */
+/**
+ * What can fail while a container starts: one of the packages' configuration or secret errors.
+ * @since 0.1.0 @category models
+ */
 export type InitError = Layer.Layer.Error<ReturnType<typeof ports>>
 
-/** Production wiring of the webhook: Stripe key and signing secret, AWS adapters, billing settings. */
+/**
+ * Production wiring of the webhook: Stripe key and signing secret, AWS adapters, billing settings.
+ * @since 0.1.0 @category layers
+ */
 export const layerWebhook: Layer.Layer<Services, InitError> = ports("required")
 
-/** Production wiring of the schedule: as the webhook's, without the webhook signing secret. */
+/**
+ * Production wiring of the schedule: as the webhook's, without the webhook signing secret.
+ * @since 0.1.0 @category layers
+ */
 export const layerSchedule: Layer.Layer<Services, InitError> = ports("unused")
 
-/** A container's runtime failed to start; the message is one line naming what is wrong. */
+/**
+ * A container's runtime failed to start; the message is one line naming what is wrong.
+ * @since 0.1.0 @category errors
+ */
 export class LambdaInitError extends Error {
   /** Discriminator. */
   readonly _tag = "LambdaInitError"
   override readonly name = "LambdaInitError"
 }
 
-/** One line for an init failure: the error's own message (it names the variable), never a secret. */
+/**
+ * One line for an init failure: the error's own message (it names the variable), never a secret.
+ * @since 0.1.0 @category utils
+ */
 export const describeInit = (cause: Cause.Cause<unknown>): string => {
   const failure = Cause.failureOption(cause)
   const error: unknown = Option.isSome(failure) ? failure.value : Cause.squash(cause)
@@ -105,18 +147,61 @@ export const describeInit = (cause: Cause.Cause<unknown>): string => {
 }
 
 /**
- * Build `layer` (with the JSON logger) into a runtime now, at container init. On failure one JSON
- * line is written to `sink` and a `LambdaInitError` carrying the same message is thrown, which fails
- * the init phase.
+ * What `make` listens to and how it ends the process (the real ones unless a test passes its own).
+ * @since 0.2.0 @category models
+ */
+export interface Shutdown {
+  /** Where SIGTERM arrives (default `process`). */
+  readonly signals: { readonly once: (signal: "SIGTERM", listener: () => void) => unknown }
+  /** Ends the process (default `process.exit`). */
+  readonly exit: (code: number) => void
+  /** Longest wait for the finalizers before exiting anyway (default 250 ms). */
+  readonly budgetMillis: number
+}
+
+/**
+ * On SIGTERM, dispose `runtime` so that its finalizers run, then exit. Lambda sends SIGTERM to the
+ * runtime when it shuts down an execution environment of a function with extensions, and leaves it
+ * up to 300 ms before SIGKILL (docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html,
+ * "Shutdown phase"): disposal gets `budgetMillis` of that. @since 0.2.0 @category utils
+ */
+export const disposeOnSigterm = (
+  runtime: { readonly dispose: () => Promise<void> },
+  sink: Sink,
+  shutdown: Partial<Shutdown> = {}
+): void => {
+  const { budgetMillis = 250, exit = (code: number) => process.exit(code), signals = process } = shutdown
+  signals.once("SIGTERM", () => {
+    const started = Date.now()
+    const timer = setTimeout(() => exit(0), budgetMillis)
+    void runtime.dispose().then(
+      () => sink(JSON.stringify({ level: "INFO", message: "SIGTERM: runtime disposed", millis: Date.now() - started })),
+      (e: unknown) => sink(JSON.stringify({ level: "ERROR", message: `SIGTERM: disposal failed: ${String(e)}` }))
+    ).finally(() => {
+      clearTimeout(timer)
+      exit(0)
+    })
+  })
+}
+
+/**
+ * Build `layer` (with the JSON logger) into a runtime now, at container init, disposed on SIGTERM.
+ * On failure one JSON line is written to `sink` and a `LambdaInitError` carrying the same message is
+ * thrown, which fails the init phase.
+ * @since 0.1.0 @category constructors
  */
 export const make = async <R, E>(
   handler: string,
   layer: Layer.Layer<R, E>,
-  sink: Sink = stdout
+  sink: Sink = stdout,
+  shutdown: Partial<Shutdown> = {}
 ): Promise<ManagedRuntime.ManagedRuntime<R, E>> => {
   const runtime = ManagedRuntime.make(Layer.provideMerge(layer, layerLogger(sink)))
   const exit = await Effect.runPromiseExit(runtime.runtimeEffect)
-  if (Exit.isSuccess(exit)) return runtime
+  if (Exit.isSuccess(exit)) {
+    disposeOnSigterm(runtime, sink, shutdown)
+    return runtime
+  }
   const message = `${handler}: invalid configuration or secrets, container not started: ${describeInit(exit.cause)}`
   sink(JSON.stringify({ level: "ERROR", handler, message }))
   throw new LambdaInitError(message)

@@ -19,10 +19,13 @@ import * as Schema from "effect/Schema"
 import * as Emf from "./Emf.js"
 import { describeInit } from "./LambdaRuntime.js"
 
-/** An EventBridge scheduled event (the detail is not read). */
+/** An EventBridge scheduled event (the detail is not read). @since 0.1.0 @category models */
 export type ScheduledEvent = EventBridgeEvent<"Scheduled Event", unknown>
 
-/** The sync report's counters and the run's outcome, as `Metric` counters (`Emf` writes them). */
+/**
+ * The sync report's counters and the run's outcome, as `Metric` counters (`Emf` writes them).
+ * @since 0.2.0 @category constants
+ */
 export const metrics = {
   unitsReported: Emf.counter("UnitsReported"),
   customersReported: Emf.counter("CustomersReported"),
@@ -37,7 +40,7 @@ export const metrics = {
 
 const count = (metric: Metric.Metric.Counter<number>, n: number) => Metric.incrementBy(metric, n)
 
-/** Count a finished run: its report's counters and one `SyncSucceeded`. */
+/** Count a finished run: its report's counters and one `SyncSucceeded`. @since 0.2.0 @category utils */
 export const countReport = (report: UsageSync.SyncReport): Effect.Effect<void> =>
   Effect.all([
     count(metrics.unitsReported, report.unitsReported),
@@ -49,23 +52,26 @@ export const countReport = (report: UsageSync.SyncReport): Effect.Effect<void> =
     count(metrics.syncSucceeded, 1)
   ], { discard: true })
 
-/** A sync run that stopped as a whole (usage or repository unreachable); EventBridge retries it. */
+/**
+ * A sync run that stopped as a whole (usage or repository unreachable); EventBridge retries it.
+ * @since 0.1.0 @category errors
+ */
 export class SyncFailed extends Schema.TaggedError<SyncFailed>()("SyncFailed", {
   message: Schema.String
 }) {}
 
-/** A run stopped before the function's timeout would kill it (`Options.budget`). */
+/** A run stopped before the function's timeout would kill it (`Options.budget`). @since 0.2.0 @category errors */
 export class SyncCutShort extends Schema.TaggedError<SyncCutShort>()("SyncCutShort", {
   message: Schema.String
 }) {}
 
-/** Options of one run. */
+/** Options of one run. @since 0.2.0 @category models */
 export interface Options {
   /** Stop the run after this long (the invocation's remaining time less a margin); default none. */
   readonly budget?: Duration.Duration
 }
 
-/** Run the sync for one scheduled event; the report (encoded) or `SyncFailed`. */
+/** Run the sync for one scheduled event; the report (encoded) or `SyncFailed`. @since 0.1.0 @category utils */
 export const handle = (
   event: ScheduledEvent,
   options: Options = {}
@@ -105,10 +111,13 @@ export const handle = (
     Effect.withSpan("Schedule.handle")
   )
 
-/** Time left for the Lambda to write its last lines after a run is cut short. */
+/** Time left for the Lambda to write its last lines after a run is cut short. @since 0.2.0 @category constants */
 export const shutdownMargin: Duration.Duration = Duration.seconds(10)
 
-/** The Lambda handler over a runtime built once per container; a failed run throws, so it is retried. */
+/**
+ * The Lambda handler over a runtime built once per container; a failed run throws, so it is retried.
+ * @since 0.1.0 @category utils
+ */
 export const toHandler = <E>(runtime: ManagedRuntime.ManagedRuntime<HandleEvent.Services | Emf.Emf, E>) =>
 async (
   event: ScheduledEvent,

@@ -22,34 +22,37 @@ import * as Metric from "effect/Metric"
 import * as Schema from "effect/Schema"
 import * as Emf from "./Emf.js"
 
-/** An API Gateway REST proxy event (v1), or an HTTP API / Function URL event (v2). */
+/** An API Gateway REST proxy event (v1), or an HTTP API / Function URL event (v2). @since 0.1.0 @category models */
 export type WebhookEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2
 
-/** The response, in the shape all three integrations accept. */
+/** The response, in the shape all three integrations accept. @since 0.1.0 @category models */
 export interface WebhookResponse {
   readonly statusCode: number
   readonly headers: Readonly<Record<string, string>>
   readonly body: string
 }
 
-/** Limits of the webhook endpoint. */
+/** Limits of the webhook endpoint. @since 0.1.0 @category models */
 export interface Limits {
   /** Largest body accepted, in bytes after base64 decoding (`WEBHOOK_MAX_BODY_BYTES`). */
   readonly maxBodyBytes: number
 }
 
-/** The webhook's limits service. */
+/** The webhook's limits service. @since 0.1.0 @category services */
 export class WebhookLimits extends Context.Tag("@augint-billing/lambda/WebhookLimits")<WebhookLimits, Limits>() {}
 
-/** 256 KiB: Stripe's events are a few KiB; anything near this is not Stripe. */
+/** 256 KiB: Stripe's events are a few KiB; anything near this is not Stripe. @since 0.1.0 @category constants */
 export const defaultLimits: Limits = { maxBodyBytes: 256 * 1024 }
 
-/** Invalid webhook settings; the message names the variable. */
+/** Invalid webhook settings; the message names the variable. @since 0.1.0 @category errors */
 export class WebhookConfigError extends Schema.TaggedError<WebhookConfigError>()("WebhookConfigError", {
   message: Schema.String
 }) {}
 
-/** `WEBHOOK_MAX_BODY_BYTES`, 1 KiB to 6 MiB (Lambda's synchronous payload limit), default 256 KiB. */
+/**
+ * `WEBHOOK_MAX_BODY_BYTES`, 1 KiB to 6 MiB (Lambda's synchronous payload limit), default 256 KiB.
+ * @since 0.1.0 @category constants
+ */
 export const limitsConfig: Config.Config<Limits> = Config.all({
   maxBodyBytes: Config.integer("WEBHOOK_MAX_BODY_BYTES").pipe(
     Config.validate({
@@ -60,11 +63,11 @@ export const limitsConfig: Config.Config<Limits> = Config.all({
   )
 })
 
-/** The limits given, over the defaults. */
+/** The limits given, over the defaults. @since 0.1.0 @category layers */
 export const layerLimits = (limits: Partial<Limits> = {}): Layer.Layer<WebhookLimits> =>
   Layer.succeed(WebhookLimits, { ...defaultLimits, ...limits })
 
-/** The limits from the environment. */
+/** The limits from the environment. @since 0.1.0 @category layers */
 export const layerLimitsConfig: Layer.Layer<WebhookLimits, WebhookConfigError> = Layer.effect(
   WebhookLimits,
   Effect.mapError(
@@ -73,7 +76,7 @@ export const layerLimitsConfig: Layer.Layer<WebhookLimits, WebhookConfigError> =
   )
 )
 
-/** How a delivery was answered, for the log line and the tests. */
+/** How a delivery was answered, for the log line and the tests. @since 0.1.0 @category models */
 export type Answer =
   | "Processed"
   | "MethodNotAllowed"
@@ -87,7 +90,10 @@ export type Answer =
   | "Acknowledged"
   | "Defect"
 
-/** A header's value, whatever its case (API Gateway v1 keeps the sender's case, v2 lower-cases). */
+/**
+ * A header's value, whatever its case (API Gateway v1 keeps the sender's case, v2 lower-cases).
+ * @since 0.1.0 @category utils
+ */
 export const header = (event: WebhookEvent, name: string): string | undefined => {
   const wanted = name.toLowerCase()
   for (const [key, value] of Object.entries(event.headers ?? {})) {
@@ -101,7 +107,7 @@ export const header = (event: WebhookEvent, name: string): string | undefined =>
   return undefined
 }
 
-/** The request method of either payload version. */
+/** The request method of either payload version. @since 0.1.0 @category utils */
 export const method = (event: WebhookEvent): string =>
   "httpMethod" in event ? event.httpMethod : event.requestContext.http.method
 
@@ -162,14 +168,17 @@ const errorLabels = (error: HandleEvent.HandleEventError): Record<string, string
 const isRejectedKey = (error: HandleEvent.HandleEventError): boolean =>
   error._tag === "StripeError" && error.reason === "Authentication"
 
-/** How a failure of `handleEvent` is answered: the core's `classify`, except that a rejected key is retried. */
+/**
+ * How a failure of `handleEvent` is answered: the core's `classify`, except that a rejected key is retried.
+ * @since 0.2.0 @category utils
+ */
 export const answerOf = (error: HandleEvent.HandleEventError): "Rejected" | "Retry" | "Acknowledged" => {
   if (isRejectedKey(error)) return "Retry"
   const kind = HandleEvent.classify(error)
   return kind === "reject" ? "Rejected" : kind === "retry" ? "Retry" : "Acknowledged"
 }
 
-/** What answering one delivery came to. */
+/** What answering one delivery came to. @since 0.1.0 @category models */
 export interface Result {
   readonly answer: Answer
   readonly outcome?: HandleEvent.Outcome["_tag"]
@@ -187,13 +196,19 @@ const answered = (answer: Answer, outcome?: HandleEvent.Outcome["_tag"]): Result
   )
 })
 
-/** The deliveries, by `Status` and `Outcome` (the core's outcome, or how the delivery was refused). */
+/**
+ * The deliveries, by `Status` and `Outcome` (the core's outcome, or how the delivery was refused).
+ * @since 0.2.0 @category constants
+ */
 export const deliveries: Metric.Metric.Counter<number> = Emf.counter("WebhookDeliveries")
 
-/** Stripe's reports of meter events it accepted and then rejected (`meterErrorTypes`). */
+/**
+ * Stripe's reports of meter events it accepted and then rejected (`meterErrorTypes`).
+ * @since 0.2.0 @category constants
+ */
 export const meterErrorReports: Metric.Metric.Counter<number> = Emf.counter("MeterErrorReports")
 
-/** The thin events Stripe sends when meter events it accepted were rejected later. */
+/** The thin events Stripe sends when meter events it accepted were rejected later. @since 0.2.0 @category constants */
 export const meterErrorTypes: ReadonlySet<string> = new Set([
   "v1.billing.meter.error_report_triggered",
   "v1.billing.meter.no_meter_found"
@@ -221,7 +236,7 @@ const noteMeterError = (labels: Record<string, string>) =>
     )
     : Effect.void
 
-/** Answer one delivery. Never fails: every failure is a status. */
+/** Answer one delivery. Never fails: every failure is a status. @since 0.1.0 @category utils */
 export const handle = (
   event: WebhookEvent
 ): Effect.Effect<Result, never, HandleEvent.Services | WebhookLimits | Emf.Emf> =>
@@ -274,7 +289,7 @@ export const handle = (
     )
   }).pipe(Effect.tap(countDelivery), Emf.flushing, Effect.withSpan("Webhook.handle"))
 
-/** The Lambda handler over a runtime built once per container. */
+/** The Lambda handler over a runtime built once per container. @since 0.1.0 @category utils */
 export const toHandler =
   <E>(runtime: ManagedRuntime.ManagedRuntime<HandleEvent.Services | WebhookLimits | Emf.Emf, E>) =>
   async (event: WebhookEvent): Promise<WebhookResponse> => (await runtime.runPromise(handle(event))).response

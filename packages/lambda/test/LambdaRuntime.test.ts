@@ -13,6 +13,9 @@ const valid = {
   METERED_USAGE_PLAN_ID: "plan_metered"
 }
 
+// These runtimes are disposed by the tests, not by a SIGTERM to the test process.
+const noSignals = { signals: { once: () => undefined } }
+
 // Builds the production Layers against an in-memory environment: nothing here calls the network.
 const init = async (
   handler: "webhook" | "schedule",
@@ -28,12 +31,14 @@ const init = async (
         Layer.mergeAll(LambdaRuntime.layerWebhook, Webhook.layerLimitsConfig, Emf.layerConfig("webhook")).pipe(
           Layer.provide(config)
         ),
-        sink
+        sink,
+        noSignals
       )
       : await LambdaRuntime.make(
         handler,
         Layer.merge(LambdaRuntime.layerSchedule, Emf.layerConfig("schedule")).pipe(Layer.provide(config)),
-        sink
+        sink,
+        noSignals
       )
     await runtime.dispose()
     return { error: undefined, lines }
@@ -67,7 +72,8 @@ describe("LambdaRuntime.make", () => {
       Layer.merge(LambdaRuntime.layerSchedule, Emf.layerConfig("schedule")).pipe(
         Layer.provide(Layer.setConfigProvider(ConfigProvider.fromJson(env)))
       ),
-      (line) => void lines.push(line)
+      (line) => void lines.push(line),
+      noSignals
     )
     try {
       const result = await runtime.runPromise(

@@ -208,9 +208,9 @@ describe("template.yaml", () => {
       assert.lengthOf(byMetric("MeterErrorReports"), 1)
       const events = parsed.Resources.ScheduleFunction!.Properties.Events as Record<string, Resource>
       assert.deepStrictEqual((events.Hourly!.Properties as Record<string, unknown>).DeadLetterConfig, {
-        Type: "SQS",
-        QueueLogicalId: "ScheduleDeadLetterQueue"
+        Arn: { "Fn::GetAtt": ["ScheduleDeadLetterQueue", "Arn"] }
       })
+      assert.strictEqual(parsed.Resources.ScheduleDeadLetterQueue!.Type, "AWS::SQS::Queue")
     })
 
     it("the dashboard shows only metrics the code writes, in the configured namespace", async () => {

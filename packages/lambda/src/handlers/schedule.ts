@@ -14,5 +14,5 @@ const runtime = await LambdaRuntime.make(
   Layer.merge(LambdaRuntime.layerSchedule, Emf.layerConfig("schedule"))
 )
 
-/** The Lambda handler (`index.handler`). */
+/** The Lambda handler (`index.handler`). @since 0.1.0 @category utils */
 export const handler = Schedule.toHandler(runtime)

@@ -14,5 +14,5 @@ const runtime = await LambdaRuntime.make(
   Layer.mergeAll(LambdaRuntime.layerWebhook, Webhook.layerLimitsConfig, Emf.layerConfig("webhook"))
 )
 
-/** The Lambda handler (`index.handler`). */
+/** The Lambda handler (`index.handler`). @since 0.1.0 @category utils */
 export const handler = Webhook.toHandler(runtime)

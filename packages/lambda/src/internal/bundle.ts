@@ -11,19 +11,22 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 
-/** The package directory (`packages/lambda`). */
+/** The package directory (`packages/lambda`). @since 0.1.0 @category constants */
 export const packageDir = fileURLToPath(new URL("../../", import.meta.url))
 
-/** Each bundle must stay under this many bytes (1 MB): smaller bundles start faster (cold init). */
+/**
+ * Each bundle must stay under this many bytes (1 MB): smaller bundles start faster (cold init).
+ * @since 0.2.0 @category constants
+ */
 export const budgetBytes = 1_000_000
 
-/** The handlers, each an entry in `dist/handlers`. */
+/** The handlers, each an entry in `dist/handlers`. @since 0.1.0 @category constants */
 export const handlers = ["webhook", "schedule"] as const
 
-/** A handler's name. */
+/** A handler's name. @since 0.1.0 @category models */
 export type Handler = (typeof handlers)[number]
 
-/** Where a handler's production bundle is written. */
+/** Where a handler's production bundle is written. @since 0.1.0 @category utils */
 export const bundlePath = (handler: Handler, root = Path.join(packageDir, "dist-bundle")): string =>
   Path.join(root, handler, "index.mjs")
 
@@ -50,7 +53,10 @@ const barrelImports: Plugin = {
 
 const barrelImport = /import\s*\{([^}]*)\}\s*from\s*"(effect|@augint-billing\/[a-z-]+)";?/g
 
-/** `import { A, pipe as p } from "effect"` as `import * as A from "effect/A"; import { pipe as p } from "effect/Function"`. */
+/**
+ * `import { A, pipe as p } from "effect"` as `import * as A from "effect/A"; import { pipe as p } from "effect/Function"`.
+ * @since 0.1.0 @category utils
+ */
 export const toDeepImports = (source: string): string =>
   source.replace(
     barrelImport,
@@ -78,7 +84,7 @@ const deepImports: Plugin = {
   }
 }
 
-/** What bundling one handler produced. */
+/** What bundling one handler produced. @since 0.1.0 @category models */
 export interface Bundle {
   readonly handler: Handler
   readonly outfile: string
@@ -86,7 +92,7 @@ export interface Bundle {
   readonly metafile: Metafile
 }
 
-/** Bundle one handler from its compiled entry (`dist/handlers/<handler>.js`). */
+/** Bundle one handler from its compiled entry (`dist/handlers/<handler>.js`). @since 0.1.0 @category utils */
 export const bundle = async (
   handler: Handler,
   options: { readonly naive?: boolean; readonly outfile?: string } = {}
