@@ -12,6 +12,7 @@ import * as Events from "./commands/Events.js"
 import * as Infra from "./commands/Infra.js"
 import * as Local from "./commands/Local.js"
 import * as Plan from "./commands/Plan.js"
+import * as Serve from "./commands/Serve.js"
 import * as Usage from "./commands/Usage.js"
 import { root } from "./Shell.js"
 
@@ -33,7 +34,9 @@ export const command = root.pipe(Command.withSubcommands([
   Events.replayEvents,
   Infra.table,
   Local.command,
-  Demo.command
+  Demo.command,
+  Serve.serve,
+  Serve.trigger
 ]))
 
 /**
