@@ -10,6 +10,7 @@ import * as Customers from "./commands/Customers.js"
 import * as Demo from "./commands/Demo.js"
 import * as Events from "./commands/Events.js"
 import * as Infra from "./commands/Infra.js"
+import * as Init from "./commands/Init.js"
 import * as Local from "./commands/Local.js"
 import * as Plan from "./commands/Plan.js"
 import * as Serve from "./commands/Serve.js"
@@ -36,7 +37,8 @@ export const command = root.pipe(Command.withSubcommands([
   Local.command,
   Demo.command,
   Serve.serve,
-  Serve.trigger
+  Serve.trigger,
+  Init.command
 ]))
 
 /**
