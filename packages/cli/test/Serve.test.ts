@@ -2,7 +2,7 @@
 // signs them (the stripe SDK's generateTestHeaderStringAsync), the local state read back by the CLI.
 import { assert, describe, it } from "@effect/vitest"
 import { type ChildProcess, spawn } from "node:child_process"
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import StripeSdk from "stripe"
 import { bin, run, tempDir } from "./support/Cli.js"
@@ -160,6 +160,25 @@ describe("ai-billing serve", () => {
       ])
       assert.strictEqual(bad.code, 1)
       assert.include(bad.stdout, "400")
+    } finally {
+      await stop(s)
+    }
+  })
+
+  it("answers 500 (Stripe retries) while another command holds the store, then handles the redelivery", async () => {
+    const dir = tempDir()
+    await cli(dir, ["customers", "link", "cus_s6", "key_s6"])
+    const s = await serve(dir)
+    try {
+      writeFileSync(join(dir, "lock"), "ai-billing\n")
+      const payload = setupSucceeded("evt_serve_busy", "cus_s6")
+      assert.deepStrictEqual(await post(s.url, payload, await signed(payload)), {
+        status: 500,
+        body: { error: "Retry" }
+      })
+      rmSync(join(dir, "lock"))
+      assert.strictEqual((await post(s.url, payload, await signed(payload))).status, 200)
+      assert.strictEqual(await planOf(dir, "cus_s6"), "METERED")
     } finally {
       await stop(s)
     }
