@@ -10,8 +10,10 @@ import * as Customers from "./commands/Customers.js"
 import * as Demo from "./commands/Demo.js"
 import * as Events from "./commands/Events.js"
 import * as Infra from "./commands/Infra.js"
+import * as Init from "./commands/Init.js"
 import * as Local from "./commands/Local.js"
 import * as Plan from "./commands/Plan.js"
+import * as Serve from "./commands/Serve.js"
 import * as Usage from "./commands/Usage.js"
 import { root } from "./Shell.js"
 
@@ -33,7 +35,10 @@ export const command = root.pipe(Command.withSubcommands([
   Events.replayEvents,
   Infra.table,
   Local.command,
-  Demo.command
+  Demo.command,
+  Serve.serve,
+  Serve.trigger,
+  Init.command
 ]))
 
 /**
