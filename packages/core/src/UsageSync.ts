@@ -18,21 +18,24 @@ import * as Subscriptions from "./Subscriptions.js"
 import * as UsageRead from "./UsageRead.js"
 import * as UtcDay from "./UtcDay.js"
 
-/** @deprecated Use `UsageRead.Observed`. */
+/** @deprecated Use `UsageRead.Observed`. @since 0.1.0 @category models */
 export type Observed = UsageRead.Observed
-/** @deprecated Use `UsageRead.readUsage`. */
+/** @deprecated Use `UsageRead.readUsage`. @since 0.1.0 @category flows */
 export const readUsage = UsageRead.readUsage
-/** @deprecated Use `NewLink.newLink`. */
+/** @deprecated Use `NewLink.newLink`. @since 0.1.0 @category flows */
 export const newLink = NewLink.newLink
-/** @deprecated Use `Subscriptions.retireReplaced`. */
+/** @deprecated Use `Subscriptions.retireReplaced`. @since 0.1.0 @category flows */
 export const retireReplaced = Subscriptions.retireReplaced
-/** @deprecated Use `Subscriptions.hasSubscriptionsToCancel`. */
+/** @deprecated Use `Subscriptions.hasSubscriptionsToCancel`. @since 0.1.0 @category predicates */
 export const hasSubscriptionsToCancel = Subscriptions.hasSubscriptionsToCancel
 
 /**
  * The identifier of the meter event that brings the reported total of a customer's link to an API
  * key for `day` to `total`. The key is part of it: after a customer is linked to another key, that
  * key's totals start again from zero and must not be taken by Stripe for the old key's reports.
+ *
+ * @since 0.1.0
+ * @category constructors
  */
 export const identifierFor = (
   customerId: CustomerId,
@@ -50,27 +53,30 @@ export const identifierFor = (
 /**
  * Resending a pending report is safe while Stripe still dedupes its identifier (24 hours); past this
  * age the sync checks Stripe's meter totals first. The margin covers clock skew and summary lag.
+ *
+ * @since 0.1.0
+ * @category constants
  */
 export const RESEND_CHECK_AFTER = Duration.hours(20)
 
 const isPastDedupeWindow = (pending: Customer.PendingReport, nowMillis: number): boolean =>
   pending.writtenAt === undefined || nowMillis - pending.writtenAt >= Duration.toMillis(RESEND_CHECK_AFTER)
 
-/** A meter event timestamp inside `day` (epoch seconds): now for today, the day's last second for a past day. */
+/** A meter event timestamp in `day` (epoch seconds): now, or a past day's last second. @since 0.1.0 @category utils */
 export const timestampFor = (day: UtcDay.UtcDay, nowMillis: number): number =>
   Math.floor(Math.min(nowMillis, UtcDay.endMillis(day)) / 1000)
 
-/** A customer-day whose observed count is below what was already reported: flagged, never billed. */
+/** A customer-day observed below what was already reported: flagged, never billed. @since 0.1.0 @category models */
 export const Anomaly = Schema.Struct({
   customerId: CustomerId,
   day: UtcDay.UtcDay,
   observed: Schema.Number,
   reported: Schema.Number
 })
-/** A customer-day whose observed count is below what was already reported. */
+/** A customer-day whose observed count is below what was already reported. @since 0.1.0 @category models */
 export type Anomaly = typeof Anomaly.Type
 
-/** What syncing one customer did. */
+/** What syncing one customer did. @since 0.1.0 @category models */
 export interface CustomerSync {
   readonly customer: Customer.Customer
   /** Units this run got accepted (or found already accepted and committed). */
@@ -82,7 +88,7 @@ export interface CustomerSync {
   readonly contended: boolean
 }
 
-/** Errors that can stop the sync of one customer. */
+/** Errors that can stop the sync of one customer. @since 0.1.0 @category errors */
 export type CustomerSyncError = StripeError | CustomerRepoError
 
 const commit = (
@@ -114,6 +120,9 @@ const commit = (
  * Sync one customer against observed counts: resend a pending report first, then report each day's
  * new units oldest first. Stops at the first conflict (another writer is at work on the record).
  * Then, unless `close` is false, closes a settle window that has ended.
+ *
+ * @since 0.1.0
+ * @category flows
  */
 export const syncCustomer = Effect.fnUntraced(function*(
   customer: Customer.Customer,
@@ -232,7 +241,7 @@ const finish = (sync: CustomerSync, options: { readonly now: number; readonly cl
     return Option.isSome(retired) ? { ...sync, customer: retired.value } : sync
   })
 
-/** The result of one sync run. */
+/** The result of one sync run. @since 0.1.0 @category models */
 export const SyncReport = Schema.Struct({
   startedAt: Schema.Int,
   finishedAt: Schema.Int,
@@ -249,13 +258,18 @@ export const SyncReport = Schema.Struct({
   failures: Schema.Array(Schema.Struct({ customerId: CustomerId, reason: Schema.String })),
   anomalies: Schema.Array(Anomaly)
 })
-/** The result of one sync run. */
+/** The result of one sync run. @since 0.1.0 @category models */
 export type SyncReport = typeof SyncReport.Type
 
-/** At most this many failures and anomalies are listed in a report; the counts stay exact. */
+/**
+ * At most this many failures and anomalies are listed in a report; the counts stay exact.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
 export const MAX_LISTED = 100
 
-/** Options of a sync run. */
+/** Options of a sync run. @since 0.1.0 @category models */
 export interface SyncOptions {
   /** Only these customers (default: every sync candidate). */
   readonly customerIds?: ReadonlyArray<CustomerId>
@@ -268,6 +282,9 @@ export interface SyncOptions {
 /**
  * Report every sync candidate's new metered usage for today and the days before it (lookback). One
  * customer's failure never stops the others; the report says who failed and why.
+ *
+ * @since 0.1.0
+ * @category flows
  */
 export const syncUsage = Effect.fn("UsageSync.syncUsage")(function*(
   options: SyncOptions = {}
@@ -353,6 +370,9 @@ const describe = (error: CustomerSyncError): string =>
 /**
  * Report one customer's unreported metered usage now (demotion, `invoice.created`): reads only that
  * key's usage.
+ *
+ * @since 0.1.0
+ * @category flows
  */
 export const flushCustomer = Effect.fn("UsageSync.flushCustomer")(function*(
   customer: Customer.Customer
