@@ -124,6 +124,7 @@ const commit = (
  * @since 0.1.0
  * @category flows
  */
+// Untraced: a span per customer (Effect.fn) cost 3032 ms CPU against 2099 at 10k customers (bench medians).
 export const syncCustomer = Effect.fnUntraced(function*(
   customer: Customer.Customer,
   observed: UsageRead.Observed,
@@ -131,50 +132,53 @@ export const syncCustomer = Effect.fnUntraced(function*(
 ) {
   const now = yield* Clock.currentTimeMillis
   const dryRun = options.dryRun === true
+  const ports: SyncPorts = { stripe: yield* Ports.stripe, repo: yield* Ports.repoInSync }
   let sync: CustomerSync = { customer, unitsReported: 0, eventsSent: 0, anomalies: [], contended: false }
-  if (customer.pending !== undefined && !dryRun) sync = yield* resendPending(sync, customer.pending, now)
+  if (customer.pending !== undefined && !dryRun) sync = yield* resendPending(ports, sync, customer.pending, now)
   const counts = observed.byKey.get(customer.apiKeyId)
   for (let i = 0; i < observed.days.length && !sync.contended; i++) {
-    sync = yield* reportDay(sync, observed.days[i]!, counts?.[i] ?? 0, { now, dryRun })
+    sync = yield* reportDay(ports, sync, observed.days[i]!, counts?.[i] ?? 0, { now, dryRun })
   }
   return sync.contended || dryRun ? sync : yield* finish(sync, { now, close: options.close !== false })
 })
 
+// The ports as the per-customer steps call them, read once per customer.
+interface SyncPorts {
+  readonly stripe: Stripe["Type"]
+  readonly repo: CustomerRepo["Type"]
+}
+
 const contended = (sync: CustomerSync): CustomerSync => ({ ...sync, contended: true })
 
 // Send a report's meter event with the identifier and timestamp written ahead.
-const send = (customerId: CustomerId, pending: Customer.PendingReport) =>
-  Effect.flatMap(Ports.stripe, (stripe) =>
-    stripe.reportUsage({
-      customerId,
-      value: pending.value,
-      identifier: pending.identifier,
-      timestamp: pending.timestamp
-    }))
+const send = (ports: SyncPorts, customerId: CustomerId, pending: Customer.PendingReport) =>
+  ports.stripe.reportUsage({
+    customerId,
+    value: pending.value,
+    identifier: pending.identifier,
+    timestamp: pending.timestamp
+  })
 
 // Step 1: a report a crash left pending is sent again with its identifier (Stripe dedupes it), then
 // committed. Stripe dedupes identifiers for 24 hours only: an older pending report is resent only when
 // Stripe's own totals for the day show it was not accepted.
-const resendPending = (sync: CustomerSync, pending: Customer.PendingReport, now: number) =>
+const resendPending = (ports: SyncPorts, sync: CustomerSync, pending: Customer.PendingReport, now: number) =>
   Effect.gen(function*() {
     const current = sync.customer
     const acceptedBefore = isPastDedupeWindow(pending, now)
-      ? yield* Ports.stripe.pipe(
-        Effect.flatMap((stripe) =>
-          stripe.meterEventSummaries({
-            customerId: current.customerId,
-            start: UtcDay.startMillis(pending.day) / 1000,
-            end: (UtcDay.endMillis(pending.day) + 1) / 1000
-          })
-        ),
+      ? yield* ports.stripe.meterEventSummaries({
+        customerId: current.customerId,
+        start: UtcDay.startMillis(pending.day) / 1000,
+        end: (UtcDay.endMillis(pending.day) + 1) / 1000
+      }).pipe(
         Effect.map((summaries) =>
           summaries.reduce((sum, s) => sum + s.value, 0) >= pending.total + (current.stripeOffset?.[pending.day] ?? 0)
         )
       )
       : false
-    if (!acceptedBefore) yield* send(current.customerId, pending)
+    if (!acceptedBefore) yield* send(ports, current.customerId, pending)
     const eventsSent = sync.eventsSent + (acceptedBefore ? 0 : 1)
-    const committed = yield* commit(yield* Ports.repoInSync, current, pending)
+    const committed = yield* commit(ports.repo, current, pending)
     return Option.isNone(committed)
       ? contended({ ...sync, eventsSent })
       : { ...sync, customer: committed.value, unitsReported: sync.unitsReported + pending.value, eventsSent }
@@ -183,6 +187,7 @@ const resendPending = (sync: CustomerSync, pending: Customer.PendingReport, now:
 // Step 2, for each day: the units observed beyond what the ledger holds are written ahead as the
 // pending report, sent, then committed to the ledger. Fewer observed than reported is an anomaly.
 const reportDay = (
+  ports: SyncPorts,
   sync: CustomerSync,
   day: UtcDay.UtcDay,
   seen: number,
@@ -205,15 +210,14 @@ const reportDay = (
   }
   if (options.dryRun) return Effect.succeed({ ...sync, unitsReported: sync.unitsReported + pending.value })
   return Effect.gen(function*() {
-    const repo = yield* Ports.repoInSync
-    const written = yield* repo.update({ ...current, pending }).pipe(
+    const written = yield* ports.repo.update({ ...current, pending }).pipe(
       Effect.map(Option.some),
       Effect.catchTag("VersionConflict", () => Effect.succeedNone)
     )
     if (Option.isNone(written)) return contended(sync)
-    yield* send(current.customerId, pending)
+    yield* send(ports, current.customerId, pending)
     const eventsSent = sync.eventsSent + 1
-    const committed = yield* commit(repo, written.value, pending)
+    const committed = yield* commit(ports.repo, written.value, pending)
     return Option.isNone(committed)
       ? contended({ ...sync, eventsSent })
       : { ...sync, customer: committed.value, unitsReported: sync.unitsReported + pending.value, eventsSent }
@@ -222,10 +226,13 @@ const reportDay = (
 
 // Step 3: a settle window that has ended is closed (only the hourly sync passes `close`); otherwise
 // subscriptions the record names to cancel are cancelled.
-const finish = (sync: CustomerSync, options: { readonly now: number; readonly close: boolean }) =>
-  Effect.gen(function*() {
-    const current = sync.customer
-    if (options.close && Subscriptions.settleWindowDue(current, options.now)) {
+const finish = (sync: CustomerSync, options: { readonly now: number; readonly close: boolean }) => {
+  const current = sync.customer
+  const due = options.close && Subscriptions.settleWindowDue(current, options.now)
+  // Most customers have nothing to close or cancel: no generator for them on the hot path.
+  if (!due && !Subscriptions.hasSubscriptionsToCancel(current)) return Effect.succeed(sync)
+  return Effect.gen(function*() {
+    if (due) {
       // Meter events are stamped in whole seconds; a final invoice covers its period up to the cancel.
       // When this run just reported the last counts, cancel in a later second than their stamp.
       if (sync.eventsSent > 0) {
@@ -234,12 +241,12 @@ const finish = (sync: CustomerSync, options: { readonly now: number; readonly cl
       }
       return { ...sync, customer: yield* Subscriptions.closeSettleWindow(current) }
     }
-    if (!Subscriptions.hasSubscriptionsToCancel(current)) return sync
     const retired = yield* Subscriptions.retireReplaced(current).pipe(
       Effect.catchTag("VersionConflict", () => Effect.succeedNone)
     )
     return Option.isSome(retired) ? { ...sync, customer: retired.value } : sync
   })
+}
 
 /** The result of one sync run. @since 0.1.0 @category models */
 export const SyncReport = Schema.Struct({
