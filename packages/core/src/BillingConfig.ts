@@ -7,7 +7,7 @@
 import { Config, ConfigError, Context, Data, Duration, Effect, Either, Layer, Schema } from "effect"
 import { UsagePlanId } from "./Ids.js"
 
-/** When a failed payment demotes a customer. */
+/** When a failed payment demotes a customer. @since 0.1.0 @category models */
 export type DemotionPolicy = Data.TaggedEnum<{
   /** On the first failed payment. */
   Immediately: {}
@@ -16,10 +16,10 @@ export type DemotionPolicy = Data.TaggedEnum<{
   /** On the final attempt, or once payments have been failing for `grace`. */
   GracePeriod: { readonly grace: Duration.Duration }
 }>
-/** Constructors of `DemotionPolicy`. */
+/** Constructors of `DemotionPolicy`. @since 0.1.0 @category constructors */
 export const DemotionPolicy = Data.taggedEnum<DemotionPolicy>()
 
-/** Billing settings. */
+/** Billing settings. @since 0.1.0 @category models */
 export interface BillingSettings {
   /** The usage plan of customers without a payment method (`FREE_USAGE_PLAN_ID`). */
   readonly freePlanId: UsagePlanId
@@ -39,12 +39,12 @@ export interface BillingSettings {
   readonly processedEventTtl: Duration.Duration
 }
 
-/** The billing settings service. */
+/** The billing settings service. @since 0.1.0 @category services */
 export class BillingConfig
   extends Context.Tag("@augint-billing/core/BillingConfig")<BillingConfig, BillingSettings>()
 {}
 
-/** The settings used when a variable is not set. */
+/** The settings used when a variable is not set. @since 0.1.0 @category constants */
 export const defaults: BillingSettings = {
   freePlanId: UsagePlanId.make("FREE_10K"),
   meteredPlanId: UsagePlanId.make("METERED"),
@@ -82,7 +82,7 @@ const boundedInt = (name: string, fallback: number, min: number, max: number) =>
     Config.withDefault(fallback)
   )
 
-/** The settings as a `Config`, each variable optional with the defaults above. */
+/** The settings as a `Config`, each variable optional with the defaults above. @since 0.1.0 @category config */
 export const config: Config.Config<BillingSettings> = Config.all({
   freePlanId: planId("FREE_USAGE_PLAN_ID", defaults.freePlanId),
   meteredPlanId: planId("METERED_USAGE_PLAN_ID", defaults.meteredPlanId),
@@ -106,12 +106,12 @@ export const config: Config.Config<BillingSettings> = Config.all({
   })
 )
 
-/** Invalid or missing configuration, with one line naming the variable. */
+/** Invalid or missing configuration, with one line naming the variable. @since 0.1.0 @category errors */
 export class BillingConfigError extends Schema.TaggedError<BillingConfigError>()("BillingConfigError", {
   message: Schema.String
 }) {}
 
-/** One readable line per problem in a `ConfigError`, naming each variable. */
+/** One readable line per problem in a `ConfigError`, naming each variable. @since 0.1.0 @category errors */
 export const describeConfigError = (error: ConfigError.ConfigError): string => {
   const lines: Array<string> = []
   const walk = (e: ConfigError.ConfigError): void => {
@@ -135,7 +135,7 @@ export const describeConfigError = (error: ConfigError.ConfigError): string => {
   return [...new Set(lines)].join("; ")
 }
 
-/** Read `config`, failing with a `BillingConfigError` that names the variable. */
+/** Read `config`, failing with a `BillingConfigError` that names the variable. @since 0.1.0 @category flows */
 export const load: Effect.Effect<BillingSettings, BillingConfigError> = Effect.either(config).pipe(
   Effect.flatMap(Either.match({
     onLeft: (e) => Effect.fail(new BillingConfigError({ message: `invalid configuration: ${describeConfigError(e)}` })),
@@ -143,9 +143,9 @@ export const load: Effect.Effect<BillingSettings, BillingConfigError> = Effect.e
   }))
 )
 
-/** `BillingConfig` from the environment. */
+/** `BillingConfig` from the environment. @since 0.1.0 @category layers */
 export const layerConfig: Layer.Layer<BillingConfig, BillingConfigError> = Layer.effect(BillingConfig, load)
 
-/** `BillingConfig` from explicit values over the defaults. */
+/** `BillingConfig` from explicit values over the defaults. @since 0.1.0 @category layers */
 export const layer = (settings: Partial<BillingSettings> = {}): Layer.Layer<BillingConfig> =>
   Layer.succeed(BillingConfig, { ...defaults, ...settings })

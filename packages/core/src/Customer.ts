@@ -8,17 +8,20 @@ import { Schema } from "effect"
 import { ApiKeyId, CustomerId, MeterEventIdentifier, SubscriptionId } from "./Ids.js"
 import * as UtcDay from "./UtcDay.js"
 
-/** The two usage plans a key moves between. */
+/** The two usage plans a key moves between. @since 0.1.0 @category models */
 export const Plan = Schema.Literal("FREE", "METERED")
-/** The two usage plans a key moves between. */
+/** The two usage plans a key moves between. @since 0.1.0 @category models */
 export type Plan = typeof Plan.Type
 
-/** A whole number of API requests, never negative. */
+/** A whole number of API requests, never negative. @since 0.1.0 @category models */
 export const Units = Schema.Int.pipe(Schema.nonNegative())
 
 /**
  * A report written ahead of sending its meter event: after a crash, the next run resends it with the
  * same identifier and timestamp, so Stripe accepts it at most once.
+ *
+ * @since 0.1.0
+ * @category models
  */
 export const PendingReport = Schema.Struct({
   /** The day the units belong to. */
@@ -34,15 +37,15 @@ export const PendingReport = Schema.Struct({
   /** When the report was written ahead (epoch millis); absent in reports from before it was recorded. */
   writtenAt: Schema.optional(Schema.Int)
 })
-/** A report written ahead of sending its meter event. */
+/** A report written ahead of sending its meter event. @since 0.1.0 @category models */
 export type PendingReport = typeof PendingReport.Type
 
-/** Units already reported to Stripe, per UTC day. */
+/** Units already reported to Stripe, per UTC day. @since 0.1.0 @category models */
 export const Ledger = Schema.Record({ key: UtcDay.UtcDay, value: Units })
-/** Units already reported to Stripe, per UTC day. */
+/** Units already reported to Stripe, per UTC day. @since 0.1.0 @category models */
 export type Ledger = typeof Ledger.Type
 
-/** The stored customer record; `version` guards every write. */
+/** The stored customer record; `version` guards every write. @since 0.1.0 @category models */
 export const Customer = Schema.Struct({
   customerId: CustomerId,
   apiKeyId: ApiKeyId,
@@ -88,10 +91,10 @@ export const Customer = Schema.Struct({
   /** Epoch millis of the last write. */
   updatedAt: Schema.Int
 })
-/** The stored customer record; `version` guards every write. */
+/** The stored customer record; `version` guards every write. @since 0.1.0 @category models */
 export type Customer = typeof Customer.Type
 
-/** A new link between a Stripe customer and an API key, on the free plan. */
+/** A new link between a Stripe customer and an API key, on the free plan. @since 0.1.0 @category constructors */
 export const make = (
   input: { readonly customerId: CustomerId; readonly apiKeyId: ApiKeyId; readonly now: number }
 ): Customer => ({
@@ -103,7 +106,7 @@ export const make = (
   updatedAt: input.now
 })
 
-/** Units already reported for `day`. */
+/** Units already reported for `day`. @since 0.1.0 @category utils */
 export const reported = (customer: Customer, day: UtcDay.UtcDay): number => customer.ledger[day] ?? 0
 
 /**
@@ -111,23 +114,31 @@ export const reported = (customer: Customer, day: UtcDay.UtcDay): number => cust
  * and still inside its settle window (the first sync after the window closes reads the last late
  * counts and clears it), or holding replaced or orphaned subscriptions to cancel. Adapters index
  * exactly this.
+ *
+ * @since 0.1.0
+ * @category predicates
  */
 export const isSyncCandidate = (customer: Customer): boolean =>
   customer.plan === "METERED" || customer.pending !== undefined || customer.settleUntil !== undefined ||
   (customer.retiring?.length ?? 0) > 0 || (customer.orphans?.length ?? 0) > 0 ||
   customer.closingSince !== undefined
 
-/** How long a settle close may hold its mark before it is taken to have crashed. */
+/** How long a settle close may hold its mark before it is taken to have crashed. @since 0.1.0 @category constants */
 export const CLOSE_LEASE_MILLIS = 10 * 60 * 1000
 
-/** Whether a settle close is running now (its mark is younger than the lease). */
+/** Whether a settle close is running now (its mark is younger than the lease). @since 0.1.0 @category predicates */
 export const isClosing = (customer: Customer, now: number): boolean =>
   customer.closingSince !== undefined && now - customer.closingSince < CLOSE_LEASE_MILLIS
 
-/** Days older than this are dropped from the ledger: no sync looks back that far. */
+/** Days older than this are dropped from the ledger: no sync looks back that far. @since 0.1.0 @category constants */
 export const LEDGER_RETENTION_DAYS = 40
 
-/** The ledger with `day` set to `total` and days older than the retention dropped. */
+/**
+ * The ledger with `day` set to `total` and days older than the retention dropped.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
 export const withReported = (ledger: Ledger, day: UtcDay.UtcDay, total: number): Ledger => {
   const oldest = UtcDay.add(day, -LEDGER_RETENTION_DAYS)
   const next: Record<UtcDay.UtcDay, number> = {}

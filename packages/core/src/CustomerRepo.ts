@@ -11,7 +11,7 @@ import type { ApiKeyId, EventId } from "./Ids.js"
 import { CustomerId } from "./Ids.js"
 import * as Transient from "./Transient.js"
 
-/** A conditional write lost: the record changed (or appeared) since it was read. */
+/** A conditional write lost: the record changed (or appeared) since it was read. @since 0.1.0 @category errors */
 export class VersionConflict extends Schema.TaggedError<VersionConflict>()("VersionConflict", {
   customerId: CustomerId,
   message: Schema.String
@@ -20,10 +20,13 @@ export class VersionConflict extends Schema.TaggedError<VersionConflict>()("Vers
 /**
  * Why the repository failed. `Throttled`, `Transport`, `Server` and `Timeout` are transient.
  * Adapters report a request that timed out as `Transport`; `Timeout` is core's own per-attempt timeout.
+ *
+ * @since 0.1.0
+ * @category errors
  */
 export const CustomerRepoErrorReason = Schema.Literal("Throttled", "Transport", "Server", "Timeout", "Invalid")
 
-/** A failed repository call other than a lost race. */
+/** A failed repository call other than a lost race. @since 0.1.0 @category errors */
 export class CustomerRepoError extends Schema.TaggedError<CustomerRepoError>()("CustomerRepoError", {
   reason: CustomerRepoErrorReason,
   message: Schema.String,
@@ -35,7 +38,7 @@ export class CustomerRepoError extends Schema.TaggedError<CustomerRepoError>()("
   }
 }
 
-/** Customer records and processed-event markers. */
+/** Customer records and processed-event markers. @since 0.1.0 @category services */
 export interface CustomerRepoService {
   /** The record of a Stripe customer. */
   readonly get: (customerId: CustomerId) => Effect.Effect<Option.Option<Customer>, CustomerRepoError>
@@ -65,7 +68,7 @@ export interface CustomerRepoService {
   ) => Effect.Effect<void, CustomerRepoError>
 }
 
-/** The `CustomerRepo` port. */
+/** The `CustomerRepo` port. @since 0.1.0 @category services */
 export class CustomerRepo
   extends Context.Tag("@augint-billing/core/CustomerRepo")<CustomerRepo, CustomerRepoService>()
 {}

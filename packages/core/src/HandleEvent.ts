@@ -23,7 +23,7 @@ import * as Transient from "./Transient.js"
 import type { UsageSource, UsageSourceError } from "./UsageSource.js"
 import * as UsageSync from "./UsageSync.js"
 
-/** What handling an event came to. */
+/** What handling an event came to. @since 0.1.0 @category models */
 export type Outcome = Data.TaggedEnum<{
   /** A type the flows do not act on: acknowledged. */
   Ignored: { readonly eventId: EventId; readonly type: string }
@@ -36,10 +36,10 @@ export type Outcome = Data.TaggedEnum<{
   /** The decision was applied (or, in a dry run, would be). */
   Applied: { readonly eventId: EventId; readonly customerId: CustomerId; readonly decision: Decision }
 }>
-/** Constructors of `Outcome`. */
+/** Constructors of `Outcome`. @since 0.1.0 @category constructors */
 export const Outcome = Data.taggedEnum<Outcome>()
 
-/** Everything handling an event can fail with. */
+/** Everything handling an event can fail with. @since 0.1.0 @category errors */
 export type HandleEventError =
   | StripeEvent.StripeEventDecodeError
   | StripeError
@@ -49,12 +49,15 @@ export type HandleEventError =
   | KeyMove.KeyMoveError
   | UsageSourceError
 
-/** The services the flows need. */
+/** The services the flows need. @since 0.1.0 @category services */
 export type Services = Stripe | UsageSource | CustomerRepo | PlanAdmin | BillingConfig
 
 /**
  * How a shell answers a failure: `reject` bad input (HTTP 400, nothing changed), `retry` transient
  * failures (HTTP 500, Stripe delivers again), `acknowledge` permanent ones (logged, HTTP 200).
+ *
+ * @since 0.1.0
+ * @category errors
  */
 export const classify = (error: HandleEventError): "reject" | "retry" | "acknowledge" =>
   error._tag === "StripeEventDecodeError"
@@ -65,14 +68,19 @@ export const classify = (error: HandleEventError): "reject" | "retry" | "acknowl
     ? "retry"
     : "acknowledge"
 
-/** A decoded event, the record it concerns and what it calls for, before anything is applied. */
+/**
+ * A decoded event, the record it concerns and what it calls for, before anything is applied.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface Plan {
   readonly event: StripeEvent.StripeEvent
   readonly outcome: Outcome
   readonly customer: Customer.Customer | undefined
 }
 
-/** Decide what an event calls for without changing anything (the CLI's `--dry-run`). */
+/** Decide what an event calls for without changing anything (the CLI's `--dry-run`). @since 0.1.0 @category flows */
 export const plan = Effect.fn("HandleEvent.plan")(function*(raw: unknown) {
   const event = yield* StripeEvent.decode(raw)
   if (event._tag === "Ignored") {
@@ -126,12 +134,18 @@ const guardedAgainstStaleness = (event: StripeEvent.StripeEvent, decision: Decis
 /**
  * Read-modify-write a record with the version check, re-reading on a lost race. `f` returns the new
  * record, or `None` when the change no longer applies (a newer event got there first).
+ *
+ * @since 0.1.0
+ * @category flows
  */
 export const updateRecord = Records.updateRecord
 
 /**
  * Bring the key's usage plan and the subscriptions in line with the record, which holds the intent;
  * every step is idempotent, so the next event repairs a crash. Why: see DESIGN.md, "Architecture".
+ *
+ * @since 0.1.0
+ * @category flows
  */
 export const converge = Effect.fn("HandleEvent.converge")(function*(
   customerId: CustomerId
@@ -174,6 +188,8 @@ export const converge = Effect.fn("HandleEvent.converge")(function*(
  * wrote down as an orphan.
  *
  * @deprecated Use `RecordChange.PROMOTION_WINDOW`.
+ * @since 0.1.0
+ * @category constants
  */
 export const PROMOTION_WINDOW = RecordChange.PROMOTION_WINDOW
 
@@ -260,6 +276,9 @@ const apply = (customer: Customer.Customer, at: RecordChange.EventClock, decisio
 /**
  * Handle one verified Stripe event (parsed JSON). Fails only with errors a shell maps through
  * `classify`; on success the outcome says what happened.
+ *
+ * @since 0.1.0
+ * @category flows
  */
 export const handleEvent = Effect.fn("HandleEvent.handleEvent")(function*(raw: unknown) {
   const planned = yield* plan(raw)

@@ -9,7 +9,12 @@ import type { ApiKeyId, UsagePlanId } from "./Ids.js"
 import * as Ports from "./internal/ports.js"
 import type { PlanAdmin } from "./PlanAdmin.js"
 
-/** A move that could not be made or verified; the key is back where it was when `compensated`. */
+/**
+ * A move that could not be made or verified; the key is back where it was when `compensated`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class KeyMoveError extends Schema.TaggedError<KeyMoveError>()("KeyMoveError", {
   reason: Schema.Literal("UnexpectedPlan", "NotVerified", "AddFailed"),
   apiKeyId: Schema.String,
@@ -18,10 +23,15 @@ export class KeyMoveError extends Schema.TaggedError<KeyMoveError>()("KeyMoveErr
   cause: Schema.optional(Schema.Defect)
 }) {}
 
-/** What a move did. */
+/** What a move did. @since 0.1.0 @category models */
 export type MoveResult = "Moved" | "AlreadyThere"
 
-/** Move `apiKeyId` from plan `from` to plan `to`; a key already (and only) in `to` is success. */
+/**
+ * Move `apiKeyId` from plan `from` to plan `to`; a key already (and only) in `to` is success.
+ *
+ * @since 0.1.0
+ * @category flows
+ */
 export const moveKey = Effect.fn("KeyMove.moveKey")(function*(
   input: { readonly apiKeyId: ApiKeyId; readonly from: UsagePlanId; readonly to: UsagePlanId }
 ) {

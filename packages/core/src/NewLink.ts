@@ -16,6 +16,9 @@ import * as UtcDay from "./UtcDay.js"
  * The record of a new link: FREE, its ledger seeded with the key's counts so far and `stripeOffset`
  * with what Stripe already holds, so the link bills only what the key uses from now on. Why: see
  * DESIGN.md, "The customer record".
+ *
+ * @since 0.1.0
+ * @category flows
  */
 export const newLink = Effect.fn("NewLink.newLink")(function*(
   input: { readonly customerId: CustomerId; readonly apiKeyId: ApiKeyId }

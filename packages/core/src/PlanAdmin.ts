@@ -13,6 +13,9 @@ import * as Transient from "./Transient.js"
  * Why a plan call failed. `Throttled`, `Transport`, `Server` and `Timeout` are
  * transient. Adapters report a request that timed out as `Transport`; `Timeout` is core's own per-attempt
  * timeout (`Retry`).
+ *
+ * @since 0.1.0
+ * @category errors
  */
 export const PlanAdminErrorReason = Schema.Literal(
   "NotFound",
@@ -24,7 +27,12 @@ export const PlanAdminErrorReason = Schema.Literal(
   "BadRequest"
 )
 
-/** A failed plan call. `NotFound` on remove and `Conflict` on add carry meaning for the move. */
+/**
+ * A failed plan call. `NotFound` on remove and `Conflict` on add carry meaning for the move.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class PlanAdminError extends Schema.TaggedError<PlanAdminError>()("PlanAdminError", {
   reason: PlanAdminErrorReason,
   message: Schema.String,
@@ -36,7 +44,7 @@ export class PlanAdminError extends Schema.TaggedError<PlanAdminError>()("PlanAd
   }
 }
 
-/** Usage plan membership of API keys. */
+/** Usage plan membership of API keys. @since 0.1.0 @category services */
 export interface PlanAdminService {
   /** The usage plans the key is in (API Gateway allows one per stage; normally zero or one). */
   readonly plansOf: (apiKeyId: ApiKeyId) => Effect.Effect<ReadonlyArray<UsagePlanId>, PlanAdminError>
@@ -50,5 +58,5 @@ export interface PlanAdminService {
   ) => Effect.Effect<void, PlanAdminError>
 }
 
-/** The `PlanAdmin` port. */
+/** The `PlanAdmin` port. @since 0.1.0 @category services */
 export class PlanAdmin extends Context.Tag("@augint-billing/core/PlanAdmin")<PlanAdmin, PlanAdminService>() {}

@@ -16,18 +16,26 @@ import { StripeError, type StripeService } from "./Stripe.js"
 import * as Transient from "./Transient.js"
 import { UsageSourceError, type UsageSourceService } from "./UsageSource.js"
 
-/** A per-attempt timeout and the schedule of retries. */
+/** A per-attempt timeout and the schedule of retries. @since 0.1.0 @category policies */
 export interface Policy {
   readonly timeout: Duration.Duration
   readonly schedule: Schedule.Schedule<unknown, unknown>
 }
 
-/** Whether an error says that the same call may succeed later (`Transient.isTransient`). */
+/**
+ * Whether an error says that the same call may succeed later (`Transient.isTransient`).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
 export const isTransient: (error: unknown) => boolean = Transient.isTransient
 
 /**
  * Exponential backoff from `base`, each delay capped at `cap` (`union` takes the shorter of the two
  * delays), jittered, at most `times` retries, never shorter than a server's `Retry-After`.
+ *
+ * @since 0.1.0
+ * @category policies
  */
 export const backoff = (
   options: { readonly base: Duration.DurationInput; readonly cap: Duration.DurationInput; readonly times: number }
@@ -43,17 +51,22 @@ export const backoff = (
     })
   )
 
-/** Stripe: 10 s per attempt, 250 ms doubling to 8 s, 5 retries. */
+/** Stripe: 10 s per attempt, 250 ms doubling to 8 s, 5 retries. @since 0.1.0 @category policies */
 export const stripePolicy: Policy = {
   timeout: Duration.seconds(10),
   schedule: backoff({ base: "250 millis", cap: "8 seconds", times: 5 })
 }
-/** API Gateway management API (about 10 requests/s per account): 10 s per attempt, 500 ms doubling to 10 s, 6 retries. */
+/**
+ * API Gateway management API (about 10 requests/s per account): 10 s per attempt, 500 ms doubling to 10 s, 6 retries.
+ *
+ * @since 0.1.0
+ * @category policies
+ */
 export const apiGatewayPolicy: Policy = {
   timeout: Duration.seconds(10),
   schedule: backoff({ base: "500 millis", cap: "10 seconds", times: 6 })
 }
-/** DynamoDB: 5 s per attempt, 50 ms doubling to 2 s, 5 retries. */
+/** DynamoDB: 5 s per attempt, 50 ms doubling to 2 s, 5 retries. @since 0.1.0 @category policies */
 export const repoPolicy: Policy = {
   timeout: Duration.seconds(5),
   schedule: backoff({ base: "50 millis", cap: "2 seconds", times: 5 })
@@ -63,6 +76,9 @@ export const repoPolicy: Policy = {
  * Retry transient failures on the policy's schedule, without a timeout of its own. The first attempt
  * runs bare; only a transient failure builds the retry machinery, and it is fed that failure first,
  * so delays and counts are those of `Effect.retry` (about 2 µs per successful call instead of 10).
+ *
+ * @since 0.1.0
+ * @category combinators
  */
 export const retrying = (policy: Policy) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.catchIf(self, isTransient, (first) => {
@@ -76,7 +92,12 @@ export const retrying = (policy: Policy) => <A, E, R>(self: Effect.Effect<A, E, 
     return Effect.retry(again, { schedule: policy.schedule, while: isTransient })
   })
 
-/** Apply a policy: a timeout on each attempt (failing with `onTimeout`), transient errors retried. */
+/**
+ * Apply a policy: a timeout on each attempt (failing with `onTimeout`), transient errors retried.
+ *
+ * @since 0.1.0
+ * @category policies
+ */
 export const withPolicy = <E>(policy: Policy, onTimeout: () => E) =>
 <A, E2, R>(
   self: Effect.Effect<A, E2, R>
@@ -84,19 +105,19 @@ export const withPolicy = <E>(policy: Policy, onTimeout: () => E) =>
 
 const timedOut = (port: string, policy: Policy) => `${port} call timed out after ${Duration.format(policy.timeout)}`
 
-/** Apply `stripePolicy` to a Stripe call. */
+/** Apply `stripePolicy` to a Stripe call. @since 0.1.0 @category combinators */
 export const stripe: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | StripeError, R> = withPolicy(
   stripePolicy,
   () => new StripeError({ reason: "Timeout", message: timedOut("Stripe", stripePolicy) })
 )
 
-/** Apply `apiGatewayPolicy` to a usage read. */
+/** Apply `apiGatewayPolicy` to a usage read. @since 0.1.0 @category combinators */
 export const usage: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | UsageSourceError, R> = withPolicy(
   apiGatewayPolicy,
   () => new UsageSourceError({ reason: "Timeout", message: timedOut("API Gateway", apiGatewayPolicy) })
 )
 
-/** Apply `apiGatewayPolicy` to a usage plan call. */
+/** Apply `apiGatewayPolicy` to a usage plan call. @since 0.1.0 @category combinators */
 export const planAdmin: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | PlanAdminError, R> = withPolicy(
   apiGatewayPolicy,
   () => new PlanAdminError({ reason: "Timeout", message: timedOut("API Gateway", apiGatewayPolicy) })
@@ -106,19 +127,31 @@ export const planAdmin: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect
  * `stripePolicy`'s retries without the core-side timeout (the adapter bounds the request).
  *
  * @deprecated Apply `stripePort` to the service once (`service`, `layer`).
+ * @since 0.1.0
+ * @category combinators
  */
 export const stripeBulk: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> = retrying(stripePolicy)
 
-/** `repoPolicy`'s retries without the core-side timeout (the adapter bounds the request). */
+/**
+ * `repoPolicy`'s retries without the core-side timeout (the adapter bounds the request).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
 export const repoBulk: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> = retrying(repoPolicy)
 
-/** Apply `repoPolicy` to a repository call. */
+/** Apply `repoPolicy` to a repository call. @since 0.1.0 @category combinators */
 export const repo: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CustomerRepoError, R> = withPolicy(
   repoPolicy,
   () => new CustomerRepoError({ reason: "Timeout", message: timedOut("CustomerRepo", repoPolicy) })
 )
 
-/** How a port's calls are retried: its policy, the error a timed-out attempt fails with, and the methods without the core-side timeout. */
+/**
+ * How a port's calls are retried: its policy, the error a timed-out attempt fails with, and the methods without the core-side timeout.
+ *
+ * @since 0.2.0
+ * @category policies
+ */
 export interface PortPolicy<S> {
   readonly name: string
   readonly policy: Policy
@@ -127,7 +160,12 @@ export interface PortPolicy<S> {
   readonly untimed: ReadonlyArray<keyof S>
 }
 
-/** Stripe: `stripePolicy` on every call; `reportUsage` (the sync's per-customer call) and `verifyWebhook` (no I/O) untimed. */
+/**
+ * Stripe: `stripePolicy` on every call; `reportUsage` (the sync's per-customer call) and `verifyWebhook` (no I/O) untimed.
+ *
+ * @since 0.2.0
+ * @category policies
+ */
 export const stripePort: PortPolicy<StripeService> = {
   name: "Stripe",
   policy: stripePolicy,
@@ -135,7 +173,7 @@ export const stripePort: PortPolicy<StripeService> = {
   untimed: ["reportUsage", "verifyWebhook"]
 }
 
-/** UsageSource: `apiGatewayPolicy` on every call. */
+/** UsageSource: `apiGatewayPolicy` on every call. @since 0.2.0 @category policies */
 export const usageSourcePort: PortPolicy<UsageSourceService> = {
   name: "UsageSource",
   policy: apiGatewayPolicy,
@@ -143,7 +181,7 @@ export const usageSourcePort: PortPolicy<UsageSourceService> = {
   untimed: []
 }
 
-/** PlanAdmin: `apiGatewayPolicy` on every call. */
+/** PlanAdmin: `apiGatewayPolicy` on every call. @since 0.2.0 @category policies */
 export const planAdminPort: PortPolicy<PlanAdminService> = {
   name: "PlanAdmin",
   policy: apiGatewayPolicy,
@@ -151,7 +189,7 @@ export const planAdminPort: PortPolicy<PlanAdminService> = {
   untimed: []
 }
 
-/** CustomerRepo: `repoPolicy` on every call. */
+/** CustomerRepo: `repoPolicy` on every call. @since 0.2.0 @category policies */
 export const customerRepoPort: PortPolicy<CustomerRepoService> = {
   name: "CustomerRepo",
   policy: repoPolicy,
@@ -159,7 +197,12 @@ export const customerRepoPort: PortPolicy<CustomerRepoService> = {
   untimed: []
 }
 
-/** CustomerRepo as the sync's per-customer steps call it: reads and writes untimed (the hot path). */
+/**
+ * CustomerRepo as the sync's per-customer steps call it: reads and writes untimed (the hot path).
+ *
+ * @since 0.2.0
+ * @category policies
+ */
 export const customerRepoSyncPort: PortPolicy<CustomerRepoService> = {
   ...customerRepoPort,
   name: "CustomerRepo (sync)",
@@ -182,6 +225,9 @@ const wrappers = new WeakMap<object, Map<PortPolicy<never>, object>>()
  * A port's service with the port's policy applied to every method that returns an Effect (streams
  * retry their pages in the adapter). A service this wrapped already is returned as it is, and one
  * wrapped for another policy is wrapped again from the original, so no call is ever retried twice over.
+ *
+ * @since 0.2.0
+ * @category combinators
  */
 export const service = <S extends object>(port: PortPolicy<S>) => (self: S): S => {
   const seen = wrappedBy(self)
@@ -207,6 +253,11 @@ export const service = <S extends object>(port: PortPolicy<S>) => (self: S): S =
   return out as S
 }
 
-/** A Layer that provides `tag`'s service with the port's policy applied (`service`), over the service it is given. */
+/**
+ * A Layer that provides `tag`'s service with the port's policy applied (`service`), over the service it is given.
+ *
+ * @since 0.2.0
+ * @category services
+ */
 export const layer = <I, S extends object>(tag: Context.Tag<I, S>, port: PortPolicy<S>): Layer.Layer<I, never, I> =>
   Layer.effect(tag, Effect.map(tag, service(port)))

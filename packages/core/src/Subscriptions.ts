@@ -13,6 +13,9 @@ import * as Records from "./internal/records.js"
 /**
  * Close a demoted customer's settle window: fence the record, cancel its subscriptions with a final
  * invoice and any orphan without one, then clear the window. Why: see DESIGN.md, "The settle close".
+ *
+ * @since 0.2.0
+ * @category flows
  */
 export const closeSettleWindow = Effect.fn("Subscriptions.closeSettleWindow")(function*(customer: Customer.Customer) {
   yield* Effect.annotateCurrentSpan("customerId", customer.customerId)
@@ -66,13 +69,16 @@ export const closeSettleWindow = Effect.fn("Subscriptions.closeSettleWindow")(fu
   // Still contended after the retries: the window stays due, and the next sync closes it again.
   Effect.catchTag(effect, "VersionConflict", () => Effect.succeed(customer)))
 
-/** Whether the record names subscriptions to cancel (`retiring` or `orphans`). */
+/** Whether the record names subscriptions to cancel (`retiring` or `orphans`). @since 0.1.0 @category predicates */
 export const hasSubscriptionsToCancel = (customer: Customer.Customer): boolean =>
   (customer.retiring?.length ?? 0) > 0 || (customer.orphans?.length ?? 0) > 0
 
 /**
  * Cancel the subscriptions a promotion replaced (with a final invoice) and the orphans it found
  * (without one), then drop them from the record. Why: see DESIGN.md, "Retiring and orphans".
+ *
+ * @since 0.1.0
+ * @category flows
  */
 export const retireReplaced = Effect.fn("Subscriptions.retireReplaced")(function*(
   customer: Customer.Customer
@@ -111,6 +117,9 @@ export const retireReplaced = Effect.fn("Subscriptions.retireReplaced")(function
  * Whether a FREE record's settle window has ended and the sync closes it now. A close that is running
  * (its mark younger than the lease) is left to finish; one whose mark outlived the lease crashed or
  * failed and is due at once.
+ *
+ * @since 0.2.0
+ * @category predicates
  */
 export const settleWindowDue = (customer: Customer.Customer, now: number): boolean =>
   customer.plan === "FREE" && customer.pending === undefined && !Customer.isClosing(customer, now) &&

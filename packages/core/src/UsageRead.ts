@@ -9,7 +9,7 @@ import * as Ports from "./internal/ports.js"
 import { MAX_PAGE_SIZE, type UsagePage } from "./UsageSource.js"
 import type * as UtcDay from "./UtcDay.js"
 
-/** Observed counts per key for a run of consecutive days (`days[i]` ↔ `counts[i]`). */
+/** Observed counts per key for a run of consecutive days (`days[i]` ↔ `counts[i]`). @since 0.1.0 @category models */
 export interface Observed {
   readonly days: ReadonlyArray<UtcDay.UtcDay>
   readonly byKey: ReadonlyMap<ApiKeyId, ReadonlyArray<number>>
@@ -17,7 +17,12 @@ export interface Observed {
   readonly pages: number
 }
 
-/** Read a plan's usage for `days` (consecutive, oldest first), all pages, optionally for one key. */
+/**
+ * Read a plan's usage for `days` (consecutive, oldest first), all pages, optionally for one key.
+ *
+ * @since 0.1.0
+ * @category flows
+ */
 export const readUsage = Effect.fn("UsageRead.readUsage")(function*(
   input: {
     readonly usagePlanId: UsagePlanId

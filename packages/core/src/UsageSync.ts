@@ -18,21 +18,24 @@ import * as Subscriptions from "./Subscriptions.js"
 import * as UsageRead from "./UsageRead.js"
 import * as UtcDay from "./UtcDay.js"
 
-/** @deprecated Use `UsageRead.Observed`. */
+/** @deprecated Use `UsageRead.Observed`. @since 0.1.0 @category models */
 export type Observed = UsageRead.Observed
-/** @deprecated Use `UsageRead.readUsage`. */
+/** @deprecated Use `UsageRead.readUsage`. @since 0.1.0 @category flows */
 export const readUsage = UsageRead.readUsage
-/** @deprecated Use `NewLink.newLink`. */
+/** @deprecated Use `NewLink.newLink`. @since 0.1.0 @category flows */
 export const newLink = NewLink.newLink
-/** @deprecated Use `Subscriptions.retireReplaced`. */
+/** @deprecated Use `Subscriptions.retireReplaced`. @since 0.1.0 @category flows */
 export const retireReplaced = Subscriptions.retireReplaced
-/** @deprecated Use `Subscriptions.hasSubscriptionsToCancel`. */
+/** @deprecated Use `Subscriptions.hasSubscriptionsToCancel`. @since 0.1.0 @category predicates */
 export const hasSubscriptionsToCancel = Subscriptions.hasSubscriptionsToCancel
 
 /**
  * The identifier of the meter event that brings the reported total of a customer's link to an API
  * key for `day` to `total`. The key is part of it: after a customer is linked to another key, that
  * key's totals start again from zero and must not be taken by Stripe for the old key's reports.
+ *
+ * @since 0.1.0
+ * @category constructors
  */
 export const identifierFor = (
   customerId: CustomerId,
@@ -50,27 +53,30 @@ export const identifierFor = (
 /**
  * Resending a pending report is safe while Stripe still dedupes its identifier (24 hours); past this
  * age the sync checks Stripe's meter totals first. The margin covers clock skew and summary lag.
+ *
+ * @since 0.1.0
+ * @category constants
  */
 export const RESEND_CHECK_AFTER = Duration.hours(20)
 
 const isPastDedupeWindow = (pending: Customer.PendingReport, nowMillis: number): boolean =>
   pending.writtenAt === undefined || nowMillis - pending.writtenAt >= Duration.toMillis(RESEND_CHECK_AFTER)
 
-/** A meter event timestamp inside `day` (epoch seconds): now for today, the day's last second for a past day. */
+/** A meter event timestamp in `day` (epoch seconds): now, or a past day's last second. @since 0.1.0 @category utils */
 export const timestampFor = (day: UtcDay.UtcDay, nowMillis: number): number =>
   Math.floor(Math.min(nowMillis, UtcDay.endMillis(day)) / 1000)
 
-/** A customer-day whose observed count is below what was already reported: flagged, never billed. */
+/** A customer-day observed below what was already reported: flagged, never billed. @since 0.1.0 @category models */
 export const Anomaly = Schema.Struct({
   customerId: CustomerId,
   day: UtcDay.UtcDay,
   observed: Schema.Number,
   reported: Schema.Number
 })
-/** A customer-day whose observed count is below what was already reported. */
+/** A customer-day whose observed count is below what was already reported. @since 0.1.0 @category models */
 export type Anomaly = typeof Anomaly.Type
 
-/** What syncing one customer did. */
+/** What syncing one customer did. @since 0.1.0 @category models */
 export interface CustomerSync {
   readonly customer: Customer.Customer
   /** Units this run got accepted (or found already accepted and committed). */
@@ -82,7 +88,7 @@ export interface CustomerSync {
   readonly contended: boolean
 }
 
-/** Errors that can stop the sync of one customer. */
+/** Errors that can stop the sync of one customer. @since 0.1.0 @category errors */
 export type CustomerSyncError = StripeError | CustomerRepoError
 
 const commit = (
@@ -114,7 +120,11 @@ const commit = (
  * Sync one customer against observed counts: resend a pending report first, then report each day's
  * new units oldest first. Stops at the first conflict (another writer is at work on the record).
  * Then, unless `close` is false, closes a settle window that has ended.
+ *
+ * @since 0.1.0
+ * @category flows
  */
+// Untraced: a span per customer (Effect.fn) cost 3032 ms CPU against 2099 at 10k customers (bench medians).
 export const syncCustomer = Effect.fnUntraced(function*(
   customer: Customer.Customer,
   observed: UsageRead.Observed,
@@ -122,50 +132,53 @@ export const syncCustomer = Effect.fnUntraced(function*(
 ) {
   const now = yield* Clock.currentTimeMillis
   const dryRun = options.dryRun === true
+  const ports: SyncPorts = { stripe: yield* Ports.stripe, repo: yield* Ports.repoInSync }
   let sync: CustomerSync = { customer, unitsReported: 0, eventsSent: 0, anomalies: [], contended: false }
-  if (customer.pending !== undefined && !dryRun) sync = yield* resendPending(sync, customer.pending, now)
+  if (customer.pending !== undefined && !dryRun) sync = yield* resendPending(ports, sync, customer.pending, now)
   const counts = observed.byKey.get(customer.apiKeyId)
   for (let i = 0; i < observed.days.length && !sync.contended; i++) {
-    sync = yield* reportDay(sync, observed.days[i]!, counts?.[i] ?? 0, { now, dryRun })
+    sync = yield* reportDay(ports, sync, observed.days[i]!, counts?.[i] ?? 0, { now, dryRun })
   }
   return sync.contended || dryRun ? sync : yield* finish(sync, { now, close: options.close !== false })
 })
 
+// The ports as the per-customer steps call them, read once per customer.
+interface SyncPorts {
+  readonly stripe: Stripe["Type"]
+  readonly repo: CustomerRepo["Type"]
+}
+
 const contended = (sync: CustomerSync): CustomerSync => ({ ...sync, contended: true })
 
 // Send a report's meter event with the identifier and timestamp written ahead.
-const send = (customerId: CustomerId, pending: Customer.PendingReport) =>
-  Effect.flatMap(Ports.stripe, (stripe) =>
-    stripe.reportUsage({
-      customerId,
-      value: pending.value,
-      identifier: pending.identifier,
-      timestamp: pending.timestamp
-    }))
+const send = (ports: SyncPorts, customerId: CustomerId, pending: Customer.PendingReport) =>
+  ports.stripe.reportUsage({
+    customerId,
+    value: pending.value,
+    identifier: pending.identifier,
+    timestamp: pending.timestamp
+  })
 
 // Step 1: a report a crash left pending is sent again with its identifier (Stripe dedupes it), then
 // committed. Stripe dedupes identifiers for 24 hours only: an older pending report is resent only when
 // Stripe's own totals for the day show it was not accepted.
-const resendPending = (sync: CustomerSync, pending: Customer.PendingReport, now: number) =>
+const resendPending = (ports: SyncPorts, sync: CustomerSync, pending: Customer.PendingReport, now: number) =>
   Effect.gen(function*() {
     const current = sync.customer
     const acceptedBefore = isPastDedupeWindow(pending, now)
-      ? yield* Ports.stripe.pipe(
-        Effect.flatMap((stripe) =>
-          stripe.meterEventSummaries({
-            customerId: current.customerId,
-            start: UtcDay.startMillis(pending.day) / 1000,
-            end: (UtcDay.endMillis(pending.day) + 1) / 1000
-          })
-        ),
+      ? yield* ports.stripe.meterEventSummaries({
+        customerId: current.customerId,
+        start: UtcDay.startMillis(pending.day) / 1000,
+        end: (UtcDay.endMillis(pending.day) + 1) / 1000
+      }).pipe(
         Effect.map((summaries) =>
           summaries.reduce((sum, s) => sum + s.value, 0) >= pending.total + (current.stripeOffset?.[pending.day] ?? 0)
         )
       )
       : false
-    if (!acceptedBefore) yield* send(current.customerId, pending)
+    if (!acceptedBefore) yield* send(ports, current.customerId, pending)
     const eventsSent = sync.eventsSent + (acceptedBefore ? 0 : 1)
-    const committed = yield* commit(yield* Ports.repoInSync, current, pending)
+    const committed = yield* commit(ports.repo, current, pending)
     return Option.isNone(committed)
       ? contended({ ...sync, eventsSent })
       : { ...sync, customer: committed.value, unitsReported: sync.unitsReported + pending.value, eventsSent }
@@ -174,6 +187,7 @@ const resendPending = (sync: CustomerSync, pending: Customer.PendingReport, now:
 // Step 2, for each day: the units observed beyond what the ledger holds are written ahead as the
 // pending report, sent, then committed to the ledger. Fewer observed than reported is an anomaly.
 const reportDay = (
+  ports: SyncPorts,
   sync: CustomerSync,
   day: UtcDay.UtcDay,
   seen: number,
@@ -196,15 +210,14 @@ const reportDay = (
   }
   if (options.dryRun) return Effect.succeed({ ...sync, unitsReported: sync.unitsReported + pending.value })
   return Effect.gen(function*() {
-    const repo = yield* Ports.repoInSync
-    const written = yield* repo.update({ ...current, pending }).pipe(
+    const written = yield* ports.repo.update({ ...current, pending }).pipe(
       Effect.map(Option.some),
       Effect.catchTag("VersionConflict", () => Effect.succeedNone)
     )
     if (Option.isNone(written)) return contended(sync)
-    yield* send(current.customerId, pending)
+    yield* send(ports, current.customerId, pending)
     const eventsSent = sync.eventsSent + 1
-    const committed = yield* commit(repo, written.value, pending)
+    const committed = yield* commit(ports.repo, written.value, pending)
     return Option.isNone(committed)
       ? contended({ ...sync, eventsSent })
       : { ...sync, customer: committed.value, unitsReported: sync.unitsReported + pending.value, eventsSent }
@@ -213,10 +226,13 @@ const reportDay = (
 
 // Step 3: a settle window that has ended is closed (only the hourly sync passes `close`); otherwise
 // subscriptions the record names to cancel are cancelled.
-const finish = (sync: CustomerSync, options: { readonly now: number; readonly close: boolean }) =>
-  Effect.gen(function*() {
-    const current = sync.customer
-    if (options.close && Subscriptions.settleWindowDue(current, options.now)) {
+const finish = (sync: CustomerSync, options: { readonly now: number; readonly close: boolean }) => {
+  const current = sync.customer
+  const due = options.close && Subscriptions.settleWindowDue(current, options.now)
+  // Most customers have nothing to close or cancel: no generator for them on the hot path.
+  if (!due && !Subscriptions.hasSubscriptionsToCancel(current)) return Effect.succeed(sync)
+  return Effect.gen(function*() {
+    if (due) {
       // Meter events are stamped in whole seconds; a final invoice covers its period up to the cancel.
       // When this run just reported the last counts, cancel in a later second than their stamp.
       if (sync.eventsSent > 0) {
@@ -225,14 +241,14 @@ const finish = (sync: CustomerSync, options: { readonly now: number; readonly cl
       }
       return { ...sync, customer: yield* Subscriptions.closeSettleWindow(current) }
     }
-    if (!Subscriptions.hasSubscriptionsToCancel(current)) return sync
     const retired = yield* Subscriptions.retireReplaced(current).pipe(
       Effect.catchTag("VersionConflict", () => Effect.succeedNone)
     )
     return Option.isSome(retired) ? { ...sync, customer: retired.value } : sync
   })
+}
 
-/** The result of one sync run. */
+/** The result of one sync run. @since 0.1.0 @category models */
 export const SyncReport = Schema.Struct({
   startedAt: Schema.Int,
   finishedAt: Schema.Int,
@@ -249,13 +265,18 @@ export const SyncReport = Schema.Struct({
   failures: Schema.Array(Schema.Struct({ customerId: CustomerId, reason: Schema.String })),
   anomalies: Schema.Array(Anomaly)
 })
-/** The result of one sync run. */
+/** The result of one sync run. @since 0.1.0 @category models */
 export type SyncReport = typeof SyncReport.Type
 
-/** At most this many failures and anomalies are listed in a report; the counts stay exact. */
+/**
+ * At most this many failures and anomalies are listed in a report; the counts stay exact.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
 export const MAX_LISTED = 100
 
-/** Options of a sync run. */
+/** Options of a sync run. @since 0.1.0 @category models */
 export interface SyncOptions {
   /** Only these customers (default: every sync candidate). */
   readonly customerIds?: ReadonlyArray<CustomerId>
@@ -268,6 +289,9 @@ export interface SyncOptions {
 /**
  * Report every sync candidate's new metered usage for today and the days before it (lookback). One
  * customer's failure never stops the others; the report says who failed and why.
+ *
+ * @since 0.1.0
+ * @category flows
  */
 export const syncUsage = Effect.fn("UsageSync.syncUsage")(function*(
   options: SyncOptions = {}
@@ -353,6 +377,9 @@ const describe = (error: CustomerSyncError): string =>
 /**
  * Report one customer's unreported metered usage now (demotion, `invoice.created`): reads only that
  * key's usage.
+ *
+ * @since 0.1.0
+ * @category flows
  */
 export const flushCustomer = Effect.fn("UsageSync.flushCustomer")(function*(
   customer: Customer.Customer
