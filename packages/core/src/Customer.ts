@@ -86,6 +86,11 @@ export const Customer = Schema.Struct({
   settleUntil: Schema.optional(Schema.Int),
   /** Demotions and closed settle windows so far; promotions derive their subscription idempotency key from it. */
   generation: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
+  /**
+   * Epoch millis the link was made; promotions put it in their idempotency key, so a customer unlinked
+   * and linked again is never answered with the old link's subscription by Stripe's 24-hour replay.
+   */
+  linkedAt: Schema.optional(Schema.Int),
   /** Incremented by every write; a write names the version it read. */
   version: Schema.Int.pipe(Schema.nonNegative()),
   /** Epoch millis of the last write. */
@@ -102,6 +107,7 @@ export const make = (
   apiKeyId: input.apiKeyId,
   plan: "FREE",
   ledger: {},
+  linkedAt: input.now,
   version: 0,
   updatedAt: input.now
 })

@@ -193,6 +193,19 @@ export const converge = Effect.fn("HandleEvent.converge")(function*(
  */
 export const PROMOTION_WINDOW = RecordChange.PROMOTION_WINDOW
 
+/**
+ * The idempotency key of a promotion's subscription: the customer, the link (a relinked customer is a
+ * new link), the generation and the known subscription, so concurrent promotions from one state share
+ * it and no later one is ever answered with an earlier one's subscription. Why: see DESIGN.md,
+ * "Promotion".
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const promotionKey = (customer: Customer.Customer): string =>
+  `promote:${customer.customerId}${customer.linkedAt === undefined ? "" : `:l${customer.linkedAt}`}` +
+  `:g${customer.generation ?? 0}:${customer.subscriptionId ?? "none"}`
+
 // Promotion and demotion write the intent first (with the stale guard), then converge.
 // Why: see DESIGN.md, "Promotion".
 const promote = Effect.fn("HandleEvent.promote")(function*(
@@ -225,7 +238,7 @@ const promote = Effect.fn("HandleEvent.promote")(function*(
     customerId: customer.customerId,
     // One key per state the promotion starts from (generation, known subscription): concurrent
     // promotions share it; a later one is never replayed an old one. Why: see DESIGN.md, "Promotion".
-    idempotencyKey: `promote:${customer.customerId}:g${customer.generation ?? 0}:${customer.subscriptionId ?? "none"}`
+    idempotencyKey: promotionKey(customer)
   })
   // Any other open subscription is an orphan. Why: see DESIGN.md, "Retiring and orphans".
   const open = yield* stripe.openSubscriptions(customer.customerId)

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Either, FastCheck, Schema } from "effect"
 import * as Customer from "../src/Customer.js"
 import { CustomerRepoError, VersionConflict } from "../src/CustomerRepo.js"
-import { classify } from "../src/HandleEvent.js"
+import { classify, promotionKey } from "../src/HandleEvent.js"
 import { ApiKeyId, CustomerId, MeterEventIdentifier, SubscriptionId } from "../src/Ids.js"
 import { PlanAdminError } from "../src/PlanAdmin.js"
 import { StripeError } from "../src/Stripe.js"
@@ -21,10 +21,29 @@ describe("Customer.make", () => {
       apiKeyId: ApiKeyId.make("key01"),
       plan: "FREE",
       ledger: {},
+      linkedAt: 1_767_225_600_000,
       version: 0,
       updatedAt: 1_767_225_600_000
     })
     assert.isTrue(Either.isRight(Schema.validateEither(Customer.Customer)(fresh)))
+  })
+})
+
+describe("HandleEvent.promotionKey", () => {
+  it("differs for a customer unlinked and linked again, so Stripe never replays the old link's subscription", () => {
+    const relinked = Customer.make({ customerId, apiKeyId: ApiKeyId.make("key01"), now: 1_767_225_600_000 + 3_600_000 })
+    assert.notStrictEqual(promotionKey(relinked), promotionKey(fresh))
+  })
+
+  it("is the same for promotions from the same state, and changes with the generation or the subscription", () => {
+    assert.strictEqual(promotionKey(fresh), promotionKey({ ...fresh, version: 7, updatedAt: 1 }))
+    assert.notStrictEqual(promotionKey({ ...fresh, generation: 1 }), promotionKey(fresh))
+    assert.notStrictEqual(promotionKey({ ...fresh, subscriptionId: SubscriptionId.make("sub_1") }), promotionKey(fresh))
+  })
+
+  it("keeps the earlier form for records linked before `linkedAt` existed", () => {
+    const { linkedAt: _, ...old } = fresh
+    assert.strictEqual(promotionKey(old), "promote:cus_Customer0001:g0:none")
   })
 })
 

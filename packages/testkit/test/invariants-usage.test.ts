@@ -230,12 +230,10 @@ describe("the default settle window covers a reporting delay up to its own lengt
   )
 })
 
-// Core bug, not the usage model's: newLink makes a record of generation 0 without a subscription, so
-// the next promotion's idempotency key (`promote:<customer>:g0:none`) is the first promotion's; within
-// Stripe's 24-hour replay window Stripe answers with the old, cancelled subscription and the record
-// holds it. The idempotency key needs something of the link (its creation time, say). `it.fails`: this
-// turns red when core is fixed, to become a plain test.
-it.fails("a customer relinked and promoted again within 24 hours gets a live subscription", async () => {
+// Found here: a relinked record starts again at generation 0 without a subscription, so the next
+// promotion's idempotency key was the first promotion's, and within Stripe's 24-hour replay window
+// Stripe answered with the old, cancelled subscription. The key now names the link (`linkedAt`).
+it("a customer relinked and promoted again within 24 hours gets a live subscription", async () => {
   await run([
     { _tag: "Promote", c: 1 },
     { _tag: "Demote", c: 1, how: "finalFailure" },
