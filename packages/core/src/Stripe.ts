@@ -165,6 +165,22 @@ export interface StripeService {
   ) => Effect.Effect<unknown, WebhookVerificationError>
 }
 
+/**
+ * The metadata key and value on every subscription this library creates; an invoice carries a snapshot
+ * of its subscription's metadata, so a webhook can tell our subscriptions' invoices from others'.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const MANAGED_BY_KEY = "managed_by"
+/**
+ * The value of `MANAGED_BY_KEY` on every subscription this library creates.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const MANAGED_BY = "augint-billing"
+
 /** Stripe accepts idempotency keys up to this many characters. */
 export const MAX_IDEMPOTENCY_KEY = 255
 

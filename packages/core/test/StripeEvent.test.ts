@@ -249,6 +249,8 @@ describe("StripeEvent.decode", () => {
           created: CREATED,
           customerId: CUSTOMER,
           invoiceId: "in_1QxYz2LkdIwHu7ixInv00001",
+          subscriptionId: "sub_1QxYz2LkdIwHu7ixSub00001",
+          managed: false,
           nextPaymentAttempt: next,
           attemptCount: 2
         } as StripeEvent.StripeEvent)
@@ -263,6 +265,25 @@ describe("StripeEvent.decode", () => {
         if (e._tag !== "InvoicePaymentFailed") return
         assert.isUndefined(e.nextPaymentAttempt)
         assert.strictEqual(e.attemptCount, 4)
+      }))
+
+    // docs.stripe.com/changelog/basil/2025-03-31/adds-new-parent-field-to-invoicing-objects
+    it.effect("an invoice's subscription: parent.subscription_details (expanded or not), the legacy field, or none", () =>
+      Effect.gen(function*() {
+        const ownership = (body: Record<string, unknown>) =>
+          StripeEvent.decode(event("invoice.paid", body)).pipe(
+            Effect.map((e): unknown => e._tag === "InvoicePaid" ? [e.subscriptionId, e.managed] : "wrong tag")
+          )
+        const managed = {
+          subscription_details: { metadata: { managed_by: "augint-billing" }, subscription: { id: "sub_Expanded01" } },
+          type: "subscription_details"
+        }
+        assert.deepStrictEqual(yield* ownership(invoice(CUSTOMER, { parent: managed })), ["sub_Expanded01", true])
+        // A one-off invoice has no subscription parent.
+        assert.deepStrictEqual(yield* ownership(invoice(CUSTOMER, { parent: null })), [undefined, false])
+        // An endpoint on an API version before 2025-03-31 sends the top-level field.
+        const { parent: _, ...legacy } = invoice(CUSTOMER, { subscription: "sub_Legacy001" })
+        assert.deepStrictEqual(yield* ownership(legacy), ["sub_Legacy001", false])
       }))
 
     it.effect("invoice.payment_failed without attempt_count counts one attempt", () =>
@@ -283,7 +304,9 @@ describe("StripeEvent.decode", () => {
           id: "evt_1QxYz2LkdIwHu7ixAbCdEfGh",
           created: CREATED,
           customerId: CUSTOMER,
-          invoiceId: "in_1QxYz2LkdIwHu7ixInv00001"
+          invoiceId: "in_1QxYz2LkdIwHu7ixInv00001",
+          subscriptionId: "sub_1QxYz2LkdIwHu7ixSub00001",
+          managed: false
         } as StripeEvent.StripeEvent)
       }))
 
@@ -297,7 +320,9 @@ describe("StripeEvent.decode", () => {
           id: "evt_1QxYz2LkdIwHu7ixAbCdEfGh",
           created: CREATED,
           customerId: CUSTOMER,
-          invoiceId: "in_1QxYz2LkdIwHu7ixInv00001"
+          invoiceId: "in_1QxYz2LkdIwHu7ixInv00001",
+          subscriptionId: "sub_1QxYz2LkdIwHu7ixSub00001",
+          managed: false
         } as StripeEvent.StripeEvent)
       }))
 

@@ -29,7 +29,8 @@ export const billed = (state: State, customerId: Ids.CustomerId, day: UtcDay.Utc
  */
 export const canPay = (state: State, customerId: Ids.CustomerId): boolean =>
   [...state.subscriptions.values()].some((s) =>
-    s.customerId === customerId && LIVE_STATUSES.has(s.status) && chargedCard(state, s) !== undefined
+    s.customerId === customerId && s.other !== true && LIVE_STATUSES.has(s.status) &&
+    chargedCard(state, s) !== undefined
   )
 
 /**
@@ -81,7 +82,10 @@ export const violations = (
         } is charged to no card`
       )
     }
-    const open = [...state.subscriptions.values()].filter((s) => s.customerId === customerId && s.status !== "canceled")
+    // The merchant's other products are not ours to hold or to cancel.
+    const open = [...state.subscriptions.values()].filter((s) =>
+      s.customerId === customerId && s.status !== "canceled" && s.other !== true
+    )
     const expected = record.plan === "METERED" && record.subscriptionId !== undefined
       ? [record.subscriptionId]
       : record.settleUntil === undefined
@@ -99,7 +103,7 @@ export const violations = (
       // Stripe invoices a meter event on a subscription whose period holds its timestamp, and only if
       // it arrived before that period's (final) invoice.
       const covered = [...state.subscriptions.values()].some((s) =>
-        s.customerId === customerId && Math.floor(s.createdAt / 1000) <= e.timestamp &&
+        s.customerId === customerId && s.other !== true && Math.floor(s.createdAt / 1000) <= e.timestamp &&
         (s.canceledAt === undefined || (e.timestamp * 1000 < s.canceledAt && e.acceptedAt <= s.canceledAt))
       )
       if (!covered) {

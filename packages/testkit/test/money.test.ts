@@ -137,3 +137,82 @@ describe("who pays an invoice (issue 9, behaviour 1)", () => {
       assert.isTrue(Option.isSome(yield* (yield* Driver.Driver).record(customerId(1))))
     }).pipe(Effect.provide(testLayer())))
 })
+
+describe("invoices belong to subscriptions (issue 9, behaviour 3)", () => {
+  // docs.stripe.com/changelog/basil/2025-03-31/adds-new-parent-field-to-invoicing-objects: an invoice
+  // names its subscription under parent.subscription_details; a one-off invoice has no such parent.
+  const promoted = Effect.gen(function*() {
+    yield* TestClock.setTime(T0)
+    yield* signUp(1)
+    yield* attachAndDeliver()
+    const { state } = yield* Driver.Driver
+    return state.records.get(customerId(1))!.subscriptionId!
+  })
+  const snapshot = Effect.map(Driver.Driver, ({ state }) =>
+    JSON.stringify({
+      record: { ...state.records.get(customerId(1)), version: 0, updatedAt: 0 },
+      membership: [...state.membership.entries()].map(([k, v]) => [k, [...v]]),
+      subscriptions: [...state.subscriptions.values()]
+    }))
+  const handle = (event: unknown) => settleOk(HandleEvent.handleEvent(event))
+
+  it.effect("an event about another subscription changes nothing: another product's final failure does not demote", () =>
+    Effect.gen(function*() {
+      yield* promoted
+      const { state } = yield* Driver.Driver
+      const other = StripeMemory.otherSubscription(state, customerId(1), T0)
+      const before = yield* snapshot
+      for (
+        const event of [
+          StripeEvents.invoicePaymentFailed({
+            customerId: customerId(1),
+            created: yield* nowSeconds,
+            subscriptionId: other,
+            managed: false
+          }),
+          StripeEvents.invoicePaymentFailed({
+            customerId: customerId(1),
+            created: yield* nowSeconds,
+            subscriptionId: null
+          }),
+          StripeEvents.invoiceCreated({ customerId: customerId(1), created: yield* nowSeconds, subscriptionId: other })
+        ]
+      ) {
+        const outcome = yield* handle(event)
+        assert.isTrue(outcome._tag === "Applied" && outcome.decision._tag === "NoChange", JSON.stringify(outcome))
+        yield* TestClock.adjust("1 second")
+      }
+      assert.strictEqual(yield* snapshot, before)
+      assert.deepStrictEqual(Invariants.violations(state, customers, METERED), [])
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a one-off invoice fails once with next_payment_attempt null; it neither demotes nor, paid, promotes", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      yield* signUp(1)
+      const { state } = yield* Driver.Driver
+      const invoice = StripeMemory.oneOffInvoice(state, customerId(1), { nowSeconds: yield* nowSeconds })
+      assert.strictEqual(invoice.nextPaymentAttempt, undefined)
+      assert.strictEqual(invoice.status, "open")
+      yield* promoted
+      const before = yield* snapshot
+      const paid = yield* handle(
+        StripeEvents.invoicePaid({ customerId: customerId(1), created: yield* nowSeconds, subscriptionId: null })
+      )
+      assert.isTrue(paid._tag === "Applied" && paid.decision._tag === "NoChange")
+      assert.strictEqual(yield* snapshot, before)
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("the record's own subscription still demotes on its final failure", () =>
+    Effect.gen(function*() {
+      const sub = yield* promoted
+      const outcome = yield* handle(
+        StripeEvents.invoicePaymentFailed({
+          customerId: customerId(1),
+          created: yield* nowSeconds,
+          subscriptionId: sub
+        })
+      )
+      assert.isTrue(outcome._tag === "Applied" && outcome.decision._tag === "Demote")
+    }).pipe(Effect.provide(testLayer())))
+})
