@@ -72,7 +72,7 @@ export interface Plan {
 /** Decide what an event calls for without changing anything (the CLI's `--dry-run`). */
 export const plan = (raw: unknown): Effect.Effect<Plan, HandleEventError, Stripe | CustomerRepo | BillingConfig> =>
   Effect.gen(function*() {
-    const event = yield* StripeEvent.decode(raw)
+    const event = yield* StripeEvent.decode(raw, { livemode: (yield* Stripe).livemode })
     if (event._tag === "Ignored") {
       return { event, customer: undefined, outcome: Outcome.Ignored({ eventId: event.id, type: event.type }) }
     }

@@ -118,6 +118,11 @@ export interface MeterEventSummary {
 /** The Stripe operations billing needs. */
 export interface StripeService {
   /**
+   * Whether the key is a live-mode key (`sk_live_`, `rk_live_`); test-mode and sandbox keys are not.
+   * Events of the other mode are refused (`StripeEvent.decode`).
+   */
+  readonly livemode: boolean
+  /**
    * Ensure the customer has one metered subscription (active, trialing or past due) and return it.
    * Creation uses `creationKey(idempotencyKey, ...)`: callers derive `idempotencyKey` from the
    * customer and the cause, never time; the implementation adds the subscriptions that stopped being

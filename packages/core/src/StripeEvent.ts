@@ -146,7 +146,12 @@ const CustomerRef = Schema.optional(CustomerRefValue)
 const customerOf = (ref: typeof CustomerRefValue.Type | undefined): CustomerId | undefined =>
   ref === null || ref === undefined ? undefined : typeof ref === "string" ? ref : ref.id
 
-const Header = Schema.Struct({ id: EventId, type: Schema.String, created: Schema.Int })
+const Header = Schema.Struct({
+  id: EventId,
+  type: Schema.String,
+  created: Schema.Int,
+  livemode: Schema.optional(Schema.Boolean)
+})
 
 // Since API 2025-03-31 an invoice names its subscription under `parent.subscription_details` (null for
 // a one-off invoice); endpoints on older versions send the top-level `subscription` instead
@@ -279,10 +284,27 @@ const failure = (error: ParseResult.ParseError, id?: string, type?: string) =>
     ...(type === undefined ? {} : { eventType: type })
   })
 
-/** Decode a verified Stripe event (parsed JSON). */
-export const decode = (input: unknown): Effect.Effect<StripeEvent, StripeEventDecodeError> =>
+const refuse = (message: string, id: string, type: string) =>
+  new StripeEventDecodeError({ message, eventId: id, eventType: type })
+
+/**
+ * Decode a verified Stripe event (parsed JSON). With `livemode` (the mode of the key the port calls
+ * Stripe with), an event of the other mode is refused: a test event must never change a live
+ * customer, nor a live one a test deployment. A handled event that names no customer is refused too.
+ */
+export const decode = (
+  input: unknown,
+  options: { readonly livemode?: boolean | undefined } = {}
+): Effect.Effect<StripeEvent, StripeEventDecodeError> =>
   Effect.gen(function*() {
     const header = yield* Schema.decodeUnknown(Header)(input).pipe(Effect.mapError((e) => failure(e)))
+    if (options.livemode !== undefined && header.livemode !== undefined && header.livemode !== options.livemode) {
+      return yield* refuse(
+        `a ${header.livemode ? "live" : "test"}-mode event reached a ${options.livemode ? "live" : "test"}-mode key`,
+        header.id,
+        header.type
+      )
+    }
     const envelope: Envelope = { id: header.id, created: header.created }
     if (!isHandled(header.type)) {
       return { ...envelope, _tag: "Ignored", type: header.type } satisfies Ignored
@@ -291,7 +313,12 @@ export const decode = (input: unknown): Effect.Effect<StripeEvent, StripeEventDe
     const data = yield* Schema.decodeUnknown(Bodies[type] as Schema.Schema<unknown>)(
       (input as { readonly data?: unknown }).data
     ).pipe(Effect.mapError((e) => failure(e, header.id, type)))
-    return toEvent(envelope, type, data)
+    const event = toEvent(envelope, type, data)
+    if (event._tag !== "Ignored" && event.customerId === undefined) {
+      // Every handled type is about a customer; one without is malformed, not an unknown customer.
+      return yield* refuse(`a ${type} event must name its customer`, header.id, type)
+    }
+    return event
   })
 
 /** Parse the JSON text of an event and decode it. */

@@ -226,6 +226,8 @@ export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.Memory
     const webhookError = (reason: typeof Stripe.WebhookErrorReason.Type, message: string) =>
       new Stripe.WebhookVerificationError({ reason, message })
     return {
+      // The in-memory Stripe is a test-mode account: its events say `livemode: false`.
+      livemode: false,
       ensureSubscription: ({ customerId, defaultPaymentMethod, idempotencyKey }) =>
         instrument(
           state,

@@ -5,9 +5,9 @@
  */
 import { HandleEvent, Stripe } from "@augint-billing/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Option, TestClock } from "effect"
+import { Effect, Exit, Option, TestClock } from "effect"
 import { Driver, Invariants, StripeEvents, StripeMemory } from "../src/index.js"
-import { apiKeyId, customerId, METERED, nowSeconds, settleOk, signUp, T0, testLayer } from "./support.js"
+import { apiKeyId, customerId, METERED, nowSeconds, settle, settleOk, signUp, T0, testLayer } from "./support.js"
 
 const customers = [{ customerId: customerId(1), apiKeyId: apiKeyId(1) }]
 
@@ -214,5 +214,40 @@ describe("invoices belong to subscriptions (issue 9, behaviour 3)", () => {
         })
       )
       assert.isTrue(outcome._tag === "Applied" && outcome.decision._tag === "Demote")
+    }).pipe(Effect.provide(testLayer())))
+})
+
+describe("bad input (issue 9 flow changes)", () => {
+  const rejected = (event: unknown) =>
+    Effect.gen(function*() {
+      const exit = yield* settle(HandleEvent.handleEvent(event))
+      assert.isTrue(
+        Exit.isFailure(exit) && exit.cause._tag === "Fail" && HandleEvent.classify(exit.cause.error) === "reject",
+        String(exit)
+      )
+    })
+
+  it.effect("a handled event missing its customer is a decode error (400), not an unknown customer", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      yield* signUp(1, 1)
+      const event = StripeEvents.setupIntentSucceeded({ customerId: customerId(1), created: yield* nowSeconds })
+      yield* rejected({ ...event, data: { object: { ...event.data.object, customer: null } } })
+      assert.strictEqual(((yield* Driver.Driver).state.records.get(customerId(1)))!.plan, "FREE")
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("an event whose livemode differs from the key's mode is rejected and changes nothing", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      yield* signUp(1, 1)
+      const { state } = yield* Driver.Driver
+      // The in-memory Stripe is a test-mode account; a live-mode event must not promote anyone.
+      assert.isFalse((yield* Stripe.Stripe).livemode)
+      const event = StripeEvents.setupIntentSucceeded({ customerId: customerId(1), created: yield* nowSeconds })
+      yield* rejected({ ...event, livemode: true })
+      assert.strictEqual(state.records.get(customerId(1))!.plan, "FREE")
+      assert.strictEqual(state.processed.size, 0)
+      const outcome = yield* settleOk(HandleEvent.handleEvent(event))
+      assert.strictEqual(outcome._tag, "Applied")
     }).pipe(Effect.provide(testLayer())))
 })
