@@ -43,7 +43,9 @@ export const canPay = (state: State, customerId: Ids.CustomerId): boolean =>
  * 4. no usage is billed twice: a METERED customer has one open subscription, the record's; a FREE one
  *    whose settle window closed has none;
  * 5. a renewal invoice of a promoted customer is charged to a card Stripe would use: the record's
- *    subscription has a default payment method, or the customer an invoice default, that is attached.
+ *    subscription has a default payment method, or the customer an invoice default, that is attached;
+ * 6. every invoice that carries metered usage is paid or still collectable (open with automatic
+ *    collection on): none is written off, as a cancel with Stripe's defaults does.
  */
 export const violations = (
   state: State,
@@ -74,6 +76,12 @@ export const violations = (
       out.push(`${customerId}: record ${record.plan}, key in [${plans.join(",")}], live subscription and card: ${pays}`)
     }
     if (record.pending !== undefined) out.push(`${customerId}: a report is still pending`)
+    for (const invoice of state.invoices.values()) {
+      if (invoice.customerId !== customerId || !invoice.metered || invoice.status === "paid") continue
+      if (invoice.status !== "open" || !invoice.autoAdvance) {
+        out.push(`${customerId}: invoice ${invoice.id} carries metered usage and is written off (${invoice.status})`)
+      }
+    }
     const held = record.subscriptionId === undefined ? undefined : state.subscriptions.get(record.subscriptionId)
     if (record.plan === "METERED" && (held === undefined || chargedCard(state, held) === undefined)) {
       out.push(

@@ -302,6 +302,14 @@ export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.Memory
               s.status = "canceled"
               s.invoicedNow = invoiceNow
               s.canceledAt = now
+              // "By default, upon subscription cancellation, Stripe stops automatic collection of all
+              // finalized invoices for the customer" (docs.stripe.com/api/subscriptions/cancel).
+              for (const invoice of state.invoices.values()) {
+                if (invoice.customerId === s.customerId && invoice.status === "open") {
+                  invoice.autoAdvance = false
+                  invoice.nextPaymentAttempt = undefined
+                }
+              }
             }))
           })
         ),

@@ -251,3 +251,41 @@ describe("bad input (issue 9 flow changes)", () => {
       assert.strictEqual(outcome._tag, "Applied")
     }).pipe(Effect.provide(testLayer())))
 })
+
+describe("cancelling stops collection (issue 9, behaviour 2)", () => {
+  // docs.stripe.com/api/subscriptions/cancel: "By default, upon subscription cancellation, Stripe stops
+  // automatic collection of all finalized invoices for the customer."
+  it.effect("a cancel stops automatic collection of the customer's open invoices; the invariant sees the write-off", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      yield* signUp(1)
+      const { state } = yield* Driver.Driver
+      const stripe = yield* Stripe.Stripe
+      yield* attachAndDeliver()
+      const sub = state.records.get(customerId(1))!.subscriptionId!
+      const renewal = StripeMemory.renewalInvoice(state, sub, { nowSeconds: yield* nowSeconds, declined: true })
+      // A declined card: Smart Retries will try again.
+      assert.strictEqual(renewal.status, "open")
+      assert.isTrue(renewal.autoAdvance)
+      assert.isDefined(renewal.nextPaymentAttempt)
+      assert.deepStrictEqual(Invariants.violations(state, customers, METERED), [])
+      yield* stripe.cancelSubscription({ subscriptionId: sub, invoiceNow: true })
+      assert.isFalse(renewal.autoAdvance)
+      assert.isUndefined(renewal.nextPaymentAttempt)
+      const broken = Invariants.violations(state, customers, METERED)
+      assert.isTrue(broken.some((line) => line.includes(`invoice ${renewal.id}`)), broken.join("; "))
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a renewal charged to no card fails with next_payment_attempt null (no Smart Retries)", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      yield* signUp(1, 1)
+      const { state } = yield* Driver.Driver
+      const stripe = yield* Stripe.Stripe
+      // Made without a default payment method, with the card only attached: Stripe charges nothing.
+      const sub = yield* stripe.ensureSubscription({ customerId: customerId(1), idempotencyKey: "bare" })
+      const renewal = StripeMemory.renewalInvoice(state, sub, { nowSeconds: yield* nowSeconds })
+      assert.strictEqual(renewal.status, "open")
+      assert.isUndefined(renewal.nextPaymentAttempt)
+    }).pipe(Effect.provide(testLayer())))
+})
