@@ -349,6 +349,7 @@ export const make = (
     const verifyWebhook = Webhook.verifier(client.sdk, options.webhookSecret, tolerance)
 
     return {
+      livemode: client.livemode,
       ensureSubscription,
       openSubscriptions,
       cancelSubscription,

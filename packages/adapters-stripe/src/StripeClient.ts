@@ -74,6 +74,15 @@ export const modeOf = (apiKey: Redacted.Redacted<string>): Mode =>
   /^(sk|rk)_test_/.test(Redacted.value(apiKey)) ? "sandbox" : "live"
 
 /**
+ * Whether a key is a live-mode key: `sk_live_` / `rk_live_`. Test-mode and sandbox keys
+ * (`sk_test_`, `rk_test_`) see only `livemode: false` objects and events.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const isLiveKey = (apiKey: Redacted.Redacted<string>): boolean => /^(sk|rk)_live_/.test(Redacted.value(apiKey))
+
+/**
  * The stripe SDK client and a way to call it.
  *
  * @since 0.1.0
@@ -84,6 +93,8 @@ export interface StripeClientService {
   readonly sdk: StripeSdk
   /** The rate limits in force. */
   readonly mode: Mode
+  /** Whether the key is a live-mode key (`isLiveKey`), whatever rate limits are in force. */
+  readonly livemode: boolean
   /**
    * Make one SDK request: counted against `budget`, aborted when the fiber is interrupted, SDK
    * errors mapped to `StripeError`, anything else a defect.
@@ -160,7 +171,7 @@ export const make = (options: Options): Effect.Effect<StripeClientService, never
         )
       )
 
-    return { sdk, mode, call }
+    return { sdk, mode, livemode: isLiveKey(options.apiKey), call }
   })
 
 /**

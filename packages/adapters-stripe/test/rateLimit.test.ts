@@ -69,4 +69,16 @@ describe("rate limits", () => {
     assert.strictEqual(StripeClient.modeOf(Redacted.make("rk_test_abc")), "sandbox")
     assert.strictEqual(StripeClient.modeOf(Redacted.make("sk_live_abc")), "live")
   })
+
+  // Issue 9: events whose livemode differs from the key's mode are refused; the mode is the key's prefix.
+  it.effect("livemode is the key's: sk_live_/rk_live_ live; sk_test_/rk_test_ not, whatever rate limits apply", () =>
+    Effect.scoped(Effect.gen(function*() {
+      assert.isTrue(StripeClient.isLiveKey(Redacted.make("sk_live_abc")))
+      assert.isTrue(StripeClient.isLiveKey(Redacted.make("rk_live_abc")))
+      assert.isFalse(StripeClient.isLiveKey(Redacted.make("sk_test_abc")))
+      assert.isFalse(StripeClient.isLiveKey(Redacted.make("rk_test_abc")))
+      const sandboxLimits = yield* StripeClient.make({ apiKey: Redacted.make("sk_live_x"), mode: "sandbox" })
+      assert.isTrue(sandboxLimits.livemode)
+      assert.isFalse((yield* StripeClient.make({ apiKey: Redacted.make("sk_test_x") })).livemode)
+    })))
 })

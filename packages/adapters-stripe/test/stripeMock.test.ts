@@ -277,6 +277,11 @@ describe("adapter on stripe-mock: discovery and failures", () => {
       ])
     }).pipe(Effect.provide(adapterAndClient({ meteredPrice: { priceId: fixturePriceId } }))))
 
+  it.live("a test-mode key (stripe-mock's sk_test_) makes a port that refuses live-mode events", () =>
+    Effect.gen(function*() {
+      assert.isFalse((yield* Stripe.Stripe).livemode)
+    }).pipe(Effect.provide(adapterAndClient({ meteredPrice: { priceId: fixturePriceId } }))))
+
   it.live("getCustomer lists the attached cards, newest first, and reads no invoice default from stripe-mock's customer", () =>
     Effect.gen(function*() {
       const stripe = yield* Stripe.Stripe

@@ -82,7 +82,8 @@ export interface Plan {
 
 /** Decide what an event calls for without changing anything (the CLI's `--dry-run`). @since 0.1.0 @category flows */
 export const plan = Effect.fn("HandleEvent.plan")(function*(raw: unknown) {
-  const event = yield* StripeEvent.decode(raw)
+  // An event of the other mode (a test event at a live key, or the reverse) is refused as malformed.
+  const event = yield* StripeEvent.decode(raw, { livemode: (yield* Stripe).livemode })
   if (event._tag === "Ignored") {
     return { event, customer: undefined, outcome: Outcome.Ignored({ eventId: event.id, type: event.type }) }
   }

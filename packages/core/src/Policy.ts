@@ -68,6 +68,21 @@ export const decide = (
     return paymentMethodId === undefined ? Decision.Promote({ cause }) : Decision.Promote({ cause, paymentMethodId })
   }
   const noPaymentMethod = Decision.NoChange({ reason: "no usable payment method now" })
+  // Invoices belong to subscriptions: a merchant's other products and one-off invoices (those have no
+  // Smart Retries after one failure) must neither demote nor promote the metered customer.
+  const retires = (id: string) => (customer.retiring ?? []).some((retired) => retired === id)
+  // Ours: the record's subscription, one it retires, or (while the record holds none: a promotion's
+  // write-ahead, or after a settle close forgot it) one this library made.
+  const ours = (invoice: { readonly subscriptionId: string | undefined; readonly managed: boolean }) =>
+    invoice.subscriptionId !== undefined &&
+    (invoice.subscriptionId === customer.subscriptionId || retires(invoice.subscriptionId) ||
+      (invoice.managed && customer.subscriptionId === undefined))
+  const notOurs = (invoice: { readonly invoiceId: string; readonly subscriptionId: string | undefined }) =>
+    Decision.NoChange({
+      reason: invoice.subscriptionId === undefined
+        ? `invoice ${invoice.invoiceId} is a one-off invoice, not the metered subscription's`
+        : `invoice ${invoice.invoiceId} is of subscription ${invoice.subscriptionId}, not one this record holds`
+    })
   switch (event._tag) {
     case "SetupIntentSucceeded":
       return canPay ? promote(event.setupIntentId, event.paymentMethodId) : noPaymentMethod
@@ -84,6 +99,11 @@ export const decide = (
         ? Decision.Demote({ reason: "no usable payment method left", nonPayment: false })
         : Decision.NoChange({ reason: "customer is not on the metered plan" })
     case "InvoicePaymentFailed": {
+      if (event.subscriptionId === undefined || event.subscriptionId !== customer.subscriptionId) {
+        return event.subscriptionId !== undefined && retires(event.subscriptionId)
+          ? Decision.NoChange({ reason: `invoice ${event.invoiceId} of the replaced subscription failed` })
+          : notOurs(event)
+      }
       if (!billable) return Decision.NoChange({ reason: "customer is not on the metered plan" })
       const final = event.nextPaymentAttempt === undefined
       const failingSince = Math.min(customer.paymentFailedAt ?? event.created, event.created)
@@ -106,13 +126,18 @@ export const decide = (
       }
     }
     case "InvoicePaid":
-      return customer.paymentFailedAt === undefined
+      // A customer demoted for non-payment who pays an invoice of ours is promoted again.
+      return !ours(event)
+        ? notOurs(event)
+        : customer.paymentFailedAt === undefined
         ? Decision.NoChange({ reason: "no failed payment to recover from" })
         : canPay
         ? promote(event.invoiceId)
         : noPaymentMethod
     case "InvoiceCreated":
-      return billable || customer.settleUntil !== undefined
+      return !ours(event)
+        ? notOurs(event)
+        : billable || customer.settleUntil !== undefined
         ? Decision.Flush()
         : Decision.NoChange({ reason: "nothing metered to flush" })
     // A subscription that ends while the customer is already demoted changes nothing: the settle close

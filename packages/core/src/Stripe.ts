@@ -118,6 +118,11 @@ export interface MeterEventSummary {
 /** The Stripe operations billing needs. */
 export interface StripeService {
   /**
+   * Whether the key is a live-mode key (`sk_live_`, `rk_live_`); test-mode and sandbox keys are not.
+   * Events of the other mode are refused (`StripeEvent.decode`).
+   */
+  readonly livemode: boolean
+  /**
    * Ensure the customer has one metered subscription (active, trialing or past due) and return it.
    * Creation uses `creationKey(idempotencyKey, ...)`: callers derive `idempotencyKey` from the
    * customer and the cause, never time; the implementation adds the subscriptions that stopped being
@@ -164,6 +169,22 @@ export interface StripeService {
     input: { readonly payload: string | Uint8Array; readonly signature: string | undefined }
   ) => Effect.Effect<unknown, WebhookVerificationError>
 }
+
+/**
+ * The metadata key and value on every subscription this library creates; an invoice carries a snapshot
+ * of its subscription's metadata, so a webhook can tell our subscriptions' invoices from others'.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const MANAGED_BY_KEY = "managed_by"
+/**
+ * The value of `MANAGED_BY_KEY` on every subscription this library creates.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const MANAGED_BY = "augint-billing"
 
 /** Stripe accepts idempotency keys up to this many characters. */
 export const MAX_IDEMPOTENCY_KEY = 255

@@ -6,6 +6,7 @@
  */
 import { Effect, ParseResult, Schema } from "effect"
 import { CustomerId, EventId, SubscriptionId } from "./Ids.js"
+import { MANAGED_BY, MANAGED_BY_KEY } from "./Stripe.js"
 
 /** The event types the flows handle. */
 export const handledTypes = [
@@ -68,6 +69,10 @@ export interface InvoicePaymentFailed extends Envelope {
   readonly _tag: "InvoicePaymentFailed"
   readonly customerId: CustomerId | undefined
   readonly invoiceId: string
+  /** The invoice's subscription (`parent.subscription_details.subscription`); undefined for a one-off invoice. */
+  readonly subscriptionId: SubscriptionId | undefined
+  /** Whether that subscription was made by this library (its metadata snapshot says `managed_by`). */
+  readonly managed: boolean
   readonly nextPaymentAttempt: number | undefined
   readonly attemptCount: number
 }
@@ -76,12 +81,20 @@ export interface InvoicePaid extends Envelope {
   readonly _tag: "InvoicePaid"
   readonly customerId: CustomerId | undefined
   readonly invoiceId: string
+  /** The invoice's subscription (`parent.subscription_details.subscription`); undefined for a one-off invoice. */
+  readonly subscriptionId: SubscriptionId | undefined
+  /** Whether that subscription was made by this library (its metadata snapshot says `managed_by`). */
+  readonly managed: boolean
 }
 /** An invoice was created; Stripe finalizes it about an hour later. */
 export interface InvoiceCreated extends Envelope {
   readonly _tag: "InvoiceCreated"
   readonly customerId: CustomerId | undefined
   readonly invoiceId: string
+  /** The invoice's subscription (`parent.subscription_details.subscription`); undefined for a one-off invoice. */
+  readonly subscriptionId: SubscriptionId | undefined
+  /** Whether that subscription was made by this library (its metadata snapshot says `managed_by`). */
+  readonly managed: boolean
 }
 /** A subscription changed (status, items, ...). */
 export interface SubscriptionUpdated extends Envelope {
@@ -133,7 +146,44 @@ const CustomerRef = Schema.optional(CustomerRefValue)
 const customerOf = (ref: typeof CustomerRefValue.Type | undefined): CustomerId | undefined =>
   ref === null || ref === undefined ? undefined : typeof ref === "string" ? ref : ref.id
 
-const Header = Schema.Struct({ id: EventId, type: Schema.String, created: Schema.Int })
+const Header = Schema.Struct({
+  id: EventId,
+  type: Schema.String,
+  created: Schema.Int,
+  livemode: Schema.optional(Schema.Boolean)
+})
+
+// Since API 2025-03-31 an invoice names its subscription under `parent.subscription_details` (null for
+// a one-off invoice); endpoints on older versions send the top-level `subscription` instead
+// (docs.stripe.com/changelog/basil/2025-03-31/adds-new-parent-field-to-invoicing-objects).
+const SubscriptionRefValue = Schema.NullOr(Schema.Union(SubscriptionId, Schema.Struct({ id: SubscriptionId })))
+const SubscriptionRef = Schema.optional(SubscriptionRefValue)
+const InvoiceParentValue = Schema.NullOr(Schema.Struct({
+  subscription_details: Schema.optional(Schema.NullOr(Schema.Struct({
+    subscription: SubscriptionRef,
+    metadata: Schema.optional(Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.String })))
+  })))
+}))
+const InvoiceParent = Schema.optional(InvoiceParentValue)
+const invoice = <F extends Schema.Struct.Fields>(fields: F) =>
+  object({ id: Schema.String, customer: CustomerRef, parent: InvoiceParent, subscription: SubscriptionRef, ...fields })
+
+interface InvoiceFields {
+  readonly id: string
+  readonly customer?: typeof CustomerRefValue.Type | undefined
+  readonly parent?: typeof InvoiceParentValue.Type | undefined
+  readonly subscription?: typeof SubscriptionRefValue.Type | undefined
+}
+const invoiceOf = (o: InvoiceFields) => {
+  const details = o.parent?.subscription_details
+  const ref = details?.subscription ?? o.subscription
+  return {
+    customerId: customerOf(o.customer),
+    invoiceId: o.id,
+    subscriptionId: ref === null || ref === undefined ? undefined : typeof ref === "string" ? ref : ref.id,
+    managed: details?.metadata?.[MANAGED_BY_KEY] === MANAGED_BY
+  }
+}
 
 const object = <F extends Schema.Struct.Fields>(fields: F) =>
   Schema.Struct({ object: Schema.Struct(fields), previous_attributes: Schema.optional(Schema.Unknown) })
@@ -149,14 +199,12 @@ const Bodies = {
     object: Schema.Struct({ id: Schema.String, customer: CustomerRef }),
     previous_attributes: Schema.optional(Schema.Struct({ customer: CustomerRef }))
   }),
-  "invoice.payment_failed": object({
-    id: Schema.String,
-    customer: CustomerRef,
+  "invoice.payment_failed": invoice({
     next_payment_attempt: Schema.optional(Schema.NullOr(Schema.Int)),
     attempt_count: Schema.optionalWith(Schema.Int, { default: () => 1 })
   }),
-  "invoice.paid": object({ id: Schema.String, customer: CustomerRef }),
-  "invoice.created": object({ id: Schema.String, customer: CustomerRef }),
+  "invoice.paid": invoice({}),
+  "invoice.created": invoice({}),
   "customer.subscription.updated": object({ id: SubscriptionId, customer: CustomerRef, status: SubscriptionStatus }),
   "customer.subscription.deleted": object({ id: SubscriptionId, customer: CustomerRef }),
   "customer.deleted": object({ id: CustomerId })
@@ -195,19 +243,18 @@ const toEvent = (envelope: Envelope, type: HandledType, data: unknown): StripeEv
       return {
         ...envelope,
         _tag: "InvoicePaymentFailed",
-        customerId: customerOf(o.customer),
-        invoiceId: o.id,
+        ...invoiceOf(o),
         nextPaymentAttempt: o.next_payment_attempt ?? undefined,
         attemptCount: o.attempt_count
       }
     }
     case "invoice.paid": {
       const { object: o } = data as typeof Bodies[typeof type]["Type"]
-      return { ...envelope, _tag: "InvoicePaid", customerId: customerOf(o.customer), invoiceId: o.id }
+      return { ...envelope, _tag: "InvoicePaid", ...invoiceOf(o) }
     }
     case "invoice.created": {
       const { object: o } = data as typeof Bodies[typeof type]["Type"]
-      return { ...envelope, _tag: "InvoiceCreated", customerId: customerOf(o.customer), invoiceId: o.id }
+      return { ...envelope, _tag: "InvoiceCreated", ...invoiceOf(o) }
     }
     case "customer.subscription.updated": {
       const { object: o } = data as typeof Bodies[typeof type]["Type"]
@@ -237,10 +284,27 @@ const failure = (error: ParseResult.ParseError, id?: string, type?: string) =>
     ...(type === undefined ? {} : { eventType: type })
   })
 
-/** Decode a verified Stripe event (parsed JSON). */
-export const decode = (input: unknown): Effect.Effect<StripeEvent, StripeEventDecodeError> =>
+const refuse = (message: string, id: string, type: string) =>
+  new StripeEventDecodeError({ message, eventId: id, eventType: type })
+
+/**
+ * Decode a verified Stripe event (parsed JSON). With `livemode` (the mode of the key the port calls
+ * Stripe with), an event of the other mode is refused: a test event must never change a live
+ * customer, nor a live one a test deployment. A handled event that names no customer is refused too.
+ */
+export const decode = (
+  input: unknown,
+  options: { readonly livemode?: boolean | undefined } = {}
+): Effect.Effect<StripeEvent, StripeEventDecodeError> =>
   Effect.gen(function*() {
     const header = yield* Schema.decodeUnknown(Header)(input).pipe(Effect.mapError((e) => failure(e)))
+    if (options.livemode !== undefined && header.livemode !== undefined && header.livemode !== options.livemode) {
+      return yield* refuse(
+        `a ${header.livemode ? "live" : "test"}-mode event reached a ${options.livemode ? "live" : "test"}-mode key`,
+        header.id,
+        header.type
+      )
+    }
     const envelope: Envelope = { id: header.id, created: header.created }
     if (!isHandled(header.type)) {
       return { ...envelope, _tag: "Ignored", type: header.type } satisfies Ignored
@@ -249,7 +313,12 @@ export const decode = (input: unknown): Effect.Effect<StripeEvent, StripeEventDe
     const data = yield* Schema.decodeUnknown(Bodies[type] as Schema.Schema<unknown>)(
       (input as { readonly data?: unknown }).data
     ).pipe(Effect.mapError((e) => failure(e, header.id, type)))
-    return toEvent(envelope, type, data)
+    const event = toEvent(envelope, type, data)
+    if (event._tag !== "Ignored" && event.customerId === undefined) {
+      // Every handled type is about a customer; one without is malformed, not an unknown customer.
+      return yield* refuse(`a ${type} event must name its customer`, header.id, type)
+    }
+    return event
   })
 
 /** Parse the JSON text of an event and decode it. */

@@ -55,11 +55,20 @@ const paymentFailed = (nextPaymentAttempt: number | undefined, created = T0): Ha
   _tag: "InvoicePaymentFailed",
   customerId,
   invoiceId: "in_123",
+  subscriptionId: ours,
+  managed: true,
   nextPaymentAttempt,
   attemptCount: nextPaymentAttempt === undefined ? 4 : 1
 })
-const invoicePaid: Handled = { ...envelope(), _tag: "InvoicePaid", customerId, invoiceId: "in_456" }
-const invoiceCreated: Handled = { ...envelope(), _tag: "InvoiceCreated", customerId, invoiceId: "in_789" }
+const ownInvoice = { subscriptionId: ours, managed: true }
+const invoicePaid: Handled = { ...envelope(), _tag: "InvoicePaid", customerId, invoiceId: "in_456", ...ownInvoice }
+const invoiceCreated: Handled = {
+  ...envelope(),
+  _tag: "InvoiceCreated",
+  customerId,
+  invoiceId: "in_789",
+  ...ownInvoice
+}
 const subscriptionUpdated = (subscriptionId: SubscriptionId, status: StripeEvent.SubscriptionStatus): Handled => ({
   ...envelope(),
   _tag: "SubscriptionUpdated",
@@ -384,6 +393,45 @@ describe("Policy.decide with what Stripe says about the customer's cards (issue 
     const deleted = { ...stripeCustomer(["pm_a"], "pm_a"), deleted: true }
     assert.strictEqual(usablePaymentMethod(deleted), undefined)
     assert.strictEqual(decide(attachedCard, free, context(deleted))._tag, "NoChange")
+  })
+})
+
+describe("Policy.decide: invoices belong to subscriptions (issue 9)", () => {
+  // Since API 2025-03-31 an invoice names its subscription under parent.subscription_details.
+  const of = <E extends Handled>(event: E, subscriptionId: SubscriptionId | undefined, managed = false): E => ({
+    ...event,
+    subscriptionId,
+    managed
+  })
+  const retiringRecord: Customer.Customer = {
+    ...metered,
+    subscriptionId: SubscriptionId.make("sub_New0001"),
+    retiring: [ours]
+  }
+
+  it("another product's or a one-off invoice neither demotes, records a failure, promotes nor flushes", () => {
+    for (const sub of [theirs, undefined]) {
+      for (const policy of Object.values(policies)) {
+        assert.strictEqual(tagOf(of(paymentFailed(undefined), sub), metered, policy), "NoChange")
+        assert.strictEqual(tagOf(of(paymentFailed(T0 + DAY), sub), records.failing, policy), "NoChange")
+      }
+      assert.strictEqual(tagOf(of(invoicePaid, sub), records.failing), "NoChange")
+      assert.strictEqual(tagOf(of(invoiceCreated, sub), metered), "NoChange")
+    }
+    const decision = decide(of(paymentFailed(undefined), theirs), metered, { policy: finalAttempt })
+    assert.isTrue(decision._tag === "NoChange" && decision.reason.includes(theirs), JSON.stringify(decision))
+  })
+
+  it("a subscription the record retires: its invoices flush and, paid, promote; its failure does not demote", () => {
+    assert.strictEqual(tagOf(of(invoiceCreated, ours), retiringRecord), "Flush")
+    assert.strictEqual(tagOf(of(invoicePaid, ours), { ...retiringRecord, paymentFailedAt: T0 - DAY }), "Promote")
+    assert.strictEqual(tagOf(of(paymentFailed(undefined), ours), retiringRecord), "NoChange")
+  })
+
+  it("after a settle close forgot the subscription, a paid invoice of one this library made promotes again", () => {
+    const forgot: Customer.Customer = { ...free, paymentFailedAt: T0 - DAY }
+    assert.strictEqual(tagOf(of(invoicePaid, theirs, true), forgot), "Promote")
+    assert.strictEqual(tagOf(of(invoicePaid, theirs, false), forgot), "NoChange")
   })
 })
 

@@ -159,15 +159,16 @@ describe("StripeEvent.decode", () => {
         assert.strictEqual(StripeEvent.customerOfEvent(e), CUSTOMER)
       }))
 
-    it.effect("has no customer when it is null or absent", () =>
-      Effect.gen(function*() {
-        const withNull = yield* StripeEvent.decode(event("setup_intent.succeeded", setupIntent(null)))
-        assert.strictEqual(withNull._tag, "SetupIntentSucceeded")
-        assert.isUndefined(StripeEvent.customerOfEvent(withNull))
-        const { customer: _, ...withoutCustomer } = setupIntent(null)
-        const absent = yield* StripeEvent.decode(event("setup_intent.succeeded", withoutCustomer))
-        assert.isUndefined(StripeEvent.customerOfEvent(absent))
-      }))
+    // Issue 9: a handled event without its customer is malformed (400), not an unknown customer.
+    it("is a decode error when its customer is null or absent", () => {
+      assert.include(decodeError(event("setup_intent.succeeded", setupIntent(null))).message, "must name its customer")
+      const { customer: _, ...withoutCustomer } = setupIntent(null)
+      assert.strictEqual(
+        decodeError(event("setup_intent.succeeded", withoutCustomer)).eventType,
+        "setup_intent.succeeded"
+      )
+      assert.strictEqual(decodeError(event("invoice.paid", invoice(null))).eventType, "invoice.paid")
+    })
 
     it("refuses a customer that is not a Stripe customer id", () => {
       const error = decodeError(event("payment_method.attached", paymentMethod("acct_1QxYz2")))
@@ -230,11 +231,24 @@ describe("StripeEvent.decode", () => {
         assert.strictEqual(StripeEvent.customerOfEvent(expanded), CUSTOMER)
       }))
 
-    it.effect("payment_method.detached without previous_attributes has no customer", () =>
+    it("payment_method.detached naming its customer nowhere is a decode error", () => {
+      assert.include(decodeError(event("payment_method.detached", paymentMethod(null))).message, "customer")
+    })
+
+    it.effect("an event of the other mode than the key's is refused; one of the same mode is decoded", () =>
       Effect.gen(function*() {
-        const e = yield* StripeEvent.decode(event("payment_method.detached", paymentMethod(null)))
-        assert.strictEqual(e._tag, "PaymentMethodDetached")
-        assert.isUndefined(StripeEvent.customerOfEvent(e))
+        const live = { ...event("invoice.paid", invoice(CUSTOMER)), livemode: true }
+        const refused = yield* Effect.flip(StripeEvent.decode(live, { livemode: false }))
+        assert.include(refused.message, "live-mode event reached a test-mode key")
+        assert.strictEqual(refused.eventId, live.id)
+        // Even a type the flows ignore: nothing of the other mode is acknowledged as ours.
+        const ignoredType = { ...event("charge.succeeded", {}), livemode: false }
+        assert.strictEqual(
+          (yield* Effect.flip(StripeEvent.decode(ignoredType, { livemode: true })))._tag,
+          "StripeEventDecodeError"
+        )
+        assert.strictEqual((yield* StripeEvent.decode(live, { livemode: true }))._tag, "InvoicePaid")
+        assert.strictEqual((yield* StripeEvent.decode(live))._tag, "InvoicePaid")
       }))
 
     it.effect("invoice.payment_failed with a further attempt scheduled", () =>
@@ -249,6 +263,8 @@ describe("StripeEvent.decode", () => {
           created: CREATED,
           customerId: CUSTOMER,
           invoiceId: "in_1QxYz2LkdIwHu7ixInv00001",
+          subscriptionId: "sub_1QxYz2LkdIwHu7ixSub00001",
+          managed: false,
           nextPaymentAttempt: next,
           attemptCount: 2
         } as StripeEvent.StripeEvent)
@@ -263,6 +279,25 @@ describe("StripeEvent.decode", () => {
         if (e._tag !== "InvoicePaymentFailed") return
         assert.isUndefined(e.nextPaymentAttempt)
         assert.strictEqual(e.attemptCount, 4)
+      }))
+
+    // docs.stripe.com/changelog/basil/2025-03-31/adds-new-parent-field-to-invoicing-objects
+    it.effect("an invoice's subscription: parent.subscription_details (expanded or not), the legacy field, or none", () =>
+      Effect.gen(function*() {
+        const ownership = (body: Record<string, unknown>) =>
+          StripeEvent.decode(event("invoice.paid", body)).pipe(
+            Effect.map((e): unknown => e._tag === "InvoicePaid" ? [e.subscriptionId, e.managed] : "wrong tag")
+          )
+        const managed = {
+          subscription_details: { metadata: { managed_by: "augint-billing" }, subscription: { id: "sub_Expanded01" } },
+          type: "subscription_details"
+        }
+        assert.deepStrictEqual(yield* ownership(invoice(CUSTOMER, { parent: managed })), ["sub_Expanded01", true])
+        // A one-off invoice has no subscription parent.
+        assert.deepStrictEqual(yield* ownership(invoice(CUSTOMER, { parent: null })), [undefined, false])
+        // An endpoint on an API version before 2025-03-31 sends the top-level field.
+        const { parent: _, ...legacy } = invoice(CUSTOMER, { subscription: "sub_Legacy001" })
+        assert.deepStrictEqual(yield* ownership(legacy), ["sub_Legacy001", false])
       }))
 
     it.effect("invoice.payment_failed without attempt_count counts one attempt", () =>
@@ -283,7 +318,9 @@ describe("StripeEvent.decode", () => {
           id: "evt_1QxYz2LkdIwHu7ixAbCdEfGh",
           created: CREATED,
           customerId: CUSTOMER,
-          invoiceId: "in_1QxYz2LkdIwHu7ixInv00001"
+          invoiceId: "in_1QxYz2LkdIwHu7ixInv00001",
+          subscriptionId: "sub_1QxYz2LkdIwHu7ixSub00001",
+          managed: false
         } as StripeEvent.StripeEvent)
       }))
 
@@ -297,7 +334,9 @@ describe("StripeEvent.decode", () => {
           id: "evt_1QxYz2LkdIwHu7ixAbCdEfGh",
           created: CREATED,
           customerId: CUSTOMER,
-          invoiceId: "in_1QxYz2LkdIwHu7ixInv00001"
+          invoiceId: "in_1QxYz2LkdIwHu7ixInv00001",
+          subscriptionId: "sub_1QxYz2LkdIwHu7ixSub00001",
+          managed: false
         } as StripeEvent.StripeEvent)
       }))
 

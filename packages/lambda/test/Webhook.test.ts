@@ -242,7 +242,10 @@ describe("Webhook.handle", () => {
       const driver = yield* setup
       const fresh = setupIntent("evt_fresh")
       yield* deliver(Events.restV1({ body: fresh, headers: { "Stripe-Signature": yield* signed(fresh) } }))
-      const old = JSON.stringify(StripeEvents.invoicePaymentFailed({ customerId, created: now - 3600, id: "evt_old" }))
+      const subscriptionId = driver.state.records.get(customerId)!.subscriptionId!
+      const old = JSON.stringify(
+        StripeEvents.invoicePaymentFailed({ customerId, subscriptionId, created: now - 3600, id: "evt_old" })
+      )
       const result = yield* deliver(Events.restV1({ body: old, headers: { "Stripe-Signature": yield* signed(old) } }))
       assert.deepStrictEqual([result.status, result.outcome], [200, "Stale"])
       assert.deepStrictEqual(yield* driver.plansOf(apiKeyId), [METERED])

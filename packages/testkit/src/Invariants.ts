@@ -29,7 +29,8 @@ export const billed = (state: State, customerId: Ids.CustomerId, day: UtcDay.Utc
  */
 export const canPay = (state: State, customerId: Ids.CustomerId): boolean =>
   [...state.subscriptions.values()].some((s) =>
-    s.customerId === customerId && LIVE_STATUSES.has(s.status) && chargedCard(state, s) !== undefined
+    s.customerId === customerId && s.other !== true && LIVE_STATUSES.has(s.status) &&
+    chargedCard(state, s) !== undefined
   )
 
 /**
@@ -42,7 +43,9 @@ export const canPay = (state: State, customerId: Ids.CustomerId): boolean =>
  * 4. no usage is billed twice: a METERED customer has one open subscription, the record's; a FREE one
  *    whose settle window closed has none;
  * 5. a renewal invoice of a promoted customer is charged to a card Stripe would use: the record's
- *    subscription has a default payment method, or the customer an invoice default, that is attached.
+ *    subscription has a default payment method, or the customer an invoice default, that is attached;
+ * 6. every invoice that carries metered usage is paid or still collectable (open with automatic
+ *    collection on): none is written off, as a cancel with Stripe's defaults does.
  */
 export const violations = (
   state: State,
@@ -73,6 +76,12 @@ export const violations = (
       out.push(`${customerId}: record ${record.plan}, key in [${plans.join(",")}], live subscription and card: ${pays}`)
     }
     if (record.pending !== undefined) out.push(`${customerId}: a report is still pending`)
+    for (const invoice of state.invoices.values()) {
+      if (invoice.customerId !== customerId || !invoice.metered || invoice.status === "paid") continue
+      if (invoice.status !== "open" || !invoice.autoAdvance) {
+        out.push(`${customerId}: invoice ${invoice.id} carries metered usage and is written off (${invoice.status})`)
+      }
+    }
     const held = record.subscriptionId === undefined ? undefined : state.subscriptions.get(record.subscriptionId)
     if (record.plan === "METERED" && (held === undefined || chargedCard(state, held) === undefined)) {
       out.push(
@@ -81,7 +90,10 @@ export const violations = (
         } is charged to no card`
       )
     }
-    const open = [...state.subscriptions.values()].filter((s) => s.customerId === customerId && s.status !== "canceled")
+    // The merchant's other products are not ours to hold or to cancel.
+    const open = [...state.subscriptions.values()].filter((s) =>
+      s.customerId === customerId && s.status !== "canceled" && s.other !== true
+    )
     const expected = record.plan === "METERED" && record.subscriptionId !== undefined
       ? [record.subscriptionId]
       : record.settleUntil === undefined
@@ -99,7 +111,7 @@ export const violations = (
       // Stripe invoices a meter event on a subscription whose period holds its timestamp, and only if
       // it arrived before that period's (final) invoice.
       const covered = [...state.subscriptions.values()].some((s) =>
-        s.customerId === customerId && Math.floor(s.createdAt / 1000) <= e.timestamp &&
+        s.customerId === customerId && s.other !== true && Math.floor(s.createdAt / 1000) <= e.timestamp &&
         (s.canceledAt === undefined || (e.timestamp * 1000 < s.canceledAt && e.acceptedAt <= s.canceledAt))
       )
       if (!covered) {

@@ -20,6 +20,24 @@ export interface MemorySubscription {
   canceledAt: number | undefined
   /** `default_payment_method`: the card its invoices are charged to first (`StripeMemory.chargedCard`). */
   defaultPaymentMethod?: string | undefined
+  /** A subscription to another of the merchant's products (not the metered price): never ours. */
+  other?: boolean | undefined
+}
+
+/** An invoice as the in-memory Stripe keeps it (renewals, other products' and one-off invoices). */
+export interface MemoryInvoice {
+  readonly id: string
+  readonly customerId: Ids.CustomerId
+  /** `parent.subscription_details.subscription`; undefined for a one-off invoice. */
+  readonly subscriptionId: Ids.SubscriptionId | undefined
+  status: "open" | "paid" | "void" | "uncollectible"
+  /** Whether Stripe still collects it by itself (`auto_advance`); a cancel turns it off. */
+  autoAdvance: boolean
+  attemptCount: number
+  /** Epoch seconds of the next automatic attempt; undefined when Stripe will not retry. */
+  nextPaymentAttempt: number | undefined
+  /** Whether it bills metered usage (a metered subscription's invoice). */
+  readonly metered: boolean
 }
 
 /** A customer as the in-memory Stripe keeps it. */
@@ -171,6 +189,7 @@ export interface State {
   readonly identifiers: Map<string, number>
   readonly inFlight: Set<Ids.CustomerId>
   readonly events: Array<{ readonly created: number; readonly json: unknown }>
+  readonly invoices: Map<string, MemoryInvoice>
   webhookSecret: string
   nextId: number
   // DynamoDB
@@ -212,6 +231,7 @@ export const make = (options: Options = {}): State => ({
   identifiers: new Map(),
   inFlight: new Set(),
   events: [],
+  invoices: new Map(),
   webhookSecret: options.webhookSecret ?? "whsec_testkit",
   nextId: 1,
   records: new Map(),

@@ -187,6 +187,7 @@ export const run = (options: Options = {}): Effect.Effect<Report> => {
         sub(recovers)!.status = "past_due"
         queue.push(StripeEvents.invoicePaymentFailed({
           customerId: recovers!.customerId,
+          subscriptionId: sub(recovers)!.id,
           created,
           nextPaymentAttempt: created + 2 * 86_400,
           attemptCount: 1
@@ -194,16 +195,26 @@ export const run = (options: Options = {}): Effect.Effect<Report> => {
       }
       if (day === 14 && hour % 24 === 6 && sub(recovers)?.status === "past_due") {
         sub(recovers)!.status = "active"
-        queue.push(StripeEvents.invoicePaid({ customerId: recovers!.customerId, created }))
+        queue.push(
+          StripeEvents.invoicePaid({ customerId: recovers!.customerId, subscriptionId: sub(recovers)!.id, created })
+        )
       }
       // Day 20, mid-day: the final attempt fails and the customer is demoted.
       if (day === 20 && hour % 24 === 13 && sub(defaults) !== undefined) {
-        sub(defaults)!.status = "unpaid"
-        queue.push(StripeEvents.invoicePaymentFailed({ customerId: defaults!.customerId, created }))
+        const unpaid = sub(defaults)!
+        unpaid.status = "unpaid"
+        queue.push(
+          StripeEvents.invoicePaymentFailed({ customerId: defaults!.customerId, subscriptionId: unpaid.id, created })
+        )
       }
       // Month end: Stripe creates the invoices; each one flushes the customer's usage.
       if (day === days - 1 && hour % 24 === 23) {
-        for (const c of metered) queue.push(StripeEvents.invoiceCreated({ customerId: c.customerId, created }))
+        for (const c of metered) {
+          const subscriptionId = state.records.get(c.customerId)?.subscriptionId
+          if (subscriptionId !== undefined) {
+            queue.push(StripeEvents.invoiceCreated({ customerId: c.customerId, subscriptionId, created }))
+          }
+        }
       }
       if (chance(0.04)) yield* injectFault
       yield* deliverAll

@@ -21,7 +21,7 @@ const nextId = (prefix: string) => `${prefix}_${(++sequence).toString(36).padSta
 const envelope = (type: string, input: Input, object: Record<string, unknown>, previous?: Record<string, unknown>) => ({
   id: input.id ?? nextId("evt"),
   object: "event",
-  api_version: "2025-03-31.basil",
+  api_version: "2026-10-28.endive",
   created: input.created,
   livemode: false,
   pending_webhooks: 1,
@@ -59,10 +59,29 @@ export const paymentMethodDetached = (input: Input & { readonly paymentMethodId?
     customer: null
   }, { customer: input.customerId })
 
+/** Whose invoice it is: a subscription's (the default: made by this library), or a one-off (`null`). */
+export interface InvoiceInput extends Input {
+  readonly invoiceId?: string
+  /** The subscription that generated the invoice; `null` for a one-off invoice. */
+  readonly subscriptionId: Ids.SubscriptionId | null
+  /** Whether that subscription carries this library's `managed_by` metadata (default true). */
+  readonly managed?: boolean
+}
+
+// API 2025-03-31 on: `parent.subscription_details` names the subscription and snapshots its metadata.
+const parentOf = (input: InvoiceInput) =>
+  input.subscriptionId === null ? null : {
+    type: "subscription_details",
+    quote_details: null,
+    subscription_details: {
+      subscription: input.subscriptionId,
+      metadata: input.managed === false ? {} : { managed_by: "augint-billing" }
+    }
+  }
+
 /** `invoice.payment_failed`; `nextPaymentAttempt` null (the default) means Stripe will not retry. */
 export const invoicePaymentFailed = (
-  input: Input & {
-    readonly invoiceId?: string
+  input: InvoiceInput & {
     readonly nextPaymentAttempt?: number | null
     readonly attemptCount?: number
   }
@@ -71,26 +90,29 @@ export const invoicePaymentFailed = (
     id: input.invoiceId ?? nextId("in"),
     object: "invoice",
     customer: input.customerId,
+    parent: parentOf(input),
     status: "open",
     attempt_count: input.attemptCount ?? 4,
     next_payment_attempt: input.nextPaymentAttempt ?? null
   })
 
 /** `invoice.paid`. */
-export const invoicePaid = (input: Input & { readonly invoiceId?: string }) =>
+export const invoicePaid = (input: InvoiceInput) =>
   envelope("invoice.paid", input, {
     id: input.invoiceId ?? nextId("in"),
     object: "invoice",
     customer: input.customerId,
+    parent: parentOf(input),
     status: "paid"
   })
 
 /** `invoice.created`. */
-export const invoiceCreated = (input: Input & { readonly invoiceId?: string }) =>
+export const invoiceCreated = (input: InvoiceInput) =>
   envelope("invoice.created", input, {
     id: input.invoiceId ?? nextId("in"),
     object: "invoice",
     customer: input.customerId,
+    parent: parentOf(input),
     status: "draft"
   })
 

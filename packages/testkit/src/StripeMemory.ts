@@ -100,6 +100,94 @@ export const chargedCard = (
   return card ?? c.defaultSource
 }
 
+/**
+ * Give the customer a subscription to another of the merchant's products (another price, made
+ * outside this library): its invoices are not the metered subscription's.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const otherSubscription = (state: MemoryState.State, customerId: Ids.CustomerId, nowMillis = 0) => {
+  const id = `sub_other${state.nextId++}` as Ids.SubscriptionId
+  state.subscriptions.set(id, {
+    id,
+    customerId,
+    status: "active",
+    invoicedNow: false,
+    createdAt: nowMillis,
+    canceledAt: undefined,
+    other: true
+  })
+  return id
+}
+
+const charge = (
+  state: MemoryState.State,
+  invoice: Omit<MemoryState.MemoryInvoice, "status" | "attemptCount" | "nextPaymentAttempt" | "autoAdvance">,
+  card: string | undefined,
+  options: { readonly nowSeconds: number; readonly declined?: boolean; readonly retries: boolean }
+): MemoryState.MemoryInvoice => {
+  const paid = card !== undefined && options.declined !== true
+  const made: MemoryState.MemoryInvoice = {
+    ...invoice,
+    status: paid ? "paid" : "open",
+    autoAdvance: !paid,
+    attemptCount: 1,
+    // Stripe doesn't retry when no payment method is available (docs.stripe.com/billing/revenue-recovery/
+    // smart-retries); a declined subscription invoice is retried on the Smart Retries schedule.
+    nextPaymentAttempt: paid || card === undefined || !options.retries ? undefined : options.nowSeconds + 3 * 86_400
+  }
+  state.invoices.set(made.id, made)
+  return made
+}
+
+/**
+ * A renewal invoice of a subscription, charged the way Stripe charges it (`chargedCard`): paid, or
+ * open after a failed attempt, with a next attempt only when a card was there to decline.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const renewalInvoice = (
+  state: MemoryState.State,
+  subscriptionId: Ids.SubscriptionId,
+  options: { readonly nowSeconds: number; readonly declined?: boolean }
+): MemoryState.MemoryInvoice => {
+  const sub = state.subscriptions.get(subscriptionId)!
+  return charge(
+    state,
+    {
+      id: `in_mem${state.nextId++}`,
+      customerId: sub.customerId,
+      subscriptionId,
+      metered: sub.other !== true
+    },
+    chargedCard(state, sub),
+    { ...options, retries: true }
+  )
+}
+
+/**
+ * A one-off invoice (no subscription), charged to the customer's invoice default: one that fails is
+ * not retried automatically (`next_payment_attempt` null after one failure).
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const oneOffInvoice = (
+  state: MemoryState.State,
+  customerId: Ids.CustomerId,
+  options: { readonly nowSeconds: number; readonly declined?: boolean }
+): MemoryState.MemoryInvoice => {
+  const c = state.stripeCustomers.get(customerId)
+  const cards = c === undefined ? [] : attachedCards(state, c)
+  const card = c?.invoiceDefault !== undefined && cards.includes(c.invoiceDefault) ? c.invoiceDefault : c?.defaultSource
+  return charge(state, { id: `in_mem${state.nextId++}`, customerId, subscriptionId: undefined, metered: false }, card, {
+    ...options,
+    retries: false
+  })
+}
+
 /** Build the Stripe port over shared state. */
 export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.MemoryState> = Effect.map(
   MemoryState.MemoryState,
@@ -138,6 +226,8 @@ export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.Memory
     const webhookError = (reason: typeof Stripe.WebhookErrorReason.Type, message: string) =>
       new Stripe.WebhookVerificationError({ reason, message })
     return {
+      // The in-memory Stripe is a test-mode account: its events say `livemode: false`.
+      livemode: false,
       ensureSubscription: ({ customerId, defaultPaymentMethod, idempotencyKey }) =>
         instrument(
           state,
@@ -157,7 +247,7 @@ export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.Memory
             }
             const notLive: Array<Ids.SubscriptionId> = []
             for (const s of state.subscriptions.values()) {
-              if (s.customerId !== customerId) continue
+              if (s.customerId !== customerId || s.other === true) continue
               if (LIVE_STATUSES.has(s.status)) {
                 if (defaultPaymentMethod !== undefined) s.defaultPaymentMethod = defaultPaymentMethod
                 adopt()
@@ -194,7 +284,9 @@ export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.Memory
           state,
           "Stripe.openSubscriptions",
           Effect.sync(() =>
-            [...state.subscriptions.values()].filter((s) => s.customerId === customerId && s.status !== "canceled")
+            [...state.subscriptions.values()].filter((s) =>
+              s.customerId === customerId && s.status !== "canceled" && s.other !== true
+            )
               .map((s) => s.id)
           )
         ),
@@ -210,6 +302,14 @@ export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.Memory
               s.status = "canceled"
               s.invoicedNow = invoiceNow
               s.canceledAt = now
+              // "By default, upon subscription cancellation, Stripe stops automatic collection of all
+              // finalized invoices for the customer" (docs.stripe.com/api/subscriptions/cancel).
+              for (const invoice of state.invoices.values()) {
+                if (invoice.customerId === s.customerId && invoice.status === "open") {
+                  invoice.autoAdvance = false
+                  invoice.nextPaymentAttempt = undefined
+                }
+              }
             }))
           })
         ),

@@ -7,6 +7,7 @@ import {
   customerId,
   demotedForNonPayment,
   FREE,
+  heldSubscription,
   METERED,
   meteredThen,
   nowSeconds,
@@ -72,7 +73,11 @@ describe("handleEvent", () => {
       yield* TestClock.setTime(T0)
       yield* signUp(1, 1)
       const before = yield* snapshot
-      const event = StripeEvents.invoicePaymentFailed({ customerId: customerId(1), created: 5 })
+      const event = StripeEvents.invoicePaymentFailed({
+        customerId: customerId(1),
+        subscriptionId: yield* heldSubscription(1),
+        created: 5
+      })
       const broken = { ...event, data: { object: { ...event.data.object, next_payment_attempt: "tomorrow" } } }
       const exit = yield* settle(HandleEvent.handleEvent(broken))
       assert.isTrue(Exit.isFailure(exit))
@@ -113,7 +118,12 @@ describe("handleEvent", () => {
       yield* signUpMetered(1)
       const created = yield* nowSeconds
       const outcome = yield* settleOk(HandleEvent.handleEvent(
-        StripeEvents.invoicePaymentFailed({ customerId: customerId(1), created, nextPaymentAttempt: created + 86_400 })
+        StripeEvents.invoicePaymentFailed({
+          customerId: customerId(1),
+          subscriptionId: yield* heldSubscription(1),
+          created,
+          nextPaymentAttempt: created + 86_400
+        })
       ))
       assert.isTrue(outcome._tag === "Applied" && outcome.decision._tag === "RecordFailure")
       const record = Option.getOrThrow(yield* driver.record(customerId(1)))
@@ -130,7 +140,11 @@ describe("handleEvent", () => {
       yield* driver.addUsage({ apiKeyId: apiKeyId(1), units: 321 })
       yield* TestClock.adjust("10 minutes")
       const outcome = yield* settleOk(HandleEvent.handleEvent(
-        StripeEvents.invoicePaymentFailed({ customerId: customerId(1), created: yield* nowSeconds })
+        StripeEvents.invoicePaymentFailed({
+          customerId: customerId(1),
+          subscriptionId: yield* heldSubscription(1),
+          created: yield* nowSeconds
+        })
       ))
       assert.isTrue(outcome._tag === "Applied" && outcome.decision._tag === "Demote")
       assert.deepStrictEqual(yield* driver.plansOf(apiKeyId(1)), [FREE])
@@ -169,7 +183,13 @@ describe("handleEvent", () => {
       const t = yield* nowSeconds
       const late = StripeEvents.paymentMethodAttached({ customerId: customerId(1), created: t - 60 })
       yield* settleOk(
-        HandleEvent.handleEvent(StripeEvents.invoicePaymentFailed({ customerId: customerId(1), created: t + 5 }))
+        HandleEvent.handleEvent(
+          StripeEvents.invoicePaymentFailed({
+            customerId: customerId(1),
+            subscriptionId: yield* heldSubscription(1),
+            created: t + 5
+          })
+        )
       )
       const outcome = yield* settleOk(HandleEvent.handleEvent(late))
       assert.strictEqual(outcome._tag, "Stale")
@@ -192,7 +212,11 @@ describe("handleEvent", () => {
       assert.strictEqual(orphan?.status, "active")
       // ... the final failed payment (newer) demotes, and the promotion's redelivery is stale.
       yield* settleOk(HandleEvent.handleEvent(
-        StripeEvents.invoicePaymentFailed({ customerId: customerId(1), created: t + 5 })
+        StripeEvents.invoicePaymentFailed({
+          customerId: customerId(1),
+          subscriptionId: yield* heldSubscription(1),
+          created: t + 5
+        })
       ))
       assert.strictEqual((yield* settleOk(HandleEvent.handleEvent(promotion)))._tag, "Stale")
       const demoted = Option.getOrThrow(yield* driver.record(customerId(1)))
@@ -363,7 +387,13 @@ describe("handleEvent", () => {
       yield* signUpMetered(1)
       yield* driver.addUsage({ apiKeyId: apiKeyId(1), units: 77 })
       const outcome = yield* settleOk(
-        HandleEvent.handleEvent(StripeEvents.invoiceCreated({ customerId: customerId(1), created: yield* nowSeconds }))
+        HandleEvent.handleEvent(
+          StripeEvents.invoiceCreated({
+            customerId: customerId(1),
+            subscriptionId: yield* heldSubscription(1),
+            created: yield* nowSeconds
+          })
+        )
       )
       assert.isTrue(outcome._tag === "Applied" && outcome.decision._tag === "Flush")
       assert.strictEqual((yield* driver.meterEvents(customerId(1))).reduce((n, e) => n + e.value, 0), 77)

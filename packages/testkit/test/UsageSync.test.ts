@@ -2,7 +2,18 @@ import { CustomerRepo, HandleEvent, type Ids, Stripe, UsageSync, UtcDay } from "
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Option, TestClock } from "effect"
 import { Driver, StripeEvents } from "../src/index.js"
-import { apiKeyId, customerId, FREE, METERED, settle, settleOk, signUpMetered, T0, testLayer } from "./support.js"
+import {
+  apiKeyId,
+  customerId,
+  FREE,
+  heldSubscription,
+  METERED,
+  settle,
+  settleOk,
+  signUpMetered,
+  T0,
+  testLayer
+} from "./support.js"
 
 const day = (s: string) => UtcDay.UtcDay.make(s)
 const TODAY = day("2026-03-31")
@@ -226,7 +237,11 @@ describe("syncUsage", () => {
       yield* signUpMetered(1)
       yield* driver.addUsage({ apiKeyId: apiKeyId(1), units: 10 })
       yield* settleOk(HandleEvent.handleEvent(
-        StripeEvents.invoicePaymentFailed({ customerId: customerId(1), created: Math.floor(T0 / 1000) + 60 })
+        StripeEvents.invoicePaymentFailed({
+          customerId: customerId(1),
+          subscriptionId: yield* heldSubscription(1),
+          created: Math.floor(T0 / 1000) + 60
+        })
       ))
       assert.deepStrictEqual(yield* driver.plansOf(apiKeyId(1)), [FREE])
       // API Gateway counts 7 more metered requests late.
@@ -246,7 +261,11 @@ describe("syncUsage", () => {
       const { driver, repo } = yield* billed150
       // Demoted, the window closed, unlinked ...
       yield* settleOk(HandleEvent.handleEvent(
-        StripeEvents.invoicePaymentFailed({ customerId: customerId(1), created: Math.floor(T0 / 1000) + 60 })
+        StripeEvents.invoicePaymentFailed({
+          customerId: customerId(1),
+          subscriptionId: yield* heldSubscription(1),
+          created: Math.floor(T0 / 1000) + 60
+        })
       ))
       yield* TestClock.adjust("2 hours")
       yield* sync

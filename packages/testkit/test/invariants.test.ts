@@ -17,7 +17,7 @@ import { BillingConfig, HandleEvent, type Ids, Stripe, UsageSync } from "@augint
 import { describe, it } from "@effect/vitest"
 import { Duration, Effect, Exit, FastCheck as fc, Logger, LogLevel, TestClock, TestContext } from "effect"
 import { Driver, Invariants, type MemoryState, StripeEvents } from "../src/index.js"
-import { apiKeyId, customerId, METERED, nowSeconds, settle, T0, testLayer } from "./support.js"
+import { apiKeyId, customerId, heldSubscription, METERED, nowSeconds, settle, T0, testLayer } from "./support.js"
 
 const CUSTOMERS = 3
 
@@ -247,6 +247,7 @@ const history = (
           sub.status = "past_due"
           yield* emit(StripeEvents.invoicePaymentFailed({
             customerId: customerId(cmd.c),
+            subscriptionId: sub.id,
             created,
             nextPaymentAttempt: created + 3 * 86_400,
             attemptCount: 1
@@ -257,7 +258,13 @@ const history = (
           const sub = liveSubscription(cmd.c)
           if (sub === undefined) break
           sub.status = "unpaid"
-          yield* emit(StripeEvents.invoicePaymentFailed({ customerId: customerId(cmd.c), created }))
+          yield* emit(
+            StripeEvents.invoicePaymentFailed({
+              customerId: customerId(cmd.c),
+              subscriptionId: sub.id,
+              created
+            })
+          )
           break
         }
         case "Paid": {
@@ -267,7 +274,13 @@ const history = (
           )
           if (sub === undefined) break
           sub.status = "active"
-          yield* emit(StripeEvents.invoicePaid({ customerId: customerId(cmd.c), created }))
+          yield* emit(
+            StripeEvents.invoicePaid({
+              customerId: customerId(cmd.c),
+              subscriptionId: sub.id,
+              created
+            })
+          )
           break
         }
         case "Deliver":
@@ -311,7 +324,14 @@ const history = (
           } else {
             const event = cmd.kind === "unknownCustomer"
               ? StripeEvents.setupIntentSucceeded({ customerId: "cus_nobody" as Ids.CustomerId, created })
-              : { ...StripeEvents.invoicePaid({ customerId: customerId(cmd.c), created }), created: "yesterday" }
+              : {
+                ...StripeEvents.invoicePaid({
+                  customerId: customerId(cmd.c),
+                  subscriptionId: yield* heldSubscription(cmd.c),
+                  created
+                }),
+                created: "yesterday"
+              }
             const exit = yield* settle(HandleEvent.handleEvent(event))
             if (cmd.kind === "malformed") {
               yield* check(

@@ -5,9 +5,9 @@
  */
 import { HandleEvent, Stripe } from "@augint-billing/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Option, TestClock } from "effect"
+import { Effect, Exit, Option, TestClock } from "effect"
 import { Driver, Invariants, StripeEvents, StripeMemory } from "../src/index.js"
-import { apiKeyId, customerId, METERED, nowSeconds, settleOk, signUp, T0, testLayer } from "./support.js"
+import { apiKeyId, customerId, METERED, nowSeconds, settle, settleOk, signUp, T0, testLayer } from "./support.js"
 
 const customers = [{ customerId: customerId(1), apiKeyId: apiKeyId(1) }]
 
@@ -135,5 +135,157 @@ describe("who pays an invoice (issue 9, behaviour 1)", () => {
       const broken = Invariants.violations(state, customers, METERED)
       assert.isTrue(broken.some((line) => line.includes("charged to no card")), broken.join("; "))
       assert.isTrue(Option.isSome(yield* (yield* Driver.Driver).record(customerId(1))))
+    }).pipe(Effect.provide(testLayer())))
+})
+
+describe("invoices belong to subscriptions (issue 9, behaviour 3)", () => {
+  // docs.stripe.com/changelog/basil/2025-03-31/adds-new-parent-field-to-invoicing-objects: an invoice
+  // names its subscription under parent.subscription_details; a one-off invoice has no such parent.
+  const promoted = Effect.gen(function*() {
+    yield* TestClock.setTime(T0)
+    yield* signUp(1)
+    yield* attachAndDeliver()
+    const { state } = yield* Driver.Driver
+    return state.records.get(customerId(1))!.subscriptionId!
+  })
+  const snapshot = Effect.map(Driver.Driver, ({ state }) =>
+    JSON.stringify({
+      record: { ...state.records.get(customerId(1)), version: 0, updatedAt: 0 },
+      membership: [...state.membership.entries()].map(([k, v]) => [k, [...v]]),
+      subscriptions: [...state.subscriptions.values()]
+    }))
+  const handle = (event: unknown) => settleOk(HandleEvent.handleEvent(event))
+
+  it.effect("an event about another subscription changes nothing: another product's final failure does not demote", () =>
+    Effect.gen(function*() {
+      yield* promoted
+      const { state } = yield* Driver.Driver
+      const other = StripeMemory.otherSubscription(state, customerId(1), T0)
+      const before = yield* snapshot
+      for (
+        const event of [
+          StripeEvents.invoicePaymentFailed({
+            customerId: customerId(1),
+            created: yield* nowSeconds,
+            subscriptionId: other,
+            managed: false
+          }),
+          StripeEvents.invoicePaymentFailed({
+            customerId: customerId(1),
+            created: yield* nowSeconds,
+            subscriptionId: null
+          }),
+          StripeEvents.invoiceCreated({ customerId: customerId(1), created: yield* nowSeconds, subscriptionId: other })
+        ]
+      ) {
+        const outcome = yield* handle(event)
+        assert.isTrue(outcome._tag === "Applied" && outcome.decision._tag === "NoChange", JSON.stringify(outcome))
+        yield* TestClock.adjust("1 second")
+      }
+      assert.strictEqual(yield* snapshot, before)
+      assert.deepStrictEqual(Invariants.violations(state, customers, METERED), [])
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a one-off invoice fails once with next_payment_attempt null; it neither demotes nor, paid, promotes", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      yield* signUp(1)
+      const { state } = yield* Driver.Driver
+      const invoice = StripeMemory.oneOffInvoice(state, customerId(1), { nowSeconds: yield* nowSeconds })
+      assert.strictEqual(invoice.nextPaymentAttempt, undefined)
+      assert.strictEqual(invoice.status, "open")
+      yield* promoted
+      const before = yield* snapshot
+      const paid = yield* handle(
+        StripeEvents.invoicePaid({ customerId: customerId(1), created: yield* nowSeconds, subscriptionId: null })
+      )
+      assert.isTrue(paid._tag === "Applied" && paid.decision._tag === "NoChange")
+      assert.strictEqual(yield* snapshot, before)
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("the record's own subscription still demotes on its final failure", () =>
+    Effect.gen(function*() {
+      const sub = yield* promoted
+      const outcome = yield* handle(
+        StripeEvents.invoicePaymentFailed({
+          customerId: customerId(1),
+          created: yield* nowSeconds,
+          subscriptionId: sub
+        })
+      )
+      assert.isTrue(outcome._tag === "Applied" && outcome.decision._tag === "Demote")
+    }).pipe(Effect.provide(testLayer())))
+})
+
+describe("bad input (issue 9 flow changes)", () => {
+  const rejected = (event: unknown) =>
+    Effect.gen(function*() {
+      const exit = yield* settle(HandleEvent.handleEvent(event))
+      assert.isTrue(
+        Exit.isFailure(exit) && exit.cause._tag === "Fail" && HandleEvent.classify(exit.cause.error) === "reject",
+        String(exit)
+      )
+    })
+
+  it.effect("a handled event missing its customer is a decode error (400), not an unknown customer", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      yield* signUp(1, 1)
+      const event = StripeEvents.setupIntentSucceeded({ customerId: customerId(1), created: yield* nowSeconds })
+      yield* rejected({ ...event, data: { object: { ...event.data.object, customer: null } } })
+      assert.strictEqual(((yield* Driver.Driver).state.records.get(customerId(1)))!.plan, "FREE")
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("an event whose livemode differs from the key's mode is rejected and changes nothing", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      yield* signUp(1, 1)
+      const { state } = yield* Driver.Driver
+      // The in-memory Stripe is a test-mode account; a live-mode event must not promote anyone.
+      assert.isFalse((yield* Stripe.Stripe).livemode)
+      const event = StripeEvents.setupIntentSucceeded({ customerId: customerId(1), created: yield* nowSeconds })
+      yield* rejected({ ...event, livemode: true })
+      assert.strictEqual(state.records.get(customerId(1))!.plan, "FREE")
+      assert.strictEqual(state.processed.size, 0)
+      const outcome = yield* settleOk(HandleEvent.handleEvent(event))
+      assert.strictEqual(outcome._tag, "Applied")
+    }).pipe(Effect.provide(testLayer())))
+})
+
+describe("cancelling stops collection (issue 9, behaviour 2)", () => {
+  // docs.stripe.com/api/subscriptions/cancel: "By default, upon subscription cancellation, Stripe stops
+  // automatic collection of all finalized invoices for the customer."
+  it.effect("a cancel stops automatic collection of the customer's open invoices; the invariant sees the write-off", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      yield* signUp(1)
+      const { state } = yield* Driver.Driver
+      const stripe = yield* Stripe.Stripe
+      yield* attachAndDeliver()
+      const sub = state.records.get(customerId(1))!.subscriptionId!
+      const renewal = StripeMemory.renewalInvoice(state, sub, { nowSeconds: yield* nowSeconds, declined: true })
+      // A declined card: Smart Retries will try again.
+      assert.strictEqual(renewal.status, "open")
+      assert.isTrue(renewal.autoAdvance)
+      assert.isDefined(renewal.nextPaymentAttempt)
+      assert.deepStrictEqual(Invariants.violations(state, customers, METERED), [])
+      yield* stripe.cancelSubscription({ subscriptionId: sub, invoiceNow: true })
+      assert.isFalse(renewal.autoAdvance)
+      assert.isUndefined(renewal.nextPaymentAttempt)
+      const broken = Invariants.violations(state, customers, METERED)
+      assert.isTrue(broken.some((line) => line.includes(`invoice ${renewal.id}`)), broken.join("; "))
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a renewal charged to no card fails with next_payment_attempt null (no Smart Retries)", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      yield* signUp(1, 1)
+      const { state } = yield* Driver.Driver
+      const stripe = yield* Stripe.Stripe
+      // Made without a default payment method, with the card only attached: Stripe charges nothing.
+      const sub = yield* stripe.ensureSubscription({ customerId: customerId(1), idempotencyKey: "bare" })
+      const renewal = StripeMemory.renewalInvoice(state, sub, { nowSeconds: yield* nowSeconds })
+      assert.strictEqual(renewal.status, "open")
+      assert.isUndefined(renewal.nextPaymentAttempt)
     }).pipe(Effect.provide(testLayer())))
 })

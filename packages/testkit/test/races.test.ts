@@ -11,6 +11,7 @@ import {
   apiKeyId,
   customerId,
   demotedForNonPayment,
+  heldSubscription,
   METERED,
   meteredThen,
   nowSeconds,
@@ -159,7 +160,13 @@ describe("races", () => {
       const sub = yield* meteredThen("past_due")
       const t = yield* nowSeconds
       yield* settleOk(
-        HandleEvent.handleEvent(StripeEvents.invoicePaymentFailed({ customerId: customerId(1), created: t + 1 }))
+        HandleEvent.handleEvent(
+          StripeEvents.invoicePaymentFailed({
+            customerId: customerId(1),
+            subscriptionId: yield* heldSubscription(1),
+            created: t + 1
+          })
+        )
       )
       // The customer cancels on purpose; the window closes.
       driver.state.subscriptions.get(sub.id)!.status = "canceled"
@@ -172,7 +179,11 @@ describe("races", () => {
       // Weeks later some other invoice is paid.
       yield* TestClock.adjust("20 days")
       const paid = yield* settleOk(HandleEvent.handleEvent(
-        StripeEvents.invoicePaid({ customerId: customerId(1), created: yield* nowSeconds })
+        StripeEvents.invoicePaid({
+          customerId: customerId(1),
+          subscriptionId: yield* heldSubscription(1),
+          created: yield* nowSeconds
+        })
       ))
       assert.isTrue(paid._tag === "Applied" && paid.decision._tag === "NoChange")
       assert.strictEqual(Option.getOrThrow(yield* driver.record(customerId(1))).plan, "FREE")
@@ -248,7 +259,13 @@ describe("races", () => {
       const unpaid = yield* meteredThen("unpaid")
       const t = yield* nowSeconds
       yield* settleOk(
-        HandleEvent.handleEvent(StripeEvents.invoicePaymentFailed({ customerId: customerId(1), created: t + 1 }))
+        HandleEvent.handleEvent(
+          StripeEvents.invoicePaymentFailed({
+            customerId: customerId(1),
+            subscriptionId: yield* heldSubscription(1),
+            created: t + 1
+          })
+        )
       )
       // The customer adds a card; then Stripe's dunning cancels the unpaid subscription. The deletion
       // is delivered first.
@@ -272,6 +289,7 @@ describe("races", () => {
       const t = yield* nowSeconds
       const failed = yield* settleOk(HandleEvent.handleEvent(StripeEvents.invoicePaymentFailed({
         customerId: customerId(1),
+        subscriptionId: yield* heldSubscription(1),
         created: t + 1,
         nextPaymentAttempt: t + 86_400,
         attemptCount: 1
@@ -280,7 +298,11 @@ describe("races", () => {
       yield* TestClock.adjust("30 minutes")
       driver.state.subscriptions.get(sub.id)!.status = "active"
       const paid = yield* settleOk(HandleEvent.handleEvent(
-        StripeEvents.invoicePaid({ customerId: customerId(1), created: yield* nowSeconds })
+        StripeEvents.invoicePaid({
+          customerId: customerId(1),
+          subscriptionId: yield* heldSubscription(1),
+          created: yield* nowSeconds
+        })
       ))
       assert.isTrue(paid._tag === "Applied" && paid.decision._tag === "Promote")
       const record = Option.getOrThrow(yield* driver.record(customerId(1)))

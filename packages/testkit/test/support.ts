@@ -43,6 +43,18 @@ export const settle = <A, E, R>(
 /** Like `settle`, failing the test when the effect fails. */
 export const settleOk = <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.flatMap(settle(self), (exit) => exit)
 
+/**
+ * The subscription an invoice event of customer n names: the one its record holds, else its newest
+ * (the record forgot it), else `null` (a one-off invoice).
+ */
+export const heldSubscription = (n: number) =>
+  Effect.map(
+    Driver.Driver,
+    ({ state }): Ids.SubscriptionId | null =>
+      state.records.get(customerId(n))?.subscriptionId ??
+        [...state.subscriptions.values()].filter((s) => s.customerId === customerId(n)).at(-1)?.id ?? null
+  )
+
 /** Sign up customer n (FREE, no card). */
 export const signUp = (n: number, paymentMethods = 0) =>
   Effect.flatMap(Driver.Driver, (d) => d.signUp({ customerId: customerId(n), apiKeyId: apiKeyId(n), paymentMethods }))
@@ -74,7 +86,11 @@ export const demotedForNonPayment = Effect.gen(function*() {
   const driver = yield* Driver.Driver
   yield* signUpMetered(1)
   yield* settleOk(HandleEvent.handleEvent(
-    StripeEvents.invoicePaymentFailed({ customerId: customerId(1), created: (yield* nowSeconds) + 1 })
+    StripeEvents.invoicePaymentFailed({
+      customerId: customerId(1),
+      subscriptionId: yield* heldSubscription(1),
+      created: (yield* nowSeconds) + 1
+    })
   ))
   return Option.getOrThrow(yield* driver.record(customerId(1)))
 })
