@@ -167,7 +167,7 @@ export const converge = Effect.fn("HandleEvent.converge")(function*(
     if (Option.isNone(after)) return
     if (after.value.plan !== customer.plan) continue
     // Subscriptions a promotion replaced or found orphaned (it may have crashed before cancelling).
-    yield* Subscriptions.retireReplaced(after.value)
+    yield* retire(after.value)
     if (after.value.plan === "FREE" && after.value.subscriptionId !== undefined) {
       // A demotion to finish: report the usage counted so far. The subscription is cancelled with
       // a final invoice by the sync that closes the settle window, once late counts are in.
@@ -206,6 +206,22 @@ export const PROMOTION_WINDOW = RecordChange.PROMOTION_WINDOW
 export const promotionKey = (customer: Customer.Customer): string =>
   `promote:${customer.customerId}${customer.linkedAt === undefined ? "" : `:l${customer.linkedAt}`}` +
   `:g${customer.generation ?? 0}:${customer.subscriptionId ?? "none"}`
+
+// A replaced subscription's final invoice must carry its last days' usage: counts reported after its
+// cancel and stamped before the new subscription began land on no invoice. So report what the key
+// counted first, as the sync does before it retires; under contention leave the cancel to the next
+// event or the sync. Why: see DESIGN.md, "Retiring and orphans".
+const retire = Effect.fn("HandleEvent.retire")(function*(customer: Customer.Customer) {
+  if ((customer.retiring?.length ?? 0) === 0) return yield* Subscriptions.retireReplaced(customer)
+  const flushed = yield* UsageSync.flushCustomer(customer)
+  if (flushed.contended || flushed.customer.pending !== undefined) return Option.none()
+  // Meter events are stamped in whole seconds; cancel in a later second than the last stamp.
+  if (flushed.eventsSent > 0) {
+    const at = yield* Clock.currentTimeMillis
+    yield* Effect.sleep(Duration.millis(1000 - (at % 1000)))
+  }
+  return yield* Subscriptions.retireReplaced(flushed.customer)
+})
 
 // Promotion and demotion write the intent first (with the stale guard), then converge.
 // Why: see DESIGN.md, "Promotion".
@@ -250,7 +266,7 @@ const promote = Effect.fn("HandleEvent.promote")(function*(
   )
   if (Records.refusalOf(written) === "Fenced") return yield* fencedOff
   const adopted = Option.flatMap(written, Either.getRight)
-  if (Option.isSome(adopted)) yield* Subscriptions.retireReplaced(adopted.value)
+  if (Option.isSome(adopted)) yield* retire(adopted.value)
   return Option.isSome(adopted)
 })
 

@@ -17,7 +17,16 @@ import { CustomerRepo, HandleEvent, UsageSync, UtcDay } from "@augint-billing/co
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, FastCheck as fc, Option, TestClock } from "effect"
 import { Driver, MemoryState, StripeEvents } from "../src/index.js"
-import { apiKeyId, customerId, nowSeconds, settleOk, signUpMetered, T0, testLayer } from "./support.js"
+import {
+  apiKeyId,
+  customerId,
+  heldSubscription,
+  nowSeconds,
+  settleOk,
+  signUpMetered,
+  T0,
+  testLayer
+} from "./support.js"
 import { type Command, command, nameOf, run, type Setting, settings } from "./usageHistory.js"
 
 const numRuns = Number(process.env.FC_NUM_RUNS ?? 100)
@@ -182,7 +191,11 @@ describe("a key handed to another customer the same day", () => {
         yield* TestClock.adjust("41 minutes")
         yield* settleOk(UsageSync.syncUsage())
         yield* settleOk(HandleEvent.handleEvent(
-          StripeEvents.invoicePaymentFailed({ customerId: customerId(1), created: yield* nowSeconds })
+          StripeEvents.invoicePaymentFailed({
+            customerId: customerId(1),
+            subscriptionId: yield* heldSubscription(1),
+            created: yield* nowSeconds
+          })
         ))
         yield* TestClock.adjust("90 minutes")
         yield* settleOk(UsageSync.syncUsage())
@@ -229,6 +242,28 @@ describe("the default settle window covers a reporting delay up to its own lengt
     60_000
   )
 })
+
+// Found by this property at seed 191554140: a card added a day after a final payment failure (no sync
+// closed the settle window meanwhile) retired the unpaid subscription before the key's last metered
+// counts were reported; reported after its final invoice and stamped before the new subscription
+// began, they were on no invoice. A promotion that retires now reports the key's usage first.
+it("a promotion that retires an unpaid subscription reports its last counts before the final invoice", async () => {
+  const outcome = await run([
+    { _tag: "Promote", c: 1 },
+    { _tag: "Usage", c: 1, units: 1 },
+    { _tag: "Demote", c: 1, how: "finalFailure" },
+    { _tag: "Relink", c: 2 },
+    { _tag: "Usage", c: 1, units: 1 },
+    { _tag: "Promote", c: 1 },
+    { _tag: "Sync" },
+    { _tag: "Usage", c: 1, units: 1 }
+  ], settings[0]!)
+  assert.deepStrictEqual({ lost: outcome.lost, over: outcome.over, stranded: outcome.stranded }, {
+    lost: 0,
+    over: 0,
+    stranded: 0
+  })
+}, 60_000)
 
 // Found here: a relinked record starts again at generation 0 without a subscription, so the next
 // promotion's idempotency key was the first promotion's, and within Stripe's 24-hour replay window

@@ -8,7 +8,7 @@
 import { CustomerRepo, HandleEvent, UsageSync, UtcDay } from "@augint-billing/core"
 import { Clock, Effect, Exit, FastCheck as fc, Logger, LogLevel, TestClock, TestContext } from "effect"
 import { Driver, Invariants, MemoryState, StripeEvents } from "../src/index.js"
-import { apiKeyId, customerId, METERED, nowSeconds, settle, T0, testLayer } from "./support.js"
+import { apiKeyId, customerId, heldSubscription, METERED, nowSeconds, settle, T0, testLayer } from "./support.js"
 
 const CUSTOMERS = 2
 const LOOKBACK_DAYS = 14
@@ -173,13 +173,21 @@ export const history = (commands: ReadonlyArray<Command>, model: MemoryState.Usa
           )
           if (live === undefined) break
           live.status = "unpaid"
-          yield* deliver(StripeEvents.invoicePaymentFailed({ customerId: customerId(cmd.c), created }))
+          yield* deliver(
+            StripeEvents.invoicePaymentFailed({ customerId: customerId(cmd.c), subscriptionId: live.id, created })
+          )
           break
         }
         case "PeriodEnd":
           // Stripe's invoice.created at a period end: the flow flushes the key's usage.
           if (inMetered(cmd.c)) lastRead.set(cmd.c, now)
-          yield* deliver(StripeEvents.invoiceCreated({ customerId: customerId(cmd.c), created }))
+          yield* deliver(
+            StripeEvents.invoiceCreated({
+              customerId: customerId(cmd.c),
+              subscriptionId: yield* heldSubscription(cmd.c),
+              created
+            })
+          )
           break
         case "Relink": {
           // `ai-billing customers unlink` (a FREE customer, its settle window closed) then `link`.
