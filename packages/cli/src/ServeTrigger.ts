@@ -77,6 +77,8 @@ export const build = (
 ) =>
   Effect.gen(function*() {
     const base = { customerId: input.customerId, created }
+    // An invoice names its subscription; with none it is a one-off invoice, which the flows ignore.
+    const invoice = { ...base, subscriptionId: subscriptionId ?? null }
     const subscription = () =>
       subscriptionId === undefined
         ? new UsageError({
@@ -93,12 +95,12 @@ export const build = (
       case "invoice.payment_failed":
         // Stripe's Smart Retries: an attempt with a retry scheduled, or the last one (no next attempt).
         return input.final
-          ? StripeEvents.invoicePaymentFailed({ ...base, attemptCount: 4, nextPaymentAttempt: null })
-          : StripeEvents.invoicePaymentFailed({ ...base, attemptCount: 1, nextPaymentAttempt: created + THREE_DAYS })
+          ? StripeEvents.invoicePaymentFailed({ ...invoice, attemptCount: 4, nextPaymentAttempt: null })
+          : StripeEvents.invoicePaymentFailed({ ...invoice, attemptCount: 1, nextPaymentAttempt: created + THREE_DAYS })
       case "invoice.paid":
-        return StripeEvents.invoicePaid(base)
+        return StripeEvents.invoicePaid(invoice)
       case "invoice.created":
-        return StripeEvents.invoiceCreated(base)
+        return StripeEvents.invoiceCreated(invoice)
       case "customer.subscription.updated": {
         const missing = subscription()
         if (missing !== undefined) return yield* missing

@@ -50,14 +50,16 @@ describe("the port methods each Lambda's flow calls", () => {
       const record = yield* promoted(1, 120)
       const subscriptionId = Ids.SubscriptionId.make(record.subscriptionId!)
       const c = customer(1)
-      yield* handle(StripeEvents.invoiceCreated({ customerId: c, created: yield* seconds }))
-      yield* handle(StripeEvents.invoicePaid({ customerId: c, created: yield* seconds }))
+      yield* handle(StripeEvents.invoiceCreated({ customerId: c, subscriptionId, created: yield* seconds }))
+      yield* handle(StripeEvents.invoicePaid({ customerId: c, subscriptionId, created: yield* seconds }))
       yield* handle(StripeEvents.paymentMethodAttached({ customerId: c, created: yield* seconds }))
       yield* handle(
         StripeEvents.subscriptionUpdated({ customerId: c, created: yield* seconds, subscriptionId, status: "active" })
       )
       // The final failed payment demotes: key moved back, usage flushed.
-      const demoted = yield* handle(StripeEvents.invoicePaymentFailed({ customerId: c, created: yield* seconds }))
+      const demoted = yield* handle(
+        StripeEvents.invoicePaymentFailed({ customerId: c, subscriptionId, created: yield* seconds })
+      )
       assert.isTrue(demoted._tag === "Applied" && demoted.decision._tag === "Demote")
       yield* handle(StripeEvents.paymentMethodDetached({ customerId: c, created: yield* seconds }))
       yield* handle(StripeEvents.subscriptionDeleted({ customerId: c, created: yield* seconds, subscriptionId }))
@@ -73,9 +75,13 @@ describe("the port methods each Lambda's flow calls", () => {
     Effect.gen(function*() {
       yield* TestClock.setTime(T0)
       yield* promoted(1, 300)
-      yield* promoted(2, 40)
+      const second = yield* promoted(2, 40)
       // Customer 2 demoted: its settle window is closed by a later sync.
-      yield* handle(StripeEvents.invoicePaymentFailed({ customerId: customer(2), created: yield* seconds }))
+      yield* handle(StripeEvents.invoicePaymentFailed({
+        customerId: customer(2),
+        subscriptionId: Ids.SubscriptionId.make(second.subscriptionId!),
+        created: yield* seconds
+      }))
       yield* awsMethodsCalled
       const first = yield* UsageSync.syncUsage()
       assert.isAtLeast(first.customersSeen, 1)
