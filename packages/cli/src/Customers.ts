@@ -4,9 +4,10 @@
  *
  * @since 0.2.0
  */
-import { Customer, CustomerRepo, type Ids, PlanAdmin, Retry, UsageSync } from "@augint-billing/core"
+import { Customer, type Ids, UsageSync } from "@augint-billing/core"
 import { Chunk, Clock, Effect, Option, Schema, Stream } from "effect"
 import { CliMode } from "./Environment.js"
+import * as Ports from "./internal/ports.js"
 import * as Local from "./Local.js"
 import { table } from "./Output.js"
 import { CliError } from "./Shell.js"
@@ -37,8 +38,8 @@ export type CustomerView = typeof CustomerView.Type
  */
 export const get = (customerId: Ids.CustomerId) =>
   Effect.gen(function*() {
-    const repo = yield* CustomerRepo.CustomerRepo
-    const found = yield* Retry.repo(repo.get(customerId))
+    const repo = yield* Ports.repo
+    const found = yield* repo.get(customerId)
     if (Option.isNone(found)) {
       return yield* new CliError({ message: `no customer ${customerId} (link one: ai-billing customers link ...)` })
     }
@@ -53,7 +54,7 @@ export const get = (customerId: Ids.CustomerId) =>
  */
 export const list = (plan: Option.Option<Customer.Plan>) =>
   Effect.gen(function*() {
-    const repo = yield* CustomerRepo.CustomerRepo
+    const repo = yield* Ports.repo
     const all = Chunk.toReadonlyArray(yield* Stream.runCollect(repo.list()))
     return all.filter((c) => Option.isNone(plan) || c.plan === plan.value)
       .sort((a, b) => a.customerId.localeCompare(b.customerId))
@@ -87,8 +88,8 @@ export const formatList = (cs: ReadonlyArray<Customer.Customer>): string =>
 export const show = (customerId: Ids.CustomerId) =>
   Effect.gen(function*() {
     const record = yield* get(customerId)
-    const admin = yield* PlanAdmin.PlanAdmin
-    const plans = yield* Retry.planAdmin(admin.plansOf(record.apiKeyId)).pipe(
+    const admin = yield* Ports.planAdmin
+    const plans = yield* admin.plansOf(record.apiKeyId).pipe(
       Effect.map((ps): ReadonlyArray<string> | null => ps),
       Effect.catchAll((e) => Effect.logWarning(`cannot read the key's usage plans: ${e.message}`).pipe(Effect.as(null)))
     )
@@ -130,11 +131,11 @@ export const formatView = (v: CustomerView): string => {
  */
 export const link = (input: { readonly customerId: Ids.CustomerId; readonly apiKeyId: Ids.ApiKeyId }) =>
   Effect.gen(function*() {
-    const repo = yield* CustomerRepo.CustomerRepo
+    const repo = yield* Ports.repo
     const mode = yield* CliMode
     if (mode._tag === "Local") yield* Local.ensureAccount(mode.local.state, input)
     const record = yield* UsageSync.newLink(input)
-    return yield* Retry.repo(repo.create(record)).pipe(
+    return yield* repo.create(record).pipe(
       Effect.catchTag("VersionConflict", (e) => new CliError({ message: `not linked: ${e.message}` }))
     )
   })
@@ -185,7 +186,7 @@ export const unlinkRefusal = (c: Customer.Customer, reasons: ReadonlyArray<strin
  */
 export const unlink = (customerId: Ids.CustomerId, options: { readonly close: boolean }) =>
   Effect.gen(function*() {
-    const repo = yield* CustomerRepo.CustomerRepo
+    const repo = yield* Ports.repo
     if (options.close) {
       const report = yield* UsageSync.syncUsage({ customerIds: [customerId] })
       if (report.customersFailed > 0) {
@@ -196,7 +197,7 @@ export const unlink = (customerId: Ids.CustomerId, options: { readonly close: bo
     const record = yield* get(customerId)
     const reasons = unlinkBlockers(record, yield* Clock.currentTimeMillis)
     if (reasons.length > 0) return yield* new CliError({ message: unlinkRefusal(record, reasons) })
-    yield* Retry.repo(repo.remove(record)).pipe(
+    yield* repo.remove(record).pipe(
       Effect.catchTag("VersionConflict", (e) =>
         new CliError({ message: `not unlinked, the record changed: ${e.message}` }))
     )

@@ -11,13 +11,13 @@ import {
   Customer,
   CustomerRepo,
   Ids,
-  Retry,
   Stripe,
   UsageSource,
   UsageSync,
   UtcDay
 } from "@augint-billing/core"
 import { Chunk, Clock, Duration, Effect, Either, Option, Schema, Stream } from "effect"
+import * as Ports from "./internal/ports.js"
 import { progress, table } from "./Output.js"
 import { CliError } from "./Shell.js"
 
@@ -67,8 +67,8 @@ export const reconcile = (
 ) =>
   Effect.gen(function*() {
     const config = yield* BillingConfig.BillingConfig
-    const repo = yield* CustomerRepo.CustomerRepo
-    const stripe = yield* Stripe.Stripe
+    const repo = yield* Ports.repo
+    const stripe = yield* Ports.stripe
     const days = UtcDay.between(input.from, input.to)
     const observed = yield* UsageSync.readUsage({ usagePlanId: config.meteredPlanId, days })
     const customers = Chunk.toReadonlyArray(yield* Stream.runCollect(repo.list()))
@@ -77,11 +77,11 @@ export const reconcile = (
     const unreported = new Set<Ids.CustomerId>()
     yield* Effect.forEach(customers, (customer, i) =>
       Effect.gen(function*() {
-        const summaries = yield* Retry.stripe(stripe.meterEventSummaries({
+        const summaries = yield* stripe.meterEventSummaries({
           customerId: customer.customerId,
           start: UtcDay.startMillis(input.from) / 1000,
           end: (UtcDay.endMillis(input.to) + 1) / 1000
-        }))
+        })
         const billed = new Map<UtcDay.UtcDay, number>()
         for (const s of summaries) {
           const day = UtcDay.fromMillis(s.start * 1000)
@@ -120,7 +120,7 @@ export const reconcile = (
 // Stripe refuses meter event timestamps older than 35 days: only younger days are fixed.
 const fix = (customerIds: ReadonlyArray<Ids.CustomerId>, observed: UsageSync.Observed) =>
   Effect.gen(function*() {
-    const repo = yield* CustomerRepo.CustomerRepo
+    const repo = yield* Ports.repo
     const now = yield* Clock.currentTimeMillis
     const oldest = UtcDay.fromMillis(now - Duration.toMillis(Stripe.MAX_METER_EVENT_AGE) + Duration.toMillis("1 day"))
     const keep = observed.days.map((d) => d >= oldest)
@@ -133,7 +133,7 @@ const fix = (customerIds: ReadonlyArray<Ids.CustomerId>, observed: UsageSync.Obs
     let done = 0
     const failures: Array<{ customerId: Ids.CustomerId; reason: string }> = []
     for (const id of customerIds) {
-      const current = yield* Retry.repo(repo.get(id))
+      const current = yield* repo.get(id)
       if (Option.isNone(current)) continue
       const result = yield* Effect.either(UsageSync.syncCustomer(current.value, recent))
       if (result._tag === "Left") {

@@ -10,7 +10,7 @@ import type { Customer } from "./Customer.js"
 import { type StripeCustomer, usablePaymentMethod } from "./Stripe.js"
 import type { StripeEvent } from "./StripeEvent.js"
 
-/** What an event calls for. */
+/** What an event calls for. @since 0.1.0 @category models */
 export type Decision = Data.TaggedEnum<{
   /**
    * Ensure the metered subscription and move the key to the metered plan. `paymentMethodId`: the card
@@ -27,10 +27,10 @@ export type Decision = Data.TaggedEnum<{
   /** Nothing to do. */
   NoChange: { readonly reason: string }
 }>
-/** Constructors of `Decision`. */
+/** Constructors of `Decision`. @since 0.1.0 @category utils */
 export const Decision = Data.taggedEnum<Decision>()
 
-/** Whether applying the decision changes the customer's plan or payment state. */
+/** Whether applying the decision changes the customer's plan or payment state. @since 0.1.0 @category utils */
 export const changesState = (decision: Decision): boolean =>
   decision._tag === "Promote" || decision._tag === "Demote" || decision._tag === "RecordFailure"
 
@@ -42,6 +42,9 @@ const endedStatuses: ReadonlySet<string> = new Set(["unpaid", "canceled", "incom
  * promote or remove a payment method): promotion needs a card Stripe would charge once it is the
  * subscription's default. `hasPaymentMethod` alone (no card known) says only whether one exists; when
  * neither is given, promotion assumes a usable one.
+ *
+ * @since 0.1.0
+ * @category utils
  */
 export const decide = (
   event: Exclude<StripeEvent, { readonly _tag: "Ignored" }>,

@@ -9,7 +9,12 @@ import { Context, Duration, Schema } from "effect"
 import { CustomerId, MeterEventIdentifier, SubscriptionId } from "./Ids.js"
 import { fnv1a64 } from "./internal/hash.js"
 
-/** Why a Stripe call failed. Only `RateLimited`, `Transport`, `Server`, `Timeout` and `Locked` are transient. */
+/**
+ * Why a Stripe call failed. Only `RateLimited`, `Transport`, `Server`, `Timeout` and `Locked` are transient.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
 export const StripeErrorReason = Schema.Literal(
   "RateLimited",
   "Transport",
@@ -21,10 +26,10 @@ export const StripeErrorReason = Schema.Literal(
   "IdempotencyConflict",
   "NotFound"
 )
-/** Why a Stripe call failed. */
+/** Why a Stripe call failed. @since 0.1.0 @category models */
 export type StripeErrorReason = typeof StripeErrorReason.Type
 
-/** A failed Stripe call. */
+/** A failed Stripe call. @since 0.1.0 @category errors */
 export class StripeError extends Schema.TaggedError<StripeError>()("StripeError", {
   reason: StripeErrorReason,
   message: Schema.String,
@@ -46,10 +51,10 @@ const transientReasons: ReadonlySet<StripeErrorReason> = new Set([
   "Locked"
 ])
 
-/** Why a webhook delivery was refused. */
+/** Why a webhook delivery was refused. @since 0.1.0 @category utils */
 export const WebhookErrorReason = Schema.Literal("MissingHeader", "BadSignature", "StaleTimestamp", "MalformedPayload")
 
-/** A webhook delivery that failed verification; nothing may change because of it. */
+/** A webhook delivery that failed verification; nothing may change because of it. @since 0.1.0 @category errors */
 export class WebhookVerificationError
   extends Schema.TaggedError<WebhookVerificationError>()("WebhookVerificationError", {
     reason: WebhookErrorReason,
@@ -57,7 +62,7 @@ export class WebhookVerificationError
   })
 {}
 
-/** A Billing Meter event to send. */
+/** A Billing Meter event to send. @since 0.1.0 @category models */
 export interface MeterEvent {
   readonly customerId: CustomerId
   /** Whole units, at least 1. */
@@ -68,10 +73,15 @@ export interface MeterEvent {
   readonly timestamp: number
 }
 
-/** What Stripe did with a meter event: accepted it, or recognised its identifier as already accepted. */
+/**
+ * What Stripe did with a meter event: accepted it, or recognised its identifier as already accepted.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type MeterEventResult = "Accepted" | "Duplicate"
 
-/** The parts of a Stripe customer the flows read. */
+/** The parts of a Stripe customer the flows read. @since 0.1.0 @category models */
 export interface StripeCustomer {
   readonly id: CustomerId
   readonly deleted: boolean
@@ -108,14 +118,14 @@ export const usablePaymentMethod = (customer: StripeCustomer, preferred?: string
   return customer.invoiceDefault ?? attached[0]
 }
 
-/** An aggregated meter value for a customer over `[start, end)` (epoch seconds). */
+/** An aggregated meter value for a customer over `[start, end)` (epoch seconds). @since 0.1.0 @category models */
 export interface MeterEventSummary {
   readonly start: number
   readonly end: number
   readonly value: number
 }
 
-/** The Stripe operations billing needs. */
+/** The Stripe operations billing needs. @since 0.1.0 @category models */
 export interface StripeService {
   /**
    * Whether the key is a live-mode key (`sk_live_`, `rk_live_`); test-mode and sandbox keys are not.
@@ -186,7 +196,7 @@ export const MANAGED_BY_KEY = "managed_by"
  */
 export const MANAGED_BY = "augint-billing"
 
-/** Stripe accepts idempotency keys up to this many characters. */
+/** Stripe accepts idempotency keys up to this many characters. @since 0.1.0 @category constants */
 export const MAX_IDEMPOTENCY_KEY = 255
 
 /**
@@ -194,6 +204,9 @@ export const MAX_IDEMPOTENCY_KEY = 255
  * the customer's subscriptions that stopped being live (unpaid, say), so Stripe's 24-hour replay of an
  * earlier creation never answers with one of them. Concurrent callers see the same subscriptions and
  * still create one. Hashed past Stripe's 255 characters.
+ *
+ * @since 0.1.0
+ * @category utils
  */
 export const creationKey = (
   idempotencyKey: string,
@@ -210,12 +223,12 @@ export const creationKey = (
     : `${idempotencyKey.slice(0, MAX_IDEMPOTENCY_KEY - 22)}:h${fnv1a64(parts.join(","))}`
 }
 
-/** The `Stripe` port. */
+/** The `Stripe` port. @since 0.1.0 @category models */
 export class Stripe extends Context.Tag("@augint-billing/core/Stripe")<Stripe, StripeService>() {}
 
-/** Stripe accepts meter event timestamps up to 35 days old ... */
+/** Stripe accepts meter event timestamps up to 35 days old ... @since 0.1.0 @category constants */
 export const MAX_METER_EVENT_AGE = Duration.days(35)
-/** ... and at most 5 minutes in the future. */
+/** ... and at most 5 minutes in the future. @since 0.1.0 @category constants */
 export const MAX_METER_EVENT_LEAD = Duration.minutes(5)
-/** Stripe dedupes meter event identifiers over at least this window. */
+/** Stripe dedupes meter event identifiers over at least this window. @since 0.1.0 @category constants */
 export const IDENTIFIER_DEDUPE_WINDOW = Duration.hours(24)

@@ -8,7 +8,7 @@ import { Effect, ParseResult, Schema } from "effect"
 import { CustomerId, EventId, SubscriptionId } from "./Ids.js"
 import { MANAGED_BY, MANAGED_BY_KEY } from "./Stripe.js"
 
-/** The event types the flows handle. */
+/** The event types the flows handle. @since 0.1.0 @category utils */
 export const handledTypes = [
   "setup_intent.succeeded",
   "payment_method.attached",
@@ -20,10 +20,10 @@ export const handledTypes = [
   "customer.subscription.deleted",
   "customer.deleted"
 ] as const
-/** An event type the flows handle. */
+/** An event type the flows handle. @since 0.1.0 @category models */
 export type HandledType = typeof handledTypes[number]
 
-/** A Stripe subscription status. */
+/** A Stripe subscription status. @since 0.1.0 @category utils */
 export const SubscriptionStatus = Schema.Literal(
   "incomplete",
   "incomplete_expired",
@@ -34,7 +34,7 @@ export const SubscriptionStatus = Schema.Literal(
   "unpaid",
   "paused"
 )
-/** A Stripe subscription status. */
+/** A Stripe subscription status. @since 0.1.0 @category models */
 export type SubscriptionStatus = typeof SubscriptionStatus.Type
 
 interface Envelope {
@@ -44,7 +44,7 @@ interface Envelope {
   readonly created: number
 }
 
-/** A card or other payment method was confirmed for future use. */
+/** A card or other payment method was confirmed for future use. @since 0.1.0 @category models */
 export interface SetupIntentSucceeded extends Envelope {
   readonly _tag: "SetupIntentSucceeded"
   readonly customerId: CustomerId | undefined
@@ -52,19 +52,24 @@ export interface SetupIntentSucceeded extends Envelope {
   /** The payment method the intent set up (`payment_method`), when Stripe names one. */
   readonly paymentMethodId: string | undefined
 }
-/** A payment method was attached to a customer. */
+/** A payment method was attached to a customer. @since 0.1.0 @category models */
 export interface PaymentMethodAttached extends Envelope {
   readonly _tag: "PaymentMethodAttached"
   readonly customerId: CustomerId | undefined
   readonly paymentMethodId: string
 }
-/** A payment method was detached; the customer comes from `previous_attributes`. */
+/** A payment method was detached; the customer comes from `previous_attributes`. @since 0.1.0 @category models */
 export interface PaymentMethodDetached extends Envelope {
   readonly _tag: "PaymentMethodDetached"
   readonly customerId: CustomerId | undefined
   readonly paymentMethodId: string
 }
-/** An invoice payment attempt failed; `nextPaymentAttempt` is undefined when Stripe will not retry. */
+/**
+ * An invoice payment attempt failed; `nextPaymentAttempt` is undefined when Stripe will not retry.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface InvoicePaymentFailed extends Envelope {
   readonly _tag: "InvoicePaymentFailed"
   readonly customerId: CustomerId | undefined
@@ -76,7 +81,7 @@ export interface InvoicePaymentFailed extends Envelope {
   readonly nextPaymentAttempt: number | undefined
   readonly attemptCount: number
 }
-/** An invoice was paid. */
+/** An invoice was paid. @since 0.1.0 @category models */
 export interface InvoicePaid extends Envelope {
   readonly _tag: "InvoicePaid"
   readonly customerId: CustomerId | undefined
@@ -86,7 +91,7 @@ export interface InvoicePaid extends Envelope {
   /** Whether that subscription was made by this library (its metadata snapshot says `managed_by`). */
   readonly managed: boolean
 }
-/** An invoice was created; Stripe finalizes it about an hour later. */
+/** An invoice was created; Stripe finalizes it about an hour later. @since 0.1.0 @category models */
 export interface InvoiceCreated extends Envelope {
   readonly _tag: "InvoiceCreated"
   readonly customerId: CustomerId | undefined
@@ -96,31 +101,31 @@ export interface InvoiceCreated extends Envelope {
   /** Whether that subscription was made by this library (its metadata snapshot says `managed_by`). */
   readonly managed: boolean
 }
-/** A subscription changed (status, items, ...). */
+/** A subscription changed (status, items, ...). @since 0.1.0 @category models */
 export interface SubscriptionUpdated extends Envelope {
   readonly _tag: "SubscriptionUpdated"
   readonly customerId: CustomerId | undefined
   readonly subscriptionId: SubscriptionId
   readonly status: SubscriptionStatus
 }
-/** A subscription ended. */
+/** A subscription ended. @since 0.1.0 @category models */
 export interface SubscriptionDeleted extends Envelope {
   readonly _tag: "SubscriptionDeleted"
   readonly customerId: CustomerId | undefined
   readonly subscriptionId: SubscriptionId
 }
-/** The Stripe customer was deleted. */
+/** The Stripe customer was deleted. @since 0.1.0 @category models */
 export interface CustomerDeleted extends Envelope {
   readonly _tag: "CustomerDeleted"
   readonly customerId: CustomerId
 }
-/** Any event type the flows do not act on. */
+/** Any event type the flows do not act on. @since 0.1.0 @category models */
 export interface Ignored extends Envelope {
   readonly _tag: "Ignored"
   readonly type: string
 }
 
-/** A decoded Stripe event. */
+/** A decoded Stripe event. @since 0.1.0 @category models */
 export type StripeEvent =
   | SetupIntentSucceeded
   | PaymentMethodAttached
@@ -133,7 +138,7 @@ export type StripeEvent =
   | CustomerDeleted
   | Ignored
 
-/** A handled event type whose body does not have the shape Stripe documents. */
+/** A handled event type whose body does not have the shape Stripe documents. @since 0.1.0 @category errors */
 export class StripeEventDecodeError extends Schema.TaggedError<StripeEventDecodeError>()("StripeEventDecodeError", {
   message: Schema.String,
   eventId: Schema.optional(Schema.String),
@@ -291,6 +296,9 @@ const refuse = (message: string, id: string, type: string) =>
  * Decode a verified Stripe event (parsed JSON). With `livemode` (the mode of the key the port calls
  * Stripe with), an event of the other mode is refused: a test event must never change a live
  * customer, nor a live one a test deployment. A handled event that names no customer is refused too.
+ *
+ * @since 0.1.0
+ * @category utils
  */
 export const decode = (
   input: unknown,
@@ -321,13 +329,13 @@ export const decode = (
     return event
   })
 
-/** Parse the JSON text of an event and decode it. */
+/** Parse the JSON text of an event and decode it. @since 0.1.0 @category utils */
 export const decodeJson = (text: string): Effect.Effect<StripeEvent, StripeEventDecodeError> =>
   Effect.try({
     try: () => JSON.parse(text) as unknown,
     catch: (e) => new StripeEventDecodeError({ message: `the event body is not JSON: ${String(e)}` })
   }).pipe(Effect.flatMap(decode))
 
-/** The customer an event is about, if it names one. */
+/** The customer an event is about, if it names one. @since 0.1.0 @category utils */
 export const customerOfEvent = (event: StripeEvent): CustomerId | undefined =>
   event._tag === "Ignored" ? undefined : event.customerId

@@ -39,7 +39,7 @@ const paged = (
     })
   })
 
-/** Build the repository over shared state. */
+/** Build the repository over shared state. @since 0.1.0 @category constructors */
 export const make: Effect.Effect<CustomerRepo.CustomerRepoService, never, MemoryState.MemoryState> = Effect.map(
   MemoryState.MemoryState,
   (state): CustomerRepo.CustomerRepoService => {
@@ -123,11 +123,11 @@ export const make: Effect.Effect<CustomerRepo.CustomerRepoService, never, Memory
   }
 )
 
-/** `CustomerRepo` over the shared `MemoryState`. */
+/** `CustomerRepo` over the shared `MemoryState`. @since 0.1.0 @category layers */
 export const layer: Layer.Layer<CustomerRepo.CustomerRepo, never, MemoryState.MemoryState> = Layer.effect(
   CustomerRepo.CustomerRepo,
   make
 )
 
-/** `CustomerRepo` on fresh state of its own. */
+/** `CustomerRepo` on fresh state of its own. @since 0.1.0 @category layers */
 export const layerMemory: Layer.Layer<CustomerRepo.CustomerRepo> = layer.pipe(Layer.provide(MemoryState.layer()))

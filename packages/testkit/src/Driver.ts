@@ -12,7 +12,12 @@ import type { AcceptedMeterEvent, MemorySubscription, Method } from "./MemorySta
 import * as MemoryState from "./MemoryState.js"
 import { signatureHeader } from "./StripeMemory.js"
 
-/** How a scheduled fault behaves; by default the next call fails once, before acting, with a transient error. */
+/**
+ * How a scheduled fault behaves; by default the next call fails once, before acting, with a transient error.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface FaultOptions {
   /** How many consecutive calls fail (default 1). */
   readonly times?: number
@@ -26,7 +31,7 @@ export interface FaultOptions {
   readonly skip?: number
 }
 
-/** Steering and reading the in-memory state. */
+/** Steering and reading the in-memory state. @since 0.1.0 @category models */
 export interface DriverService {
   /** The raw state, for assertions the methods below do not cover. */
   readonly state: MemoryState.State
@@ -106,7 +111,7 @@ export interface DriverService {
   readonly signWebhook: (payload: string, timestamp?: number) => Effect.Effect<string>
 }
 
-/** The driver service. */
+/** The driver service. @since 0.1.0 @category models */
 export class Driver extends Context.Tag("@augint-billing/testkit/Driver")<Driver, DriverService>() {}
 
 const defaultError = (method: Method): unknown => {
@@ -123,7 +128,7 @@ const defaultError = (method: Method): unknown => {
   }
 }
 
-/** Build the driver over shared state. */
+/** Build the driver over shared state. @since 0.1.0 @category constructors */
 export const make: Effect.Effect<DriverService, never, MemoryState.MemoryState> = Effect.map(
   MemoryState.MemoryState,
   (state): DriverService => {
@@ -241,5 +246,5 @@ export const make: Effect.Effect<DriverService, never, MemoryState.MemoryState> 
   }
 )
 
-/** The driver over the shared `MemoryState`. */
+/** The driver over the shared `MemoryState`. @since 0.1.0 @category layers */
 export const layer: Layer.Layer<Driver, never, MemoryState.MemoryState> = Layer.effect(Driver, make)

@@ -8,10 +8,10 @@ import { type Ids, UtcDay } from "@augint-billing/core"
 import type { State } from "./MemoryState.js"
 import { chargedCard } from "./StripeMemory.js"
 
-/** Subscription statuses under which Stripe keeps invoicing. */
+/** Subscription statuses under which Stripe keeps invoicing. @since 0.1.0 @category constants */
 export const LIVE_STATUSES: ReadonlySet<string> = new Set(["active", "trialing", "past_due"])
 
-/** Units of a customer's accepted meter events with a timestamp inside `day`. */
+/** Units of a customer's accepted meter events with a timestamp inside `day`. @since 0.1.0 @category utils */
 export const billed = (state: State, customerId: Ids.CustomerId, day: UtcDay.UtcDay): number => {
   const from = UtcDay.startMillis(day) / 1000
   const to = (UtcDay.endMillis(day) + 1) / 1000
@@ -26,6 +26,9 @@ export const billed = (state: State, customerId: Ids.CustomerId, day: UtcDay.Utc
  * Whether the customer has a live subscription that Stripe would charge to a card: its default payment
  * method, else the customer's invoice default, else its default source (an attached card that is none
  * of these pays nothing).
+ *
+ * @since 0.1.0
+ * @category utils
  */
 export const canPay = (state: State, customerId: Ids.CustomerId): boolean =>
   [...state.subscriptions.values()].some((s) =>
@@ -46,6 +49,9 @@ export const canPay = (state: State, customerId: Ids.CustomerId): boolean =>
  *    subscription has a default payment method, or the customer an invoice default, that is attached;
  * 6. every invoice that carries metered usage is paid or still collectable (open with automatic
  *    collection on): none is written off, as a cancel with Stripe's defaults does.
+ *
+ * @since 0.1.0
+ * @category utils
  */
 export const violations = (
   state: State,

@@ -13,7 +13,12 @@ import * as PlanAdminMemory from "./PlanAdminMemory.js"
 import * as StripeMemory from "./StripeMemory.js"
 import * as UsageSourceMemory from "./UsageSourceMemory.js"
 
-/** The four ports and the driver, without the state (provide `MemoryState.layer` yourself to share it). */
+/**
+ * The four ports and the driver, without the state (provide `MemoryState.layer` yourself to share it).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
 export const layerWithoutState: Layer.Layer<
   Stripe.Stripe | UsageSource.UsageSource | CustomerRepo.CustomerRepo | PlanAdmin.PlanAdmin | Driver.Driver,
   never,
@@ -26,7 +31,7 @@ export const layerWithoutState: Layer.Layer<
   Driver.layer
 )
 
-/** The four ports and the driver on fresh shared state. */
+/** The four ports and the driver on fresh shared state. @since 0.1.0 @category layers */
 export const layerMemory = (
   options: { readonly usagePlans?: ReadonlyArray<string>; readonly webhookSecret?: string } = {}
 ): Layer.Layer<

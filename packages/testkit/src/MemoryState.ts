@@ -7,7 +7,7 @@
 import type { Customer, Ids, UtcDay } from "@augint-billing/core"
 import { Context, Effect, Layer } from "effect"
 
-/** A subscription as the in-memory Stripe keeps it. */
+/** A subscription as the in-memory Stripe keeps it. @since 0.1.0 @category models */
 export interface MemorySubscription {
   readonly id: Ids.SubscriptionId
   readonly customerId: Ids.CustomerId
@@ -24,7 +24,12 @@ export interface MemorySubscription {
   other?: boolean | undefined
 }
 
-/** An invoice as the in-memory Stripe keeps it (renewals, other products' and one-off invoices). */
+/**
+ * An invoice as the in-memory Stripe keeps it (renewals, other products' and one-off invoices).
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface MemoryInvoice {
   readonly id: string
   readonly customerId: Ids.CustomerId
@@ -40,7 +45,7 @@ export interface MemoryInvoice {
   readonly metered: boolean
 }
 
-/** A customer as the in-memory Stripe keeps it. */
+/** A customer as the in-memory Stripe keeps it. @since 0.1.0 @category models */
 export interface MemoryStripeCustomer {
   readonly id: Ids.CustomerId
   deleted: boolean
@@ -55,7 +60,7 @@ export interface MemoryStripeCustomer {
   metadata: Record<string, string>
 }
 
-/** A meter event the in-memory Stripe accepted. */
+/** A meter event the in-memory Stripe accepted. @since 0.1.0 @category models */
 export interface AcceptedMeterEvent {
   readonly customerId: Ids.CustomerId
   readonly value: number
@@ -66,7 +71,7 @@ export interface AcceptedMeterEvent {
   readonly acceptedAt: number
 }
 
-/** Which call a fault applies to, `Port.method`. */
+/** Which call a fault applies to, `Port.method`. @since 0.1.0 @category models */
 export type Method =
   | "Stripe.ensureSubscription"
   | "Stripe.openSubscriptions"
@@ -90,7 +95,7 @@ export type Method =
   | "PlanAdmin.addKey"
   | "PlanAdmin.removeKey"
 
-/** Every method a fault can be injected into. */
+/** Every method a fault can be injected into. @since 0.1.0 @category utils */
 export const methods: ReadonlyArray<Method> = [
   "Stripe.ensureSubscription",
   "Stripe.openSubscriptions",
@@ -118,6 +123,9 @@ export const methods: ReadonlyArray<Method> = [
 /**
  * A scheduled fault: `before` fails the call without doing it; `after` does it, then fails (the caller
  * cannot tell that it took effect: a crash after the remote side acted). `die` makes it a defect.
+ *
+ * @since 0.1.0
+ * @category models
  */
 export interface Fault {
   readonly when: "before" | "after"
@@ -132,6 +140,9 @@ export interface Fault {
  * How the in-memory `GetUsage` departs from an exact, instant count (issue 14). Users report counts
  * 30-40 minutes late, except for a key at its quota (localstack/localstack#11393); what happens to a
  * removed or re-added key's counts is not documented, so both answers can be switched on.
+ *
+ * @since 0.1.0
+ * @category models
  */
 export interface UsageModel {
   /** Millis a count takes to show in `GetUsage`; 0 shows it at once. */
@@ -142,20 +153,40 @@ export interface UsageModel {
   readdedKey: "kept" | "reset"
 }
 
-/** Today's exact model: counts visible at once, removed and re-added keys keep their counts. */
+/**
+ * Today's exact model: counts visible at once, removed and re-added keys keep their counts.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
 export const exactUsage: UsageModel = { delayMillis: 0, removedKey: "kept", readdedKey: "kept" }
 
-/** The lag users report for `GetUsage` (30-40 minutes, localstack/localstack#11393): the worse end. */
+/**
+ * The lag users report for `GetUsage` (30-40 minutes, localstack/localstack#11393): the worse end.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
 export const REPORTING_DELAY_MILLIS = 40 * 60_000
 
-/** A usage plan's quota: requests past it are refused (and not counted); a key at it is counted in real time. */
+/**
+ * A usage plan's quota: requests past it are refused (and not counted); a key at it is counted in real time.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface UsageQuota {
   readonly limit: number
   /** UTC day or UTC calendar month. */
   readonly period: "DAY" | "MONTH"
 }
 
-/** Requests counted less than the reporting delay ago: in `usage`, not yet in `GetUsage`. */
+/**
+ * Requests counted less than the reporting delay ago: in `usage`, not yet in `GetUsage`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface PendingCount {
   readonly day: UtcDay.UtcDay
   readonly units: number
@@ -163,7 +194,7 @@ export interface PendingCount {
   readonly at: number
 }
 
-/** The mutable state of all in-memory ports. Only the ports and the `Driver` touch it. */
+/** The mutable state of all in-memory ports. Only the ports and the `Driver` touch it. @since 0.1.0 @category models */
 export interface State {
   // API Gateway
   readonly usagePlans: Set<Ids.UsagePlanId>
@@ -202,10 +233,10 @@ export interface State {
   readonly calls: Map<Method, number>
 }
 
-/** The shared state service. */
+/** The shared state service. @since 0.1.0 @category models */
 export class MemoryState extends Context.Tag("@augint-billing/testkit/MemoryState")<MemoryState, State>() {}
 
-/** Options of fresh state. */
+/** Options of fresh state. @since 0.1.0 @category models */
 export interface Options {
   readonly usagePlans?: ReadonlyArray<string>
   readonly webhookSecret?: string
@@ -213,7 +244,7 @@ export interface Options {
   readonly usageModel?: Partial<UsageModel>
 }
 
-/** Fresh, empty state with the two default usage plans (`FREE_10K`, `METERED`). */
+/** Fresh, empty state with the two default usage plans (`FREE_10K`, `METERED`). @since 0.1.0 @category constructors */
 export const make = (options: Options = {}): State => ({
   usagePlans: new Set((options.usagePlans ?? ["FREE_10K", "METERED"]) as ReadonlyArray<Ids.UsagePlanId>),
   apiKeys: new Set(),
@@ -242,6 +273,6 @@ export const make = (options: Options = {}): State => ({
   calls: new Map()
 })
 
-/** A Layer of fresh state (each build gets its own). */
+/** A Layer of fresh state (each build gets its own). @since 0.1.0 @category layers */
 export const layer = (options: Options = {}): Layer.Layer<MemoryState> =>
   Layer.effect(MemoryState, Effect.sync(() => make(options)))

@@ -13,7 +13,7 @@ import * as Invariants from "./Invariants.js"
 import * as Memory from "./Memory.js"
 import * as StripeEvents from "./StripeEvents.js"
 
-/** Options of a simulation. */
+/** Options of a simulation. @since 0.1.0 @category models */
 export interface Options {
   /** Customers signing up on day one (default 36). */
   readonly customers?: number
@@ -25,7 +25,7 @@ export interface Options {
   readonly seed?: number
 }
 
-/** What happened to one customer. */
+/** What happened to one customer. @since 0.1.0 @category models */
 export interface CustomerSummary {
   readonly customerId: Ids.CustomerId
   /** Plan changes, e.g. `2026-03-02 05:00 FREE -> METERED`. */
@@ -41,7 +41,7 @@ export interface CustomerSummary {
   readonly finalPlan: "FREE" | "METERED"
 }
 
-/** The outcome of a simulation. */
+/** The outcome of a simulation. @since 0.1.0 @category models */
 export interface Report {
   readonly customers: ReadonlyArray<CustomerSummary>
   readonly syncRuns: number
@@ -85,7 +85,7 @@ const settle = <A, E, R>(self: Effect.Effect<A, E, R>) =>
     return yield* Effect.dieMessage("an operation never finished")
   })
 
-/** Run the simulated month. */
+/** Run the simulated month. @since 0.1.0 @category utils */
 export const run = (options: Options = {}): Effect.Effect<Report> => {
   const customers = options.customers ?? 36
   const days = options.days ?? 30
@@ -282,7 +282,7 @@ export const run = (options: Options = {}): Effect.Effect<Report> => {
 
 const pad = (s: string | number, n: number) => String(s).padStart(n)
 
-/** The report as a readable table with a verdict line. */
+/** The report as a readable table with a verdict line. @since 0.1.0 @category utils */
 export const format = (report: Report): string => {
   const lines = [
     `${"customer".padEnd(12)} ${pad("used", 9)} ${pad("metered", 9)} ${pad("billed", 9)} ${

@@ -6,7 +6,7 @@
  */
 import type { Ids } from "@augint-billing/core"
 
-/** Common inputs of every builder. */
+/** Common inputs of every builder. @since 0.1.0 @category models */
 export interface Input {
   readonly customerId: Ids.CustomerId
   /** Epoch seconds. */
@@ -30,7 +30,7 @@ const envelope = (type: string, input: Input, object: Record<string, unknown>, p
   data: previous === undefined ? { object } : { object, previous_attributes: previous }
 })
 
-/** `setup_intent.succeeded`: a card was confirmed for future payments. */
+/** `setup_intent.succeeded`: a card was confirmed for future payments. @since 0.1.0 @category utils */
 export const setupIntentSucceeded = (input: Input & { readonly setupIntentId?: string }) =>
   envelope("setup_intent.succeeded", input, {
     id: input.setupIntentId ?? nextId("seti"),
@@ -41,7 +41,7 @@ export const setupIntentSucceeded = (input: Input & { readonly setupIntentId?: s
     payment_method: nextId("pm")
   })
 
-/** `payment_method.attached`. */
+/** `payment_method.attached`. @since 0.1.0 @category utils */
 export const paymentMethodAttached = (input: Input & { readonly paymentMethodId?: string }) =>
   envelope("payment_method.attached", input, {
     id: input.paymentMethodId ?? nextId("pm"),
@@ -50,7 +50,12 @@ export const paymentMethodAttached = (input: Input & { readonly paymentMethodId?
     customer: input.customerId
   })
 
-/** `payment_method.detached`: Stripe reports the former customer in `previous_attributes`. */
+/**
+ * `payment_method.detached`: Stripe reports the former customer in `previous_attributes`.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
 export const paymentMethodDetached = (input: Input & { readonly paymentMethodId?: string }) =>
   envelope("payment_method.detached", input, {
     id: input.paymentMethodId ?? nextId("pm"),
@@ -59,7 +64,12 @@ export const paymentMethodDetached = (input: Input & { readonly paymentMethodId?
     customer: null
   }, { customer: input.customerId })
 
-/** Whose invoice it is: a subscription's (the default: made by this library), or a one-off (`null`). */
+/**
+ * Whose invoice it is: a subscription's (the default: made by this library), or a one-off (`null`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface InvoiceInput extends Input {
   readonly invoiceId?: string
   /** The subscription that generated the invoice; `null` for a one-off invoice. */
@@ -79,7 +89,12 @@ const parentOf = (input: InvoiceInput) =>
     }
   }
 
-/** `invoice.payment_failed`; `nextPaymentAttempt` null (the default) means Stripe will not retry. */
+/**
+ * `invoice.payment_failed`; `nextPaymentAttempt` null (the default) means Stripe will not retry.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
 export const invoicePaymentFailed = (
   input: InvoiceInput & {
     readonly nextPaymentAttempt?: number | null
@@ -96,7 +111,7 @@ export const invoicePaymentFailed = (
     next_payment_attempt: input.nextPaymentAttempt ?? null
   })
 
-/** `invoice.paid`. */
+/** `invoice.paid`. @since 0.1.0 @category utils */
 export const invoicePaid = (input: InvoiceInput) =>
   envelope("invoice.paid", input, {
     id: input.invoiceId ?? nextId("in"),
@@ -106,7 +121,7 @@ export const invoicePaid = (input: InvoiceInput) =>
     status: "paid"
   })
 
-/** `invoice.created`. */
+/** `invoice.created`. @since 0.1.0 @category utils */
 export const invoiceCreated = (input: InvoiceInput) =>
   envelope("invoice.created", input, {
     id: input.invoiceId ?? nextId("in"),
@@ -116,7 +131,7 @@ export const invoiceCreated = (input: InvoiceInput) =>
     status: "draft"
   })
 
-/** `customer.subscription.updated`. */
+/** `customer.subscription.updated`. @since 0.1.0 @category utils */
 export const subscriptionUpdated = (
   input: Input & { readonly subscriptionId: Ids.SubscriptionId; readonly status: string }
 ) =>
@@ -127,7 +142,7 @@ export const subscriptionUpdated = (
     status: input.status
   })
 
-/** `customer.subscription.deleted`. */
+/** `customer.subscription.deleted`. @since 0.1.0 @category utils */
 export const subscriptionDeleted = (input: Input & { readonly subscriptionId: Ids.SubscriptionId }) =>
   envelope("customer.subscription.deleted", input, {
     id: input.subscriptionId,
@@ -136,6 +151,6 @@ export const subscriptionDeleted = (input: Input & { readonly subscriptionId: Id
     status: "canceled"
   })
 
-/** `customer.deleted`. */
+/** `customer.deleted`. @since 0.1.0 @category utils */
 export const customerDeleted = (input: Input) =>
   envelope("customer.deleted", input, { id: input.customerId, object: "customer", deleted: true })
