@@ -96,12 +96,16 @@ export const handle = (raw: unknown, options: { readonly dryRun: boolean; readon
 
 /**
  * A made-up event for a manual plan change: `setup_intent.succeeded` to promote (Stripe must hold a
- * usable payment method), a final `invoice.payment_failed` to demote.
+ * usable payment method), a final `invoice.payment_failed` of the record's subscription to demote.
  *
  * @since 0.2.0
  * @category constructors
  */
-export const synthetic = (kind: "promote" | "demote", customerId: Ids.CustomerId) =>
+export const synthetic = (
+  kind: "promote" | "demote",
+  customerId: Ids.CustomerId,
+  subscriptionId?: string | undefined
+) =>
   Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
     const created = Math.floor(now / 1000)
@@ -128,7 +132,11 @@ export const synthetic = (kind: "promote" | "demote", customerId: Ids.CustomerId
             object: "invoice",
             customer: customerId,
             attempt_count: 1,
-            next_payment_attempt: null
+            next_payment_attempt: null,
+            // Invoice events act only for the record's subscription (API 2025-03-31 on: `parent`).
+            ...(subscriptionId === undefined
+              ? {}
+              : { parent: { type: "subscription_details", subscription_details: { subscription: subscriptionId } } })
           }
         }
       }

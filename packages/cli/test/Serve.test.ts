@@ -3,8 +3,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { hostname } from "node:os"
 import { join } from "node:path"
 import StripeSdk from "stripe"
+import { startTimeOf } from "../src/internal/lock.js"
 import { bin, run, tempDir } from "./support/Cli.js"
 
 // A fresh local store's secret (testkit's MemoryState default).
@@ -170,7 +172,11 @@ describe("ai-billing serve", () => {
     await cli(dir, ["customers", "link", "cus_s6", "key_s6"])
     const s = await serve(dir)
     try {
-      writeFileSync(join(dir, "lock"), "ai-billing\n")
+      // Held by a live process (this one): a lock naming no pid would be taken over as stale.
+      writeFileSync(
+        join(dir, "lock"),
+        JSON.stringify({ pid: process.pid, start: startTimeOf(process.pid), host: hostname() })
+      )
       const payload = setupSucceeded("evt_serve_busy", "cus_s6")
       assert.deepStrictEqual(await post(s.url, payload, await signed(payload)), {
         status: 500,

@@ -18,8 +18,8 @@ const change = (kind: "promote" | "demote") =>
     withEnv(
       { persist: !dryRun },
       Effect.gen(function*() {
-        yield* Customers.get(customer)
-        const raw = yield* Events.synthetic(kind, customer)
+        const record = yield* Customers.get(customer)
+        const raw = yield* Events.synthetic(kind, customer, record.subscriptionId)
         // A synthetic event says nothing about what Stripe holds: never mirrored.
         const result = yield* Events.handle(raw, { dryRun, mirror: false })
         yield* print(Events.EventResult, result, Events.format)
