@@ -13,7 +13,7 @@ import { Option } from "effect"
  * @since 0.2.0
  * @category constants
  */
-export const GLOBAL_WITH_VALUE = ["--local", "--log-level"] as const
+export const GLOBAL_WITH_VALUE = ["--local", "--log-level", "--stack"] as const
 
 /**
  * The global flags.
@@ -26,7 +26,7 @@ export const GLOBAL_FLAGS = ["--json"] as const
 const withValue = (arg: string) => GLOBAL_WITH_VALUE.find((name) => arg === name || arg.startsWith(`${name}=`))
 
 /**
- * Move the global options (`--json`, `--local <dir>`, `--log-level <level>`, either `--x v` or
+ * Move the global options (`--json`, `--local <dir>`, `--stack <name>`, `--log-level <level>`, either `--x v` or
  * `--x=v`) in front of everything else, `--log-level` first; nothing after `--` is touched.
  *
  * @since 0.2.0

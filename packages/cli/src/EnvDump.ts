@@ -7,6 +7,7 @@
 import { BillingConfig } from "@augint-billing/core"
 import { Config, Duration, Effect, Either, Option, Schema } from "effect"
 import { accountVariables } from "./Environment.js"
+import * as Stack from "./Stack.js"
 
 /** Variables whose values are secrets: only whether they are set is shown. @since 0.1.0 @category constants */
 export const secretVariables = [
@@ -48,7 +49,8 @@ export const plainVariables = [
   "SETTLE_WINDOW",
   "SYNC_CONCURRENCY",
   "SYNC_LOOKBACK_DAYS",
-  "AI_BILLING_LOCAL_DIR"
+  "AI_BILLING_LOCAL_DIR",
+  "AI_BILLING_STACK"
 ] as const
 
 /** What `env-dump` shows. @since 0.1.0 @category models */
@@ -68,6 +70,8 @@ export const Dump = Schema.Struct({
     Schema.Struct({ error: Schema.String })
   ),
   variables: Schema.Record({ key: Schema.String, value: Schema.NullOr(Schema.String) }),
+  /** The stack `--stack` named, whose outputs set the variables above. */
+  stack: Schema.optionalWith(Schema.NullOr(Stack.Deployed), { default: () => null }),
   /** What AWS mode needs and is not set, each as `NAME (why)`; empty in local mode. */
   missing: Schema.Array(Schema.String)
 })
@@ -116,6 +120,7 @@ export const dump = (localDir: Option.Option<string>) =>
     }
     const billing = yield* Effect.either(BillingConfig.load)
     const mode = Option.isSome(localDir) ? "local" as const : "aws" as const
+    const stack = yield* Effect.serviceOption(Stack.CurrentStack)
     const result: Dump = {
       mode,
       localDir: Option.getOrNull(localDir),
@@ -134,6 +139,7 @@ export const dump = (localDir: Option.Option<string>) =>
         })
       }),
       variables,
+      stack: Option.getOrNull(stack),
       missing: missing(mode, variables)
     }
     return result
@@ -148,6 +154,10 @@ export const format = (d: Dump): string => {
   }
   lines.push("", "variables:")
   for (const [k, v] of Object.entries(d.variables)) lines.push(`  ${k.padEnd(34)}${v ?? "(not set)"}`)
+  if (d.stack !== null) {
+    lines.push("", `stack ${d.stack.name} (${d.stack.status}) outputs:`)
+    for (const [k, v] of Object.entries(d.stack.outputs)) lines.push(`  ${k.padEnd(34)}${v}`)
+  }
   if (d.missing.length > 0) lines.push("", "missing for AWS mode:", ...d.missing.map((m) => `  ${m}`))
   return lines.join("\n")
 }

@@ -7,10 +7,11 @@
 import { Ids, UtcDay } from "@augint-billing/core"
 import { Args, Command, HelpDoc, Options, ValidationError } from "@effect/cli"
 import { FileSystem } from "@effect/platform"
-import { Cause, Console, Data, Effect, FiberRef, LogLevel, Option, Schema } from "effect"
+import { Cause, Config, Console, Data, Effect, FiberRef, LogLevel, Option, Schema } from "effect"
 import { withPorts } from "./Environment.js"
 import { causeChain, describeCause } from "./internal/errors.js"
 import { Output } from "./Output.js"
+import * as Stack from "./Stack.js"
 
 /**
  * A failure already reported on stderr; `exitCode` is 2 for usage errors, else 1.
@@ -69,6 +70,12 @@ const local = Options.directory("local").pipe(
   ),
   Options.optional
 )
+const stack = Options.text("stack").pipe(
+  Options.withDescription(
+    `A deployed stack: its CloudFormation outputs (table, usage plans, meter, price, secrets) configure the command (or ${Stack.STACK_VARIABLE}).`
+  ),
+  Options.optional
+)
 
 /**
  * The root command; its options are global.
@@ -76,20 +83,41 @@ const local = Options.directory("local").pipe(
  * @since 0.1.0
  * @category commands
  */
-export const root = Command.make("ai-billing", { json, local }).pipe(
+export const root = Command.make("ai-billing", { json, local, stack }).pipe(
   Command.withDescription(
     "Operate augint-billing: usage plans on API Gateway charged through Stripe Billing Meters. Example: ai-billing --local ./state customers list"
   )
 )
 
 /**
- * The output settings the global options ask for.
+ * Run `program` configured from the stack `--stack` (or `AI_BILLING_STACK`) names, if any; once, however
+ * often it is wrapped. A stack and `--local` together are a usage error.
+ *
+ * @since 0.3.0
+ * @category utils
+ */
+export const withStack = <A, E, R>(program: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    if (Option.isSome(yield* Effect.serviceOption(Stack.CurrentStack))) return yield* program
+    const g = yield* root
+    const name = Option.isSome(g.stack)
+      ? g.stack
+      : yield* Effect.orDie(Config.option(Config.nonEmptyString(Stack.STACK_VARIABLE)))
+    if (Option.isNone(name)) return yield* program
+    if (Option.isSome(g.local)) {
+      return yield* new UsageError({ message: `--local and a stack (${name.value}) exclude each other: use one` })
+    }
+    return yield* Stack.withStack(name.value, program)
+  })
+
+/**
+ * The output settings the global options ask for, configured from the stack if one is named.
  *
  * @since 0.2.0
  * @category utils
  */
 export const withOutput = <A, E, R>(program: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(root, (g) => Effect.provideService(program, Output, { json: g.json }))
+  withStack(Effect.flatMap(root, (g) => Effect.provideService(program, Output, { json: g.json })))
 
 /**
  * Run `program` with the mode's ports and the output settings, reporting failures.
@@ -101,7 +129,7 @@ export const withEnv = <A, E, R>(options: { readonly persist: boolean }, program
   Effect.gen(function*() {
     const g = yield* root
     return yield* withPorts(g.local, options, program).pipe(Effect.provideService(Output, { json: g.json }))
-  }).pipe(reported)
+  }).pipe(withStack, reported)
 
 /**
  * A command's help: what it does and one example.

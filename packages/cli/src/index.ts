@@ -34,5 +34,7 @@ export * as Reconcile from "./Reconcile.js"
 export * as Replay from "./Replay.js"
 /** What every command shares: global options, errors, the shell. @since 0.2.0 @category modules */
 export * as Shell from "./Shell.js"
+/** `--stack <name>`: the configuration from a deployed stack's outputs. @since 0.3.0 @category modules */
+export * as Stack from "./Stack.js"
 /** `sync-usage`. @since 0.2.0 @category modules */
 export * as Sync from "./Sync.js"

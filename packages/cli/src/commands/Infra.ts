@@ -10,7 +10,7 @@ import * as EnvDump from "../EnvDump.js"
 import { localDir } from "../Environment.js"
 import * as Infra from "../Infra.js"
 import { print } from "../Output.js"
-import { CliError, described, reported, root, withEnv, withOutput } from "../Shell.js"
+import { CliError, described, reported, root, withEnv, withOutput, withStack } from "../Shell.js"
 
 /**
  * `env-dump`.
@@ -23,7 +23,7 @@ export const envDump = Command.make("env-dump", {}, () =>
     const g = yield* root
     const dump = yield* EnvDump.dump(yield* localDir(g.local))
     yield* withOutput(print(EnvDump.Dump, dump, EnvDump.format))
-  }).pipe(reported)).pipe(Command.withDescription(described(
+  }).pipe(withStack, reported)).pipe(Command.withDescription(described(
     "The resolved configuration; secrets are shown as <redacted>.",
     "ai-billing env-dump --json"
   )))
@@ -82,7 +82,7 @@ const create = Command.make("create", {}, () =>
     const dir = yield* localDir(g.local)
     const result = yield* Infra.createTable(dir)
     yield* withOutput(print(Infra.TableResult, result, Infra.formatTable(Option.isSome(dir))))
-  }).pipe(reported)).pipe(Command.withDescription(described(
+  }).pipe(withStack, reported)).pipe(Command.withDescription(described(
     "Create the customer table with its sync index and TTL (local and development use; production tables come from the template).",
     "AWS_REGION=us-east-1 TABLE_NAME=dev-links AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:18000 ai-billing table create"
   )))
