@@ -11,6 +11,7 @@ import { FileSystem } from "@effect/platform"
 import { Config, Effect, Option, Redacted, Schema } from "effect"
 import { checkUsagePlans, fail, message, Step, step } from "./InitUsagePlans.js"
 import { stripe } from "./internal/adapters.js"
+import { progress } from "./Output.js"
 import { CliError, UsageError } from "./Shell.js"
 
 /**
@@ -271,8 +272,16 @@ export const samconfig = (stackName: string, region: string | undefined, paramet
 export const init = (input: Input) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const s = yield* checkStripe(input)
-    const a = yield* checkUsagePlans(input)
+    // Each side pages through every meter, price, endpoint or usage plan of the account.
+    const bar = yield* progress("init: Stripe and API Gateway checked", 2)
+    bar.update(0)
+    const [s, a] = yield* Effect.gen(function*() {
+      const s = yield* checkStripe(input)
+      bar.update(1)
+      const a = yield* checkUsagePlans(input)
+      bar.update(2)
+      return [s, a] as const
+    }).pipe(Effect.ensuring(Effect.sync(bar.finish)))
     const parameters: Record<string, string> = { ...s.params, ...a.params }
     if (Option.isSome(input.stripeSecretArn)) parameters["StripeSecretArn"] = input.stripeSecretArn.value
     if (Option.isSome(input.webhookSecretArn)) parameters["StripeWebhookSecretArn"] = input.webhookSecretArn.value

@@ -110,8 +110,7 @@ export const reconcile = (
           if (apiGateway > ledger) unreported.add(customer.customerId)
         })
         bar.update(i + 1)
-      }))
-    bar.finish()
+      })).pipe(Effect.ensuring(Effect.sync(bar.finish)))
     const fixed = input.fix ? yield* fix([...unreported], observed) : null
     const report: Report = { from: input.from, to: input.to, customers: customers.length, rows, fixed }
     return report

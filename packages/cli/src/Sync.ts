@@ -5,9 +5,10 @@
  * @since 0.2.0
  */
 import { type Ids, UsageSync } from "@augint-billing/core"
-import { Console, Effect } from "effect"
+import { Console, Effect, Stream } from "effect"
 import { CliMode } from "./Environment.js"
-import { progress } from "./Output.js"
+import * as Ports from "./internal/ports.js"
+import { progress, progressEnabled } from "./Output.js"
 import { CliError } from "./Shell.js"
 
 /**
@@ -30,7 +31,15 @@ export interface Options {
  */
 export const run = (options: Options) =>
   Effect.gen(function*() {
-    const out = yield* progress("customers synced")
+    // The candidates are counted for the ETA only when a bar is drawn: one more pass over the index.
+    const total = !(yield* progressEnabled)
+      ? undefined
+      : options.customerIds.length > 0
+      ? options.customerIds.length
+      : yield* Effect.flatMap(Ports.repo, (repo) => Stream.runCount(repo.listSyncCandidates())).pipe(
+        Effect.orElseSucceed(() => undefined)
+      )
+    const out = yield* progress("customers synced", total)
     yield* Effect.logInfo("usage sync started")
     let done = 0
     const report = yield* UsageSync.syncUsage({
