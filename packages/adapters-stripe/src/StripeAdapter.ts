@@ -8,6 +8,7 @@ import { BillingConfig, Ids, Stripe as Port } from "@augint-billing/core"
 import { Clock, Duration, Effect, Either, Layer, Stream } from "effect"
 import type StripeSdk from "stripe"
 import * as Errors from "./internal/errors.js"
+import * as Invoices from "./internal/invoices.js"
 import * as KeyedLock from "./internal/keyedLock.js"
 import { decodeId, idOf, isDuplicateIdentifier, listAll, memoizeSuccess } from "./internal/sdk.js"
 import * as Webhook from "./internal/webhook.js"
@@ -353,6 +354,7 @@ export const make = (
       ensureSubscription,
       openSubscriptions,
       cancelSubscription,
+      ...Invoices.make(client),
       reportUsage,
       getCustomer,
       meterEventSummaries,

@@ -7,6 +7,7 @@
  */
 import { Clock, Data, Duration, Effect, Either, Option } from "effect"
 import { BillingConfig } from "./BillingConfig.js"
+import * as Collection from "./Collection.js"
 import * as Customer from "./Customer.js"
 import { CustomerRepo, type CustomerRepoError, VersionConflict } from "./CustomerRepo.js"
 import type { CustomerId, EventId } from "./Ids.js"
@@ -266,8 +267,12 @@ const promote = Effect.fn("HandleEvent.promote")(function*(
   )
   if (Records.refusalOf(written) === "Fenced") return yield* fencedOff
   const adopted = Option.flatMap(written, Either.getRight)
-  if (Option.isSome(adopted)) yield* retire(adopted.value)
-  return Option.isSome(adopted)
+  if (Option.isNone(adopted)) return false
+  yield* retire(adopted.value)
+  // After the retire: its cancel stops collection of the customer's open invoices. Why: see DESIGN.md,
+  // "How the real services behave".
+  if (paymentMethodId !== undefined) yield* Collection.collectOpenInvoices(adopted.value, paymentMethodId)
+  return true
 })
 
 // Whether a change was written (not refused as stale, and the record exists).

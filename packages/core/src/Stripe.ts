@@ -125,6 +125,22 @@ export interface MeterEventSummary {
   readonly value: number
 }
 
+/**
+ * An open invoice of a customer, as `openInvoices` lists it.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface OpenInvoice {
+  readonly id: string
+  /** `parent.subscription_details.subscription`; undefined for a one-off invoice. */
+  readonly subscriptionId: SubscriptionId | undefined
+  /** Whether its subscription was made by `ensureSubscription` (`MANAGED_BY` in its metadata snapshot). */
+  readonly managed: boolean
+  /** `auto_advance`: whether Stripe still collects it by itself (a cancel turns it off). */
+  readonly autoAdvance: boolean
+}
+
 /** The Stripe operations billing needs. @since 0.1.0 @category models */
 export interface StripeService {
   /**
@@ -163,6 +179,15 @@ export interface StripeService {
    */
   readonly cancelSubscription: (
     input: { readonly subscriptionId: SubscriptionId; readonly invoiceNow: boolean }
+  ) => Effect.Effect<void, StripeError>
+  /** The customer's open invoices (finalized, not paid, voided or written off); none for a customer Stripe does not know. */
+  readonly openInvoices: (customerId: CustomerId) => Effect.Effect<ReadonlyArray<OpenInvoice>, StripeError>
+  /**
+   * Pay an open invoice now with `paymentMethod` (`POST /v1/invoices/:id/pay`), whether or not Stripe
+   * still collects it by itself; a declined card or an invoice no longer open is `InvalidRequest`.
+   */
+  readonly payInvoice: (
+    input: { readonly invoiceId: string; readonly paymentMethod: string }
   ) => Effect.Effect<void, StripeError>
   /** Send a Billing Meter event. */
   readonly reportUsage: (event: MeterEvent) => Effect.Effect<MeterEventResult, StripeError>

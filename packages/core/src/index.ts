@@ -6,6 +6,8 @@
 
 /** Billing settings read through `Config`. */
 export * as BillingConfig from "./BillingConfig.js"
+/** Paying the open invoices a cancel stopped collecting. */
+export * as Collection from "./Collection.js"
 /** The customer record and its usage ledger. */
 export * as Customer from "./Customer.js"
 /** The `CustomerRepo` port. */

@@ -47,8 +47,9 @@ export const canPay = (state: State, customerId: Ids.CustomerId): boolean =>
  *    whose settle window closed has none;
  * 5. a renewal invoice of a promoted customer is charged to a card Stripe would use: the record's
  *    subscription has a default payment method, or the customer an invoice default, that is attached;
- * 6. every invoice that carries metered usage is paid or still collectable (open with automatic
- *    collection on): none is written off, as a cancel with Stripe's defaults does.
+ * 6. every invoice that carries metered usage is paid or still collectable: open with automatic
+ *    collection on, or (a cancel stopped that) the customer has no card to pay it with yet; once the
+ *    customer is promoted again (a card Stripe charges), none is written off.
  *
  * @since 0.1.0
  * @category utils
@@ -84,7 +85,8 @@ export const violations = (
     if (record.pending !== undefined) out.push(`${customerId}: a report is still pending`)
     for (const invoice of state.invoices.values()) {
       if (invoice.customerId !== customerId || !invoice.metered || invoice.status === "paid") continue
-      if (invoice.status !== "open" || !invoice.autoAdvance) {
+      // A write-off waits for the customer's next card; a promoted customer has one.
+      if (invoice.status !== "open" || (!invoice.autoAdvance && record.plan === "METERED")) {
         out.push(`${customerId}: invoice ${invoice.id} carries metered usage and is written off (${invoice.status})`)
       }
     }

@@ -76,6 +76,8 @@ export type Method =
   | "Stripe.ensureSubscription"
   | "Stripe.openSubscriptions"
   | "Stripe.cancelSubscription"
+  | "Stripe.openInvoices"
+  | "Stripe.payInvoice"
   | "Stripe.reportUsage"
   | "Stripe.getCustomer"
   | "Stripe.meterEventSummaries"
@@ -100,6 +102,8 @@ export const methods: ReadonlyArray<Method> = [
   "Stripe.ensureSubscription",
   "Stripe.openSubscriptions",
   "Stripe.cancelSubscription",
+  "Stripe.openInvoices",
+  "Stripe.payInvoice",
   "Stripe.reportUsage",
   "Stripe.getCustomer",
   "Stripe.meterEventSummaries",
@@ -221,6 +225,8 @@ export interface State {
   readonly inFlight: Set<Ids.CustomerId>
   readonly events: Array<{ readonly created: number; readonly json: unknown }>
   readonly invoices: Map<string, MemoryInvoice>
+  /** Cards the issuer declines: an invoice paid with one stays open (`StripeMemory.payWith`). */
+  readonly declinedCards: Set<string>
   webhookSecret: string
   nextId: number
   // DynamoDB
@@ -263,6 +269,7 @@ export const make = (options: Options = {}): State => ({
   inFlight: new Set(),
   events: [],
   invoices: new Map(),
+  declinedCards: new Set(),
   webhookSecret: options.webhookSecret ?? "whsec_testkit",
   nextId: 1,
   records: new Map(),

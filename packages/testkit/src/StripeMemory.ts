@@ -11,7 +11,7 @@
 import { type Ids, Stripe, UtcDay } from "@augint-billing/core"
 import { Clock, Duration, Effect, Layer, Stream } from "effect"
 import { instrument, instrumentStream } from "./internal/instrument.js"
-import { attachedCards } from "./internal/payments.js"
+import { attachedCards, payWith } from "./internal/payments.js"
 import { parseHeader, safeEqual, sign } from "./internal/signature.js"
 import * as MemoryState from "./MemoryState.js"
 
@@ -30,6 +30,7 @@ export {
   detachCard,
   oneOffInvoice,
   otherSubscription,
+  payWith,
   renewalInvoice
 } from "./internal/payments.js"
 
@@ -156,6 +157,30 @@ export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.Memory
                 }
               }
             }))
+          })
+        ),
+      openInvoices: (customerId) =>
+        instrument(
+          state,
+          "Stripe.openInvoices",
+          Effect.sync(() =>
+            [...state.invoices.values()].filter((i) => i.customerId === customerId && i.status === "open").map((i) => ({
+              id: i.id,
+              subscriptionId: i.subscriptionId,
+              managed: i.subscriptionId !== undefined && state.subscriptions.get(i.subscriptionId)?.other !== true,
+              autoAdvance: i.autoAdvance
+            }))
+          )
+        ),
+      payInvoice: ({ invoiceId, paymentMethod }) =>
+        instrument(
+          state,
+          "Stripe.payInvoice",
+          Effect.suspend(() => {
+            const refused = payWith(state, invoiceId, paymentMethod)
+            return refused === undefined
+              ? Effect.void
+              : Effect.fail(refused.startsWith("No such") ? notFound(refused) : invalid(refused))
           })
         ),
       reportUsage: (event) =>

@@ -16,7 +16,7 @@
 import { BillingConfig, HandleEvent, type Ids, Stripe, UsageSync } from "@augint-billing/core"
 import { describe, it } from "@effect/vitest"
 import { Duration, Effect, Exit, FastCheck as fc, Logger, LogLevel, TestClock, TestContext } from "effect"
-import { Driver, Invariants, type MemoryState, StripeEvents } from "../src/index.js"
+import { Driver, Invariants, type MemoryState, StripeEvents, StripeMemory } from "../src/index.js"
 import { apiKeyId, customerId, heldSubscription, METERED, nowSeconds, settle, T0, testLayer } from "./support.js"
 
 const CUSTOMERS = 3
@@ -245,6 +245,8 @@ const history = (
           const sub = liveSubscription(cmd.c)
           if (sub === undefined) break
           sub.status = "past_due"
+          // The renewal was declined: Smart Retries will try again (only with a card to decline).
+          StripeMemory.renewalInvoice(state, sub.id, { nowSeconds: created, declined: true })
           yield* emit(StripeEvents.invoicePaymentFailed({
             customerId: customerId(cmd.c),
             subscriptionId: sub.id,
@@ -258,6 +260,9 @@ const history = (
           const sub = liveSubscription(cmd.c)
           if (sub === undefined) break
           sub.status = "unpaid"
+          // Retries exhausted: the invoice stays open with no next attempt.
+          StripeMemory.renewalInvoice(state, sub.id, { nowSeconds: created, declined: true }).nextPaymentAttempt =
+            undefined
           yield* emit(
             StripeEvents.invoicePaymentFailed({
               customerId: customerId(cmd.c),
@@ -274,6 +279,11 @@ const history = (
           )
           if (sub === undefined) break
           sub.status = "active"
+          for (const invoice of state.invoices.values()) {
+            if (invoice.subscriptionId === sub.id && invoice.status === "open") {
+              Object.assign(invoice, { status: "paid", autoAdvance: false, nextPaymentAttempt: undefined })
+            }
+          }
           yield* emit(
             StripeEvents.invoicePaid({
               customerId: customerId(cmd.c),
@@ -580,7 +590,30 @@ const regressions: ReadonlyArray<{
   }
 ]
 
+// Issue 9's histories, replayed under every run: each fails when its fix is taken out.
+const issue9: typeof regressions = [
+  {
+    // Demoted on the final failure; the settle close's cancel stopped collection of the failed invoice
+    // (docs.stripe.com/api/subscriptions/cancel); a card added later must collect it.
+    found: "issue 9: a card after a demotion collects the invoice the cancel wrote off",
+    commands: [
+      { _tag: "AttachCard", c: 1, viaSetupIntent: true },
+      { _tag: "Deliver", pick: 0, keep: false },
+      { _tag: "Usage", c: 1, units: 40 },
+      { _tag: "FailFinal", c: 1 },
+      { _tag: "Deliver", pick: 0, keep: false },
+      { _tag: "Advance", minutes: 120 },
+      { _tag: "Sync" },
+      { _tag: "Deliver", pick: 0, keep: false },
+      { _tag: "AttachCard", c: 1, viaSetupIntent: false },
+      { _tag: "Deliver", pick: 0, keep: false }
+    ]
+  }
+]
+
 describe("billing invariants over random histories", () => {
+  it.each(issue9)("hold for the history $found", ({ commands, policy }) => holds(history(commands, policy)))
+
   it.each(regressions)("hold for the history $found", ({ commands, policy }) => holds(history(commands, policy)))
 
   it(`hold for ${numRuns} histories (seed ${seed})`, async () => {

@@ -3,7 +3,7 @@
  * what a cancel does to collection. Each test names the Stripe behaviour it models and where it is
  * documented.
  */
-import { HandleEvent, Stripe } from "@augint-billing/core"
+import { HandleEvent, Stripe, UsageSync } from "@augint-billing/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Option, TestClock } from "effect"
 import { Driver, Invariants, StripeEvents, StripeMemory } from "../src/index.js"
@@ -287,5 +287,71 @@ describe("cancelling stops collection (issue 9, behaviour 2)", () => {
       const renewal = StripeMemory.renewalInvoice(state, sub, { nowSeconds: yield* nowSeconds })
       assert.strictEqual(renewal.status, "open")
       assert.isUndefined(renewal.nextPaymentAttempt)
+    }).pipe(Effect.provide(testLayer())))
+})
+
+describe("collecting what a cancel stopped (issue 9, flow change 2)", () => {
+  // A customer promoted at T0 whose renewal was declined on every attempt (the last one leaves
+  // next_payment_attempt null), demoted for it, and whose settle window the sync then closed: the
+  // close's cancel stopped collection of that invoice (docs.stripe.com/api/subscriptions/cancel).
+  const writtenOff = Effect.gen(function*() {
+    yield* TestClock.setTime(T0)
+    yield* signUp(1)
+    const { state } = yield* Driver.Driver
+    const card = yield* attachAndDeliver()
+    const sub = state.records.get(customerId(1))!.subscriptionId!
+    const renewal = StripeMemory.renewalInvoice(state, sub, { nowSeconds: yield* nowSeconds, declined: true })
+    renewal.nextPaymentAttempt = undefined
+    yield* settleOk(HandleEvent.handleEvent(
+      StripeEvents.invoicePaymentFailed({ customerId: customerId(1), subscriptionId: sub, created: yield* nowSeconds })
+    ))
+    yield* TestClock.adjust("2 hours")
+    yield* settleOk(UsageSync.syncUsage())
+    assert.strictEqual(state.subscriptions.get(sub)!.status, "canceled")
+    assert.strictEqual(renewal.status, "open")
+    assert.isFalse(renewal.autoAdvance)
+    return { card, renewal }
+  })
+
+  it.effect("a demoted customer who adds a card has the invoice the cancel wrote off paid with it (POST /v1/invoices/:id/pay)", () =>
+    Effect.gen(function*() {
+      const { renewal } = yield* writtenOff
+      const { state } = yield* Driver.Driver
+      // Another product's open invoice is the merchant's business, not ours to charge.
+      const other = StripeMemory.renewalInvoice(state, StripeMemory.otherSubscription(state, customerId(1), T0), {
+        nowSeconds: yield* nowSeconds,
+        declined: true
+      })
+      const card = yield* attachAndDeliver()
+      assert.strictEqual(state.records.get(customerId(1))!.plan, "METERED")
+      assert.strictEqual(renewal.status, "paid")
+      assert.strictEqual(other.status, "open")
+      assert.strictEqual(renewal.attemptCount, 2)
+      assert.isTrue(StripeMemory.attachedCards(state, state.stripeCustomers.get(customerId(1))!).includes(card))
+      assert.deepStrictEqual(Invariants.violations(state, customers, METERED), [])
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a declined new card leaves the invoice open and the promotion stands; the invariant sees it", () =>
+    Effect.gen(function*() {
+      const { renewal } = yield* writtenOff
+      const { state } = yield* Driver.Driver
+      state.declinedCards.add("pm_declined")
+      yield* attachAndDeliver("pm_declined")
+      assert.strictEqual(state.records.get(customerId(1))!.plan, "METERED")
+      assert.strictEqual(renewal.status, "open")
+      const broken = Invariants.violations(state, customers, METERED)
+      assert.isTrue(broken.some((line) => line.includes(`invoice ${renewal.id}`)), broken.join("; "))
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("Stripe refuses to pay an invoice that is not open, or with a card the customer does not have", () =>
+    Effect.gen(function*() {
+      const { card, renewal } = yield* writtenOff
+      const stripe = yield* Stripe.Stripe
+      const foreign = yield* Effect.either(stripe.payInvoice({ invoiceId: renewal.id, paymentMethod: "pm_elsewhere" }))
+      assert.isTrue(foreign._tag === "Left" && foreign.left.reason === "InvalidRequest")
+      yield* stripe.payInvoice({ invoiceId: renewal.id, paymentMethod: card })
+      const again = yield* Effect.either(stripe.payInvoice({ invoiceId: renewal.id, paymentMethod: card }))
+      assert.isTrue(again._tag === "Left" && again.left.reason === "InvalidRequest")
+      assert.deepStrictEqual(yield* stripe.openInvoices(customerId(1)), [])
     }).pipe(Effect.provide(testLayer())))
 })

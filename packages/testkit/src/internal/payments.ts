@@ -172,3 +172,30 @@ export const oneOffInvoice = (
     retries: false
   })
 }
+
+/**
+ * Pay an open invoice now with `card` (`POST /v1/invoices/:id/pay` with `payment_method`): it is paid
+ * whether or not Stripe still collected it by itself, since paying "out of the normal collection
+ * schedule" is what the endpoint is for (docs.stripe.com/api/invoices/pay). Returns why Stripe refuses
+ * (an invoice that is not open, a card the customer does not have, a declined card), or undefined.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const payWith = (state: MemoryState.State, invoiceId: string, card: string): string | undefined => {
+  const invoice = state.invoices.get(invoiceId)
+  if (invoice === undefined) return `No such invoice: '${invoiceId}'`
+  // "Automatic advancement and collection never occur on invoices that are marked uncollectible, void,
+  // or paid" (docs.stripe.com/invoicing/integration/automatic-advancement-collection).
+  if (invoice.status !== "open") return `Invoice ${invoiceId} is ${invoice.status}: only an open invoice can be paid`
+  const c = state.stripeCustomers.get(invoice.customerId)
+  if (c === undefined || c.deleted || !attachedCards(state, c).includes(card)) {
+    return `The customer does not have a payment method with the ID ${card}`
+  }
+  invoice.attemptCount++
+  if (state.declinedCards.has(card)) return `Your card was declined (${card})`
+  invoice.status = "paid"
+  invoice.autoAdvance = false
+  invoice.nextPaymentAttempt = undefined
+  return undefined
+}
