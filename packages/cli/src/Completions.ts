@@ -38,6 +38,26 @@ export const fixBash = (script: string, name: string): string => {
 }
 
 /**
+ * The generator's zsh script corrected: a nested group's completer is called by a name spelled with
+ * hyphens (`_ai-billing__customers_commands`) but defined with them doubled
+ * (`_ai__billing__customers_commands`), so nothing past the first word completed; and the script
+ * only completed when loaded under its function's name, not as `_ai-billing` from `fpath`.
+ *
+ * @since 0.3.0
+ * @category utils
+ */
+export const fixZsh = (script: string, name: string): string => {
+  const mangle = (s: string) => s.replace(/-/g, "__")
+  const called = new RegExp(`_${name.replace(/[-]/g, "\\-")}__([A-Za-z0-9_-]+)_commands`, "g")
+  return script
+    .replace(called, (_, path: string) => `_${mangle(name)}__${mangle(path)}_commands`)
+    .replace(
+      `if [ "$funcstack[1]" = "_${name}_zsh_completions" ]; then`,
+      `if [ "$funcstack[1]" = "_${name}_zsh_completions" ] || [ "$funcstack[1]" = "_${name}" ]; then`
+    )
+}
+
+/**
  * The bash completion script for `ai-billing`.
  *
  * @since 0.2.0
@@ -46,4 +66,28 @@ export const fixBash = (script: string, name: string): string => {
 export const bash: Effect.Effect<string> = Effect.map(
   Command.getBashCompletions(command, "ai-billing"),
   (lines) => fixBash(lines.join("\n"), "ai-billing")
+)
+
+/**
+ * The zsh completion script for `ai-billing`: `source <(ai-billing --completions zsh)` after
+ * `compinit`, or saved as `_ai-billing` in a directory of `fpath`.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const zsh: Effect.Effect<string> = Effect.map(
+  Command.getZshCompletions(command, "ai-billing"),
+  (lines) => fixZsh(lines.join("\n"), "ai-billing")
+)
+
+/**
+ * The fish completion script for `ai-billing`, as the generator writes it (fish's conditions name
+ * the words as typed, so hyphens need no correction).
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const fish: Effect.Effect<string> = Effect.map(
+  Command.getFishCompletions(command, "ai-billing"),
+  (lines) => lines.join("\n")
 )

@@ -44,13 +44,14 @@ const [node = "node", script = "ai-billing", ...given] = process.argv
 const args = Argv.normalize(given)
 const unknown = Argv.unknownCommand(args, Argv.tree(command.descriptor))
 
-const completions = args.findIndex((a, i) =>
-  a === "--completions=bash" || (a === "--completions" && args[i + 1] === "bash")
-)
+const shells = { bash: Completions.bash, zsh: Completions.zsh, fish: Completions.fish } as const
+const shell = Object.keys(shells).find((name) =>
+  args.some((a, i) => a === `--completions=${name}` || (a === "--completions" && args[i + 1] === name))
+) as keyof typeof shells | undefined
 
-if (completions >= 0) {
-  // The generator's bash script, corrected (see Completions); zsh and fish come from it unchanged.
-  process.stdout.write(`${Effect.runSync(Completions.bash)}\n`)
+if (shell !== undefined) {
+  // The generator's scripts, corrected where they mishandle hyphenated names (see Completions).
+  process.stdout.write(`${Effect.runSync(shells[shell])}\n`)
 } else if (Option.isSome(unknown)) {
   process.stderr.write(`ai-billing: ${unknown.value}\n`)
   process.exitCode = 2
