@@ -117,7 +117,7 @@ export const validateMeterEvent = (
  * @category constructors
  */
 export const make = (
-  options: Pick<Options, "webhookSecret" | "meteredPrice" | "meterId" | "webhookTolerance">
+  options: Pick<Options, "webhookSecret" | "webhookSecretSource" | "meteredPrice" | "meterId" | "webhookTolerance">
 ): Effect.Effect<Port.StripeService, never, StripeClient.StripeClient | BillingConfig.BillingConfig> =>
   Effect.gen(function*() {
     const client = yield* StripeClient.StripeClient
@@ -346,7 +346,12 @@ export const make = (
         ).pipe(Effect.map((events) => Stream.fromIterable<unknown>(events.reverse())))
       )
 
-    const verifyWebhook = Webhook.verifier(client.sdk, options.webhookSecret, tolerance)
+    const verifyWebhook = yield* Webhook.verifier(
+      client.sdk,
+      options.webhookSecretSource ??
+        (options.webhookSecret === undefined ? undefined : StripeClient.fixedKey(options.webhookSecret)),
+      tolerance
+    )
 
     return {
       livemode: client.livemode,
