@@ -80,6 +80,8 @@ export type Method =
   | "Stripe.getCustomer"
   | "Stripe.meterEventSummaries"
   | "Stripe.listEvents"
+  | "Stripe.retrieveEvent"
+  | "Stripe.reportUsageBatch"
   | "Stripe.verifyWebhook"
   | "UsageSource.getUsagePage"
   | "CustomerRepo.get"
@@ -220,6 +222,8 @@ export interface State {
   readonly identifiers: Map<string, number>
   readonly inFlight: Set<Ids.CustomerId>
   readonly events: Array<{ readonly created: number; readonly json: unknown }>
+  /** v2 events in full by id (`retrieveEvent`); their thin notifications are what webhooks receive. */
+  readonly v2Events: Map<string, unknown>
   readonly invoices: Map<string, MemoryInvoice>
   webhookSecret: string
   nextId: number
@@ -262,6 +266,7 @@ export const make = (options: Options = {}): State => ({
   identifiers: new Map(),
   inFlight: new Set(),
   events: [],
+  v2Events: new Map(),
   invoices: new Map(),
   webhookSecret: options.webhookSecret ?? "whsec_testkit",
   nextId: 1,
