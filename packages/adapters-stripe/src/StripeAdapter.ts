@@ -10,6 +10,7 @@ import type StripeSdk from "stripe"
 import * as Errors from "./internal/errors.js"
 import * as Invoices from "./internal/invoices.js"
 import * as KeyedLock from "./internal/keyedLock.js"
+import * as MeterEvents from "./internal/meterEvents.js"
 import { decodeId, idOf, isDuplicateIdentifier, listAll, memoizeSuccess } from "./internal/sdk.js"
 import * as Webhook from "./internal/webhook.js"
 import * as StripeClient from "./StripeClient.js"
@@ -78,35 +79,10 @@ export const loadOptions = StripeConfig.loadOptions
  * @since 0.1.0
  * @category utils
  */
-export const validateMeterEvent = (
+export const validateMeterEvent: (
   event: Port.MeterEvent,
   nowMillis: number
-): Either.Either<Port.MeterEvent, Port.StripeError> => {
-  if (!Number.isSafeInteger(event.value) || event.value < 1) {
-    return Either.left(Errors.invalid(`meter event value must be a whole number of at least 1, got ${event.value}`))
-  }
-  if (event.identifier.length < 1 || event.identifier.length > 100) {
-    return Either.left(
-      Errors.invalid(`meter event identifier must be 1-100 characters, got ${event.identifier.length}`)
-    )
-  }
-  if (!Number.isSafeInteger(event.timestamp) || event.timestamp < 0) {
-    return Either.left(Errors.invalid(`meter event timestamp must be whole epoch seconds, got ${event.timestamp}`))
-  }
-  const at = event.timestamp * 1000
-  const iso = new Date(at).toISOString()
-  if (nowMillis - at > Duration.toMillis(Port.MAX_METER_EVENT_AGE)) {
-    return Either.left(
-      Errors.invalid(`meter event timestamp ${iso} is more than 35 days old; Stripe would reject it`)
-    )
-  }
-  if (at - nowMillis > Duration.toMillis(Port.MAX_METER_EVENT_LEAD)) {
-    return Either.left(
-      Errors.invalid(`meter event timestamp ${iso} is more than 5 minutes in the future; Stripe would reject it`)
-    )
-  }
-  return Either.right(event)
-}
+) => Either.Either<Port.MeterEvent, Port.StripeError> = MeterEvents.validate
 
 // ---------------------------------------------------------------------------------------------
 // the service
@@ -118,7 +94,7 @@ export const validateMeterEvent = (
  * @category constructors
  */
 export const make = (
-  options: Pick<Options, "webhookSecret" | "meteredPrice" | "meterId" | "webhookTolerance">
+  options: Pick<Options, "webhookSecret" | "webhookSecretSource" | "meteredPrice" | "meterId" | "webhookTolerance">
 ): Effect.Effect<Port.StripeService, never, StripeClient.StripeClient | BillingConfig.BillingConfig> =>
   Effect.gen(function*() {
     const client = yield* StripeClient.StripeClient
@@ -347,7 +323,19 @@ export const make = (
         ).pipe(Effect.map((events) => Stream.fromIterable<unknown>(events.reverse())))
       )
 
-    const verifyWebhook = Webhook.verifier(client.sdk, options.webhookSecret, tolerance)
+    // A thin event (a meter error report) carries its id only; its data is read from the v2 API.
+    const retrieveEvent: Port.StripeService["retrieveEvent"] = (eventId) =>
+      client.call((sdk) => sdk.v2.core.events.retrieve(eventId)).pipe(
+        Effect.map((event): unknown => event),
+        Effect.withSpan("StripeAdapter.retrieveEvent", { attributes: { eventId } })
+      )
+
+    const verifyWebhook = yield* Webhook.verifier(
+      client.sdk,
+      options.webhookSecretSource ??
+        (options.webhookSecret === undefined ? undefined : StripeClient.fixedKey(options.webhookSecret)),
+      tolerance
+    )
 
     return {
       livemode: client.livemode,
@@ -359,6 +347,7 @@ export const make = (
       getCustomer,
       meterEventSummaries,
       listEvents,
+      retrieveEvent,
       verifyWebhook
     } satisfies Port.StripeService
   })

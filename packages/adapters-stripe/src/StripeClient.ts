@@ -35,8 +35,13 @@ export type Budget = "request" | "meterEvent"
  * @category models
  */
 export interface Options {
-  /** The secret (`sk_...`) or restricted (`rk_...`) key; unwrapped only when the SDK client is built. */
+  /** The secret (`sk_...`) or restricted (`rk_...`) key: the mode and rate limits come from it. */
   readonly apiKey: Redacted.Redacted<string>
+  /**
+   * Where the key is read from for each call, when it can rotate (Secrets Manager): without it every
+   * call uses `apiKey`.
+   */
+  readonly apiKeySource?: KeySource | undefined
   /** API host; `127.0.0.1` for stripe-mock. Default `api.stripe.com`. */
   readonly host?: string | undefined
   /** API port; `12111` for stripe-mock. Default 443. */
@@ -52,6 +57,34 @@ export interface Options {
   /** Meter events per second (live mode only: in a sandbox they share `requestsPerSecond`). Default 1,000. */
   readonly meterEventsPerSecond?: number | undefined
 }
+
+/**
+ * A secret that rotates: read for each use (a cache makes that cheap, and a rotation is seen when its
+ * lifetime ends), and read again at once when Stripe refuses the value in hand.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface KeySource {
+  /** The value to use now. */
+  readonly current: Effect.Effect<Redacted.Redacted<string>, Port.StripeError>
+  /**
+   * Stripe refused `rejected`: the value to use instead, read again unless the cache already holds
+   * another (N calls meeting one 401 cost one read). The same value means nothing newer exists yet.
+   */
+  readonly refresh: (rejected: Redacted.Redacted<string>) => Effect.Effect<Redacted.Redacted<string>, Port.StripeError>
+}
+
+/**
+ * A `KeySource` that always gives `value`: nothing to re-read.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const fixedKey = (value: Redacted.Redacted<string>): KeySource => ({
+  current: Effect.succeed(value),
+  refresh: () => Effect.succeed(value)
+})
 
 /**
  * Stripe's documented rate limits, per second.
@@ -97,7 +130,8 @@ export interface StripeClientService {
   readonly livemode: boolean
   /**
    * Make one SDK request: counted against `budget`, aborted when the fiber is interrupted, SDK
-   * errors mapped to `StripeError`, anything else a defect.
+   * errors mapped to `StripeError`, anything else a defect. A 401 (the key was rolled) reads the key
+   * again and, when it changed, makes the request once more with the new key.
    */
   readonly call: <A>(f: (sdk: StripeSdk) => Promise<A>, budget?: Budget) => Effect.Effect<A, Port.StripeError>
 }
@@ -144,8 +178,17 @@ export const make = (options: Options): Effect.Effect<StripeClientService, never
       ? requests
       : yield* RateLimiter.make({ limit: meterEventsPerSecond, interval: "1 second" })
 
-    const sdk = new StripeSdk(Redacted.value(options.apiKey), {
+    const keys = options.apiKeySource ?? fixedKey(options.apiKey)
+    // No key of its own: each request is authorized with the key its call read (`CallSignal`), so a
+    // rotated key is used from the next call on. A request option `apiKey` (a meter event session's
+    // token) still takes precedence.
+    const authenticator = (request: { headers: Record<string, unknown> }) => {
+      request.headers["Authorization"] = `Bearer ${CallSignal.currentApiKey() ?? Redacted.value(options.apiKey)}`
+      return Promise.resolve()
+    }
+    const sdk = new StripeSdk("", {
       apiVersion: StripeSdk.API_VERSION,
+      authenticator,
       // Retries belong to `Retry.stripe`; SDK retries would multiply them.
       maxNetworkRetries: 0,
       timeout: Duration.toMillis(Duration.decode(options.requestTimeout ?? "30 seconds")),
@@ -157,19 +200,39 @@ export const make = (options: Options): Effect.Effect<StripeClientService, never
       ...(options.protocol === undefined ? {} : { protocol: options.protocol })
     })
 
-    const call = <A>(f: (sdk: StripeSdk) => Promise<A>, budget: Budget = "request") =>
+    const attempt = <A>(f: (sdk: StripeSdk) => Promise<A>, budget: Budget, key: Redacted.Redacted<string>) =>
       (budget === "meterEvent" ? meterEvents : requests)(
         Effect.tryPromise({
-          try: (signal) => CallSignal.withSignal(signal, () => f(sdk)),
+          try: (signal) => CallSignal.withSignal(signal, () => f(sdk), Redacted.value(key)),
           catch: (error) => error
         })
       ).pipe(
         Effect.catchAll((error) =>
           Errors.isSdkError(error)
-            ? Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(Errors.fromSdkError(error, now)))
+            ? Effect.flatMap(
+              Clock.currentTimeMillis,
+              (now) => Effect.fail({ error: Errors.fromSdkError(error, now), keyRejected: Errors.isKeyRejected(error) })
+            )
             : Effect.die(error)
         )
       )
+
+    const call = <A>(f: (sdk: StripeSdk) => Promise<A>, budget: Budget = "request") =>
+      Effect.flatMap(keys.current, (key) =>
+        attempt(f, budget, key).pipe(
+          // A rolled key answers 401 until the new one is read: read it, and try once more if it changed.
+          Effect.catchIf((failed) => failed.keyRejected, (failed) =>
+            Effect.flatMap(Effect.mapError(keys.refresh(key), (error) => ({ error, keyRejected: false })), (fresh) =>
+              Redacted.value(fresh) === Redacted.value(key)
+                ? Effect.fail(failed)
+                : Effect.zipRight(
+                  Effect.logWarning("Stripe refused the API key (401): calling again with the key read again"),
+                  attempt(f, budget, fresh)
+                ))),
+          Effect.mapError((failed) =>
+            failed.error
+          )
+        ))
 
     return { sdk, mode, livemode: isLiveKey(options.apiKey), call }
   })

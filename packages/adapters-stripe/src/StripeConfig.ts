@@ -4,9 +4,9 @@
  *
  * @since 0.2.0
  */
-import { BillingConfig } from "@augint-billing/core"
+import { BillingConfig, Stripe as Port } from "@augint-billing/core"
 import { Config, ConfigError, Duration, Effect, Either, Option, Redacted, Schema } from "effect"
-import type * as StripeClient from "./StripeClient.js"
+import * as StripeClient from "./StripeClient.js"
 
 /**
  * Where the metered price comes from: its id, or the product whose one active metered price it is.
@@ -29,6 +29,11 @@ export interface Options extends StripeClient.Options {
   readonly meteredPrice: MeteredPrice
   /** The Billing Meter's id; discovered from `BillingConfig.meterEventName` when absent. */
   readonly meterId?: string | undefined
+  /**
+   * Where the signing secret is read from for each delivery, when it can rotate: a delivery that no
+   * known secret verifies reads it again (at most once a minute). Without it `webhookSecret` is used.
+   */
+  readonly webhookSecretSource?: StripeClient.KeySource | undefined
   /** How old a webhook signature may be. Default 300 seconds (Stripe's recommendation). */
   readonly webhookTolerance?: Duration.DurationInput | undefined
 }
@@ -147,7 +152,46 @@ export interface SecretSources<E> {
    * that yields `undefined` means "no webhook secret" and the variable is not read at all.
    */
   readonly webhookSecret?: Effect.Effect<Redacted.Redacted<string> | undefined, E> | undefined
+  /**
+   * Read the API key again now, after Stripe refused `rejected` with 401 (e.g. the `StripeSecrets`
+   * `refreshStripeSecretKey`). With `secretKey`, the key is read through `secretKey` for every call
+   * (cached there), so a rotation is picked up when the cache lifetime ends or at the first 401.
+   */
+  readonly refreshSecretKey?:
+    | ((rejected: Redacted.Redacted<string>) => Effect.Effect<Redacted.Redacted<string>, E>)
+    | undefined
+  /** Read the signing secret again now, after a delivery no known secret verified. */
+  readonly refreshWebhookSecret?:
+    | ((rejected: Redacted.Redacted<string>) => Effect.Effect<Redacted.Redacted<string>, E>)
+    | undefined
 }
+
+/**
+ * A failure to read a secret, as the port's error: transient when the source says so (a throttled
+ * Secrets Manager), else `Authentication` (no usable key: only the operator can fix it).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export const secretReadError = (what: string) => (error: unknown): Port.StripeError => {
+  const transient = typeof error === "object" && error !== null && "isTransient" in error && error.isTransient === true
+  const message = typeof error === "object" && error !== null && "message" in error
+    ? String(error.message)
+    : String(error)
+  return new Port.StripeError({
+    reason: transient ? "Transport" : "Authentication",
+    message: `reading the ${what}: ${message.split("\n")[0]}`
+  })
+}
+
+const rotating = <E>(
+  what: string,
+  current: Effect.Effect<Redacted.Redacted<string>, E>,
+  refresh: ((rejected: Redacted.Redacted<string>) => Effect.Effect<Redacted.Redacted<string>, E>) | undefined
+): StripeClient.KeySource => ({
+  current: Effect.mapError(current, secretReadError(what)),
+  refresh: (rejected) => Effect.mapError(refresh === undefined ? current : refresh(rejected), secretReadError(what))
+})
 
 /**
  * A `SecretSources.webhookSecret` for a function that never verifies webhooks: no secret, no variable read.
@@ -189,5 +233,23 @@ export const loadOptions = <E = never>(sources: SecretSources<E> = {}): Effect.E
       webhookSecret: fromEnvOr(optional(webhookSecretConfig), sources.webhookSecret)
     }))
     const secret = yield* webhookSecret
-    return { ...settings, apiKey: yield* apiKey, ...(secret === undefined ? {} : { webhookSecret: secret }) }
+    const keySource = sources.secretKey
+    const webhookSource = sources.webhookSecret
+    return {
+      ...settings,
+      apiKey: yield* apiKey,
+      ...(secret === undefined ? {} : { webhookSecret: secret }),
+      // A source is read again for each use, so that a rotated secret is picked up.
+      ...(keySource === undefined ? {} : {
+        apiKeySource: rotating("Stripe secret key", keySource, sources.refreshSecretKey)
+      }),
+      ...(secret === undefined || webhookSource === undefined ? {} : {
+        webhookSecretSource: rotating(
+          "Stripe webhook signing secret",
+          // A source that yielded a secret at start and none now keeps the one it gave.
+          Effect.map(webhookSource, (now) => now ?? secret),
+          sources.refreshWebhookSecret
+        )
+      })
+    }
   })

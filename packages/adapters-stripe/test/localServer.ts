@@ -2,9 +2,11 @@
  * A tiny scripted HTTP server on 127.0.0.1 for the behaviours stripe-mock cannot produce (429s,
  * 5xx, hanging requests). Each request takes the next scripted answer; the last one repeats.
  */
-import { Duration, Effect } from "effect"
+import { BillingConfig, Stripe } from "@augint-billing/core"
+import { Context, Duration, Effect, Layer, Redacted } from "effect"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
+import { StripeAdapter } from "../src/index.js"
 
 /** One scripted answer. */
 export type Answer =
@@ -17,11 +19,16 @@ export type Answer =
   }
   | "hang"
 
+/** An answer chosen from the request (its body read in full). */
+export type Script = Answer | ((request: Seen) => Answer)
+
 /** What the server saw. */
 export interface Seen {
   readonly method: string
   readonly url: string
   readonly headers: IncomingMessage["headers"]
+  /** The request body, once read in full. */
+  body: string
   /** Set when the client closed the connection before an answer was sent. */
   abortedByClient: boolean
 }
@@ -35,7 +42,7 @@ export interface LocalServer {
 }
 
 /** Start a server answering with `answers` in turn; closed with the scope. */
-export const make = (answers: ReadonlyArray<Answer>) =>
+export const make = (answers: ReadonlyArray<Script>) =>
   Effect.acquireRelease(
     Effect.async<{ readonly server: ReturnType<typeof createServer>; readonly local: LocalServer }>((resume) => {
       const seen: Array<Seen> = []
@@ -46,6 +53,7 @@ export const make = (answers: ReadonlyArray<Answer>) =>
           method: req.method ?? "",
           url: req.url ?? "",
           headers: req.headers,
+          body: "",
           abortedByClient: false
         }
         seen.push(entry)
@@ -54,20 +62,29 @@ export const make = (answers: ReadonlyArray<Answer>) =>
         res.on("close", () => {
           inFlight--
         })
-        const answer = answers[Math.min(seen.length - 1, answers.length - 1)]
-        req.resume()
-        if (answer === undefined || answer === "hang") {
-          res.on("close", () => {
-            if (!res.writableEnded) entry.abortedByClient = true
-          })
-          return
-        }
-        res.writeHead(answer.status, {
-          "content-type": "application/json",
-          "request-id": "req_local",
-          ...answer.headers
+        const script = answers[Math.min(seen.length - 1, answers.length - 1)]
+        const chunks: Array<Buffer> = []
+        req.on("data", (chunk: Buffer) => chunks.push(chunk))
+        req.on("end", () => {
+          entry.body = Buffer.concat(chunks).toString("utf8")
+          const answer = typeof script === "function" ? script(entry) : script
+          if (answer === undefined || answer === "hang") {
+            res.on("close", () => {
+              if (!res.writableEnded) entry.abortedByClient = true
+            })
+            return
+          }
+          const send = () => {
+            res.writeHead(answer.status, {
+              "content-type": "application/json",
+              "request-id": "req_local",
+              ...answer.headers
+            })
+            res.end(JSON.stringify(answer.body))
+          }
+          if (answer.delayMillis === undefined) send()
+          else setTimeout(send, answer.delayMillis)
         })
-        res.end(JSON.stringify(answer.body))
       })
       server.listen(0, "127.0.0.1", () => {
         const { port } = server.address() as AddressInfo
@@ -97,3 +114,30 @@ export const poll = (condition: () => boolean, within: Duration.DurationInput): 
     while (!condition() && Date.now() < deadline) yield* Effect.sleep("10 millis")
     return condition()
   })
+
+/** The adapter pointed at a local server on `port` (test key and secret, `overrides` on top). */
+export const adapterOn = (port: number, overrides: Partial<StripeAdapter.Options> = {}) =>
+  StripeAdapter.layer({
+    apiKey: Redacted.make("sk_test_local"),
+    webhookSecret: Redacted.make("whsec_local"),
+    meteredPrice: { priceId: "price_local" },
+    host: "127.0.0.1",
+    port,
+    protocol: "http",
+    ...overrides
+  }).pipe(Layer.provide(BillingConfig.layer()))
+
+/** Run `f` against the adapter pointed at a local server scripted with `answers`. */
+export const withAdapter = <A, E>(
+  answers: ReadonlyArray<Script>,
+  f: (stripe: Stripe.StripeService, server: LocalServer) => Effect.Effect<A, E>,
+  overrides: Partial<StripeAdapter.Options> = {}
+) =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const server = yield* make(answers)
+      // Built in this scope: the Layer's client (and its requests) live until the test ends.
+      const stripe = Context.get(yield* Layer.build(adapterOn(server.port, overrides)), Stripe.Stripe)
+      return yield* f(stripe, server)
+    })
+  )

@@ -1,8 +1,7 @@
-import { BillingConfig, Ids, Retry, Stripe } from "@augint-billing/core"
+import { Ids, Retry, Stripe } from "@augint-billing/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Either, Exit, Fiber, Layer, Redacted, Scope } from "effect"
+import { Context, Effect, Either, Exit, Fiber, Layer, Scope } from "effect"
 import StripeSdk from "stripe"
-import { StripeAdapter } from "../src/index.js"
 import * as LocalServer from "./localServer.js"
 
 const customerId = Ids.CustomerId.make("cus_retry")
@@ -23,29 +22,13 @@ const cards = {
 
 const stripeError = (type: string, message: string, code?: string) => ({ error: { type, message, code } })
 
-const adapterOn = (port: number) =>
-  StripeAdapter.layer({
-    apiKey: Redacted.make("sk_test_local"),
-    webhookSecret: Redacted.make("whsec_local"),
-    meteredPrice: { priceId: "price_local" },
-    host: "127.0.0.1",
-    port,
-    protocol: "http"
-  }).pipe(Layer.provide(BillingConfig.layer()))
+const adapterOn = (port: number) => LocalServer.adapterOn(port)
 
 /** Run `f` against the adapter pointed at a local server scripted with `answers`. */
 const withServer = <A, E>(
   answers: ReadonlyArray<LocalServer.Answer>,
   f: (stripe: Stripe.StripeService, server: LocalServer.LocalServer) => Effect.Effect<A, E>
-) =>
-  Effect.scoped(
-    Effect.gen(function*() {
-      const server = yield* LocalServer.make(answers)
-      // Built in this scope: the Layer's client (and its requests) live until the test ends.
-      const stripe = Context.get(yield* Layer.build(adapterOn(server.port)), Stripe.Stripe)
-      return yield* f(stripe, server)
-    })
-  )
+) => LocalServer.withAdapter(answers, f)
 
 // A 200 answer to GET /v1/subscriptions with rows [id, status, managed_by, price].
 const subscriptionList = (rows: ReadonlyArray<readonly [string, string, string | undefined, string]>) => ({

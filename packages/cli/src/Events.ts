@@ -20,7 +20,7 @@ export const EventResult = Schema.Struct({
   eventId: Schema.String,
   type: Schema.String,
   dryRun: Schema.Boolean,
-  outcome: Schema.Literal("Ignored", "Duplicate", "UnknownCustomer", "Stale", "Applied"),
+  outcome: Schema.Literal("Ignored", "Duplicate", "UnknownCustomer", "Stale", "Applied", "MeterErrorReport"),
   customerId: Schema.NullOr(Schema.String),
   decision: Schema.NullOr(Schema.String),
   reason: Schema.NullOr(Schema.String)
@@ -61,6 +61,8 @@ export const toResult = (type: string, dryRun: boolean, outcome: HandleEvent.Out
       return { ...base, customerId: null, decision: null, reason: `type ${outcome.type} is not handled` }
     case "Duplicate":
       return { ...base, customerId: null, decision: null, reason: "processed before" }
+    case "MeterErrorReport":
+      return { ...base, customerId: null, decision: null, reason: `${outcome.flagged} records flagged for reconcile` }
   }
 }
 

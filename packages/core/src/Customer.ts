@@ -76,6 +76,11 @@ export const Customer = Schema.Struct({
    * The check of a pending report older than Stripe's dedupe window compares against it.
    */
   stripeOffset: Schema.optional(Schema.Record({ key: UtcDay.UtcDay, value: Schema.Int })),
+  /**
+   * Days Stripe reported meter events of as rejected after accepting them (`MeterErrors`): their
+   * ledger says reported, Stripe billed less; `reconcile` compares them with Stripe's totals.
+   */
+  reconcileDays: Schema.optional(Schema.Array(UtcDay.UtcDay)),
   /** A meter event that was written ahead and may or may not have reached Stripe. */
   pending: Schema.optional(PendingReport),
   /** The `created` time (epoch seconds) of the newest Stripe event applied to this record. */

@@ -14,6 +14,7 @@ import type { CustomerId, EventId } from "./Ids.js"
 import * as Ports from "./internal/ports.js"
 import * as Records from "./internal/records.js"
 import * as KeyMove from "./KeyMove.js"
+import * as MeterErrors from "./MeterErrors.js"
 import type { PlanAdmin, PlanAdminError } from "./PlanAdmin.js"
 import { decide, Decision } from "./Policy.js"
 import * as RecordChange from "./RecordChange.js"
@@ -34,6 +35,8 @@ export type Outcome = Data.TaggedEnum<{
   UnknownCustomer: { readonly eventId: EventId; readonly customerId: CustomerId | undefined }
   /** Older than the state it would change: recorded as processed and skipped. */
   Stale: { readonly eventId: EventId; readonly customerId: CustomerId }
+  /** A meter error report: logged, and the customer-days it names flagged for `reconcile` (`MeterErrors`). */
+  MeterErrorReport: { readonly eventId: EventId; readonly flagged: number }
   /** The decision was applied (or, in a dry run, would be). */
   Applied: { readonly eventId: EventId; readonly customerId: CustomerId; readonly decision: Decision }
 }>
@@ -316,6 +319,14 @@ const apply = (customer: Customer.Customer, at: RecordChange.EventClock, decisio
  * @category flows
  */
 export const handleEvent = Effect.fn("HandleEvent.handleEvent")(function*(raw: unknown) {
+  if (MeterErrors.isThinEvent(raw)) {
+    const r = yield* MeterErrors.handle(raw)
+    return r._tag === "Handled"
+      ? Outcome.MeterErrorReport({ eventId: r.eventId, flagged: r.flagged })
+      : r._tag === "Duplicate"
+      ? Outcome.Duplicate({ eventId: r.eventId })
+      : Outcome.Ignored({ eventId: r.eventId, type: r.type })
+  }
   const planned = yield* plan(raw)
   const { customer, event, outcome } = planned
   if (outcome._tag === "Ignored" || outcome._tag === "Duplicate") return outcome

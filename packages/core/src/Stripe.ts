@@ -197,6 +197,11 @@ export interface StripeService {
   readonly meterEventSummaries: (
     input: { readonly customerId: CustomerId; readonly start: number; readonly end: number }
   ) => Effect.Effect<ReadonlyArray<MeterEventSummary>, StripeError>
+  /**
+   * A v2 event in full, as raw JSON (`GET /v2/core/events/:id`): a thin event notification (a meter
+   * error report) carries its id and type only.
+   */
+  readonly retrieveEvent: (eventId: string) => Effect.Effect<unknown, StripeError>
   /** Events created at or after `since` (epoch seconds), oldest first, as raw JSON. */
   readonly listEvents: (input: { readonly since: number }) => Stream.Stream<unknown, StripeError>
   /** Verify a webhook delivery against its exact raw body and return the parsed event JSON. */

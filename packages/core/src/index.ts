@@ -18,6 +18,8 @@ export * as HandleEvent from "./HandleEvent.js"
 export * as Ids from "./Ids.js"
 /** Moving a key between usage plans. */
 export * as KeyMove from "./KeyMove.js"
+/** Stripe's reports of meter events it rejected after accepting them. */
+export * as MeterErrors from "./MeterErrors.js"
 /** The record of a new link between a customer and an API key. */
 export * as NewLink from "./NewLink.js"
 /** The `PlanAdmin` port. */

@@ -96,7 +96,10 @@ const ports = (webhookSecret: "required" | "unused") =>
           /^whsec_\S+$/,
           "whsec_..."
         )
-        : StripeAdapter.noWebhookSecret
+        : StripeAdapter.noWebhookSecret,
+      // A rolled key answers 401 and a rolled signing secret fails verification until read again.
+      refreshSecretKey: secrets.refreshStripeSecretKey,
+      ...(webhookSecret === "required" ? { refreshWebhookSecret: secrets.refreshWebhookSecret } : {})
     })
   })).pipe(
     Layer.provide(Secrets.layerConfig),

@@ -82,6 +82,8 @@ export type Method =
   | "Stripe.getCustomer"
   | "Stripe.meterEventSummaries"
   | "Stripe.listEvents"
+  | "Stripe.retrieveEvent"
+  | "Stripe.reportUsageBatch"
   | "Stripe.verifyWebhook"
   | "UsageSource.getUsagePage"
   | "CustomerRepo.get"
@@ -224,6 +226,8 @@ export interface State {
   readonly identifiers: Map<string, number>
   readonly inFlight: Set<Ids.CustomerId>
   readonly events: Array<{ readonly created: number; readonly json: unknown }>
+  /** v2 events in full by id (`retrieveEvent`); their thin notifications are what webhooks receive. */
+  readonly v2Events: Map<string, unknown>
   readonly invoices: Map<string, MemoryInvoice>
   /** Cards the issuer declines: an invoice paid with one stays open (`StripeMemory.payWith`). */
   readonly declinedCards: Set<string>
@@ -268,6 +272,7 @@ export const make = (options: Options = {}): State => ({
   identifiers: new Map(),
   inFlight: new Set(),
   events: [],
+  v2Events: new Map(),
   invoices: new Map(),
   declinedCards: new Set(),
   webhookSecret: options.webhookSecret ?? "whsec_testkit",

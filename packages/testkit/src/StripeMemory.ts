@@ -240,6 +240,15 @@ export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.Memory
             }))
           })
         ),
+      retrieveEvent: (eventId) =>
+        instrument(
+          state,
+          "Stripe.retrieveEvent",
+          Effect.suspend(() => {
+            const event = state.v2Events.get(eventId)
+            return event === undefined ? Effect.fail(notFound(`No such event: '${eventId}'`)) : Effect.succeed(event)
+          })
+        ),
       listEvents: ({ since }) =>
         instrumentStream(
           state,

@@ -23,5 +23,7 @@ export * as Simulation from "./Simulation.js"
 export * as StripeEvents from "./StripeEvents.js"
 /** An in-memory `Stripe`. */
 export * as StripeMemory from "./StripeMemory.js"
+/** Thin event notifications (meter error reports) with their full events in memory. */
+export * as ThinEvents from "./ThinEvents.js"
 /** An in-memory `UsageSource`. */
 export * as UsageSourceMemory from "./UsageSourceMemory.js"

@@ -2,14 +2,25 @@
  * The stripe SDK (23.1.0) takes no per-request `AbortSignal`: its request options offer only a
  * `timeout`. The fiber's signal is therefore carried to the network through an
  * `AsyncLocalStorage` that the client's own `fetch` reads, so interruption (a `Retry.stripe`
- * timeout, a cancelled Lambda) aborts the socket instead of leaving the request running.
+ * timeout, a cancelled Lambda) aborts the socket instead of leaving the request running. The same
+ * storage carries the API key a call is made with, read by the client's authenticator, so that a
+ * rotated key is used from the next call on without rebuilding the client.
  */
 import { AsyncLocalStorage } from "node:async_hooks"
 
-const storage = new AsyncLocalStorage<AbortSignal>()
+interface Context {
+  readonly signal: AbortSignal
+  readonly apiKey?: string | undefined
+}
 
-/** Run `f` so that every Stripe request it starts is aborted when `signal` is. */
-export const withSignal = <A>(signal: AbortSignal, f: () => Promise<A>): Promise<A> => storage.run(signal, f)
+const storage = new AsyncLocalStorage<Context>()
+
+/** Run `f` so that every Stripe request it starts is aborted when `signal` is (and sent with `apiKey`, if given). */
+export const withSignal = <A>(signal: AbortSignal, f: () => Promise<A>, apiKey?: string): Promise<A> =>
+  storage.run({ signal, apiKey }, f)
+
+/** The API key of the call in progress, if it set one. */
+export const currentApiKey = (): string | undefined => storage.getStore()?.apiKey
 
 const combine = (signals: ReadonlyArray<AbortSignal | null | undefined>): AbortSignal | undefined => {
   const present = signals.filter((s): s is AbortSignal => s !== null && s !== undefined)
@@ -22,6 +33,6 @@ const combine = (signals: ReadonlyArray<AbortSignal | null | undefined>): AbortS
  */
 export const makeFetch =
   (layerSignal: AbortSignal, baseFetch: typeof fetch = globalThis.fetch): typeof fetch => (input, init) => {
-    const signal = combine([init?.signal, storage.getStore(), layerSignal])
+    const signal = combine([init?.signal, storage.getStore()?.signal, layerSignal])
     return baseFetch(input, signal === undefined ? init : { ...init, signal })
   }

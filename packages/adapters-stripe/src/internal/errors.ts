@@ -70,6 +70,10 @@ export const scrub = (message: string): string =>
     .replace(/(Authorization was )'[^']*'/gi, "$1'[redacted]'")
     .replace(/\b(Basic|Bearer) [A-Za-z0-9+/=._-]+/g, "$1 [redacted]")
 
+/** Whether Stripe refused the key itself (401), as a rolled or revoked key is; not a 403 (a permission). */
+export const isKeyRejected = (error: SdkError): boolean =>
+  error instanceof StripeSdk.errors.StripeAuthenticationError || error.statusCode === 401
+
 /** The port error for an SDK error. */
 export const fromSdkError = (error: SdkError, nowMillis: number = Date.now()): Port.StripeError => {
   const reason = reasonOf(error)
