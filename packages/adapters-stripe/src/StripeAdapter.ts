@@ -9,6 +9,7 @@ import { Clock, Duration, Effect, Either, Layer, Stream } from "effect"
 import type StripeSdk from "stripe"
 import * as Errors from "./internal/errors.js"
 import * as KeyedLock from "./internal/keyedLock.js"
+import * as Preview from "./internal/preview.js"
 import { decodeId, idOf, isDuplicateIdentifier, listAll, memoizeSuccess } from "./internal/sdk.js"
 import * as Webhook from "./internal/webhook.js"
 import * as StripeClient from "./StripeClient.js"
@@ -357,7 +358,9 @@ export const make = (
       getCustomer,
       meterEventSummaries,
       listEvents,
-      verifyWebhook
+      verifyWebhook,
+      previewInvoice: Preview.previewInvoice(client, priceId),
+      createSetupSession: Preview.createSetupSession(client)
     } satisfies Port.StripeService
   })
 
