@@ -50,13 +50,15 @@ export const defaults: Settings = {
   alertPercents: [50, 80, 100]
 }
 
+// Empty is unset: a deployment template passes every parameter, an unused one as "".
 const url = (name: string) =>
   Config.option(
     Config.string(name).pipe(Config.validate({
       message: "must be an https:// (or http://localhost) URL",
-      validation: (s) => /^https:\/\/\S+$/.test(s) || /^http:\/\/(localhost|127\.0\.0\.1)(:\d+)?(\/\S*)?$/.test(s)
+      validation: (s) =>
+        s === "" || /^https:\/\/\S+$/.test(s) || /^http:\/\/(localhost|127\.0\.0\.1)(:\d+)?(\/\S*)?$/.test(s)
     }))
-  ).pipe(Config.map((o) => o._tag === "Some" ? o.value : undefined))
+  ).pipe(Config.map((o) => o._tag === "Some" && o.value !== "" ? o.value : undefined))
 
 /**
  * Parse `SPEND_ALERT_PERCENTS` ("50,80,100"): whole percentages from 1 to 1000, sorted, without repeats.

@@ -31,6 +31,8 @@ describe("CustomerSettings.load", () => {
         alertPercents: [25, 75, 100]
       })
       assert.isUndefined((yield* load([["FREE_QUOTA_LIMIT", "0"]])).freeQuota)
+      // The template passes an unused URL parameter as "".
+      assert.isUndefined((yield* load([["CARD_LINK_SUCCESS_URL", ""]])).cardLinkSuccessUrl)
     }))
 
   it.effect("a malformed value fails with one line naming the variable", () =>
