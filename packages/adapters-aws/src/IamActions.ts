@@ -145,6 +145,19 @@ export const scheduleMethods: ReadonlyArray<PortMethod> = [
   "UsageSource.getUsagePage"
 ]
 
+/**
+ * The port methods the usage endpoint (`CustomerUsage`, `CardLink`) calls: reads of one record, by id
+ * or by API key, and one key's GetUsage. No write of any kind.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const usageMethods: ReadonlyArray<PortMethod> = [
+  "CustomerRepo.get",
+  "CustomerRepo.findByApiKey",
+  "UsageSource.getUsagePage"
+]
+
 /** The distinct actions of some port methods, sorted. */
 const actionsOfMethods = (names: ReadonlyArray<PortMethod>): ReadonlyArray<string> =>
   [...new Set(names.flatMap((name) => methods[name]))].sort()
@@ -164,6 +177,14 @@ export const webhook: ReadonlyArray<string> = [...actionsOfMethods(webhookMethod
  * @category models
  */
 export const schedule: ReadonlyArray<string> = [...actionsOfMethods(scheduleMethods), ...secrets].sort()
+
+/**
+ * The usage endpoint's actions: its port methods and `GetSecretValue` (the key only).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const usage: ReadonlyArray<string> = [...actionsOfMethods(usageMethods), ...secrets].sort()
 
 /**
  * The operators' CLI (link, unlink, list, table setup, `infra status`): every action of every adapter.

@@ -11,6 +11,7 @@ import * as Errors from "./internal/errors.js"
 import * as Invoices from "./internal/invoices.js"
 import * as KeyedLock from "./internal/keyedLock.js"
 import * as MeterEvents from "./internal/meterEvents.js"
+import * as Preview from "./internal/preview.js"
 import { decodeId, idOf, isDuplicateIdentifier, listAll, memoizeSuccess } from "./internal/sdk.js"
 import * as Webhook from "./internal/webhook.js"
 import * as StripeClient from "./StripeClient.js"
@@ -348,7 +349,9 @@ export const make = (
       meterEventSummaries,
       listEvents,
       retrieveEvent,
-      verifyWebhook
+      verifyWebhook,
+      previewInvoice: Preview.previewInvoice(client, priceId),
+      createSetupSession: Preview.createSetupSession(client)
     } satisfies Port.StripeService
   })
 

@@ -135,13 +135,18 @@ export const describeConfigError = (error: ConfigError.ConfigError): string => {
   return [...new Set(lines)].join("; ")
 }
 
+/** Read a `Config`, failing with a `BillingConfigError` that names the variable. @since 0.2.0 @category flows */
+export const loadWith = <A>(settings: Config.Config<A>): Effect.Effect<A, BillingConfigError> =>
+  Effect.either(settings).pipe(
+    Effect.flatMap(Either.match({
+      onLeft: (e) =>
+        Effect.fail(new BillingConfigError({ message: `invalid configuration: ${describeConfigError(e)}` })),
+      onRight: Effect.succeed
+    }))
+  )
+
 /** Read `config`, failing with a `BillingConfigError` that names the variable. @since 0.1.0 @category flows */
-export const load: Effect.Effect<BillingSettings, BillingConfigError> = Effect.either(config).pipe(
-  Effect.flatMap(Either.match({
-    onLeft: (e) => Effect.fail(new BillingConfigError({ message: `invalid configuration: ${describeConfigError(e)}` })),
-    onRight: Effect.succeed
-  }))
-)
+export const load: Effect.Effect<BillingSettings, BillingConfigError> = loadWith(config)
 
 /** `BillingConfig` from the environment. @since 0.1.0 @category layers */
 export const layerConfig: Layer.Layer<BillingConfig, BillingConfigError> = Layer.effect(BillingConfig, load)

@@ -141,6 +141,40 @@ export interface OpenInvoice {
   readonly autoAdvance: boolean
 }
 
+/**
+ * What Stripe would invoice a subscription now (`POST /v1/invoices/create_preview`; the upcoming-invoice
+ * endpoint was removed in API 2025-03-31): amounts in the currency's smallest unit.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface InvoicePreview {
+  readonly currency: string
+  /** The invoice total before the customer's credit balance. */
+  readonly total: number
+  /** What the customer would be charged. */
+  readonly amountDue: number
+  /** Metered units on the preview's usage lines. */
+  readonly units: number
+  /** The billing period the usage lines cover, epoch seconds, `[periodStart, periodEnd)`. */
+  readonly periodStart: number
+  readonly periodEnd: number
+}
+
+/**
+ * A hosted page where a customer adds a card: a Checkout Session in setup mode. Completing it sends
+ * `setup_intent.succeeded`, which promotes.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface SetupSession {
+  readonly id: string
+  readonly url: string
+  /** Epoch seconds after which the page no longer works. */
+  readonly expiresAt: number
+}
+
 /** The Stripe operations billing needs. @since 0.1.0 @category models */
 export interface StripeService {
   /**
@@ -197,6 +231,23 @@ export interface StripeService {
   readonly meterEventSummaries: (
     input: { readonly customerId: CustomerId; readonly start: number; readonly end: number }
   ) => Effect.Effect<ReadonlyArray<MeterEventSummary>, StripeError>
+  /** The invoice Stripe would send for the subscription's current period if it ended now. */
+  readonly previewInvoice: (
+    input: { readonly customerId: CustomerId; readonly subscriptionId: SubscriptionId }
+  ) => Effect.Effect<InvoicePreview, StripeError>
+  /**
+   * A Checkout Session in setup mode for the customer; the same `idempotencyKey` within 24 hours
+   * answers the same session.
+   */
+  readonly createSetupSession: (
+    input: {
+      readonly customerId: CustomerId
+      readonly idempotencyKey: string
+      readonly successUrl: string
+      readonly cancelUrl?: string | undefined
+      readonly currency: string
+    }
+  ) => Effect.Effect<SetupSession, StripeError>
   /**
    * A v2 event in full, as raw JSON (`GET /v2/core/events/:id`): a thin event notification (a meter
    * error report) carries its id and type only.

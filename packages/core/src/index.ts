@@ -8,10 +8,16 @@
 export * as BillingConfig from "./BillingConfig.js"
 /** Paying the open invoices a cancel stopped collecting. */
 export * as Collection from "./Collection.js"
+/** A link where a free customer adds a card. */
+export * as CardLink from "./CardLink.js"
 /** The customer record and its usage ledger. */
 export * as Customer from "./Customer.js"
 /** The `CustomerRepo` port. */
 export * as CustomerRepo from "./CustomerRepo.js"
+/** Settings of the customer-facing side. */
+export * as CustomerSettings from "./CustomerSettings.js"
+/** What a customer sees of their usage and bill. */
+export * as CustomerUsage from "./CustomerUsage.js"
 /** Handling Stripe webhook events. */
 export * as HandleEvent from "./HandleEvent.js"
 /** Branded identifiers. */

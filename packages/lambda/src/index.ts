@@ -1,6 +1,6 @@
 /**
- * @augint-billing/lambda: the AWS Lambda shell. Handler entries are `handlers/webhook` and
- * `handlers/schedule` (bundled by `npm run bundle`); these modules build them.
+ * @augint-billing/lambda: the AWS Lambda shell. Handler entries are `handlers/webhook`,
+ * `handlers/schedule` and `handlers/usage` (bundled by `npm run bundle`); these modules build them.
  *
  * @since 0.1.0
  */
@@ -11,5 +11,7 @@ export * as Emf from "./Emf.js"
 export * as LambdaRuntime from "./LambdaRuntime.js"
 /** The hourly usage sync handler. */
 export * as Schedule from "./Schedule.js"
+/** The customer usage endpoint. */
+export * as UsageApi from "./UsageApi.js"
 /** The Stripe webhook handler. */
 export * as Webhook from "./Webhook.js"

@@ -2,7 +2,15 @@
 // call, counted by the in-memory ports over a customer's whole life (promotion, usage, invoices,
 // demotion, cancellation, deletion). Each Lambda's policy is these methods' actions (Template.test.ts).
 import { IamActions } from "@augint-billing/adapters-aws"
-import { BillingConfig, HandleEvent, Ids, UsageSync } from "@augint-billing/core"
+import {
+  BillingConfig,
+  CardLink,
+  CustomerSettings,
+  CustomerUsage,
+  HandleEvent,
+  Ids,
+  UsageSync
+} from "@augint-billing/core"
 import { Driver, Memory, StripeEvents } from "@augint-billing/testkit"
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect, Layer, Option, TestClock } from "effect"
@@ -90,4 +98,21 @@ describe("the port methods each Lambda's flow calls", () => {
 
       assert.deepStrictEqual(yield* awsMethodsCalled, [...IamActions.scheduleMethods].sort())
     }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("the usage endpoint's flows call exactly IamActions.usageMethods", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const driver = yield* Driver.Driver
+      yield* promoted(1, 50)
+      yield* driver.signUp({ customerId: customer(2), apiKeyId: key(2) })
+      yield* awsMethodsCalled
+      yield* CustomerUsage.usageOfKey(key(1))
+      yield* CustomerUsage.usageOf(customer(2))
+      yield* CardLink.cardLink(customer(2))
+      assert.deepStrictEqual(yield* awsMethodsCalled, [...IamActions.usageMethods].sort())
+    }).pipe(
+      Effect.provide(
+        Layer.merge(TestLayer, CustomerSettings.layer({ cardLinkSuccessUrl: "https://seller.example/ok" }))
+      )
+    ))
 })

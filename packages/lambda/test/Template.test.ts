@@ -80,6 +80,23 @@ describe("template.yaml", () => {
     assert.deepStrictEqual(tableOnly.map((s) => s.Resource), [[{ "Fn::GetAtt": ["CustomerTable", "Arn"] }]])
   })
 
+  it("the usage endpoint may call exactly IamActions.usage: reads only, one key's GetUsage", () => {
+    assert.deepStrictEqual(sorted(actionsOf("UsageFunction")), sorted(IamActions.usage))
+    for (const write of ["dynamodb:PutItem", "dynamodb:DeleteItem", "apigateway:POST", "apigateway:DELETE"]) {
+      assert.isFalse(actionsOf("UsageFunction").has(write), write)
+    }
+    const plans = statements("UsageFunction").filter((s) => s.Sid === "UsagePlansRead").flatMap((s) => s.Resource)
+    for (const r of plans) assert.match(JSON.stringify(r), /\/usage"/)
+    // Only the seller's own API may invoke it, and only when its id is given.
+    const permission = parsed.Resources.UsageApiPermission as Resource & { Condition: string }
+    assert.strictEqual(permission.Condition, "HasUsageApi")
+    assert.strictEqual(permission.Properties.Principal, "apigateway.amazonaws.com")
+    assert.include(JSON.stringify(permission.Properties.SourceArn), ":${UsageApiId}/*")
+    assert.deepStrictEqual(parsed.Resources.UsageFunction!.Properties.ReservedConcurrentExecutions, {
+      "Fn::If": ["ReserveUsageConcurrency", { Ref: "UsageReservedConcurrency" }, { Ref: "AWS::NoValue" }]
+    })
+  })
+
   it("the public webhook has a reserved concurrency (parameter, default 20; -1 reserves none)", () => {
     const fn = parsed.Resources.WebhookFunction!.Properties
     assert.deepStrictEqual(fn.ReservedConcurrentExecutions, {
@@ -90,7 +107,7 @@ describe("template.yaml", () => {
   })
 
   it("every statement allows, on named resources only", () => {
-    for (const fn of ["WebhookFunction", "ScheduleFunction"]) {
+    for (const fn of ["WebhookFunction", "ScheduleFunction", "UsageFunction"]) {
       for (const s of statements(fn)) {
         assert.strictEqual(s.Effect, "Allow")
         for (const r of s.Resource) {
@@ -106,6 +123,7 @@ describe("template.yaml", () => {
     }
     // Only the webhook reads the signing secret.
     assert.notInclude(JSON.stringify(statements("ScheduleFunction")), "StripeWebhookSecretArn")
+    assert.notInclude(JSON.stringify(statements("UsageFunction")), "StripeWebhookSecretArn")
   })
 
   it("the table has the adapters' layout: key, sparse GSI, TTL", () => {

@@ -60,6 +60,26 @@ export interface MemoryStripeCustomer {
   metadata: Record<string, string>
 }
 
+/** A Checkout Session in setup mode as the in-memory Stripe keeps it. @since 0.2.0 @category models */
+export interface MemorySetupSession {
+  readonly id: string
+  readonly customerId: Ids.CustomerId
+  readonly url: string
+  /** The idempotency key it was created with; Stripe replays it for 24 hours. */
+  readonly idempotencyKey: string
+  /** Epoch millis it was created. */
+  readonly createdAt: number
+  /** Epoch seconds. */
+  readonly expiresAt: number
+  status: "open" | "complete"
+}
+
+/** The metered price: per-unit amount in the currency's smallest unit (`unit_amount_decimal`). @since 0.2.0 @category models */
+export interface MemoryPrice {
+  readonly unitAmountDecimal: number
+  readonly currency: string
+}
+
 /** A meter event the in-memory Stripe accepted. @since 0.1.0 @category models */
 export interface AcceptedMeterEvent {
   readonly customerId: Ids.CustomerId
@@ -85,6 +105,8 @@ export type Method =
   | "Stripe.retrieveEvent"
   | "Stripe.reportUsageBatch"
   | "Stripe.verifyWebhook"
+  | "Stripe.previewInvoice"
+  | "Stripe.createSetupSession"
   | "UsageSource.getUsagePage"
   | "CustomerRepo.get"
   | "CustomerRepo.findByApiKey"
@@ -111,6 +133,8 @@ export const methods: ReadonlyArray<Method> = [
   "Stripe.meterEventSummaries",
   "Stripe.listEvents",
   "Stripe.verifyWebhook",
+  "Stripe.previewInvoice",
+  "Stripe.createSetupSession",
   "UsageSource.getUsagePage",
   "CustomerRepo.get",
   "CustomerRepo.findByApiKey",
@@ -231,6 +255,10 @@ export interface State {
   readonly invoices: Map<string, MemoryInvoice>
   /** Cards the issuer declines: an invoice paid with one stays open (`StripeMemory.payWith`). */
   readonly declinedCards: Set<string>
+  /** Checkout Sessions in setup mode, by id. */
+  readonly setupSessions: Map<string, MemorySetupSession>
+  /** The metered price subscriptions bill their meter's usage at. */
+  meteredPrice: MemoryPrice
   webhookSecret: string
   nextId: number
   // DynamoDB
@@ -275,6 +303,8 @@ export const make = (options: Options = {}): State => ({
   v2Events: new Map(),
   invoices: new Map(),
   declinedCards: new Set(),
+  setupSessions: new Map(),
+  meteredPrice: { unitAmountDecimal: 0.1, currency: "usd" },
   webhookSecret: options.webhookSecret ?? "whsec_testkit",
   nextId: 1,
   records: new Map(),

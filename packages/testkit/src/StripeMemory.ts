@@ -10,6 +10,7 @@
  */
 import { type Ids, Stripe, UtcDay } from "@augint-billing/core"
 import { Clock, Duration, Effect, Layer, Stream } from "effect"
+import { preview, setupSession } from "./internal/billing.js"
 import { instrument, instrumentStream } from "./internal/instrument.js"
 import { attachedCards, payWith } from "./internal/payments.js"
 import { parseHeader, safeEqual, sign } from "./internal/signature.js"
@@ -21,8 +22,13 @@ const notFound = (message: string) => new Stripe.StripeError({ reason: "NotFound
 /** The webhook timestamp tolerance, as the Stripe adapter uses it. @since 0.1.0 @category constants */
 export const WEBHOOK_TOLERANCE_SECONDS = 300
 
+// The billing helpers answer a value or the error Stripe would send.
+const orFail = <A>(result: A | Stripe.StripeError): Effect.Effect<A, Stripe.StripeError> =>
+  result instanceof Stripe.StripeError ? Effect.fail(result) : Effect.succeed(result)
+
 const LIVE_STATUSES: ReadonlySet<string> = new Set(["active", "trialing", "past_due"])
 
+export { addMonths, completeSetupSession, currentPeriod } from "./internal/billing.js"
 export {
   attachCard,
   attachedCards,
@@ -248,6 +254,18 @@ export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.Memory
             const event = state.v2Events.get(eventId)
             return event === undefined ? Effect.fail(notFound(`No such event: '${eventId}'`)) : Effect.succeed(event)
           })
+        ),
+      previewInvoice: (input) =>
+        instrument(
+          state,
+          "Stripe.previewInvoice",
+          Effect.flatMap(Clock.currentTimeMillis, (now) => orFail(preview(state, input, now)))
+        ),
+      createSetupSession: (input) =>
+        instrument(
+          state,
+          "Stripe.createSetupSession",
+          Effect.flatMap(Clock.currentTimeMillis, (now) => orFail(setupSession(state, input, now)))
         ),
       listEvents: ({ since }) =>
         instrumentStream(

@@ -9,6 +9,7 @@ import { Effect, Schema } from "effect"
 import * as Customers from "../Customers.js"
 import { print } from "../Output.js"
 import { apiKeyArg, customerArg, described, withEnv } from "../Shell.js"
+import * as CustomerUsage from "./CustomerUsage.js"
 
 const list = Command.make("list", {
   plan: Options.choice("plan", ["FREE", "METERED"]).pipe(Options.optional, Options.withDescription("Only this plan"))
@@ -66,5 +67,5 @@ const unlink = Command.make("unlink", {
  */
 export const command = Command.make("customers").pipe(
   Command.withDescription(described("Customer links: list, show, link, unlink.", "ai-billing customers list")),
-  Command.withSubcommands([list, show, link, unlink])
+  Command.withSubcommands([list, show, link, unlink, ...CustomerUsage.commands])
 )
