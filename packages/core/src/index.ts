@@ -32,6 +32,8 @@ export * as Stripe from "./Stripe.js"
 export * as StripeEvent from "./StripeEvent.js"
 /** Cancelling the metered subscriptions a record no longer needs. */
 export * as Subscriptions from "./Subscriptions.js"
+/** One sync run's deadline, order and tally. */
+export * as SyncRun from "./SyncRun.js"
 /** Errors that say whether a retry can help. */
 export * as Transient from "./Transient.js"
 /** Reading usage counts, every page. */
