@@ -33,6 +33,7 @@ export const commands = {
   planAdmin: {
     GetUsagePlansCommand: ["apigateway:GET"],
     GetUsagePlanCommand: ["apigateway:GET"],
+    GetUsagePlanKeysCommand: ["apigateway:GET"],
     CreateUsagePlanKeyCommand: ["apigateway:POST"],
     DeleteUsagePlanKeyCommand: ["apigateway:DELETE"]
   },
@@ -111,7 +112,8 @@ export const methods: Readonly<Record<PortMethod, ReadonlyArray<string>>> = {
   "UsageSource.getUsagePage": ["apigateway:GET"],
   "PlanAdmin.plansOf": ["apigateway:GET"],
   "PlanAdmin.addKey": ["apigateway:GET", "apigateway:POST"],
-  "PlanAdmin.removeKey": ["apigateway:GET", "apigateway:DELETE"]
+  "PlanAdmin.removeKey": ["apigateway:GET", "apigateway:DELETE"],
+  "PlanAdmin.keysPage": ["apigateway:GET"]
 }
 
 /**
@@ -133,7 +135,8 @@ export const webhookMethods: ReadonlyArray<PortMethod> = [
 ]
 
 /**
- * The port methods `syncUsage` (the schedule) calls: the candidate index, records, GetUsage.
+ * The port methods `syncUsage` (the schedule) calls: the candidate index, records, GetUsage, the
+ * metered plan's keys, and the key moves that repair a candidate whose key is in the wrong plan.
  *
  * @since 0.2.0
  * @category models
@@ -142,7 +145,11 @@ export const scheduleMethods: ReadonlyArray<PortMethod> = [
   "CustomerRepo.listSyncCandidates",
   "CustomerRepo.get",
   "CustomerRepo.update",
-  "UsageSource.getUsagePage"
+  "UsageSource.getUsagePage",
+  "PlanAdmin.keysPage",
+  "PlanAdmin.plansOf",
+  "PlanAdmin.addKey",
+  "PlanAdmin.removeKey"
 ]
 
 /** The distinct actions of some port methods, sorted. */

@@ -13,6 +13,7 @@ import { type ApiKeyId, CustomerId, MeterEventIdentifier } from "./Ids.js"
 import { fnv1a64 } from "./internal/hash.js"
 import * as Ports from "./internal/ports.js"
 import * as NewLink from "./NewLink.js"
+import * as PlanRepair from "./PlanRepair.js"
 import { Stripe, type StripeError } from "./Stripe.js"
 import * as Subscriptions from "./Subscriptions.js"
 import * as SyncRun from "./SyncRun.js"
@@ -317,6 +318,8 @@ export const syncUsage = Effect.fn("UsageSync.syncUsage")(function*(
   const days = UtcDay.range(UtcDay.fromMillis(startedAt), config.lookbackDays)
   const observed = yield* UsageRead.readUsage({ usagePlanId: config.meteredPlanId, days })
   const stopAt = SyncRun.stopAt(options.deadline)
+  // A dry run moves no key; a real one checks every candidate's plan against this list.
+  const metered = options.dryRun ? undefined : yield* PlanRepair.meteredKeys()
 
   // Read whole before syncing, to order it: a record is small next to the usage map already held.
   const candidates: ReadonlyArray<Customer.Customer> = options.customerIds === undefined
@@ -327,7 +330,7 @@ export const syncUsage = Effect.fn("UsageSync.syncUsage")(function*(
   const one = (customer: Customer.Customer) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
       if (now >= stopAt) return Effect.sync(() => void counts.customersLeft++)
-      return Effect.either(syncCustomer(customer, observed, options.dryRun ? { dryRun: true } : {})).pipe(
+      return Effect.either(syncCandidate(customer, observed, metered, startedAt)).pipe(
         Effect.map((result) => {
           SyncRun.count(counts, customer.customerId, result)
           options.onProgress?.(counts.customersSeen)
@@ -361,6 +364,27 @@ export const syncUsage = Effect.fn("UsageSync.syncUsage")(function*(
   }
   return result
 })
+
+/**
+ * One candidate of a run: its usage, then its key's plan against the run's list of metered keys (a
+ * dry run, `metered` undefined, only reports). The single-process run and fanned-out workers share it.
+ *
+ * @since 0.3.0
+ * @category flows
+ */
+export const syncCandidate = (
+  customer: Customer.Customer,
+  observed: UsageRead.Observed,
+  metered: ReadonlySet<ApiKeyId> | undefined,
+  runStartedAt: number
+) =>
+  metered === undefined
+    ? syncCustomer(customer, observed, { dryRun: true })
+    : Effect.flatMap(syncCustomer(customer, observed), (sync) =>
+      sync.contended ? Effect.succeed(sync) : PlanRepair.repair(customer, metered, {
+        runStartedAt,
+        flush: flushCustomer
+      }).pipe(Effect.map((planRepaired) => ({ ...sync, planRepaired }))))
 
 /**
  * Report one customer's unreported metered usage now (demotion, `invoice.created`): reads only that

@@ -20,6 +20,8 @@ export * as KeyMove from "./KeyMove.js"
 export * as NewLink from "./NewLink.js"
 /** The `PlanAdmin` port. */
 export * as PlanAdmin from "./PlanAdmin.js"
+/** The sync's repair of keys left in the wrong usage plan. */
+export * as PlanRepair from "./PlanRepair.js"
 /** What an event calls for. */
 export * as Policy from "./Policy.js"
 /** How an applied event changes the customer record. */
