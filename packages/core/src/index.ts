@@ -10,6 +10,8 @@ export * as BillingConfig from "./BillingConfig.js"
 export * as Customer from "./Customer.js"
 /** The `CustomerRepo` port. */
 export * as CustomerRepo from "./CustomerRepo.js"
+/** The sync fanned out: coordinator and workers. */
+export * as FanOut from "./FanOut.js"
 /** Handling Stripe webhook events. */
 export * as HandleEvent from "./HandleEvent.js"
 /** Branded identifiers. */
