@@ -37,6 +37,10 @@ export const commands = {
     CreateUsagePlanKeyCommand: ["apigateway:POST"],
     DeleteUsagePlanKeyCommand: ["apigateway:DELETE"]
   },
+  /** `SqsWorkQueue`: the fanned-out sync's coordinator sends work items (`SendMessageBatch` is authorised as `SendMessage`). */
+  workQueue: {
+    SendMessageBatchCommand: ["sqs:SendMessage"]
+  },
   /** `Secrets`: Secrets Manager reads (plus `kms:Decrypt` when the secret uses a customer-managed key). */
   secrets: {
     GetSecretValueCommand: ["secretsmanager:GetSecretValue"]
@@ -71,6 +75,9 @@ export const usageSource: ReadonlyArray<string> = actionsOf(commands.usageSource
 
 /** `ApiGatewayPlanAdmin` (the `PlanAdmin` port), on `/usageplans`, `/usageplans/<planId>` and its `keys`. @since 0.1.0 @category models */
 export const planAdmin: ReadonlyArray<string> = actionsOf(commands.planAdmin)
+
+/** `SqsWorkQueue` (the fan-out's coordinator), on the work queue. @since 0.3.0 @category models */
+export const workQueue: ReadonlyArray<string> = actionsOf(commands.workQueue)
 
 /** `Secrets` (the `StripeSecrets` service), on the secret ARNs. @since 0.1.0 @category models */
 export const secrets: ReadonlyArray<string> = actionsOf(commands.secrets)
