@@ -1,6 +1,6 @@
 /**
  * The `PlanAdmin` port on API Gateway usage plan keys: `GetUsagePlans` with `keyId` for a key's plans,
- * `CreateUsagePlanKey` and `DeleteUsagePlanKey`, all through the shared management-API rate limiter.
+ * `GetUsagePlanKeys` for a plan's keys, `CreateUsagePlanKey` and `DeleteUsagePlanKey`, all through the shared management-API rate limiter.
  *
  * Before writing, the adapter checks the port's preconditions itself (the target plan exists; the key
  * is not already in it or in another plan on one of its stages; a key to remove is in the plan), so the
@@ -17,6 +17,7 @@ import {
   CreateUsagePlanKeyCommand,
   DeleteUsagePlanKeyCommand,
   GetUsagePlanCommand,
+  GetUsagePlanKeysCommand,
   GetUsagePlansCommand,
   type UsagePlan
 } from "@aws-sdk/client-api-gateway"
@@ -128,7 +129,31 @@ export const make = (api: ApiGateway.ApiGatewayService): PlanAdmin.PlanAdminServ
       )
     }).pipe(Effect.withSpan("ApiGatewayPlanAdmin.removeKey", { attributes: { ...input } }))
 
-  return { plansOf, addKey, removeKey }
+  const isKeyId = Schema.is(Ids.ApiKeyId)
+
+  const keysPage = (input: { readonly usagePlanId: Ids.UsagePlanId; readonly position?: string }) =>
+    call("GetUsagePlanKeys", (abortSignal) =>
+      api.client.send(
+        new GetUsagePlanKeysCommand({
+          usagePlanId: input.usagePlanId,
+          limit: PlanAdmin.MAX_KEYS_PAGE_SIZE,
+          ...(input.position === undefined ? {} : { position: input.position })
+        }),
+        { abortSignal }
+      )).pipe(
+        Effect.flatMap((page) =>
+          Effect.forEach(page.items ?? [], (item) =>
+            isKeyId(item.id)
+              ? Effect.succeed(item.id)
+              : fail("BadRequest", `GetUsagePlanKeys returned a key with a malformed id ${JSON.stringify(item.id)}`))
+            .pipe(Effect.map((keys): PlanAdmin.KeysPage =>
+              page.position === undefined || page.position === "" ? { keys } : { keys, position: page.position }
+            ))
+        ),
+        Effect.withSpan("ApiGatewayPlanAdmin.keysPage", { attributes: { usagePlanId: input.usagePlanId } })
+      )
+
+  return { plansOf, addKey, removeKey, keysPage }
 }
 
 /**

@@ -33,8 +33,13 @@ export const commands = {
   planAdmin: {
     GetUsagePlansCommand: ["apigateway:GET"],
     GetUsagePlanCommand: ["apigateway:GET"],
+    GetUsagePlanKeysCommand: ["apigateway:GET"],
     CreateUsagePlanKeyCommand: ["apigateway:POST"],
     DeleteUsagePlanKeyCommand: ["apigateway:DELETE"]
+  },
+  /** `SqsWorkQueue`: the fanned-out sync's coordinator sends work items (`SendMessageBatch` is authorised as `SendMessage`). */
+  workQueue: {
+    SendMessageBatchCommand: ["sqs:SendMessage"]
   },
   /** `Secrets`: Secrets Manager reads (plus `kms:Decrypt` when the secret uses a customer-managed key). */
   secrets: {
@@ -70,6 +75,9 @@ export const usageSource: ReadonlyArray<string> = actionsOf(commands.usageSource
 
 /** `ApiGatewayPlanAdmin` (the `PlanAdmin` port), on `/usageplans`, `/usageplans/<planId>` and its `keys`. @since 0.1.0 @category models */
 export const planAdmin: ReadonlyArray<string> = actionsOf(commands.planAdmin)
+
+/** `SqsWorkQueue` (the fan-out's coordinator), on the work queue. @since 0.3.0 @category models */
+export const workQueue: ReadonlyArray<string> = actionsOf(commands.workQueue)
 
 /** `Secrets` (the `StripeSecrets` service), on the secret ARNs. @since 0.1.0 @category models */
 export const secrets: ReadonlyArray<string> = actionsOf(commands.secrets)
@@ -111,7 +119,8 @@ export const methods: Readonly<Record<PortMethod, ReadonlyArray<string>>> = {
   "UsageSource.getUsagePage": ["apigateway:GET"],
   "PlanAdmin.plansOf": ["apigateway:GET"],
   "PlanAdmin.addKey": ["apigateway:GET", "apigateway:POST"],
-  "PlanAdmin.removeKey": ["apigateway:GET", "apigateway:DELETE"]
+  "PlanAdmin.removeKey": ["apigateway:GET", "apigateway:DELETE"],
+  "PlanAdmin.keysPage": ["apigateway:GET"]
 }
 
 /**
@@ -133,7 +142,8 @@ export const webhookMethods: ReadonlyArray<PortMethod> = [
 ]
 
 /**
- * The port methods `syncUsage` (the schedule) calls: the candidate index, records, GetUsage.
+ * The port methods `syncUsage` (the schedule) calls: the candidate index, records, GetUsage, the
+ * metered plan's keys, and the key moves that repair a candidate whose key is in the wrong plan.
  *
  * @since 0.2.0
  * @category models
@@ -142,7 +152,11 @@ export const scheduleMethods: ReadonlyArray<PortMethod> = [
   "CustomerRepo.listSyncCandidates",
   "CustomerRepo.get",
   "CustomerRepo.update",
-  "UsageSource.getUsagePage"
+  "UsageSource.getUsagePage",
+  "PlanAdmin.keysPage",
+  "PlanAdmin.plansOf",
+  "PlanAdmin.addKey",
+  "PlanAdmin.removeKey"
 ]
 
 /**

@@ -68,3 +68,10 @@ export * as IamActions from "./IamActions.js"
  * @category modules
  */
 export * as Secrets from "./Secrets.js"
+/**
+ * The fanned-out sync's work queue on SQS.
+ *
+ * @since 0.3.0
+ * @category modules
+ */
+export * as SqsWorkQueue from "./SqsWorkQueue.js"

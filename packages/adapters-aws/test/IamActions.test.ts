@@ -79,6 +79,9 @@ const expectedActions = (command: string, sdk: string | undefined, text: string)
     }
     case "@aws-sdk/client-secrets-manager":
       return [`secretsmanager:${operation}`]
+    // SQS authorises the batch APIs as their single-message action.
+    case "@aws-sdk/client-sqs":
+      return [`sqs:${operation.replace(/Batch$/, "")}`]
     default:
       return assert.fail(`${command} is imported from ${sdk ?? "nowhere"}, not a known SDK client`)
   }
@@ -91,7 +94,8 @@ const owners: Record<string, ReadonlyArray<keyof typeof IamActions.commands>> = 
   "ApiGatewayUsageSource.ts": ["usageSource"],
   "ApiGatewayPlanAdmin.ts": ["planAdmin"],
   "ApiGateway.ts": ["describeUsagePlan"],
-  "Secrets.ts": ["secrets"]
+  "Secrets.ts": ["secrets"],
+  "SqsWorkQueue.ts": ["workQueue"]
 }
 
 const commandNames = (groups: ReadonlyArray<keyof typeof IamActions.commands>) =>
@@ -183,6 +187,7 @@ describe("IamActions", () => {
       "describeTable, describeUsagePlan (infra status)": IamActions.infraStatus,
       ApiGatewayUsageSource: IamActions.usageSource,
       ApiGatewayPlanAdmin: IamActions.planAdmin,
+      SqsWorkQueue: IamActions.workQueue,
       Secrets: IamActions.secrets
     })
   })
@@ -280,8 +285,11 @@ describe("IamActions.methods", () => {
         assert.notInclude(fn, action)
       }
     }
+    // The schedule moves keys too: plan repair (issue 9).
     assert.deepStrictEqual(IamActions.schedule, [
+      "apigateway:DELETE",
       "apigateway:GET",
+      "apigateway:POST",
       "dynamodb:GetItem",
       "dynamodb:PutItem",
       "dynamodb:Query",

@@ -52,7 +52,8 @@ export const defaults: BillingSettings = {
   demotionPolicy: DemotionPolicy.FinalAttempt(),
   settleWindow: Duration.hours(1),
   syncConcurrency: 16,
-  lookbackDays: 2,
+  // Today, yesterday and the day before: a run after a whole missed day still reads its last hours.
+  lookbackDays: 3,
   processedEventTtl: Duration.days(7)
 }
 

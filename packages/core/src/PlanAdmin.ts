@@ -44,6 +44,16 @@ export class PlanAdminError extends Schema.TaggedError<PlanAdminError>()("PlanAd
   }
 }
 
+/** One page of a plan's keys. @since 0.3.0 @category models */
+export interface KeysPage {
+  readonly keys: ReadonlyArray<ApiKeyId>
+  /** Where the next page starts; absent on the last page. */
+  readonly position?: string
+}
+
+/** The most keys `GetUsagePlanKeys` returns a page (its `limit`, default 25). @since 0.3.0 @category constants */
+export const MAX_KEYS_PAGE_SIZE = 500
+
 /** Usage plan membership of API keys. @since 0.1.0 @category services */
 export interface PlanAdminService {
   /** The usage plans the key is in (API Gateway allows one per stage; normally zero or one). */
@@ -52,6 +62,14 @@ export interface PlanAdminService {
   readonly addKey: (
     input: { readonly usagePlanId: UsagePlanId; readonly apiKeyId: ApiKeyId }
   ) => Effect.Effect<void, PlanAdminError>
+  /**
+   * One page of the keys in a plan (API Gateway's `GetUsagePlanKeys`, at most `MAX_KEYS_PAGE_SIZE` a
+   * page); `position` continues from the previous page and is absent on the last. The sync reads the
+   * metered plan's keys once a run to check every candidate's membership in one pass.
+   */
+  readonly keysPage: (
+    input: { readonly usagePlanId: UsagePlanId; readonly position?: string }
+  ) => Effect.Effect<KeysPage, PlanAdminError>
   /** Remove the key from a plan; `NotFound` when it is not in it. */
   readonly removeKey: (
     input: { readonly usagePlanId: UsagePlanId; readonly apiKeyId: ApiKeyId }

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Duration, Effect, type Either, Option, Schema, Stream } from "effect"
+import { Array as Arr, Clock, Duration, Effect, Option, Schema, Stream } from "effect"
 import { BillingConfig } from "./BillingConfig.js"
 import * as Customer from "./Customer.js"
 import { CustomerRepo, type CustomerRepoError } from "./CustomerRepo.js"
@@ -13,8 +13,10 @@ import { type ApiKeyId, CustomerId, MeterEventIdentifier } from "./Ids.js"
 import { fnv1a64 } from "./internal/hash.js"
 import * as Ports from "./internal/ports.js"
 import * as NewLink from "./NewLink.js"
+import * as PlanRepair from "./PlanRepair.js"
 import { Stripe, type StripeError } from "./Stripe.js"
 import * as Subscriptions from "./Subscriptions.js"
+import * as SyncRun from "./SyncRun.js"
 import * as UsageRead from "./UsageRead.js"
 import * as UtcDay from "./UtcDay.js"
 
@@ -210,7 +212,8 @@ const reportDay = (
   }
   if (options.dryRun) return Effect.succeed({ ...sync, unitsReported: sync.unitsReported + pending.value })
   return Effect.gen(function*() {
-    const written = yield* ports.repo.update({ ...current, pending }).pipe(
+    // `updatedAt` orders the next run's candidates (`SyncRun.fairOrder`): a synced customer goes last.
+    const written = yield* ports.repo.update({ ...current, pending, updatedAt: options.now }).pipe(
       Effect.map(Option.some),
       Effect.catchTag("VersionConflict", () => Effect.succeedNone)
     )
@@ -260,6 +263,12 @@ export const SyncReport = Schema.Struct({
   customersSkipped: Schema.Int,
   customersContended: Schema.Int,
   customersFailed: Schema.Int,
+  // Optional when decoded: reports stored before these fields existed read as a full run.
+  /** The run stopped taking customers before its deadline; `customersLeft` were not started. */
+  stoppedEarly: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  customersLeft: Schema.optionalWith(Schema.Int, { default: () => 0 }),
+  /** Candidates whose API key was in another usage plan than their record says, and was moved. */
+  plansRepaired: Schema.optionalWith(Schema.Int, { default: () => 0 }),
   unitsReported: Schema.Int,
   meterEventsSent: Schema.Int,
   failures: Schema.Array(Schema.Struct({ customerId: CustomerId, reason: Schema.String })),
@@ -274,7 +283,7 @@ export type SyncReport = typeof SyncReport.Type
  * @since 0.1.0
  * @category constants
  */
-export const MAX_LISTED = 100
+export const MAX_LISTED = SyncRun.MAX_LISTED
 
 /** Options of a sync run. @since 0.1.0 @category models */
 export interface SyncOptions {
@@ -284,11 +293,18 @@ export interface SyncOptions {
   readonly dryRun?: boolean
   /** Called after each customer, for progress display. */
   readonly onProgress?: (done: number) => void
+  /**
+   * When (epoch millis, by the `Clock`) the run must be over, e.g. the Lambda's remaining time less a
+   * margin: no customer is started after `SyncRun.stopAt(deadline)`. Default: none.
+   */
+  readonly deadline?: number
 }
 
 /**
  * Report every sync candidate's new metered usage for today and the days before it (lookback). One
- * customer's failure never stops the others; the report says who failed and why.
+ * customer's failure never stops the others; the report says who failed and why. Candidates are taken
+ * least recently written first, and a run with a deadline stops starting customers before it, so a
+ * run cut short leaves the next one to start where it stopped (`SyncRun.fairOrder`).
  *
  * @since 0.1.0
  * @category flows
@@ -301,55 +317,29 @@ export const syncUsage = Effect.fn("UsageSync.syncUsage")(function*(
   const startedAt = yield* Clock.currentTimeMillis
   const days = UtcDay.range(UtcDay.fromMillis(startedAt), config.lookbackDays)
   const observed = yield* UsageRead.readUsage({ usagePlanId: config.meteredPlanId, days })
+  const stopAt = SyncRun.stopAt(options.deadline)
+  // A dry run moves no key; a real one checks every candidate's plan against this list.
+  const metered = options.dryRun ? undefined : yield* PlanRepair.meteredKeys()
 
-  const candidates: Stream.Stream<Customer.Customer, CustomerRepoError> = options.customerIds === undefined
-    ? repo.listSyncCandidates()
-    : Stream.fromIterable(options.customerIds).pipe(
-      Stream.mapEffect((id) => repo.get(id)),
-      Stream.filterMap((o) => o)
-    )
+  // Read whole before syncing, to order it: a record is small next to the usage map already held.
+  const candidates: ReadonlyArray<Customer.Customer> = options.customerIds === undefined
+    ? SyncRun.fairOrder(yield* Stream.runCollect(repo.listSyncCandidates()))
+    : Arr.getSomes(yield* Effect.forEach(options.customerIds, (id) => repo.get(id)))
 
-  const report = {
-    customersSeen: 0,
-    customersReported: 0,
-    customersSkipped: 0,
-    customersContended: 0,
-    customersFailed: 0,
-    unitsReported: 0,
-    meterEventsSent: 0,
-    failures: [] as Array<{ customerId: CustomerId; reason: string }>,
-    anomalies: [] as Array<Anomaly>
-  }
-  const tally = (customer: Customer.Customer, result: Either.Either<CustomerSync, CustomerSyncError>) =>
-    Effect.sync(() => {
-      report.customersSeen++
-      if (result._tag === "Left") {
-        report.customersFailed++
-        if (report.failures.length < MAX_LISTED) {
-          report.failures.push({ customerId: customer.customerId, reason: describe(result.left) })
-        }
-      } else {
-        const r = result.right
-        report.unitsReported += r.unitsReported
-        report.meterEventsSent += r.eventsSent
-        if (r.contended) report.customersContended++
-        else if (r.unitsReported > 0) report.customersReported++
-        else report.customersSkipped++
-        for (const a of r.anomalies) if (report.anomalies.length < MAX_LISTED) report.anomalies.push(a)
-      }
-      options.onProgress?.(report.customersSeen)
+  const counts = SyncRun.emptyCounts<Anomaly>()
+  const one = (customer: Customer.Customer) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      if (now >= stopAt) return Effect.sync(() => void counts.customersLeft++)
+      return Effect.either(syncCandidate(customer, observed, metered, startedAt)).pipe(
+        Effect.map((result) => {
+          SyncRun.count(counts, customer.customerId, result)
+          options.onProgress?.(counts.customersSeen)
+        })
+      )
     })
-  // Each page of candidates is synced with bounded concurrency. `Stream.mapEffect` with concurrency
-  // forks a stream fiber per element (250-590 µs each); `Effect.forEach` over a chunk costs about 5 µs.
-  yield* Stream.runForEachChunk(candidates, (chunk) =>
-    Effect.forEach(
-      chunk,
-      (customer) =>
-        Effect.either(syncCustomer(customer, observed, options.dryRun ? { dryRun: true } : {})).pipe(
-          Effect.flatMap((result) => tally(customer, result))
-        ),
-      { concurrency: config.syncConcurrency, discard: true }
-    ))
+  // `Effect.forEach` over the list costs about 5 µs a customer; `Stream.mapEffect` with concurrency
+  // forks a stream fiber per element (250-590 µs each).
+  yield* Effect.forEach(candidates, one, { concurrency: config.syncConcurrency, discard: true })
   const finishedAt = yield* Clock.currentTimeMillis
   const result: SyncReport = {
     startedAt,
@@ -357,22 +347,44 @@ export const syncUsage = Effect.fn("UsageSync.syncUsage")(function*(
     days,
     dryRun: options.dryRun === true,
     usagePagesRead: observed.pages,
-    ...report
+    stoppedEarly: counts.customersLeft > 0,
+    ...counts
   }
   yield* Effect.logInfo("usage sync finished").pipe(Effect.annotateLogs({
     customersSeen: result.customersSeen,
     customersReported: result.customersReported,
     customersFailed: result.customersFailed,
+    customersLeft: result.customersLeft,
     unitsReported: result.unitsReported,
     durationMs: Duration.toMillis(Duration.millis(finishedAt - startedAt))
   }))
+  if (result.stoppedEarly) {
+    yield* Effect.logWarning("usage sync stopped before its deadline; the next run starts with the customers left")
+      .pipe(Effect.annotateLogs({ customersLeft: result.customersLeft }))
+  }
   return result
 })
 
-const describe = (error: CustomerSyncError): string =>
-  error._tag === "StripeError" || error._tag === "CustomerRepoError"
-    ? `${error._tag}(${error.reason}): ${error.message}`
-    : String(error)
+/**
+ * One candidate of a run: its usage, then its key's plan against the run's list of metered keys (a
+ * dry run, `metered` undefined, only reports). The single-process run and fanned-out workers share it.
+ *
+ * @since 0.3.0
+ * @category flows
+ */
+export const syncCandidate = (
+  customer: Customer.Customer,
+  observed: UsageRead.Observed,
+  metered: ReadonlySet<ApiKeyId> | undefined,
+  runStartedAt: number
+) =>
+  metered === undefined
+    ? syncCustomer(customer, observed, { dryRun: true })
+    : Effect.flatMap(syncCustomer(customer, observed), (sync) =>
+      sync.contended ? Effect.succeed(sync) : PlanRepair.repair(customer, metered, {
+        runStartedAt,
+        flush: flushCustomer
+      }).pipe(Effect.map((planRepaired) => ({ ...sync, planRepaired }))))
 
 /**
  * Report one customer's unreported metered usage now (demotion, `invoice.created`): reads only that

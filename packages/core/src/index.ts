@@ -18,6 +18,8 @@ export * as CustomerRepo from "./CustomerRepo.js"
 export * as CustomerSettings from "./CustomerSettings.js"
 /** What a customer sees of their usage and bill. */
 export * as CustomerUsage from "./CustomerUsage.js"
+/** The sync fanned out: coordinator and workers. */
+export * as FanOut from "./FanOut.js"
 /** Handling Stripe webhook events. */
 export * as HandleEvent from "./HandleEvent.js"
 /** Branded identifiers. */
@@ -30,6 +32,8 @@ export * as MeterErrors from "./MeterErrors.js"
 export * as NewLink from "./NewLink.js"
 /** The `PlanAdmin` port. */
 export * as PlanAdmin from "./PlanAdmin.js"
+/** The sync's repair of keys left in the wrong usage plan. */
+export * as PlanRepair from "./PlanRepair.js"
 /** What an event calls for. */
 export * as Policy from "./Policy.js"
 /** How an applied event changes the customer record. */
@@ -42,6 +46,8 @@ export * as Stripe from "./Stripe.js"
 export * as StripeEvent from "./StripeEvent.js"
 /** Cancelling the metered subscriptions a record no longer needs. */
 export * as Subscriptions from "./Subscriptions.js"
+/** One sync run's deadline, order and tally. */
+export * as SyncRun from "./SyncRun.js"
 /** Errors that say whether a retry can help. */
 export * as Transient from "./Transient.js"
 /** Reading usage counts, every page. */

@@ -20,7 +20,7 @@ describe("BillingConfig.load", () => {
       assert.deepStrictEqual(settings.demotionPolicy, BillingConfig.DemotionPolicy.FinalAttempt())
       assert.isTrue(Duration.equals(settings.settleWindow, Duration.hours(1)))
       assert.strictEqual(settings.syncConcurrency, 16)
-      assert.strictEqual(settings.lookbackDays, 2)
+      assert.strictEqual(settings.lookbackDays, 3)
       assert.isTrue(Duration.greaterThan(settings.processedEventTtl, Duration.days(3)))
       assert.deepStrictEqual(settings, BillingConfig.defaults)
     }))
@@ -82,11 +82,11 @@ describe("BillingConfig.load", () => {
       const settings = yield* load([
         ["SETTLE_WINDOW", "90 minutes"],
         ["SYNC_CONCURRENCY", "4"],
-        ["SYNC_LOOKBACK_DAYS", "3"]
+        ["SYNC_LOOKBACK_DAYS", "5"]
       ])
       assert.isTrue(Duration.equals(settings.settleWindow, Duration.minutes(90)))
       assert.strictEqual(settings.syncConcurrency, 4)
-      assert.strictEqual(settings.lookbackDays, 3)
+      assert.strictEqual(settings.lookbackDays, 5)
     }))
 
   it.effect("accepts the smallest allowed bounds", () =>

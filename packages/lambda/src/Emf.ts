@@ -32,6 +32,9 @@ export const units = {
   SyncSucceeded: "Count",
   SyncFailed: "Count",
   SyncCutShort: "Count",
+  SyncStoppedEarly: "Count",
+  CustomersLeft: "Count",
+  PlansRepaired: "Count",
   WebhookDeliveries: "Count",
   MeterErrorReports: "Count"
 } as const

@@ -9,6 +9,7 @@ import type * as HandleEvent from "@augint-billing/core/HandleEvent"
 import * as UsageSync from "@augint-billing/core/UsageSync"
 import type { Context, EventBridgeEvent } from "aws-lambda"
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -35,7 +36,10 @@ export const metrics = {
   syncDuration: Emf.counter("SyncDuration"),
   syncSucceeded: Emf.counter("SyncSucceeded"),
   syncFailed: Emf.counter("SyncFailed"),
-  syncCutShort: Emf.counter("SyncCutShort")
+  syncCutShort: Emf.counter("SyncCutShort"),
+  syncStoppedEarly: Emf.counter("SyncStoppedEarly"),
+  customersLeft: Emf.counter("CustomersLeft"),
+  plansRepaired: Emf.counter("PlansRepaired")
 }
 
 const count = (metric: Metric.Metric.Counter<number>, n: number) => Metric.incrementBy(metric, n)
@@ -49,6 +53,9 @@ export const countReport = (report: UsageSync.SyncReport): Effect.Effect<void> =
     count(metrics.customersSeen, report.customersSeen),
     count(metrics.meterEventsSent, report.meterEventsSent),
     count(metrics.syncDuration, report.finishedAt - report.startedAt),
+    count(metrics.customersLeft, report.customersLeft),
+    count(metrics.plansRepaired, report.plansRepaired),
+    count(metrics.syncStoppedEarly, report.stoppedEarly ? 1 : 0),
     count(metrics.syncSucceeded, 1)
   ], { discard: true })
 
@@ -67,7 +74,11 @@ export class SyncCutShort extends Schema.TaggedError<SyncCutShort>()("SyncCutSho
 
 /** Options of one run. @since 0.2.0 @category models */
 export interface Options {
-  /** Stop the run after this long (the invocation's remaining time less a margin); default none. */
+  /**
+   * The invocation's remaining time less a margin; default none. The sync starts no customer within
+   * `SyncRun.DRAIN_RESERVE` of its end (a `SyncStoppedEarly` run), and a run still going at its end
+   * is interrupted (`SyncCutShort`).
+   */
   readonly budget?: Duration.Duration
 }
 
@@ -77,7 +88,10 @@ export const handle = (
   options: Options = {}
 ): Effect.Effect<typeof UsageSync.SyncReport.Encoded, SyncFailed, HandleEvent.Services | Emf.Emf> =>
   Effect.gen(function*() {
-    const run = UsageSync.syncUsage()
+    const deadline = options.budget === undefined
+      ? {}
+      : { deadline: (yield* Clock.currentTimeMillis) + Duration.toMillis(options.budget) }
+    const run = UsageSync.syncUsage(deadline)
     const report = yield* options.budget === undefined ? run : run.pipe(
       // Interrupted, the sync stops as a crash would (every step is exactly-once across one), but its
       // finalizers run and the cut is counted and logged before Lambda kills the process.

@@ -13,5 +13,7 @@ export * as LambdaRuntime from "./LambdaRuntime.js"
 export * as Schedule from "./Schedule.js"
 /** The customer usage endpoint. */
 export * as UsageApi from "./UsageApi.js"
+/** The fanned-out sync's SQS worker handler. */
+export * as SyncWorker from "./SyncWorker.js"
 /** The Stripe webhook handler. */
 export * as Webhook from "./Webhook.js"

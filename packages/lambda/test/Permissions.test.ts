@@ -90,8 +90,13 @@ describe("the port methods each Lambda's flow calls", () => {
         subscriptionId: Ids.SubscriptionId.make(second.subscriptionId!),
         created: yield* seconds
       }))
+      // Customer 1's key left in the free plan (a key move that never ran): the sync repairs it.
+      const driver = yield* Driver.Driver
+      driver.state.membership.set(key(1), new Set([Ids.UsagePlanId.make("FREE_10K")]))
+      yield* TestClock.adjust("10 minutes")
       yield* awsMethodsCalled
       const first = yield* UsageSync.syncUsage()
+      assert.strictEqual(first.plansRepaired, 1)
       assert.isAtLeast(first.customersSeen, 1)
       yield* TestClock.adjust("2 days")
       yield* UsageSync.syncUsage()

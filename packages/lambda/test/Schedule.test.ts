@@ -1,4 +1,4 @@
-import { BillingConfig, Ids, UsageSource, UtcDay } from "@augint-billing/core"
+import { BillingConfig, Ids, SyncRun, UsageSource, UtcDay } from "@augint-billing/core"
 import { Driver, Memory } from "@augint-billing/testkit"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Layer, ManagedRuntime, TestClock } from "effect"
@@ -129,6 +129,26 @@ describe("Schedule.handle", () => {
       const docs = metrics.map((m) => JSON.parse(m) as Emf)
       assert.deepStrictEqual(docs.map((d) => [d.SyncCutShort, d.SyncFailed, d.SyncSucceeded]), [[1, 0, 0]])
       assert.strictEqual(yield* driver.billed({ customerId, day: UtcDay.fromMillis(now) }), 0)
+    }).pipe(Effect.provide(TestLayer)))
+})
+
+describe("Schedule.handle with a budget", () => {
+  it.effect("a run that starts nobody within SyncRun.DRAIN_RESERVE of its end succeeds, counted as SyncStoppedEarly", () =>
+    Effect.gen(function*() {
+      const driver = yield* meteredWithUsage(10)
+      const report = yield* Schedule.handle(Events.scheduled(), { budget: SyncRun.DRAIN_RESERVE })
+      assert.deepStrictEqual([report.stoppedEarly, report.customersLeft, report.unitsReported], [true, 1, 0])
+      const docs = metrics.map((m) => JSON.parse(m) as Emf)
+      assert.deepStrictEqual(
+        docs.map((d) => [d.SyncStoppedEarly, d.CustomersLeft, d.SyncSucceeded, d.SyncCutShort]),
+        [[1, 1, 1, 0]]
+      )
+      assert.strictEqual(yield* driver.billed({ customerId, day: UtcDay.fromMillis(now) }), 0)
+      // With time to spare, the same run reports the customer and is not counted as stopped early.
+      metrics.length = 0
+      const full = yield* Schedule.handle(Events.scheduled(), { budget: Duration.minutes(5) })
+      assert.deepStrictEqual([full.stoppedEarly, full.unitsReported], [false, 10])
+      assert.strictEqual((JSON.parse(metrics[0]!) as Emf).SyncStoppedEarly, 0)
     }).pipe(Effect.provide(TestLayer)))
 })
 

@@ -120,6 +120,7 @@ export type Method =
   | "PlanAdmin.plansOf"
   | "PlanAdmin.addKey"
   | "PlanAdmin.removeKey"
+  | "PlanAdmin.keysPage"
 
 /** Every method a fault can be injected into. @since 0.1.0 @category utils */
 export const methods: ReadonlyArray<Method> = [
@@ -147,7 +148,8 @@ export const methods: ReadonlyArray<Method> = [
   "CustomerRepo.markProcessed",
   "PlanAdmin.plansOf",
   "PlanAdmin.addKey",
-  "PlanAdmin.removeKey"
+  "PlanAdmin.removeKey",
+  "PlanAdmin.keysPage"
 ]
 
 /**

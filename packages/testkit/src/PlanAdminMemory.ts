@@ -46,6 +46,25 @@ export const make: Effect.Effect<PlanAdmin.PlanAdminService, never, MemoryState.
             return Effect.void
           })
         ),
+      keysPage: ({ position, usagePlanId }) =>
+        instrument(
+          state,
+          "PlanAdmin.keysPage",
+          Effect.suspend(() => {
+            if (!state.usagePlans.has(usagePlanId)) {
+              return Effect.fail(error("NotFound", `no usage plan ${usagePlanId}`))
+            }
+            const keys: Array<Ids.ApiKeyId> = []
+            for (const [key, plans] of state.membership) if (plans.has(usagePlanId)) keys.push(key)
+            keys.sort()
+            const offset = position === undefined ? 0 : Number(position)
+            const end = offset + PlanAdmin.MAX_KEYS_PAGE_SIZE
+            return Effect.succeed({
+              keys: keys.slice(offset, end),
+              ...(end < keys.length ? { position: String(end) } : {})
+            })
+          })
+        ),
       removeKey: ({ apiKeyId, usagePlanId }) =>
         instrument(
           state,

@@ -144,7 +144,7 @@ describe("syncUsage", () => {
       yield* TestClock.adjust("20 minutes")
       yield* driver.addUsage({ apiKeyId: apiKeyId(1), units: 4 })
       const report = yield* sync
-      assert.deepStrictEqual(report.days, [day("2026-03-30"), TODAY])
+      assert.deepStrictEqual(report.days, [day("2026-03-29"), day("2026-03-30"), TODAY])
       assert.strictEqual(yield* billed(1, day("2026-03-30")), 30)
       assert.strictEqual(yield* billed(1, TODAY), 4)
       const events = yield* driver.meterEvents(customerId(1))

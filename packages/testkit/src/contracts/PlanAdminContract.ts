@@ -86,6 +86,31 @@ export const suite = <R, E>(
         assert.deepStrictEqual(yield* admin.plansOf(key), [])
       }), timeout)
 
+    // GetUsagePlanKeys: "Gets all the usage plan keys representing the API keys added to a specified usage plan."
+    it.effect("keysPage lists the keys in the plan, not those removed or in the other plan", () =>
+      Effect.gen(function*() {
+        const admin = yield* PlanAdmin.PlanAdmin
+        const { free, metered } = yield* fixture.plans
+        const [a, b, c] = [yield* fixture.newKey, yield* fixture.newKey, yield* fixture.newKey]
+        yield* admin.addKey({ usagePlanId: metered, apiKeyId: a })
+        yield* admin.addKey({ usagePlanId: metered, apiKeyId: b })
+        yield* admin.addKey({ usagePlanId: free, apiKeyId: c })
+        yield* admin.removeKey({ usagePlanId: metered, apiKeyId: b })
+        const keys: Array<Ids.ApiKeyId> = []
+        let position: string | undefined = undefined
+        do {
+          const page: PlanAdmin.KeysPage = yield* admin.keysPage({
+            usagePlanId: metered,
+            ...(position === undefined ? {} : { position })
+          })
+          keys.push(...page.keys)
+          position = page.position
+        } while (position !== undefined)
+        assert.include(keys, a)
+        assert.notInclude(keys, b)
+        assert.notInclude(keys, c)
+      }), timeout)
+
     it.effect("adding to an unknown plan is NotFound", () =>
       Effect.gen(function*() {
         const admin = yield* PlanAdmin.PlanAdmin

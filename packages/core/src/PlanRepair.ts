@@ -1,0 +1,102 @@
+/**
+ * The sync's check of plan membership: every candidate's API key is compared with the plan its record
+ * holds, and moved when they differ (a webhook killed between its record write and its key move, a
+ * move throttled past its retries). The metered plan's keys are read once a run (`GetUsagePlanKeys`,
+ * 500 a page), so the check costs no call per customer; only a mismatch, or a free record (which the
+ * metered list cannot place), asks about one key.
+ *
+ * @since 0.3.0
+ */
+import { Duration, Effect, Option } from "effect"
+import { BillingConfig } from "./BillingConfig.js"
+import type * as Customer from "./Customer.js"
+import type { ApiKeyId } from "./Ids.js"
+import * as Ports from "./internal/ports.js"
+import * as KeyMove from "./KeyMove.js"
+
+/**
+ * A record written this recently before the run is left alone: the webhook that wrote it may still be
+ * moving its key (the webhook's timeout is 25 s). A key it left wrong is repaired by the next run.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const REPAIR_GRACE: Duration.Duration = Duration.minutes(2)
+
+/**
+ * Every key in the metered plan, all pages.
+ *
+ * @since 0.3.0
+ * @category flows
+ */
+export const meteredKeys = Effect.fn("PlanRepair.meteredKeys")(function*() {
+  const config = yield* BillingConfig
+  const admin = yield* Ports.planAdmin
+  const keys = new Set<ApiKeyId>()
+  let position: string | undefined = undefined
+  do {
+    const page: { readonly keys: ReadonlyArray<ApiKeyId>; readonly position?: string } = yield* admin.keysPage({
+      usagePlanId: config.meteredPlanId,
+      ...(position === undefined ? {} : { position })
+    })
+    for (const key of page.keys) keys.add(key)
+    position = page.position
+  } while (position !== undefined)
+  return keys as ReadonlySet<ApiKeyId>
+})
+
+/** Whether the metered list already shows the record's key where the record says (free: not metered). @since 0.3.0 @category predicates */
+export const listedRight = (customer: Customer.Customer, metered: ReadonlySet<ApiKeyId>): boolean =>
+  (customer.plan === "METERED") === metered.has(customer.apiKeyId)
+
+/**
+ * Move `listed`'s key to the plan its record holds now, if it is elsewhere. `listed` is the record as
+ * the run read it (for the grace check), `metered` the run's list of metered keys. Before a key leaves
+ * the metered plan, `flush` reports what it counted there (GetUsage is indexed over a plan's keys).
+ * Returns whether the key was moved.
+ *
+ * @since 0.3.0
+ * @category flows
+ */
+export const repair = <E, R>(
+  listed: Customer.Customer,
+  metered: ReadonlySet<ApiKeyId>,
+  input: {
+    readonly runStartedAt: number
+    readonly flush: (customer: Customer.Customer) => Effect.Effect<{ readonly contended: boolean }, E, R>
+  }
+) =>
+  Effect.gen(function*() {
+    const free = listed.plan === "FREE" && !metered.has(listed.apiKeyId)
+    // A free key outside the metered plan may still be in no plan: only its own lookup can tell.
+    if (listedRight(listed, metered) && !free) return false
+    if (input.runStartedAt - listed.updatedAt < Duration.toMillis(REPAIR_GRACE)) return false
+    const config = yield* BillingConfig
+    const admin = yield* Ports.planAdmin
+    const repo = yield* Ports.repo
+    // As `HandleEvent.converge`: the record read after the move must still ask for the plan moved to.
+    for (let round = 0; round < 3; round++) {
+      const found = yield* repo.get(listed.customerId)
+      if (Option.isNone(found) || found.value.apiKeyId !== listed.apiKeyId) return false
+      const current = found.value
+      const plans = yield* admin.plansOf(current.apiKeyId)
+      const target = current.plan === "METERED" ? config.meteredPlanId : config.freePlanId
+      if (plans.length === 1 && plans[0] === target) return round > 0
+      if (current.plan === "FREE" && plans.includes(config.meteredPlanId)) {
+        const flushed = yield* input.flush(current)
+        if (flushed.contended) return false
+      }
+      const [from, to] = current.plan === "METERED"
+        ? [config.freePlanId, config.meteredPlanId]
+        : [config.meteredPlanId, config.freePlanId]
+      yield* KeyMove.moveKey({ apiKeyId: current.apiKeyId, from, to })
+      const after = yield* repo.get(listed.customerId)
+      if (Option.isNone(after) || after.value.plan === current.plan) {
+        yield* Effect.logWarning("sync moved a key into the plan its record holds").pipe(
+          Effect.annotateLogs({ customerId: current.customerId, apiKeyId: current.apiKeyId, plan: current.plan })
+        )
+        return true
+      }
+    }
+    return false
+  })

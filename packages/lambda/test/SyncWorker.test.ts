@@ -1,0 +1,80 @@
+// The fanned-out sync's worker as an SQS event source mapping calls it, with ReportBatchItemFailures
+// (docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html): only the failed messages
+// come back, and a message delivered twice in one batch bills nothing twice.
+import { BillingConfig, FanOut, Ids, Stripe, UtcDay } from "@augint-billing/core"
+import { Driver, Memory } from "@augint-billing/testkit"
+import { assert, describe, it } from "@effect/vitest"
+import type { SQSEvent, SQSRecord } from "aws-lambda"
+import { Effect, Layer, Schema, TestClock } from "effect"
+import { SyncWorker } from "../src/index.js"
+
+const now = Date.UTC(2025, 10, 14, 22, 0, 0)
+const METERED = Ids.UsagePlanId.make("METERED")
+const customerId = (n: number) => Ids.CustomerId.make(`cus_work${n}`)
+const apiKeyId = (n: number) => Ids.ApiKeyId.make(`key_work${n}`)
+
+const message = (messageId: string, body: string): SQSRecord => ({
+  messageId,
+  receiptHandle: `rh-${messageId}`,
+  body,
+  attributes: {
+    ApproximateReceiveCount: "1",
+    SentTimestamp: String(now),
+    SenderId: "coordinator",
+    ApproximateFirstReceiveTimestamp: String(now)
+  },
+  messageAttributes: {},
+  md5OfBody: "",
+  eventSource: "aws:sqs",
+  eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:billing-sync-work",
+  awsRegion: "us-east-1"
+})
+
+const encode = Schema.encodeSync(Schema.parseJson(FanOut.WorkItem))
+
+// Metered customer n with `units` today.
+const metered = (n: number, units: number) =>
+  Effect.gen(function*() {
+    const driver = yield* Driver.Driver
+    const record = yield* driver.signUp({ customerId: customerId(n), apiKeyId: apiKeyId(n), paymentMethods: 1 })
+    driver.state.records.set(customerId(n), { ...record, plan: "METERED" })
+    driver.state.membership.set(apiKeyId(n), new Set([METERED]))
+    yield* driver.addUsage({ apiKeyId: apiKeyId(n), units })
+  })
+
+describe("SyncWorker.handle", () => {
+  it.effect("reports only the failed messages; a duplicate in the batch bills nothing twice", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(now)
+      const driver = yield* Driver.Driver
+      yield* metered(1, 30)
+      yield* metered(2, 12)
+      const planned = yield* FanOut.plan()
+      const [item] = planned.items
+      const entry = (n: number) => item!.entries.find((e) => e.customerId === customerId(n))!
+      const one = (n: number) => encode({ ...item!, entries: [entry(n)] })
+      // Customer 2's meter event (the second Stripe call) is refused, as for a customer deleted in Stripe.
+      yield* driver.failNext("Stripe.reportUsage", {
+        error: new Stripe.StripeError({ reason: "InvalidRequest", message: "No such customer" }),
+        skip: 1
+      })
+      const event: SQSEvent = {
+        Records: [
+          message("m-1", one(1)),
+          message("m-2", one(2)),
+          message("m-1-again", one(1)),
+          message("m-garbage", "{\"not\":\"a work item\"}")
+        ]
+      }
+      const response = yield* SyncWorker.handle(event)
+      assert.sameMembers(response.batchItemFailures.map((f) => f.itemIdentifier), ["m-2", "m-garbage"])
+      const today = UtcDay.fromMillis(now)
+      assert.strictEqual(yield* driver.billed({ customerId: customerId(1), day: today }), 30)
+      assert.strictEqual((yield* driver.meterEvents(customerId(1))).length, 1)
+      assert.strictEqual(yield* driver.billed({ customerId: customerId(2), day: today }), 0)
+      // Delivered again, the failed message goes through once Stripe accepts it.
+      const again = yield* SyncWorker.handle({ Records: [message("m-2", one(2))] })
+      assert.deepStrictEqual(again.batchItemFailures, [])
+      assert.strictEqual(yield* driver.billed({ customerId: customerId(2), day: today }), 12)
+    }).pipe(Effect.provide(Layer.merge(Memory.layerMemory(), BillingConfig.layer()))))
+})

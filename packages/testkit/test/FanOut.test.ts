@@ -1,0 +1,99 @@
+// The fanned-out sync under what a queue does: SQS delivers at least once and out of order
+// (docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/standard-queues-at-least-once-delivery.html),
+// a worker killed mid-batch leaves it partly done and redelivered, and a slow run overlaps the next.
+// Every unit is billed once and nobody is skipped.
+import { FanOut, UtcDay } from "@augint-billing/core"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, FastCheck as fc, TestClock } from "effect"
+import { Driver } from "../src/index.js"
+import { apiKeyId, customerId, settle, settleOk, signUpMetered, T0, testLayer } from "./support.js"
+
+const numRuns = Number(process.env.FC_NUM_RUNS ?? 10)
+const TODAY = UtcDay.fromMillis(T0)
+
+const billedAll = (count: number) =>
+  Effect.flatMap(
+    Driver.Driver,
+    (driver) => Effect.forEach(range(count), (n) => driver.billed({ customerId: customerId(n), day: TODAY }))
+  )
+const range = (count: number) => Array.from({ length: count }, (_, i) => i + 1)
+
+describe("FanOut", () => {
+  it.effect("plan cuts the candidates into items with each key's counts; work syncs them", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const driver = yield* Driver.Driver
+      for (const n of range(3)) yield* signUpMetered(n)
+      for (const n of range(3)) yield* driver.addUsage({ apiKeyId: apiKeyId(n), units: n * 7 })
+      const planned = yield* settleOk(FanOut.plan())
+      assert.strictEqual(planned.items.length, 1)
+      assert.strictEqual(planned.usagePagesRead, 1)
+      const entries = planned.items[0]!.entries
+      assert.sameMembers(entries.map((e) => e.customerId), range(3).map(customerId))
+      assert.isTrue(entries.every((e) => e.metered))
+      const counts = yield* settleOk(FanOut.work(planned.items[0]!))
+      assert.deepStrictEqual([counts.customersReported, counts.unitsReported, counts.customersFailed], [3, 42, 0])
+      assert.deepStrictEqual(yield* billedAll(3), [7, 14, 21])
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a customer unlinked and linked to another key after the plan is left to the next run", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const driver = yield* Driver.Driver
+      yield* signUpMetered(1)
+      yield* driver.addUsage({ apiKeyId: apiKeyId(1), units: 9 })
+      const planned = yield* settleOk(FanOut.plan())
+      const record = driver.state.records.get(customerId(1))!
+      driver.state.records.set(customerId(1), { ...record, apiKeyId: apiKeyId(99), version: record.version + 1 })
+      const counts = yield* settleOk(FanOut.work(planned.items[0]!))
+      assert.strictEqual(counts.customersSeen, 0)
+      assert.deepStrictEqual(yield* billedAll(1), [0])
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect.prop(
+    "duplicate, reordered, concurrent and crashed deliveries of two overlapping runs bill each unit once",
+    {
+      count: fc.integer({ min: 1, max: 6 }),
+      usage: fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 12, maxLength: 12 }),
+      more: fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 12, maxLength: 12 }),
+      // Each delivery: which run's item, how many copies at once, whether a worker dies mid-batch.
+      deliveries: fc.array(
+        fc.record({ run: fc.integer({ min: 0, max: 1 }), copies: fc.integer({ min: 1, max: 3 }), crash: fc.boolean() }),
+        { minLength: 1, maxLength: 8 }
+      )
+    },
+    ({ count, deliveries, more, usage }) =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(T0)
+        const driver = yield* Driver.Driver
+        for (const n of range(count)) yield* signUpMetered(n)
+        // Small items, so that a run is several messages.
+        const split = (item: FanOut.WorkItem) =>
+          item.entries.map((entry): FanOut.WorkItem => ({ ...item, entries: [entry] }))
+        for (const n of range(count)) yield* driver.addUsage({ apiKeyId: apiKeyId(n), units: usage[n]! })
+        const first = (yield* settleOk(FanOut.plan())).items.flatMap(split)
+        for (const n of range(count)) yield* driver.addUsage({ apiKeyId: apiKeyId(n), units: more[n]! })
+        const second = (yield* settleOk(FanOut.plan())).items.flatMap(split)
+        const runs = [first, second]
+        let next = 0
+        for (const d of deliveries) {
+          const items = runs[d.run]!
+          const item = items[next++ % items.length]!
+          // A worker killed after Stripe took the event but before the commit: the message comes back.
+          if (d.crash) yield* driver.failNext("CustomerRepo.update", { skip: 1, die: true })
+          yield* settle(
+            Effect.all(Array.from({ length: d.copies }, () => FanOut.work(item)), { concurrency: "unbounded" })
+          )
+        }
+        // Then every message is delivered once more (the visibility timeout ran out, or a redrive).
+        for (const item of [...second, ...first]) yield* settle(FanOut.work(item))
+        const expected = range(count).map((n) => usage[n]! + more[n]!)
+        assert.deepStrictEqual(yield* billedAll(count), expected)
+        for (const n of range(count)) {
+          const events = yield* driver.meterEvents(customerId(n))
+          assert.strictEqual(events.reduce((sum, e) => sum + e.value, 0), expected[n - 1])
+        }
+      }).pipe(Effect.provide(testLayer())),
+    { timeout: 600_000, fastCheck: { numRuns } }
+  )
+})
