@@ -11,9 +11,9 @@ export * as Emf from "./Emf.js"
 export * as LambdaRuntime from "./LambdaRuntime.js"
 /** The hourly usage sync handler. */
 export * as Schedule from "./Schedule.js"
-/** The customer usage endpoint. */
-export * as UsageApi from "./UsageApi.js"
 /** The fanned-out sync's SQS worker handler. */
 export * as SyncWorker from "./SyncWorker.js"
+/** The customer usage endpoint. */
+export * as UsageApi from "./UsageApi.js"
 /** The Stripe webhook handler. */
 export * as Webhook from "./Webhook.js"
