@@ -5,12 +5,14 @@
  * @since 0.1.0
  */
 import { BillingConfig, Ids, Stripe as Port } from "@augint-billing/core"
-import { Clock, Duration, Effect, Either, Layer, Stream } from "effect"
+import { Clock, Duration, Effect, Either, Layer } from "effect"
 import type StripeSdk from "stripe"
 import * as Errors from "./internal/errors.js"
+import * as Events from "./internal/events.js"
 import * as Invoices from "./internal/invoices.js"
 import * as KeyedLock from "./internal/keyedLock.js"
 import * as MeterEvents from "./internal/meterEvents.js"
+import * as MeterEventStream from "./internal/meterEventStream.js"
 import * as Preview from "./internal/preview.js"
 import { decodeId, idOf, isDuplicateIdentifier, listAll, memoizeSuccess } from "./internal/sdk.js"
 import * as Webhook from "./internal/webhook.js"
@@ -95,7 +97,15 @@ export const validateMeterEvent: (
  * @category constructors
  */
 export const make = (
-  options: Pick<Options, "webhookSecret" | "webhookSecretSource" | "meteredPrice" | "meterId" | "webhookTolerance">
+  options: Pick<
+    Options,
+    | "webhookSecret"
+    | "webhookSecretSource"
+    | "meteredPrice"
+    | "meterId"
+    | "webhookTolerance"
+    | "meterEventStreamMinBatch"
+  >
 ): Effect.Effect<Port.StripeService, never, StripeClient.StripeClient | BillingConfig.BillingConfig> =>
   Effect.gen(function*() {
     const client = yield* StripeClient.StripeClient
@@ -262,6 +272,13 @@ export const make = (
         })
       )
 
+    const reportUsageBatch = yield* MeterEventStream.make({
+      client,
+      meterEventName,
+      minBatch: options.meterEventStreamMinBatch ?? StripeConfig.defaultMeterEventStreamMinBatch,
+      reportUsage
+    })
+
     const getCustomer: Port.StripeService["getCustomer"] = (customerId) =>
       Effect.gen(function*() {
         const customer = yield* client.call((sdk) => sdk.customers.retrieve(customerId))
@@ -310,26 +327,8 @@ export const make = (
           .sort((a, b) => a.start - b.start)
       }).pipe(Effect.withSpan("StripeAdapter.meterEventSummaries", { attributes: { customerId, start, end } }))
 
-    const listEvents: Port.StripeService["listEvents"] = ({ since }) =>
-      // Stripe lists newest first and has no ascending order: read the window, then emit oldest first.
-      Stream.unwrap(
-        listAll((startingAfter) =>
-          client.call((sdk) =>
-            sdk.events.list({
-              created: { gte: since },
-              limit: 100,
-              ...(startingAfter === undefined ? {} : { starting_after: startingAfter })
-            })
-          )
-        ).pipe(Effect.map((events) => Stream.fromIterable<unknown>(events.reverse())))
-      )
-
-    // A thin event (a meter error report) carries its id only; its data is read from the v2 API.
-    const retrieveEvent: Port.StripeService["retrieveEvent"] = (eventId) =>
-      client.call((sdk) => sdk.v2.core.events.retrieve(eventId)).pipe(
-        Effect.map((event): unknown => event),
-        Effect.withSpan("StripeAdapter.retrieveEvent", { attributes: { eventId } })
-      )
+    const listEvents = Events.listEvents(client)
+    const retrieveEvent = Events.retrieveEvent(client)
 
     const verifyWebhook = yield* Webhook.verifier(
       client.sdk,
@@ -345,6 +344,7 @@ export const make = (
       cancelSubscription,
       ...Invoices.make(client),
       reportUsage,
+      reportUsageBatch,
       getCustomer,
       meterEventSummaries,
       listEvents,

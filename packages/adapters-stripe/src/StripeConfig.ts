@@ -34,9 +34,23 @@ export interface Options extends StripeClient.Options {
    * known secret verifies reads it again (at most once a minute). Without it `webhookSecret` is used.
    */
   readonly webhookSecretSource?: StripeClient.KeySource | undefined
+  /**
+   * `reportUsageBatch` sends batches of at least this many events through the v2 meter event stream
+   * (validated later), smaller ones through v1 (validated now). Default 50.
+   */
+  readonly meterEventStreamMinBatch?: number | undefined
   /** How old a webhook signature may be. Default 300 seconds (Stripe's recommendation). */
   readonly webhookTolerance?: Duration.DurationInput | undefined
 }
+
+/**
+ * The smallest batch `reportUsageBatch` sends through the v2 meter event stream when none is given:
+ * below it, v1's synchronous validation and duplicate answers are worth the extra requests.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const defaultMeterEventStreamMinBatch = 50
 
 /**
  * The webhook signature tolerance used when none is given: 300 seconds.
@@ -135,7 +149,8 @@ export const settingsConfig = Config.all({
   protocol: optional(Config.literal("http", "https")("STRIPE_API_PROTOCOL")),
   mode: optional(Config.literal("live", "sandbox")("STRIPE_MODE")),
   requestsPerSecond: positiveInt("STRIPE_REQUESTS_PER_SECOND"),
-  meterEventsPerSecond: positiveInt("STRIPE_METER_EVENTS_PER_SECOND")
+  meterEventsPerSecond: positiveInt("STRIPE_METER_EVENTS_PER_SECOND"),
+  meterEventStreamMinBatch: positiveInt("STRIPE_METER_EVENT_STREAM_MIN_BATCH")
 })
 
 /**

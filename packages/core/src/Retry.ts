@@ -161,7 +161,8 @@ export interface PortPolicy<S> {
 }
 
 /**
- * Stripe: `stripePolicy` on every call; `reportUsage` (the sync's per-customer call) and `verifyWebhook` (no I/O) untimed.
+ * Stripe: `stripePolicy` on every call; `reportUsage` (the sync's per-customer call), `reportUsageBatch`
+ * (many requests, each bounded by the adapter) and `verifyWebhook` (no I/O) untimed.
  *
  * @since 0.2.0
  * @category policies
@@ -170,7 +171,7 @@ export const stripePort: PortPolicy<StripeService> = {
   name: "Stripe",
   policy: stripePolicy,
   onTimeout: () => new StripeError({ reason: "Timeout", message: timedOut("Stripe", stripePolicy) }),
-  untimed: ["reportUsage", "verifyWebhook"]
+  untimed: ["reportUsage", "reportUsageBatch", "verifyWebhook"]
 }
 
 /** UsageSource: `apiGatewayPolicy` on every call. @since 0.2.0 @category policies */

@@ -225,6 +225,16 @@ export interface StripeService {
   ) => Effect.Effect<void, StripeError>
   /** Send a Billing Meter event. */
   readonly reportUsage: (event: MeterEvent) => Effect.Effect<MeterEventResult, StripeError>
+  /**
+   * Send many meter events, one result each, in order. Large batches go through Stripe's v2 meter
+   * event stream (100 events a request, validated asynchronously: a rejection comes back later as a
+   * meter error report, so every event there is `"Accepted"`), small ones through `reportUsage`. The
+   * identifiers are the same on both paths, so Stripe's dedupe holds across them. On failure some
+   * events may have been accepted: send them all again (identifiers dedupe).
+   */
+  readonly reportUsageBatch: (
+    events: ReadonlyArray<MeterEvent>
+  ) => Effect.Effect<ReadonlyArray<MeterEventResult>, StripeError>
   /** Read a customer. */
   readonly getCustomer: (customerId: CustomerId) => Effect.Effect<StripeCustomer, StripeError>
   /** Meter event summaries for a customer, one per UTC day in `[start, end)` (epoch seconds). */
@@ -311,5 +321,7 @@ export class Stripe extends Context.Tag("@augint-billing/core/Stripe")<Stripe, S
 export const MAX_METER_EVENT_AGE = Duration.days(35)
 /** ... and at most 5 minutes in the future. @since 0.1.0 @category constants */
 export const MAX_METER_EVENT_LEAD = Duration.minutes(5)
+/** Events in one v2 meter event stream request, at most. @since 0.2.0 @category constants */
+export const MAX_STREAM_BATCH = 100
 /** Stripe dedupes meter event identifiers over at least this window. @since 0.1.0 @category constants */
 export const IDENTIFIER_DEDUPE_WINDOW = Duration.hours(24)

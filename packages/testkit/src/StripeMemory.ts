@@ -209,6 +209,9 @@ export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.Memory
               () => Effect.sync(() => state.inFlight.delete(event.customerId))
             )
         ),
+      // One call for the batch: Stripe's v2 stream has no per-customer concurrency limit. The model
+      // validates each event as v1 does (the real stream validates later, in meter error reports).
+      reportUsageBatch: (events) => instrument(state, "Stripe.reportUsageBatch", Effect.forEach(events, accept)),
       getCustomer: (customerId) =>
         instrument(
           state,

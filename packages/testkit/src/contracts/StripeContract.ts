@@ -27,6 +27,16 @@ const identifier = (customerId: string) =>
 const reasonOf = <A>(result: Either.Either<A, Stripe.StripeError>) =>
   Either.isLeft(result) ? result.left.reason : "none"
 
+// Stripe's meter total for the customer over the UTC day of `at` (epoch seconds).
+const dayTotal = (stripe: Stripe.StripeService, customerId: Ids.CustomerId, at: number) => {
+  const day = UtcDay.fromMillis(at * 1000)
+  return stripe.meterEventSummaries({
+    customerId,
+    start: UtcDay.startMillis(day) / 1000,
+    end: (UtcDay.endMillis(day) + 1) / 1000
+  }).pipe(Effect.map((summaries) => summaries.reduce((n, s) => n + s.value, 0)))
+}
+
 /** Register the contract tests for `layer`. */
 export const suite = <R, E>(
   name: string,
@@ -59,6 +69,16 @@ export const suite = <R, E>(
             timestamp: yield* nowSeconds
           })
           assert.strictEqual(result, "Accepted")
+        }), timeout)
+
+      it.effect("reportUsageBatch answers one result per event, in order", () =>
+        Effect.gen(function*() {
+          const stripe = yield* Stripe.Stripe
+          const customerId = yield* fixture.newCustomer
+          const timestamp = yield* nowSeconds
+          const events = [3, 4].map((value) => ({ customerId, value, identifier: identifier(customerId), timestamp }))
+          assert.deepStrictEqual(yield* stripe.reportUsageBatch(events), ["Accepted", "Accepted"])
+          assert.deepStrictEqual(yield* stripe.reportUsageBatch([]), [])
         }), timeout)
 
       it.effect("reportUsage refuses zero, fractions, the far future and the distant past as InvalidRequest", () =>
@@ -124,7 +144,7 @@ export const suite = <R, E>(
         }), timeout)
 
       if (fixture.stateful) {
-        it.effect("a meter event identifier is accepted once", () =>
+        it.effect("a meter event identifier is accepted once, alone or in a batch", () =>
           Effect.gen(function*() {
             const stripe = yield* Stripe.Stripe
             const customerId = yield* fixture.newCustomer
@@ -132,17 +152,15 @@ export const suite = <R, E>(
             const event = { customerId, value: 5, identifier: identifier(customerId), timestamp: now }
             assert.strictEqual(yield* stripe.reportUsage(event), "Accepted")
             assert.strictEqual(yield* stripe.reportUsage(event), "Duplicate")
-            const day = UtcDay.fromMillis(now * 1000)
-            const summaries = yield* stripe.meterEventSummaries({
-              customerId,
-              start: UtcDay.startMillis(day) / 1000,
-              end: (UtcDay.endMillis(day) + 1) / 1000
-            })
-            assert.strictEqual(
-              summaries.reduce((n, s) =>
-                n + s.value, 0),
-              5
-            )
+            assert.strictEqual(yield* dayTotal(stripe, customerId, now), 5)
+            // A batch dedupes against single reports and within itself.
+            const next = { customerId, value: 2, identifier: identifier(customerId), timestamp: now }
+            assert.deepStrictEqual(yield* stripe.reportUsageBatch([event, next, next]), [
+              "Duplicate",
+              "Accepted",
+              "Duplicate"
+            ])
+            assert.strictEqual(yield* dayTotal(stripe, customerId, now), 7)
           }), timeout)
 
         it.effect("ensureSubscription keeps one live subscription per customer", () =>
