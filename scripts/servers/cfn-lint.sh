@@ -8,15 +8,11 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TOOLS="$ROOT/.tools"
 VENV="$TOOLS/cfn-venv"
 INSTALL_LOG="$TOOLS/cfn-lint-install.log"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 if ! { [[ -x "$VENV/bin/cfn-lint" ]] && [[ "$("$VENV/bin/cfn-lint" --version 2>/dev/null)" == "cfn-lint $CFN_LINT_VERSION" ]]; }; then
-  mkdir -p "$TOOLS"
-  echo "cfn-lint: installing cfn-lint==$CFN_LINT_VERSION into $VENV (log $INSTALL_LOG)" >&2
-  if ! { python3 -m venv "$VENV" && "$VENV/bin/pip" install --disable-pip-version-check -q "cfn-lint==$CFN_LINT_VERSION"; } >"$INSTALL_LOG" 2>&1; then
-    echo "cfn-lint: installation failed; last log lines:" >&2
-    tail -n 20 "$INSTALL_LOG" >&2 || true
-    exit 1
-  fi
+  venv_install cfn-lint "$VENV" "$INSTALL_LOG" python3 "cfn-lint==$CFN_LINT_VERSION"
 fi
 
 exec "$VENV/bin/cfn-lint" "$@"

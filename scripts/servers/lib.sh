@@ -1,5 +1,20 @@
-# Shared by the server scripts: wait for a started server, stop the one a script started.
-# The caller defines `answers` (does the port answer?) and sets NAME, PORT, PID_FILE, LOG_FILE, TIMEOUT.
+# Shared by the server and tool scripts: install a pinned Python tool into a venv, wait for a started
+# server, stop the one a script started. The server functions need the caller to define `answers`
+# (does the port answer?) and set NAME, PORT, PID_FILE, LOG_FILE, TIMEOUT.
+
+# venv_install NAME VENV LOG PYTHON PACKAGE...: create VENV with PYTHON and pip install the pinned
+# PACKAGEs into it (output to LOG); on failure print LOG's last lines and exit 1.
+venv_install() {
+  local name="$1" venv="$2" log="$3" python="$4"
+  shift 4
+  mkdir -p "$(dirname "$venv")"
+  echo "$name: installing $* into $venv (log $log)" >&2
+  if ! { "$python" -m venv "$venv" && "$venv/bin/pip" install --disable-pip-version-check -q "$@"; } >"$log" 2>&1; then
+    echo "$name: installation failed; last log lines:" >&2
+    tail -n 20 "$log" >&2 || true
+    exit 1
+  fi
+}
 
 # Wait until the server with pid $1 answers; on death or timeout print its last log lines and exit 1.
 server_wait() {

@@ -40,11 +40,9 @@ from importlib.metadata import version
 sys.exit(version('localstack-core') != '$LOCALSTACK_VERSION' or version('cbor2') != '5.6.5')" 2>/dev/null; then
     return 0
   fi
-  mkdir -p "$TOOLS"
-  echo "localstack: installing localstack-core[runtime]==$LOCALSTACK_VERSION into $VENV (several minutes; log $INSTALL_LOG)"
-  if ! { "$PYTHON" -m venv "$VENV" &&
-    "$VENV/bin/pip" install --disable-pip-version-check -q "localstack-core[runtime]==$LOCALSTACK_VERSION" &&
-    "$VENV/bin/pip" install --disable-pip-version-check -q "${PINS[@]}"; } >"$INSTALL_LOG" 2>&1; then
+  # Several minutes; the pins go in a second pip run, over what the runtime extra resolved.
+  venv_install localstack "$VENV" "$INSTALL_LOG" "$PYTHON" "localstack-core[runtime]==$LOCALSTACK_VERSION"
+  if ! "$VENV/bin/pip" install --disable-pip-version-check -q "${PINS[@]}" >>"$INSTALL_LOG" 2>&1; then
     echo "localstack: installation failed; last log lines:" >&2
     tail -n 20 "$INSTALL_LOG" >&2 || true
     exit 1

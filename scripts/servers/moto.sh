@@ -28,13 +28,7 @@ install() {
   if [[ -x "$VENV/bin/moto_server" ]] && "$VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
     return 0
   fi
-  mkdir -p "$TOOLS"
-  echo "moto: installing moto[server]==$MOTO_VERSION into $VENV (log $INSTALL_LOG)"
-  if ! { python3 -m venv "$VENV" && "$VENV/bin/pip" install --disable-pip-version-check -q "moto[server]==$MOTO_VERSION"; } >"$INSTALL_LOG" 2>&1; then
-    echo "moto: installation failed; last log lines:" >&2
-    tail -n 20 "$INSTALL_LOG" >&2 || true
-    exit 1
-  fi
+  venv_install moto "$VENV" "$INSTALL_LOG" python3 "moto[server]==$MOTO_VERSION"
 }
 
 start() {

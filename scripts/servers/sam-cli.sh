@@ -11,17 +11,13 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TOOLS="$ROOT/.tools"
 VENV="$TOOLS/sam-venv"
 INSTALL_LOG="$TOOLS/sam-cli-install.log"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 export SAM_CLI_TELEMETRY=0
 
 if ! { [[ -x "$VENV/bin/sam" ]] && [[ "$("$VENV/bin/sam" --version 2>/dev/null)" == "SAM CLI, version $SAM_CLI_VERSION" ]]; }; then
-  mkdir -p "$TOOLS"
-  echo "sam-cli: installing aws-sam-cli==$SAM_CLI_VERSION into $VENV (log $INSTALL_LOG)" >&2
-  if ! { python3 -m venv "$VENV" && "$VENV/bin/pip" install --disable-pip-version-check -q "aws-sam-cli==$SAM_CLI_VERSION"; } >"$INSTALL_LOG" 2>&1; then
-    echo "sam-cli: installation failed; last log lines:" >&2
-    tail -n 20 "$INSTALL_LOG" >&2 || true
-    exit 1
-  fi
+  venv_install sam-cli "$VENV" "$INSTALL_LOG" python3 "aws-sam-cli==$SAM_CLI_VERSION"
 fi
 
 exec "$VENV/bin/sam" "$@"

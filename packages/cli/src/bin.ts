@@ -2,7 +2,7 @@
 /**
  * The `ai-billing` executable: the command tree run with `NodeRuntime.runMain`, logs on stderr, exit
  * code 0 on success, 2 on a usage error, 1 on any other failure (already reported as one line), 130
- * when interrupted.
+ * when interrupted by Ctrl-C (SIGINT), 143 by SIGTERM.
  *
  * @since 0.1.0
  */
@@ -56,6 +56,11 @@ if (shell !== undefined) {
   process.stderr.write(`ai-billing: ${unknown.value}\n`)
   process.exitCode = 2
 } else {
+  // runMain interrupts the program on SIGINT and SIGTERM alike; the exit code says which, as a shell
+  // reports a process killed by it: 128 + 2 = 130 for Ctrl-C, 128 + 15 = 143 for SIGTERM.
+  let signal: "SIGINT" | "SIGTERM" = "SIGINT"
+  const onTerm = () => (signal = "SIGTERM")
+  process.once("SIGTERM", onTerm)
   run([node, script, ...args]).pipe(
     withPlainConsole,
     Effect.provide(MainLive),
@@ -64,8 +69,9 @@ if (shell !== undefined) {
       disableErrorReporting: true,
       disablePrettyLogger: true,
       teardown: (exit, onExit) => {
+        process.removeListener("SIGTERM", onTerm)
         if (Exit.isSuccess(exit)) return onExit(0)
-        if (Cause.isInterruptedOnly(exit.cause)) return onExit(130)
+        if (Cause.isInterruptedOnly(exit.cause)) return onExit(signal === "SIGTERM" ? 143 : 130)
         const failure = Cause.failureOption(exit.cause)
         if (Option.isNone(failure)) {
           // A defect: nothing reported it yet.

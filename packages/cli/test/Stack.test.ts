@@ -3,7 +3,6 @@
 import { DynamoCustomerRepo } from "@augint-billing/adapters-aws"
 import { CustomerRepo, Ids } from "@augint-billing/core"
 import { APIGatewayClient, CreateUsagePlanCommand } from "@aws-sdk/client-api-gateway"
-import { CloudFormationClient, CreateStackCommand } from "@aws-sdk/client-cloudformation"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect, Option, Schema } from "effect"
 import { existsSync, readFileSync } from "node:fs"
@@ -12,55 +11,18 @@ import { fileURLToPath } from "node:url"
 import * as EnvDump from "../src/EnvDump.js"
 import * as Infra from "../src/Infra.js"
 import * as Stack from "../src/Stack.js"
+import { createSecret, createStack, serversEnv } from "./support/Aws.js"
 import { run, tempDir } from "./support/Cli.js"
-import { dynamoEndpoint, motoEndpoint, resetMoto, stripeMockPort } from "./support/Servers.js"
+import { dynamoEndpoint, motoEndpoint, resetMoto } from "./support/Servers.js"
 
 const credentials = { accessKeyId: "test", secretAccessKey: "test" }
 const suffix = `${Date.now().toString(36)}${process.pid.toString(36)}`
 const tableName = `cli-stack-${suffix}`
 
 // Only how to reach the servers: everything the stack knows comes from its outputs.
-const env: Record<string, string> = {
-  AWS_REGION: "us-east-1",
-  AWS_ACCESS_KEY_ID: "test",
-  AWS_SECRET_ACCESS_KEY: "test",
-  AWS_ENDPOINT_URL_CLOUDFORMATION: motoEndpoint,
-  AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
-  AWS_ENDPOINT_URL_API_GATEWAY: motoEndpoint,
-  AWS_ENDPOINT_URL_SECRETS_MANAGER: motoEndpoint,
-  STRIPE_API_HOST: "127.0.0.1",
-  STRIPE_API_PORT: stripeMockPort,
-  STRIPE_API_PROTOCOL: "http",
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true"
-}
-
-// Secrets Manager's JSON protocol, as the SDK speaks it.
-const createSecret = async (name: string, value: string): Promise<string> => {
-  const res = await fetch(motoEndpoint, {
-    method: "POST",
-    headers: {
-      "content-type": "application/x-amz-json-1.1",
-      "x-amz-target": "secretsmanager.CreateSecret",
-      authorization:
-        "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=x"
-    },
-    body: JSON.stringify({ Name: name, SecretString: value })
-  })
-  const body = (await res.json()) as { ARN: string }
-  return body.ARN
-}
+const env = serversEnv
 
 let outputs: Record<string, string>
-
-const createStack = async (name: string, values: Record<string, string>) => {
-  const cfn = new CloudFormationClient({ region: "us-east-1", endpoint: motoEndpoint, credentials })
-  const template = {
-    Resources: { Handle: { Type: "AWS::CloudFormation::WaitConditionHandle" } },
-    Outputs: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { Value: v }]))
-  }
-  await cfn.send(new CreateStackCommand({ StackName: name, TemplateBody: JSON.stringify(template) }))
-  cfn.destroy()
-}
 
 beforeAll(async () => {
   await resetMoto()
