@@ -32,6 +32,18 @@ done
 bash scripts/servers/cfn-lint.sh --version
 bash scripts/servers/sam-cli.sh --version
 
+# The CLI's completion tests drive zsh and fish: install them from Debian's packages when missing
+# (without them those tests are skipped, and say so).
+if ! command -v zsh >/dev/null || ! command -v fish >/dev/null; then
+  if command -v apt-get >/dev/null && [[ "$(id -u)" == 0 ]]; then
+    echo "== installing zsh and fish (apt-get)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zsh fish) >/dev/null 2>&1 ||
+      echo "zsh and fish could not be installed: the CLI's zsh and fish completion tests will be skipped"
+  else
+    echo "zsh or fish is missing and apt-get is not available as root: those completion tests will be skipped"
+  fi
+fi
+
 # The property tests draw their histories from FC_SEED. Unset, it comes from the commit, so a run is
 # reproducible (same commit, same histories, here and in CI) and every commit explores new ones;
 # FC_SEED=random draws a fresh seed, FC_SEED=<n> replays one.
