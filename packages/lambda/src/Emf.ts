@@ -32,6 +32,8 @@ export const units = {
   SyncSucceeded: "Count",
   SyncFailed: "Count",
   SyncCutShort: "Count",
+  /** Customers whose key's GetUsage history vanished (`SyncReport.customersHistoryVanished`): usage not billed. */
+  UsageHistoryVanished: "Count",
   WebhookDeliveries: "Count",
   MeterErrorReports: "Count"
 } as const

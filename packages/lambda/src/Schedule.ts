@@ -35,7 +35,8 @@ export const metrics = {
   syncDuration: Emf.counter("SyncDuration"),
   syncSucceeded: Emf.counter("SyncSucceeded"),
   syncFailed: Emf.counter("SyncFailed"),
-  syncCutShort: Emf.counter("SyncCutShort")
+  syncCutShort: Emf.counter("SyncCutShort"),
+  usageHistoryVanished: Emf.counter("UsageHistoryVanished")
 }
 
 const count = (metric: Metric.Metric.Counter<number>, n: number) => Metric.incrementBy(metric, n)
@@ -49,6 +50,7 @@ export const countReport = (report: UsageSync.SyncReport): Effect.Effect<void> =
     count(metrics.customersSeen, report.customersSeen),
     count(metrics.meterEventsSent, report.meterEventsSent),
     count(metrics.syncDuration, report.finishedAt - report.startedAt),
+    count(metrics.usageHistoryVanished, report.customersHistoryVanished),
     count(metrics.syncSucceeded, 1)
   ], { discard: true })
 
