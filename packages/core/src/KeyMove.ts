@@ -139,17 +139,18 @@ export const moveCustomerKey = Effect.fn("KeyMove.moveCustomerKey")(function*(
   const metered = config.meteredPlanId
   const plans = yield* admin.plansOf(customer.apiKeyId)
   const moving = !(plans.includes(input.to) && !plans.includes(input.from))
-  if (moving && (input.from === metered || input.to === metered)) {
-    yield* reportBeforeMove(customer, input.to === metered)
-  }
+  const marked = moving && (input.from === metered || input.to === metered)
+    ? yield* reportBeforeMove(customer, input.to === metered)
+    : false
   const moved = yield* moveKey({ apiKeyId: customer.apiKeyId, ...input, plans })
   // Also after "AlreadyThere": a move that crashed before its baseline left the mark for this one.
-  if (input.to === metered) yield* takeBaseline(customer.customerId)
+  if (input.to === metered && (marked || customer.baselineDue !== undefined)) yield* takeBaseline(customer.customerId)
   return moved
 })
 
 // Report what GetUsage shows of the key before it moves; before it is put back into the metered plan,
-// mark the record so that the baseline is taken even if this move crashes after the add.
+// mark the record so that the baseline is taken even if this move crashes after the add. Says whether
+// a baseline is due.
 const reportBeforeMove = Effect.fnUntraced(function*(customer: Customer.Customer, adding: boolean) {
   // A key added under a link that never demoted it (generation 0) has no counts of this link to read.
   const flushed = !adding || (customer.generation ?? 0) > 0 ? yield* UsageSync.flushCustomer(customer) : undefined
@@ -168,6 +169,7 @@ const reportBeforeMove = Effect.fnUntraced(function*(customer: Customer.Customer
       (c) => c.baselineDue === undefined ? Option.some({ ...c, baselineDue: "Readd" as const }) : Option.none()
     )
   }
+  return adding && (owed || current.baselineDue !== undefined)
 })
 
 // The counter baseline a mark asks for, from GetUsage read right after the add: API Gateway shows counts
