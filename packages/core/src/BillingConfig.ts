@@ -29,7 +29,15 @@ export interface BillingSettings {
   readonly meterEventName: string
   /** When a failed payment demotes (`DEMOTION_POLICY`, `DEMOTION_GRACE_PERIOD`). */
   readonly demotionPolicy: DemotionPolicy
-  /** How long after a demotion late API Gateway counts are still synced (`SETTLE_WINDOW`). */
+  /**
+   * How late API Gateway's `GetUsage` shows a request (`USAGE_REPORTING_DELAY`, default 40 minutes:
+   * users report 30-40; not documented by AWS).
+   */
+  readonly usageReportingDelay: Duration.Duration
+  /**
+   * How long after a demotion late API Gateway counts are still synced (`SETTLE_WINDOW`; default
+   * `settleWindowFor(usageReportingDelay)`, one hour for the default delay).
+   */
   readonly settleWindow: Duration.Duration
   /** Customers synced at once (`SYNC_CONCURRENCY`). */
   readonly syncConcurrency: number
@@ -44,13 +52,37 @@ export class BillingConfig
   extends Context.Tag("@augint-billing/core/BillingConfig")<BillingConfig, BillingSettings>()
 {}
 
+/**
+ * What the settle window adds to the reporting delay it must cover: the close is the first hourly sync
+ * after the window, and that sync reads counts up to its start less the delay, so the margin absorbs the
+ * schedule's jitter, the sync's own run time and clock skew. Why: see DESIGN.md, "Demotion and the
+ * settle window".
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const SETTLE_MARGIN = Duration.minutes(20)
+
+/** API Gateway's reporting delay used when `USAGE_REPORTING_DELAY` is not set. @since 0.3.0 @category constants */
+export const DEFAULT_USAGE_REPORTING_DELAY = Duration.minutes(40)
+
+/**
+ * The settle window that covers a reporting delay: the delay plus `SETTLE_MARGIN`.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const settleWindowFor = (usageReportingDelay: Duration.Duration): Duration.Duration =>
+  Duration.sum(usageReportingDelay, SETTLE_MARGIN)
+
 /** The settings used when a variable is not set. @since 0.1.0 @category constants */
 export const defaults: BillingSettings = {
   freePlanId: UsagePlanId.make("FREE_10K"),
   meteredPlanId: UsagePlanId.make("METERED"),
   meterEventName: "api_requests",
   demotionPolicy: DemotionPolicy.FinalAttempt(),
-  settleWindow: Duration.hours(1),
+  usageReportingDelay: DEFAULT_USAGE_REPORTING_DELAY,
+  settleWindow: settleWindowFor(DEFAULT_USAGE_REPORTING_DELAY),
   syncConcurrency: 16,
   // Today, yesterday and the day before: a run after a whole missed day still reads its last hours.
   lookbackDays: 3,
@@ -83,6 +115,20 @@ const boundedInt = (name: string, fallback: number, min: number, max: number) =>
     Config.withDefault(fallback)
   )
 
+// The settle window's default follows the delay it must cover, configured or not.
+const usageReportingDelay = Config.duration("USAGE_REPORTING_DELAY").pipe(
+  Config.withDefault(defaults.usageReportingDelay)
+)
+const settleConfig = {
+  usageReportingDelay,
+  settleWindow: Config.option(Config.duration("SETTLE_WINDOW")).pipe(
+    Config.zipWith(
+      usageReportingDelay,
+      (window, delay) => window._tag === "Some" ? window.value : settleWindowFor(delay)
+    )
+  )
+}
+
 /** The settings as a `Config`, each variable optional with the defaults above. @since 0.1.0 @category config */
 export const config: Config.Config<BillingSettings> = Config.all({
   freePlanId: planId("FREE_USAGE_PLAN_ID", defaults.freePlanId),
@@ -95,7 +141,7 @@ export const config: Config.Config<BillingSettings> = Config.all({
     Config.withDefault(defaults.meterEventName)
   ),
   demotionPolicy: policy,
-  settleWindow: Config.duration("SETTLE_WINDOW").pipe(Config.withDefault(defaults.settleWindow)),
+  ...settleConfig,
   syncConcurrency: boundedInt("SYNC_CONCURRENCY", defaults.syncConcurrency, 1, 1_000),
   // Beyond 35 days Stripe refuses the meter event timestamps (and the ledger keeps 40 days).
   lookbackDays: boundedInt("SYNC_LOOKBACK_DAYS", defaults.lookbackDays, 2, 35),

@@ -81,6 +81,19 @@ export const Customer = Schema.Struct({
    * ledger says reported, Stripe billed less; `reconcile` compares them with Stripe's totals.
    */
   reconcileDays: Schema.optional(Schema.Array(UtcDay.UtcDay)),
+  /**
+   * Per day, units added to what GetUsage shows for the key, so the ledger keeps reading one counter:
+   * what a counter API Gateway reset when the key was put back into the metered plan had reached
+   * (positive), or what the key counted before this link that GetUsage did not show when the link was
+   * made (negative). Why: see DESIGN.md, "Counter baselines".
+   */
+  counterOffset: Schema.optional(Schema.Record({ key: UtcDay.UtcDay, value: Schema.Int })),
+  /**
+   * A baseline to take right after the key is added to the metered plan (`UsageRead.withBaseline`):
+   * `Link`, this link bills nothing the key counted before; `Readd`, a counter the add reset continues
+   * from the ledger.
+   */
+  baselineDue: Schema.optional(Schema.Literal("Link", "Readd")),
   /** A meter event that was written ahead and may or may not have reached Stripe. */
   pending: Schema.optional(PendingReport),
   /** The `created` time (epoch seconds) of the newest Stripe event applied to this record. */

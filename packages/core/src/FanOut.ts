@@ -22,8 +22,11 @@ import * as UtcDay from "./UtcDay.js"
 export const WorkEntry = Schema.Struct({
   customerId: CustomerId,
   apiKeyId: ApiKeyId,
-  /** Counts per day of the item's `days` (empty: GetUsage listed no usage for the key). */
-  counts: Schema.Array(Schema.Int),
+  /**
+   * Counts per day of the item's `days`; absent when GetUsage did not list the key, which the worker
+   * must see as such (`UsageRead.historyVanished`), not as a key that counted nothing.
+   */
+  counts: Schema.optional(Schema.Array(Schema.Int)),
   /** Whether the key was in the metered plan's key list. */
   metered: Schema.Boolean
 })
@@ -78,7 +81,7 @@ export const plan = Effect.fn("FanOut.plan")(function*() {
     const entries = candidates.slice(i, i + ENTRIES_PER_ITEM).map((c): WorkEntry => ({
       customerId: c.customerId,
       apiKeyId: c.apiKeyId,
-      counts: observed.byKey.get(c.apiKeyId) ?? [],
+      counts: observed.byKey.get(c.apiKeyId),
       metered: metered.has(c.apiKeyId)
     }))
     items.push({ runStartedAt: startedAt, days, entries })
@@ -105,13 +108,13 @@ export const work = Effect.fn("FanOut.work")(function*(item: WorkItem) {
       if (Option.isNone(found) || found.value.apiKeyId !== entry.apiKeyId) return Effect.void
       const observed: UsageRead.Observed = {
         days: item.days,
-        byKey: new Map(entry.counts.length === 0 ? [] : [[entry.apiKeyId, entry.counts]]),
+        byKey: new Map(entry.counts === undefined ? [] : [[entry.apiKeyId, entry.counts]]),
         pages: 0
       }
       const metered = new Set(entry.metered ? [entry.apiKeyId] : [])
       return Effect.map(
         Effect.either(UsageSync.syncCandidate(found.value, observed, metered, item.runStartedAt)),
-        (result) => SyncRun.count(counts, entry.customerId, result)
+        (result) => SyncRun.count(counts, entry.customerId, result, entry.apiKeyId)
       )
     }), { concurrency: config.syncConcurrency, discard: true })
   return counts

@@ -166,7 +166,9 @@ export const converge = Effect.fn("HandleEvent.converge")(function*(
     const [from, to] = customer.plan === "METERED"
       ? [config.freePlanId, config.meteredPlanId]
       : [config.meteredPlanId, config.freePlanId]
-    yield* KeyMove.moveKey({ apiKeyId: customer.apiKeyId, from, to })
+    // Reports the key's usage before it leaves or re-enters the metered plan. Why: see DESIGN.md,
+    // "Counter baselines".
+    yield* KeyMove.moveCustomerKey(customer, { from, to })
     const after = yield* repo.get(customerId)
     if (Option.isNone(after)) return
     if (after.value.plan !== customer.plan) continue

@@ -14,8 +14,9 @@ import * as UtcDay from "./UtcDay.js"
 
 /**
  * The record of a new link: FREE, its ledger seeded with the key's counts so far and `stripeOffset`
- * with what Stripe already holds, so the link bills only what the key uses from now on. Why: see
- * DESIGN.md, "The customer record".
+ * with what Stripe already holds, so the link bills only what the key uses from now on; for a key outside
+ * the metered plan, a `Link` baseline is due when the key is added to it. Why: see DESIGN.md, "The
+ * customer record" and "Counter baselines".
  *
  * @since 0.1.0
  * @category flows
@@ -29,6 +30,10 @@ export const newLink = Effect.fn("NewLink.newLink")(function*(
   const now = yield* Clock.currentTimeMillis
   const days = UtcDay.range(UtcDay.fromMillis(now), config.lookbackDays)
   const observed = yield* readUsage({ usagePlanId: config.meteredPlanId, days, apiKeyId: input.apiKeyId })
+  // A key outside the metered plan may have counts there GetUsage does not show now (history dropped)
+  // and shows again once the key is back: the baseline is taken then. Why: see DESIGN.md, "Counter
+  // baselines".
+  const metered = (yield* (yield* Ports.planAdmin).plansOf(input.apiKeyId)).includes(config.meteredPlanId)
   const counts = observed.byKey.get(input.apiKeyId) ?? []
   // What Stripe already holds for the customer on those days (an earlier link, another key).
   const summaries = yield* stripe.meterEventSummaries({
@@ -52,6 +57,7 @@ export const newLink = Effect.fn("NewLink.newLink")(function*(
   return {
     ...Customer.make({ ...input, now }),
     ledger,
-    ...(Object.keys(stripeOffset).length === 0 ? {} : { stripeOffset })
+    ...(Object.keys(stripeOffset).length === 0 ? {} : { stripeOffset }),
+    ...(metered ? {} : { baselineDue: "Link" as const })
   }
 })

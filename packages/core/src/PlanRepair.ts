@@ -89,7 +89,14 @@ export const repair = <E, R>(
       const [from, to] = current.plan === "METERED"
         ? [config.freePlanId, config.meteredPlanId]
         : [config.meteredPlanId, config.freePlanId]
-      yield* KeyMove.moveKey({ apiKeyId: current.apiKeyId, from, to })
+      // As the webhook's moves: usage read before the key leaves or rejoins the metered plan, and a
+      // counter baseline taken after it rejoins (`KeyMove.moveCustomerKey`). Another writer reporting
+      // the customer now: leave the key to the next run.
+      const moved = yield* KeyMove.moveCustomerKey(current, { from, to }).pipe(
+        Effect.as(true),
+        Effect.catchTag("VersionConflict", () => Effect.succeed(false))
+      )
+      if (!moved) return false
       const after = yield* repo.get(listed.customerId)
       if (Option.isNone(after) || after.value.plan === current.plan) {
         yield* Effect.logWarning("sync moved a key into the plan its record holds").pipe(

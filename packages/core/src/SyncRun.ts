@@ -8,7 +8,7 @@
 import { Duration, type Either } from "effect"
 import type * as Customer from "./Customer.js"
 import type { CustomerRepoError } from "./CustomerRepo.js"
-import type { CustomerId } from "./Ids.js"
+import type { ApiKeyId, CustomerId } from "./Ids.js"
 import type { PlanAdminError } from "./PlanAdmin.js"
 import type { StripeError } from "./Stripe.js"
 
@@ -61,6 +61,8 @@ export interface Outcome<A extends AnomalyLike = AnomalyLike> {
   readonly contended: boolean
   /** The key's usage plan did not match the record and was moved. */
   readonly planRepaired?: boolean
+  /** GetUsage no longer lists the key's counts the ledger holds (`UsageRead.historyVanished`). */
+  readonly historyVanished?: boolean
 }
 
 /** Errors that stop one customer's part of a run. @since 0.3.0 @category errors */
@@ -88,6 +90,9 @@ export interface Counts<A extends AnomalyLike = AnomalyLike> {
   meterEventsSent: number
   failures: Array<{ customerId: CustomerId; reason: string }>
   anomalies: Array<A>
+  /** Customers whose key's GetUsage history vanished, and the first `MAX_LISTED` of them. */
+  customersHistoryVanished: number
+  historyVanished: Array<{ customerId: CustomerId; apiKeyId: ApiKeyId }>
 }
 
 /** Empty counters. @since 0.3.0 @category constructors */
@@ -102,7 +107,9 @@ export const emptyCounts = <A extends AnomalyLike>(): Counts<A> => ({
   unitsReported: 0,
   meterEventsSent: 0,
   failures: [],
-  anomalies: []
+  anomalies: [],
+  customersHistoryVanished: 0,
+  historyVanished: []
 })
 
 /** One line for a customer's failure. @since 0.3.0 @category utils */
@@ -122,7 +129,8 @@ export const describe = (error: OutcomeError): string =>
 export const count = <A extends AnomalyLike>(
   counts: Counts<A>,
   customerId: CustomerId,
-  result: Either.Either<Outcome<A>, OutcomeError>
+  result: Either.Either<Outcome<A>, OutcomeError>,
+  apiKeyId?: ApiKeyId
 ): void => {
   counts.customersSeen++
   if (result._tag === "Left") {
@@ -138,4 +146,7 @@ export const count = <A extends AnomalyLike>(
   else if (r.unitsReported > 0) counts.customersReported++
   else counts.customersSkipped++
   for (const a of r.anomalies) if (counts.anomalies.length < MAX_LISTED) counts.anomalies.push(a)
+  if (r.historyVanished === true && counts.customersHistoryVanished++ < MAX_LISTED && apiKeyId !== undefined) {
+    counts.historyVanished.push({ customerId, apiKeyId })
+  }
 }

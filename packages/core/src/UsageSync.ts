@@ -88,6 +88,8 @@ export interface CustomerSync {
   readonly anomalies: ReadonlyArray<Anomaly>
   /** Another writer held the record: it is reporting; this run left the customer alone. */
   readonly contended: boolean
+  /** GetUsage no longer lists the key's counts the ledger holds (`UsageRead.historyVanished`). */
+  readonly historyVanished: boolean
 }
 
 /** Errors that can stop the sync of one customer. @since 0.1.0 @category errors */
@@ -135,11 +137,21 @@ export const syncCustomer = Effect.fnUntraced(function*(
   const now = yield* Clock.currentTimeMillis
   const dryRun = options.dryRun === true
   const ports: SyncPorts = { stripe: yield* Ports.stripe, repo: yield* Ports.repoInSync }
-  let sync: CustomerSync = { customer, unitsReported: 0, eventsSent: 0, anomalies: [], contended: false }
+  const historyVanished = UsageRead.historyVanished(customer, observed)
+  let sync: CustomerSync = {
+    customer,
+    unitsReported: 0,
+    eventsSent: 0,
+    anomalies: [],
+    contended: false,
+    historyVanished
+  }
   if (customer.pending !== undefined && !dryRun) sync = yield* resendPending(ports, sync, customer.pending, now)
-  const counts = observed.byKey.get(customer.apiKeyId)
-  for (let i = 0; i < observed.days.length && !sync.contended; i++) {
-    sync = yield* reportDay(ports, sync, observed.days[i]!, counts?.[i] ?? 0, { now, dryRun })
+  // Before a new link's baseline is taken, what GetUsage shows of the key is not this link's; a key whose
+  // history vanished did not count down to zero. Why: see DESIGN.md, "Counter baselines".
+  const counts = customer.baselineDue === "Link" || historyVanished ? [] : UsageRead.countsOf(customer, observed) ?? []
+  for (let i = 0; i < counts.length && !sync.contended; i++) {
+    sync = yield* reportDay(ports, sync, observed.days[i]!, counts[i]!, { now, dryRun })
   }
   return sync.contended || dryRun ? sync : yield* finish(sync, { now, close: options.close !== false })
 })
@@ -272,7 +284,11 @@ export const SyncReport = Schema.Struct({
   unitsReported: Schema.Int,
   meterEventsSent: Schema.Int,
   failures: Schema.Array(Schema.Struct({ customerId: CustomerId, reason: Schema.String })),
-  anomalies: Schema.Array(Anomaly)
+  anomalies: Schema.Array(Anomaly),
+  /** Customers whose key's GetUsage history vanished (`UsageRead.historyVanished`); 0 in older reports. */
+  customersHistoryVanished: Schema.optionalWith(Schema.Int, { default: () => 0 }),
+  /** Those customers and their keys (at most `MAX_LISTED`). */
+  historyVanished: Schema.optionalWith(Schema.Array(UsageRead.KeyOf), { default: () => [] })
 })
 /** The result of one sync run. @since 0.1.0 @category models */
 export type SyncReport = typeof SyncReport.Type
@@ -332,7 +348,7 @@ export const syncUsage = Effect.fn("UsageSync.syncUsage")(function*(
       if (now >= stopAt) return Effect.sync(() => void counts.customersLeft++)
       return Effect.either(syncCandidate(customer, observed, metered, startedAt)).pipe(
         Effect.map((result) => {
-          SyncRun.count(counts, customer.customerId, result)
+          SyncRun.count(counts, customer.customerId, result, customer.apiKeyId)
           options.onProgress?.(counts.customersSeen)
         })
       )

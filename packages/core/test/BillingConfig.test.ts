@@ -89,6 +89,22 @@ describe("BillingConfig.load", () => {
       assert.strictEqual(settings.lookbackDays, 5)
     }))
 
+  // Users report GetUsage 30-40 minutes late (localstack/localstack#11393); the close reads counts up to
+  // its start less the delay, so the window must outlast the delay.
+  it.effect("derives the settle window from USAGE_REPORTING_DELAY unless SETTLE_WINDOW is set", () =>
+    Effect.gen(function*() {
+      const derived = yield* load([["USAGE_REPORTING_DELAY", "2 hours"]])
+      assert.isTrue(Duration.equals(derived.usageReportingDelay, Duration.hours(2)))
+      assert.isTrue(Duration.equals(derived.settleWindow, Duration.minutes(140)))
+      const defaults = yield* load([])
+      assert.isTrue(Duration.equals(defaults.usageReportingDelay, Duration.minutes(40)))
+      assert.isTrue(
+        Duration.equals(defaults.settleWindow, Duration.sum(Duration.minutes(40), BillingConfig.SETTLE_MARGIN))
+      )
+      const both = yield* load([["USAGE_REPORTING_DELAY", "2 hours"], ["SETTLE_WINDOW", "3 hours"]])
+      assert.isTrue(Duration.equals(both.settleWindow, Duration.hours(3)))
+    }))
+
   it.effect("accepts the smallest allowed bounds", () =>
     Effect.gen(function*() {
       const settings = yield* load([["SYNC_CONCURRENCY", "1"], ["SYNC_LOOKBACK_DAYS", "2"]])
@@ -105,7 +121,8 @@ describe("BillingConfig.load", () => {
       ["DEMOTION_GRACE_PERIOD", [["DEMOTION_POLICY", "grace_period"], ["DEMOTION_GRACE_PERIOD", "soon"]]],
       ["METERED_USAGE_PLAN_ID", [["METERED_USAGE_PLAN_ID", "bad id!"]]],
       ["FREE_USAGE_PLAN_ID", [["FREE_USAGE_PLAN_ID", "free plan"]]],
-      ["SETTLE_WINDOW", [["SETTLE_WINDOW", "forever"]]]
+      ["SETTLE_WINDOW", [["SETTLE_WINDOW", "forever"]]],
+      ["USAGE_REPORTING_DELAY", [["USAGE_REPORTING_DELAY", "late"]]]
     ]
     for (const [variable, entries] of cases) {
       it.effect(`${entries.map(([k, v]) => `${k}=${v}`).join(" ")}`, () =>

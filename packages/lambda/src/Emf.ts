@@ -35,6 +35,8 @@ export const units = {
   SyncStoppedEarly: "Count",
   CustomersLeft: "Count",
   PlansRepaired: "Count",
+  /** Customers whose key's GetUsage history vanished (`SyncReport.customersHistoryVanished`): usage not billed. */
+  UsageHistoryVanished: "Count",
   WebhookDeliveries: "Count",
   MeterErrorReports: "Count"
 } as const

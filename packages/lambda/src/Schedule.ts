@@ -39,7 +39,8 @@ export const metrics = {
   syncCutShort: Emf.counter("SyncCutShort"),
   syncStoppedEarly: Emf.counter("SyncStoppedEarly"),
   customersLeft: Emf.counter("CustomersLeft"),
-  plansRepaired: Emf.counter("PlansRepaired")
+  plansRepaired: Emf.counter("PlansRepaired"),
+  usageHistoryVanished: Emf.counter("UsageHistoryVanished")
 }
 
 const count = (metric: Metric.Metric.Counter<number>, n: number) => Metric.incrementBy(metric, n)
@@ -56,6 +57,7 @@ export const countReport = (report: UsageSync.SyncReport): Effect.Effect<void> =
     count(metrics.customersLeft, report.customersLeft),
     count(metrics.plansRepaired, report.plansRepaired),
     count(metrics.syncStoppedEarly, report.stoppedEarly ? 1 : 0),
+    count(metrics.usageHistoryVanished, report.customersHistoryVanished),
     count(metrics.syncSucceeded, 1)
   ], { discard: true })
 

@@ -100,6 +100,20 @@ describe("Schedule.handle", () => {
       assert.strictEqual((yield* driver.meterEvents(customerId)).length, 1)
     }).pipe(Effect.provide(TestLayer)))
 
+  // Whether API Gateway keeps a removed key's history in its plan's GetUsage is not documented (issue 14):
+  // under "dropped", what the key counted after the last read is never billed, and the metric says so.
+  it.effect("a key whose GetUsage history vanished is counted as UsageHistoryVanished", () =>
+    Effect.gen(function*() {
+      const driver = yield* meteredWithUsage(50)
+      yield* Schedule.handle(Events.scheduled("evt-before"))
+      yield* driver.setUsageModel({ removedKey: "dropped" })
+      driver.state.membership.set(apiKeyId, new Set())
+      const report = yield* Schedule.handle(Events.scheduled("evt-after"))
+      assert.deepStrictEqual(report.historyVanished, [{ customerId, apiKeyId }])
+      const docs = metrics.map((m) => JSON.parse(m) as Emf)
+      assert.deepStrictEqual(docs.map((d) => d.UsageHistoryVanished), [0, 1])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.effect("a run that cannot read usage fails (EventBridge retries) and emits SyncFailed", () =>
     Effect.gen(function*() {
       const driver = yield* meteredWithUsage(10)
