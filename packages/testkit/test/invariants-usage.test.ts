@@ -55,9 +55,9 @@ const regressions: ReadonlyArray<{
   >
 }> = [
   {
-    // Flow bug (issue 9): the demotion moves the key, then reads its usage; a dropped key reads as
-    // nothing, so what the last sync did not see is lost. Report first, then move, removes it.
-    cause: "dropped: the demotion moves the key before reading its metered usage",
+    // Fixed flow bug (issue 9): the demotion moved the key, then read its usage; a dropped key read as
+    // nothing, so what the last sync did not see was lost. It now reports first, then moves.
+    cause: "dropped: the demotion reports the key's metered usage before it moves the key",
     commands: [
       { _tag: "Promote", c: 2 },
       { _tag: "Usage", c: 2, units: 1 },
@@ -65,10 +65,7 @@ const regressions: ReadonlyArray<{
       { _tag: "Advance", minutes: 40 },
       { _tag: "Demote", c: 2, how: "finalFailure" }
     ],
-    expected: {
-      "dropped/kept": loses(1),
-      "dropped/reset": loses(1)
-    }
+    expected: {}
   },
   {
     // Unavoidable under "dropped": counted within the delay before the key left the plan, never shown.
