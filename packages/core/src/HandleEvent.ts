@@ -310,7 +310,7 @@ const apply = (customer: Customer.Customer, at: RecordChange.EventClock, decisio
         )
         return wasWritten(written)
       }),
-    Flush: () => UsageSync.flushCustomer(customer).pipe(Effect.as(true)),
+    Flush: ({ periodEnd }) => UsageSync.flushCustomer(customer, { periodEnd }).pipe(Effect.as(true)),
     NoChange: () => Effect.succeed(true)
   })
 

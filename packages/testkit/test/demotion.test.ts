@@ -47,3 +47,48 @@ describe("the demotion reports before it moves the key (issue 9)", () => {
       assert.deepStrictEqual(Invariants.violations(driver.state, customers, METERED), [])
     }).pipe(Effect.provide(testLayer())))
 })
+
+describe("the invoice.created flush (issue 9)", () => {
+  // Stripe bills a meter event on the invoice whose period holds its timestamp; invoice.created comes
+  // after period_end, and the invoice is finalized about an hour later.
+  it.effect("stamps the usage it reports before the invoice's period_end, not at delivery time", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const driver = yield* Driver.Driver
+      yield* signUpMetered(1)
+      yield* TestClock.adjust("5 minutes")
+      yield* driver.addUsage({ apiKeyId: apiKeyId(1), units: 50 })
+      const periodEnd = Math.floor(T0 / 1000) + 600
+      yield* TestClock.adjust("15 minutes")
+      const event = StripeEvents.invoiceCreated({
+        customerId: customerId(1),
+        subscriptionId: yield* heldSubscription(1),
+        created: yield* nowSeconds
+      })
+      yield* settleOk(
+        HandleEvent.handleEvent({ ...event, data: { object: { ...event.data.object, period_end: periodEnd } } })
+      )
+      const events = yield* driver.meterEvents(customerId(1))
+      assert.strictEqual(events.reduce((n, e) => n + e.value, 0), 50)
+      for (const e of events) assert.isBelow(e.timestamp, periodEnd)
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a day that began after period_end keeps its own stamps (they belong to the next period)", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const driver = yield* Driver.Driver
+      yield* signUpMetered(1)
+      yield* driver.addUsage({ apiKeyId: apiKeyId(1), units: 9 })
+      const event = StripeEvents.invoiceCreated({
+        customerId: customerId(1),
+        subscriptionId: yield* heldSubscription(1),
+        created: yield* nowSeconds
+      })
+      const periodEnd = UtcDay.startMillis(UtcDay.fromMillis(T0)) / 1000 - 3600
+      yield* settleOk(
+        HandleEvent.handleEvent({ ...event, data: { object: { ...event.data.object, period_end: periodEnd } } })
+      )
+      const [only] = yield* driver.meterEvents(customerId(1))
+      assert.strictEqual(only!.timestamp, Math.floor(T0 / 1000))
+    }).pipe(Effect.provide(testLayer())))
+})
