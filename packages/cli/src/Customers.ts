@@ -140,31 +140,8 @@ export const link = (input: { readonly customerId: Ids.CustomerId; readonly apiK
     )
   })
 
-/**
- * Why a record may not be unlinked yet (none when it may): removing a record that still holds a
- * subscription, an open or unclosed settle window, subscriptions to cancel or a pending report would
- * leave a subscription, or a report, that no record holds. Belongs in core beside `isSyncCandidate`.
- *
- * @since 0.2.0
- * @category utils
- */
-export const unlinkBlockers = (c: Customer.Customer, now: number): ReadonlyArray<string> => {
-  const reasons: Array<string> = []
-  if (c.plan === "METERED") reasons.push("it is on the metered plan")
-  if (c.subscriptionId !== undefined) reasons.push(`it holds subscription ${c.subscriptionId}`)
-  if (c.settleUntil !== undefined) {
-    reasons.push(
-      c.settleUntil > now
-        ? `its settle window is open until ${new Date(c.settleUntil).toISOString()} (late usage is still billed)`
-        : "its settle window has ended but is not closed yet"
-    )
-  }
-  if (c.closingSince !== undefined) reasons.push("a sync is closing its settle window")
-  const toCancel = [...(c.retiring ?? []), ...(c.orphans ?? [])]
-  if (toCancel.length > 0) reasons.push(`subscriptions ${toCancel.join(", ")} are still to be cancelled`)
-  if (c.pending !== undefined) reasons.push(`it holds a pending report (${c.pending.day} +${c.pending.value})`)
-  return reasons
-}
+/** @deprecated Use `Customer.unlinkBlockers` (core). @since 0.2.0 @category utils */
+export const unlinkBlockers = Customer.unlinkBlockers
 
 /**
  * What to do about what `unlinkBlockers` found.

@@ -147,6 +147,33 @@ export const isSyncCandidate = (customer: Customer): boolean =>
   (customer.retiring?.length ?? 0) > 0 || (customer.orphans?.length ?? 0) > 0 ||
   customer.closingSince !== undefined
 
+/**
+ * Why a record may not be unlinked yet (none when it may): removing a record that is metered, holds a
+ * subscription, an open or unclosed settle window, subscriptions to cancel or a pending report would
+ * leave a subscription, or a report, that no record holds. A caller closes the window first (the sync
+ * does once it has ended) or refuses with these reasons.
+ *
+ * @since 0.2.0
+ * @category predicates
+ */
+export const unlinkBlockers = (c: Customer, now: number): ReadonlyArray<string> => {
+  const reasons: Array<string> = []
+  if (c.plan === "METERED") reasons.push("it is on the metered plan")
+  if (c.subscriptionId !== undefined) reasons.push(`it holds subscription ${c.subscriptionId}`)
+  if (c.settleUntil !== undefined) {
+    reasons.push(
+      c.settleUntil > now
+        ? `its settle window is open until ${new Date(c.settleUntil).toISOString()} (late usage is still billed)`
+        : "its settle window has ended but is not closed yet"
+    )
+  }
+  if (c.closingSince !== undefined) reasons.push("a sync is closing its settle window")
+  const toCancel = [...(c.retiring ?? []), ...(c.orphans ?? [])]
+  if (toCancel.length > 0) reasons.push(`subscriptions ${toCancel.join(", ")} are still to be cancelled`)
+  if (c.pending !== undefined) reasons.push(`it holds a pending report (${c.pending.day} +${c.pending.value})`)
+  return reasons
+}
+
 /** How long a settle close may hold its mark before it is taken to have crashed. @since 0.1.0 @category constants */
 export const CLOSE_LEASE_MILLIS = 10 * 60 * 1000
 

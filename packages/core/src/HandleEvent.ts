@@ -166,25 +166,31 @@ export const converge = Effect.fn("HandleEvent.converge")(function*(
     const [from, to] = customer.plan === "METERED"
       ? [config.freePlanId, config.meteredPlanId]
       : [config.meteredPlanId, config.freePlanId]
-    // Reports the key's usage before it leaves or re-enters the metered plan. Why: see DESIGN.md,
-    // "Counter baselines".
-    yield* KeyMove.moveCustomerKey(customer, { from, to })
-    const after = yield* repo.get(customerId)
-    if (Option.isNone(after)) return
-    if (after.value.plan !== customer.plan) continue
-    // Subscriptions a promotion replaced or found orphaned (it may have crashed before cancelling).
-    yield* retire(after.value)
-    if (after.value.plan === "FREE" && after.value.subscriptionId !== undefined) {
-      // A demotion to finish: report the usage counted so far. The subscription is cancelled with
-      // a final invoice by the sync that closes the settle window, once late counts are in.
-      const flushed = yield* UsageSync.flushCustomer(after.value)
-      if (flushed.contended || flushed.customer.pending !== undefined) {
+    // A demotion to finish: report the key's usage while the key is still in the metered plan (GetUsage
+    // lists the keys in a plan; a removed key's counts may be gone), then move it. The subscription is
+    // cancelled with a final invoice by the sync that closes the settle window, once late counts are in.
+    // The move never waits on Stripe: a failed report is raised after it.
+    const flushed = customer.plan === "FREE" && customer.subscriptionId !== undefined
+      ? Option.some(yield* Effect.either(UsageSync.flushCustomer(customer)))
+      : Option.none()
+    // A key put back into the metered plan gets its counter baseline (DESIGN.md, "Counter baselines").
+    if (to === config.meteredPlanId) yield* KeyMove.moveCustomerKey(customer, { from, to })
+    else yield* KeyMove.moveKey({ apiKeyId: customer.apiKeyId, from, to })
+    if (Option.isSome(flushed)) {
+      const result = flushed.value
+      if (Either.isLeft(result)) return yield* result.left
+      if (result.right.contended || result.right.customer.pending !== undefined) {
         return yield* new VersionConflict({
           customerId,
           message: "another writer is reporting this customer's usage; retry the demotion after it"
         })
       }
     }
+    const after = yield* repo.get(customerId)
+    if (Option.isNone(after)) return
+    if (after.value.plan !== customer.plan) continue
+    // Subscriptions a promotion replaced or found orphaned (it may have crashed before cancelling).
+    yield* retire(after.value)
     return
   }
   return yield* new VersionConflict({ customerId, message: "the plan kept changing while the key moved" })
@@ -309,7 +315,7 @@ const apply = (customer: Customer.Customer, at: RecordChange.EventClock, decisio
         )
         return wasWritten(written)
       }),
-    Flush: () => UsageSync.flushCustomer(customer).pipe(Effect.as(true)),
+    Flush: ({ periodEnd }) => UsageSync.flushCustomer(customer, { periodEnd }).pipe(Effect.as(true)),
     NoChange: () => Effect.succeed(true)
   })
 

@@ -22,8 +22,11 @@ export type Decision = Data.TaggedEnum<{
   Demote: { readonly reason: string; readonly nonPayment: boolean }
   /** Remember that payments are failing (for a grace period), change no plan. */
   RecordFailure: { readonly failedAt: number }
-  /** Report the customer's unreported usage now (an invoice is about to be finalized). */
-  Flush: {}
+  /**
+   * Report the customer's unreported usage now (an invoice is about to be finalized), stamped before
+   * `periodEnd` (epoch seconds) where the day allows, so it lands on the invoice being finalized.
+   */
+  Flush: { readonly periodEnd?: number | undefined }
   /** Nothing to do. */
   NoChange: { readonly reason: string }
 }>
@@ -141,7 +144,7 @@ export const decide = (
       return !ours(event)
         ? notOurs(event)
         : billable || customer.settleUntil !== undefined
-        ? Decision.Flush()
+        ? Decision.Flush({ periodEnd: event.periodEnd })
         : Decision.NoChange({ reason: "nothing metered to flush" })
     // A subscription that ends while the customer is already demoted changes nothing: the settle close
     // ends it anyway (and its own cancel sends this event). Demoting again would only move the event

@@ -96,6 +96,8 @@ export interface InvoiceCreated extends Envelope {
   readonly _tag: "InvoiceCreated"
   readonly customerId: CustomerId | undefined
   readonly invoiceId: string
+  /** `period_end` (epoch seconds): usage it bills must be stamped before it; undefined when not sent. */
+  readonly periodEnd?: number | undefined
   /** The invoice's subscription (`parent.subscription_details.subscription`); undefined for a one-off invoice. */
   readonly subscriptionId: SubscriptionId | undefined
   /** Whether that subscription was made by this library (its metadata snapshot says `managed_by`). */
@@ -209,7 +211,7 @@ const Bodies = {
     attempt_count: Schema.optionalWith(Schema.Int, { default: () => 1 })
   }),
   "invoice.paid": invoice({}),
-  "invoice.created": invoice({}),
+  "invoice.created": invoice({ period_end: Schema.optional(Schema.NullOr(Schema.Int)) }),
   "customer.subscription.updated": object({ id: SubscriptionId, customer: CustomerRef, status: SubscriptionStatus }),
   "customer.subscription.deleted": object({ id: SubscriptionId, customer: CustomerRef }),
   "customer.deleted": object({ id: CustomerId })
@@ -259,7 +261,7 @@ const toEvent = (envelope: Envelope, type: HandledType, data: unknown): StripeEv
     }
     case "invoice.created": {
       const { object: o } = data as typeof Bodies[typeof type]["Type"]
-      return { ...envelope, _tag: "InvoiceCreated", ...invoiceOf(o) }
+      return { ...envelope, _tag: "InvoiceCreated", ...invoiceOf(o), periodEnd: o.period_end ?? undefined }
     }
     case "customer.subscription.updated": {
       const { object: o } = data as typeof Bodies[typeof type]["Type"]

@@ -4,11 +4,13 @@
  *
  * @since 0.2.0
  */
-import { Clock, Effect, Option } from "effect"
+import { Clock, Effect, Either, Option } from "effect"
+import { BillingConfig } from "./BillingConfig.js"
 import * as Customer from "./Customer.js"
 import type { SubscriptionId } from "./Ids.js"
 import * as Ports from "./internal/ports.js"
 import * as Records from "./internal/records.js"
+import * as KeyMove from "./KeyMove.js"
 
 /**
  * Close a demoted customer's settle window: fence the record, cancel its subscriptions with a final
@@ -21,6 +23,7 @@ export const closeSettleWindow = Effect.fn("Subscriptions.closeSettleWindow")(fu
   yield* Effect.annotateCurrentSpan("customerId", customer.customerId)
   const stripe = yield* Ports.stripe
   const repo = yield* Ports.repo
+  if (!(yield* keyOutOfMeteredPlan(customer))) return customer
   const generation = (customer.generation ?? 0) + 1
   const now = yield* Clock.currentTimeMillis
   const fenced = yield* repo.update({ ...customer, generation, closingSince: now }).pipe(
@@ -68,6 +71,28 @@ export const closeSettleWindow = Effect.fn("Subscriptions.closeSettleWindow")(fu
 }, (effect, customer) =>
   // Still contended after the retries: the window stays due, and the next sync closes it again.
   Effect.catchTag(effect, "VersionConflict", () => Effect.succeed(customer)))
+
+// A demotion whose key move failed past its retries leaves the key in the metered plan: closing now
+// would end the subscription while the key goes on counting metered usage no invoice carries. Such a
+// close moves the key and leaves the window due, so the next sync reports what was counted meanwhile.
+const keyOutOfMeteredPlan = (customer: Customer.Customer) =>
+  Effect.gen(function*() {
+    const config = yield* BillingConfig
+    const moved = yield* KeyMove.moveKey({
+      apiKeyId: customer.apiKeyId,
+      from: config.meteredPlanId,
+      to: config.freePlanId
+    }).pipe(Effect.either)
+    if (Either.isRight(moved) && moved.right === "AlreadyThere") return true
+    yield* Effect.logWarning("a demoted key was still in the metered plan: the settle window stays open").pipe(
+      Effect.annotateLogs({
+        customerId: customer.customerId,
+        apiKeyId: customer.apiKeyId,
+        moved: Either.isRight(moved) ? "yes" : moved.left.message
+      })
+    )
+    return false
+  })
 
 /** Whether the record names subscriptions to cancel (`retiring` or `orphans`). @since 0.1.0 @category predicates */
 export const hasSubscriptionsToCancel = (customer: Customer.Customer): boolean =>

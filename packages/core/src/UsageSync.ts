@@ -68,6 +68,14 @@ const isPastDedupeWindow = (pending: Customer.PendingReport, nowMillis: number):
 export const timestampFor = (day: UtcDay.UtcDay, nowMillis: number): number =>
   Math.floor(Math.min(nowMillis, UtcDay.endMillis(day)) / 1000)
 
+// Inside `day`, and before `before` (an invoice's period end) when that still falls inside the day.
+const stampWithin = (day: UtcDay.UtcDay, nowMillis: number, before: number | undefined): number => {
+  const stamp = timestampFor(day, nowMillis)
+  return before !== undefined && stamp >= before && (before - 1) * 1000 >= UtcDay.startMillis(day)
+    ? before - 1
+    : stamp
+}
+
 /** A customer-day observed below what was already reported: flagged, never billed. @since 0.1.0 @category models */
 export const Anomaly = Schema.Struct({
   customerId: CustomerId,
@@ -132,7 +140,12 @@ const commit = (
 export const syncCustomer = Effect.fnUntraced(function*(
   customer: Customer.Customer,
   observed: UsageRead.Observed,
-  options: { readonly dryRun?: boolean; readonly close?: boolean } = {}
+  options: {
+    readonly dryRun?: boolean
+    readonly close?: boolean
+    /** Stamp new reports before this instant (epoch seconds) where their day allows: an invoice's period end. */
+    readonly stampBefore?: number | undefined
+  } = {}
 ) {
   const now = yield* Clock.currentTimeMillis
   const dryRun = options.dryRun === true
@@ -151,7 +164,11 @@ export const syncCustomer = Effect.fnUntraced(function*(
   // history vanished did not count down to zero. Why: see DESIGN.md, "Counter baselines".
   const counts = customer.baselineDue === "Link" || historyVanished ? [] : UsageRead.countsOf(customer, observed) ?? []
   for (let i = 0; i < counts.length && !sync.contended; i++) {
-    sync = yield* reportDay(ports, sync, observed.days[i]!, counts[i]!, { now, dryRun })
+    sync = yield* reportDay(ports, sync, observed.days[i]!, counts[i]!, {
+      now,
+      dryRun,
+      stampBefore: options.stampBefore
+    })
   }
   return sync.contended || dryRun ? sync : yield* finish(sync, { now, close: options.close !== false })
 })
@@ -205,7 +222,7 @@ const reportDay = (
   sync: CustomerSync,
   day: UtcDay.UtcDay,
   seen: number,
-  options: { readonly now: number; readonly dryRun: boolean }
+  options: { readonly now: number; readonly dryRun: boolean; readonly stampBefore?: number | undefined }
 ): Effect.Effect<CustomerSync, CustomerSyncError, Stripe | CustomerRepo> => {
   const current = sync.customer
   const before = Customer.reported(current, day)
@@ -219,7 +236,7 @@ const reportDay = (
     total: seen,
     value: seen - before,
     identifier: identifierFor(current.customerId, current.apiKeyId, day, seen),
-    timestamp: timestampFor(day, options.now),
+    timestamp: stampWithin(day, options.now, options.stampBefore),
     writtenAt: options.now
   }
   if (options.dryRun) return Effect.succeed({ ...sync, unitsReported: sync.unitsReported + pending.value })
@@ -410,7 +427,8 @@ export const syncCandidate = (
  * @category flows
  */
 export const flushCustomer = Effect.fn("UsageSync.flushCustomer")(function*(
-  customer: Customer.Customer
+  customer: Customer.Customer,
+  options: { readonly periodEnd?: number | undefined } = {}
 ) {
   const config = yield* BillingConfig
   const now = yield* Clock.currentTimeMillis
@@ -422,5 +440,5 @@ export const flushCustomer = Effect.fn("UsageSync.flushCustomer")(function*(
   })
   // Only the hourly sync closes settle windows: a webhook's flush (the close's own cancel sends some)
   // must not start a second close beside a running one.
-  return yield* syncCustomer(customer, observed, { close: false })
+  return yield* syncCustomer(customer, observed, { close: false, stampBefore: options.periodEnd })
 })

@@ -122,3 +122,47 @@ describe("HandleEvent.classify", () => {
     assert.strictEqual(classify(new PlanAdminError({ reason: "Conflict", message: "x" })), "acknowledge")
   })
 })
+
+describe("Customer.unlinkBlockers (issue 9: nothing may leave a subscription no record holds)", () => {
+  const now = 1_767_225_600_000
+  const sub = SubscriptionId.make("sub_unlink1")
+  it("a FREE record with nothing open may be unlinked", () => {
+    assert.deepStrictEqual(Customer.unlinkBlockers(fresh, now), [])
+  })
+  it("a metered record, an open or ended settle window, a close, subscriptions to cancel each refuse with a reason", () => {
+    const cases: ReadonlyArray<[Customer.Customer, string]> = [
+      [{ ...fresh, plan: "METERED", subscriptionId: sub }, "metered plan"],
+      [{ ...fresh, subscriptionId: sub, settleUntil: now + 1 }, "open until"],
+      [{ ...fresh, subscriptionId: sub, settleUntil: now }, "has ended but is not closed"],
+      [{ ...fresh, closingSince: now }, "closing"],
+      [{ ...fresh, orphans: [sub] }, "still to be cancelled"],
+      [{ ...fresh, retiring: [sub] }, "still to be cancelled"]
+    ]
+    for (const [record, reason] of cases) {
+      const reasons = Customer.unlinkBlockers(record, now)
+      assert.isTrue(reasons.some((r) => r.includes(reason)), `${reason}: ${reasons.join("; ")}`)
+    }
+  })
+  it("whatever the record, one with no blockers is no sync candidate and names no subscription", () => {
+    const ids = FastCheck.option(FastCheck.constant(sub), { nil: undefined })
+    FastCheck.assert(
+      FastCheck.property(
+        FastCheck.record({
+          plan: FastCheck.constantFrom("FREE" as const, "METERED" as const),
+          subscriptionId: ids,
+          settleUntil: FastCheck.option(FastCheck.integer({ min: now - 10, max: now + 10 }), { nil: undefined }),
+          closingSince: FastCheck.option(FastCheck.constant(now), { nil: undefined }),
+          orphans: FastCheck.option(FastCheck.constant([sub]), { nil: undefined })
+        }),
+        (fields) => {
+          const record = Object.fromEntries(
+            Object.entries({ ...fresh, ...fields }).filter(([, v]) => v !== undefined)
+          ) as Customer.Customer
+          if (Customer.unlinkBlockers(record, now).length > 0) return
+          assert.isFalse(Customer.isSyncCandidate(record))
+          assert.isUndefined(record.subscriptionId)
+        }
+      )
+    )
+  })
+})

@@ -238,7 +238,10 @@ describe("Policy.decide", () => {
 
   describe("invoice.created", () => {
     it("flushes a metered customer", () => {
-      assert.deepStrictEqual(decide(invoiceCreated, metered, { policy: finalAttempt }), Decision.Flush())
+      assert.deepStrictEqual(
+        decide(invoiceCreated, metered, { policy: finalAttempt }),
+        Decision.Flush({ periodEnd: undefined })
+      )
       assert.strictEqual(tagOf(invoiceCreated, records.failing), "Flush")
       assert.strictEqual(tagOf(invoiceCreated, freeWithSubscription), "Flush")
     })
@@ -440,7 +443,7 @@ describe("Policy.changesState", () => {
     assert.isTrue(changesState(Decision.Promote({ cause: "seti_1" })))
     assert.isTrue(changesState(Decision.Demote({ reason: "x", nonPayment: false })))
     assert.isTrue(changesState(Decision.RecordFailure({ failedAt: T0 })))
-    assert.isFalse(changesState(Decision.Flush()))
+    assert.isFalse(changesState(Decision.Flush({})))
     assert.isFalse(changesState(Decision.NoChange({ reason: "x" })))
   })
 })

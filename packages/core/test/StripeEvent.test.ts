@@ -336,7 +336,9 @@ describe("StripeEvent.decode", () => {
           customerId: CUSTOMER,
           invoiceId: "in_1QxYz2LkdIwHu7ixInv00001",
           subscriptionId: "sub_1QxYz2LkdIwHu7ixSub00001",
-          managed: false
+          managed: false,
+          // The period the invoice bills ended here: the flush stamps its usage before it.
+          periodEnd: CREATED - 3600
         } as StripeEvent.StripeEvent)
       }))
 

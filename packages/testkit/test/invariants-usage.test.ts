@@ -59,9 +59,9 @@ const regressions: ReadonlyArray<{
   >
 }> = [
   {
-    // Was a flow bug (issue 9): the demotion moved the key, then read its usage; a dropped key read as
-    // nothing, so the unit the last sync did not see was lost. Now read before the move.
-    cause: "dropped: the demotion reads the key's metered usage before moving it",
+    // Fixed flow bug (issue 9): the demotion moved the key, then read its usage; a dropped key read as
+    // nothing, so what the last sync did not see was lost. It now reports first, then moves.
+    cause: "dropped: the demotion reports the key's metered usage before it moves the key",
     commands: [
       { _tag: "Promote", c: 2 },
       { _tag: "Usage", c: 2, units: 1 },
