@@ -13,6 +13,7 @@ import { type ApiKeyId, CustomerId, MeterEventIdentifier } from "./Ids.js"
 import { fnv1a64 } from "./internal/hash.js"
 import * as Ports from "./internal/ports.js"
 import * as NewLink from "./NewLink.js"
+import * as SpendAlerts from "./SpendAlerts.js"
 import { Stripe, type StripeError } from "./Stripe.js"
 import * as Subscriptions from "./Subscriptions.js"
 import * as UsageRead from "./UsageRead.js"
@@ -139,7 +140,10 @@ export const syncCustomer = Effect.fnUntraced(function*(
   for (let i = 0; i < observed.days.length && !sync.contended; i++) {
     sync = yield* reportDay(ports, sync, observed.days[i]!, counts?.[i] ?? 0, { now, dryRun })
   }
-  return sync.contended || dryRun ? sync : yield* finish(sync, { now, close: options.close !== false })
+  if (sync.contended || dryRun) return sync
+  const done = yield* finish(sync, { now, close: options.close !== false })
+  // Spend alerts read the ledger just committed (no-op without an AlertSink).
+  return done.contended ? done : { ...done, customer: yield* SpendAlerts.afterReport(done.customer) }
 })
 
 // The ports as the per-customer steps call them, read once per customer.

@@ -32,6 +32,8 @@ export * as Policy from "./Policy.js"
 export * as RecordChange from "./RecordChange.js"
 /** Named retry and timeout policies. */
 export * as Retry from "./Retry.js"
+/** Spend alerts at thresholds of a customer's limit, and the `AlertSink` port. */
+export * as SpendAlerts from "./SpendAlerts.js"
 /** The `Stripe` port. */
 export * as Stripe from "./Stripe.js"
 /** Decoding Stripe webhook events. */
