@@ -8,13 +8,14 @@
  *
  * @since 0.2.0
  */
-import { Clock, Context, Duration, Effect, Option, Schema } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option, Schema } from "effect"
 import type * as Customer from "./Customer.js"
 import { CustomerRepo, type CustomerRepoError } from "./CustomerRepo.js"
 import { CustomerSettings, defaults as settingsDefaults } from "./CustomerSettings.js"
-import * as CustomerUsage from "./CustomerUsage.js"
 import { ApiKeyId, CustomerId } from "./Ids.js"
+import { reportedOn } from "./internal/ledger.js"
 import * as Ports from "./internal/ports.js"
+import * as SyncHooks from "./SyncHooks.js"
 import * as Transient from "./Transient.js"
 import * as UtcDay from "./UtcDay.js"
 
@@ -143,7 +144,7 @@ const run = Effect.fnUntraced(function*(customer: Customer.Customer, sink: Alert
   if (limit === undefined) return customer
   const now = yield* Clock.currentTimeMillis
   const today = UtcDay.fromMillis(now)
-  const units = CustomerUsage.reportedOn(customer, UtcDay.between(`${today.slice(0, 8)}01` as UtcDay.UtcDay, today))
+  const units = reportedOn(customer, UtcDay.between(`${today.slice(0, 8)}01` as UtcDay.UtcDay, today))
   const decision = decide(customer, { now, units, limit, percents: settings.alertPercents })
   const percents = [...decision.resend, ...decision.due]
   if (percents.length === 0) return customer
@@ -185,26 +186,40 @@ const commit = (
   )
 
 /**
- * Raise the alerts a customer's committed ledger calls for; called by the sync after a customer's
- * counts are reported. Does nothing without an `AlertSink` in the context or a limit (the record's
+ * Raise the alerts a customer's committed ledger calls for. Does nothing without a limit (the record's
  * `alertUnits`, else `SPEND_ALERT_UNITS`). Never fails: an alert that could not be sent is logged and
  * stays pending, resent by a later sync.
  *
  * @since 0.2.0
  * @category flows
  */
-export const afterReport = (customer: Customer.Customer): Effect.Effect<Customer.Customer, never, CustomerRepo> =>
-  Effect.flatMap(
-    Effect.serviceOption(AlertSink),
-    (sink) =>
-      Option.isNone(sink) ? Effect.succeed(customer) : run(customer, sink.value).pipe(
-        Effect.catchAll((error) =>
-          Effect.as(
-            Effect.logWarning("spend alerts not sent").pipe(
-              Effect.annotateLogs({ customerId: customer.customerId, error: error.message })
-            ),
-            customer
-          )
+export const afterReport = (
+  customer: Customer.Customer
+): Effect.Effect<Customer.Customer, never, AlertSink | CustomerRepo> =>
+  Effect.flatMap(AlertSink, (sink) =>
+    run(customer, sink).pipe(
+      Effect.catchAll((error) =>
+        Effect.as(
+          Effect.logWarning("spend alerts not sent").pipe(
+            Effect.annotateLogs({ customerId: customer.customerId, error: error.message })
+          ),
+          customer
         )
       )
+    ))
+
+/**
+ * Spend alerts in the sync: `afterReport` as its `SyncHooks.AfterReport`, on the sink and repository
+ * (and the `CustomerSettings`, when present) of the context it is built in.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layer: Layer.Layer<SyncHooks.AfterReport, never, AlertSink | CustomerRepo> = Layer.effect(
+  SyncHooks.AfterReport,
+  Effect.map(
+    Effect.context<AlertSink | CustomerRepo>(),
+    (context) => (customer: Customer.Customer) =>
+      afterReport(customer).pipe(Effect.mapInputContext((current) => Context.merge(current, context)))
   )
+)

@@ -13,9 +13,9 @@ import { type ApiKeyId, CustomerId, MeterEventIdentifier } from "./Ids.js"
 import { fnv1a64 } from "./internal/hash.js"
 import * as Ports from "./internal/ports.js"
 import * as NewLink from "./NewLink.js"
-import * as SpendAlerts from "./SpendAlerts.js"
 import { Stripe, type StripeError } from "./Stripe.js"
 import * as Subscriptions from "./Subscriptions.js"
+import * as SyncHooks from "./SyncHooks.js"
 import * as UsageRead from "./UsageRead.js"
 import * as UtcDay from "./UtcDay.js"
 
@@ -142,8 +142,9 @@ export const syncCustomer = Effect.fnUntraced(function*(
   }
   if (sync.contended || dryRun) return sync
   const done = yield* finish(sync, { now, close: options.close !== false })
-  // Spend alerts read the ledger just committed (no-op without an AlertSink).
-  return done.contended ? done : { ...done, customer: yield* SpendAlerts.afterReport(done.customer) }
+  // Hooks (spend alerts) read the ledger just committed.
+  const after = yield* Effect.serviceOption(SyncHooks.AfterReport)
+  return done.contended || Option.isNone(after) ? done : { ...done, customer: yield* after.value(done.customer) }
 })
 
 // The ports as the per-customer steps call them, read once per customer.

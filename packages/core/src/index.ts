@@ -38,6 +38,8 @@ export * as SpendAlerts from "./SpendAlerts.js"
 export * as Stripe from "./Stripe.js"
 /** Decoding Stripe webhook events. */
 export * as StripeEvent from "./StripeEvent.js"
+/** Steps the sync runs when they are in its context. */
+export * as SyncHooks from "./SyncHooks.js"
 /** Cancelling the metered subscriptions a record no longer needs. */
 export * as Subscriptions from "./Subscriptions.js"
 /** Errors that say whether a retry can help. */

@@ -13,7 +13,11 @@ const numRuns = Number(process.env.FC_NUM_RUNS ?? 100)
 const LIMIT = 100
 
 const layer = () =>
-  Layer.mergeAll(testLayer(), AlertSinkMemory.layerMemory, CustomerSettings.layer({ alertUnits: LIMIT }))
+  SpendAlerts.layer.pipe(
+    Layer.provideMerge(
+      Layer.mergeAll(testLayer(), AlertSinkMemory.layerMemory, CustomerSettings.layer({ alertUnits: LIMIT }))
+    )
+  )
 
 const sync = settleOk(UsageSync.syncUsage())
 const sent = Effect.map(AlertSinkMemory.AlertLog, (log) => log.alerts.map((a) => `${a.period}:${a.percent}`))
