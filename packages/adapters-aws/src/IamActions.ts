@@ -36,6 +36,10 @@ export const commands = {
     CreateUsagePlanKeyCommand: ["apigateway:POST"],
     DeleteUsagePlanKeyCommand: ["apigateway:DELETE"]
   },
+  /** `EventBridgeAlertSink`: spend alerts put on the seller's bus. */
+  alertSink: {
+    PutEventsCommand: ["events:PutEvents"]
+  },
   /** `Secrets`: Secrets Manager reads (plus `kms:Decrypt` when the secret uses a customer-managed key). */
   secrets: {
     GetSecretValueCommand: ["secretsmanager:GetSecretValue"]
@@ -73,6 +77,9 @@ export const planAdmin: ReadonlyArray<string> = actionsOf(commands.planAdmin)
 
 /** `Secrets` (the `StripeSecrets` service), on the secret ARNs. @since 0.1.0 @category models */
 export const secrets: ReadonlyArray<string> = actionsOf(commands.secrets)
+
+/** `EventBridgeAlertSink` (the `AlertSink` port), on the alert bus. @since 0.2.0 @category models */
+export const alertSink: ReadonlyArray<string> = actionsOf(commands.alertSink)
 
 /** `DynamoCustomerRepo.createTable`, on the table: development only, never granted to a function. @since 0.1.0 @category models */
 export const createTable: ReadonlyArray<string> = actionsOf(commands.createTable)

@@ -79,6 +79,8 @@ const expectedActions = (command: string, sdk: string | undefined, text: string)
     }
     case "@aws-sdk/client-secrets-manager":
       return [`secretsmanager:${operation}`]
+    case "@aws-sdk/client-eventbridge":
+      return [`events:${operation}`]
     default:
       return assert.fail(`${command} is imported from ${sdk ?? "nowhere"}, not a known SDK client`)
   }
@@ -91,7 +93,8 @@ const owners: Record<string, ReadonlyArray<keyof typeof IamActions.commands>> = 
   "ApiGatewayUsageSource.ts": ["usageSource"],
   "ApiGatewayPlanAdmin.ts": ["planAdmin"],
   "ApiGateway.ts": ["describeUsagePlan"],
-  "Secrets.ts": ["secrets"]
+  "Secrets.ts": ["secrets"],
+  "EventBridgeAlertSink.ts": ["alertSink"]
 }
 
 const commandNames = (groups: ReadonlyArray<keyof typeof IamActions.commands>) =>
@@ -145,6 +148,7 @@ describe("IamActions", () => {
     assert.deepStrictEqual(IamActions.usageSource, ["apigateway:GET"])
     assert.deepStrictEqual(IamActions.planAdmin, ["apigateway:DELETE", "apigateway:GET", "apigateway:POST"])
     assert.deepStrictEqual(IamActions.secrets, ["secretsmanager:GetSecretValue"])
+    assert.deepStrictEqual(IamActions.alertSink, ["events:PutEvents"])
     assert.deepStrictEqual(IamActions.createTable, [
       "dynamodb:CreateTable",
       "dynamodb:DescribeTable",
@@ -183,7 +187,8 @@ describe("IamActions", () => {
       "describeTable, describeUsagePlan (infra status)": IamActions.infraStatus,
       ApiGatewayUsageSource: IamActions.usageSource,
       ApiGatewayPlanAdmin: IamActions.planAdmin,
-      Secrets: IamActions.secrets
+      Secrets: IamActions.secrets,
+      EventBridgeAlertSink: IamActions.alertSink
     })
   })
 })
