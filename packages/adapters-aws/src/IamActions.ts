@@ -178,12 +178,12 @@ const actionsOfMethods = (names: ReadonlyArray<PortMethod>): ReadonlyArray<strin
 export const webhook: ReadonlyArray<string> = [...actionsOfMethods(webhookMethods), ...secrets].sort()
 
 /**
- * The schedule function's actions: its port methods and `GetSecretValue` (the key only).
+ * The schedule function's actions: its port methods, `GetSecretValue` (the key only) and `PutEvents` (spend alerts).
  *
  * @since 0.2.0
  * @category models
  */
-export const schedule: ReadonlyArray<string> = [...actionsOfMethods(scheduleMethods), ...secrets].sort()
+export const schedule: ReadonlyArray<string> = [...actionsOfMethods(scheduleMethods), ...secrets, ...alertSink].sort()
 
 /**
  * The usage endpoint's actions: its port methods and `GetSecretValue` (the key only).

@@ -290,6 +290,7 @@ describe("IamActions.methods", () => {
       "dynamodb:GetItem",
       "dynamodb:PutItem",
       "dynamodb:Query",
+      "events:PutEvents",
       "secretsmanager:GetSecretValue"
     ])
     assert.deepStrictEqual(IamActions.webhook, [
