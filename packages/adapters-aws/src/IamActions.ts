@@ -41,6 +41,10 @@ export const commands = {
   workQueue: {
     SendMessageBatchCommand: ["sqs:SendMessage"]
   },
+  /** `EventBridgeAlertSink`: spend alerts put on the seller's bus. */
+  alertSink: {
+    PutEventsCommand: ["events:PutEvents"]
+  },
   /** `Secrets`: Secrets Manager reads (plus `kms:Decrypt` when the secret uses a customer-managed key). */
   secrets: {
     GetSecretValueCommand: ["secretsmanager:GetSecretValue"]
@@ -81,6 +85,9 @@ export const workQueue: ReadonlyArray<string> = actionsOf(commands.workQueue)
 
 /** `Secrets` (the `StripeSecrets` service), on the secret ARNs. @since 0.1.0 @category models */
 export const secrets: ReadonlyArray<string> = actionsOf(commands.secrets)
+
+/** `EventBridgeAlertSink` (the `AlertSink` port), on the alert bus. @since 0.2.0 @category models */
+export const alertSink: ReadonlyArray<string> = actionsOf(commands.alertSink)
 
 /** `DynamoCustomerRepo.createTable`, on the table: development only, never granted to a function. @since 0.1.0 @category models */
 export const createTable: ReadonlyArray<string> = actionsOf(commands.createTable)
@@ -185,12 +192,12 @@ const actionsOfMethods = (names: ReadonlyArray<PortMethod>): ReadonlyArray<strin
 export const webhook: ReadonlyArray<string> = [...actionsOfMethods(webhookMethods), ...secrets].sort()
 
 /**
- * The schedule function's actions: its port methods and `GetSecretValue` (the key only).
+ * The schedule function's actions: its port methods, `GetSecretValue` (the key only) and `PutEvents` (spend alerts).
  *
  * @since 0.2.0
  * @category models
  */
-export const schedule: ReadonlyArray<string> = [...actionsOfMethods(scheduleMethods), ...secrets].sort()
+export const schedule: ReadonlyArray<string> = [...actionsOfMethods(scheduleMethods), ...secrets, ...alertSink].sort()
 
 /**
  * The usage endpoint's actions: its port methods and `GetSecretValue` (the key only).

@@ -55,6 +55,13 @@ export * as DynamoCustomerRepo from "./DynamoCustomerRepo.js"
  */
 export * as DynamoTable from "./DynamoTable.js"
 /**
+ * The `AlertSink` port on EventBridge: spend alerts as events.
+ *
+ * @since 0.2.0
+ * @category modules
+ */
+export * as EventBridgeAlertSink from "./EventBridgeAlertSink.js"
+/**
  * The exact IAM actions each adapter's SDK calls need.
  *
  * @since 0.1.0

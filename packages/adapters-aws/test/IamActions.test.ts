@@ -82,6 +82,8 @@ const expectedActions = (command: string, sdk: string | undefined, text: string)
     // SQS authorises the batch APIs as their single-message action.
     case "@aws-sdk/client-sqs":
       return [`sqs:${operation.replace(/Batch$/, "")}`]
+    case "@aws-sdk/client-eventbridge":
+      return [`events:${operation}`]
     default:
       return assert.fail(`${command} is imported from ${sdk ?? "nowhere"}, not a known SDK client`)
   }
@@ -95,7 +97,8 @@ const owners: Record<string, ReadonlyArray<keyof typeof IamActions.commands>> = 
   "ApiGatewayPlanAdmin.ts": ["planAdmin"],
   "ApiGateway.ts": ["describeUsagePlan"],
   "Secrets.ts": ["secrets"],
-  "SqsWorkQueue.ts": ["workQueue"]
+  "SqsWorkQueue.ts": ["workQueue"],
+  "EventBridgeAlertSink.ts": ["alertSink"]
 }
 
 const commandNames = (groups: ReadonlyArray<keyof typeof IamActions.commands>) =>
@@ -149,6 +152,7 @@ describe("IamActions", () => {
     assert.deepStrictEqual(IamActions.usageSource, ["apigateway:GET"])
     assert.deepStrictEqual(IamActions.planAdmin, ["apigateway:DELETE", "apigateway:GET", "apigateway:POST"])
     assert.deepStrictEqual(IamActions.secrets, ["secretsmanager:GetSecretValue"])
+    assert.deepStrictEqual(IamActions.alertSink, ["events:PutEvents"])
     assert.deepStrictEqual(IamActions.createTable, [
       "dynamodb:CreateTable",
       "dynamodb:DescribeTable",
@@ -188,7 +192,8 @@ describe("IamActions", () => {
       ApiGatewayUsageSource: IamActions.usageSource,
       ApiGatewayPlanAdmin: IamActions.planAdmin,
       SqsWorkQueue: IamActions.workQueue,
-      Secrets: IamActions.secrets
+      Secrets: IamActions.secrets,
+      EventBridgeAlertSink: IamActions.alertSink
     })
   })
 })
@@ -293,6 +298,7 @@ describe("IamActions.methods", () => {
       "dynamodb:GetItem",
       "dynamodb:PutItem",
       "dynamodb:Query",
+      "events:PutEvents",
       "secretsmanager:GetSecretValue"
     ])
     assert.deepStrictEqual(IamActions.webhook, [

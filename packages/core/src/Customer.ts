@@ -109,6 +109,17 @@ export const Customer = Schema.Struct({
    * and linked again is never answered with the old link's subscription by Stripe's 24-hour replay.
    */
   linkedAt: Schema.optional(Schema.Int),
+  /** This customer's spend alert limit, units per billing period (else `SPEND_ALERT_UNITS`). */
+  alertUnits: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  /** The spend alerts of the current period: sent, and written ahead of sending (`SpendAlerts`). */
+  alerts: Schema.optional(Schema.Struct({
+    /** The UTC month, `YYYY-MM`. */
+    period: Schema.String,
+    /** Percentages whose alert was sent this period. */
+    sent: Schema.Array(Schema.Int),
+    /** Percentages being sent, and since when (epoch millis): resent after `SpendAlerts.RESEND_AFTER`. */
+    pending: Schema.optional(Schema.Struct({ percents: Schema.Array(Schema.Int), writtenAt: Schema.Int }))
+  })),
   /** Incremented by every write; a write names the version it read. */
   version: Schema.Int.pipe(Schema.nonNegative()),
   /** Epoch millis of the last write. */

@@ -29,7 +29,7 @@ export interface Settings {
   readonly cardLinkCancelUrl: string | undefined
   /** The currency of the card setup page (`CARD_LINK_CURRENCY`, Checkout requires one in setup mode). */
   readonly cardLinkCurrency: string
-  /** Units per billing period a customer's alerts count against, unless its record sets its own (`SPEND_ALERT_UNITS`). */
+  /** Units per billing period a customer's alerts count against, unless its record sets its own (`SPEND_ALERT_UNITS`, 0 for none). */
   readonly alertUnits: number | undefined
   /** The percentages of the alert units that raise an alert, ascending (`SPEND_ALERT_PERCENTS`). */
   readonly alertPercents: ReadonlyArray<number>
@@ -90,7 +90,7 @@ export const config: Config.Config<Settings> = Config.all({
   ),
   alertUnits: Config.option(
     Config.integer("SPEND_ALERT_UNITS").pipe(
-      Config.validate({ message: "must be a whole number of at least 1", validation: (n) => n >= 1 })
+      Config.validate({ message: "must be a whole number, 0 for no default limit", validation: (n) => n >= 0 })
     )
   ),
   alertPercents: Config.string("SPEND_ALERT_PERCENTS").pipe(
@@ -102,7 +102,7 @@ export const config: Config.Config<Settings> = Config.all({
 }).pipe(Config.map(({ alertUnits, quotaLimit, quotaPeriod, ...rest }) => ({
   ...rest,
   freeQuota: quotaLimit === 0 ? undefined : { limit: quotaLimit, period: quotaPeriod },
-  alertUnits: alertUnits._tag === "Some" ? alertUnits.value : undefined
+  alertUnits: alertUnits._tag === "Some" && alertUnits.value > 0 ? alertUnits.value : undefined
 })))
 
 /** Read `config`, failing with a `BillingConfigError` that names the variable. @since 0.2.0 @category flows */

@@ -10,6 +10,7 @@ import { BillingConfig } from "./BillingConfig.js"
 import * as Customer from "./Customer.js"
 import { CustomerSettings, type FreeQuota } from "./CustomerSettings.js"
 import { ApiKeyId, CustomerId } from "./Ids.js"
+import * as Ledger from "./internal/ledger.js"
 import * as Ports from "./internal/ports.js"
 import * as UsageRead from "./UsageRead.js"
 import * as UtcDay from "./UtcDay.js"
@@ -77,8 +78,7 @@ export const quotaDays = (quota: FreeQuota, today: UtcDay.UtcDay): ReadonlyArray
  * @since 0.2.0
  * @category utils
  */
-export const reportedOn = (customer: Customer.Customer, days: ReadonlyArray<UtcDay.UtcDay>): number =>
-  days.reduce((sum, d) => sum + Math.max(0, Customer.reported(customer, d) + (customer.stripeOffset?.[d] ?? 0)), 0)
+export const reportedOn: (customer: Customer.Customer, days: ReadonlyArray<UtcDay.UtcDay>) => number = Ledger.reportedOn
 
 /**
  * Units counted beyond the ledger on `days`, what the next sync reports (a day counted below its

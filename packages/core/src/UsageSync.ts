@@ -17,6 +17,7 @@ import * as PlanRepair from "./PlanRepair.js"
 import { Stripe, type StripeError } from "./Stripe.js"
 import * as Subscriptions from "./Subscriptions.js"
 import * as SyncRun from "./SyncRun.js"
+import * as SyncHooks from "./SyncHooks.js"
 import * as UsageRead from "./UsageRead.js"
 import * as UtcDay from "./UtcDay.js"
 
@@ -170,7 +171,11 @@ export const syncCustomer = Effect.fnUntraced(function*(
       stampBefore: options.stampBefore
     })
   }
-  return sync.contended || dryRun ? sync : yield* finish(sync, { now, close: options.close !== false })
+  if (sync.contended || dryRun) return sync
+  const done = yield* finish(sync, { now, close: options.close !== false })
+  // Hooks (spend alerts) read the ledger just committed.
+  const after = yield* Effect.serviceOption(SyncHooks.AfterReport)
+  return done.contended || Option.isNone(after) ? done : { ...done, customer: yield* after.value(done.customer) }
 })
 
 // The ports as the per-customer steps call them, read once per customer.

@@ -40,10 +40,14 @@ export * as Policy from "./Policy.js"
 export * as RecordChange from "./RecordChange.js"
 /** Named retry and timeout policies. */
 export * as Retry from "./Retry.js"
+/** Spend alerts at thresholds of a customer's limit, and the `AlertSink` port. */
+export * as SpendAlerts from "./SpendAlerts.js"
 /** The `Stripe` port. */
 export * as Stripe from "./Stripe.js"
 /** Decoding Stripe webhook events. */
 export * as StripeEvent from "./StripeEvent.js"
+/** Steps the sync runs when they are in its context. */
+export * as SyncHooks from "./SyncHooks.js"
 /** Cancelling the metered subscriptions a record no longer needs. */
 export * as Subscriptions from "./Subscriptions.js"
 /** One sync run's deadline, order and tally. */

@@ -31,6 +31,7 @@ describe("CustomerSettings.load", () => {
         alertPercents: [25, 75, 100]
       })
       assert.isUndefined((yield* load([["FREE_QUOTA_LIMIT", "0"]])).freeQuota)
+      assert.isUndefined((yield* load([["SPEND_ALERT_UNITS", "0"]])).alertUnits)
       // The template passes an unused URL parameter as "".
       assert.isUndefined((yield* load([["CARD_LINK_SUCCESS_URL", ""]])).cardLinkSuccessUrl)
     }))
@@ -41,7 +42,7 @@ describe("CustomerSettings.load", () => {
         const [name, value] of [
           ["CARD_LINK_SUCCESS_URL", "http://seller.example/ok"],
           ["CARD_LINK_CURRENCY", "USD"],
-          ["SPEND_ALERT_UNITS", "0"],
+          ["SPEND_ALERT_UNITS", "-1"],
           ["SPEND_ALERT_PERCENTS", "50,eighty"],
           ["FREE_QUOTA_PERIOD", "WEEK"]
         ] as const

@@ -9,7 +9,6 @@ import * as AwsAdapters from "@augint-billing/adapters-aws/AwsAdapters"
 import * as Secrets from "@augint-billing/adapters-aws/Secrets"
 import * as StripeAdapter from "@augint-billing/adapters-stripe/StripeAdapter"
 import * as BillingConfig from "@augint-billing/core/BillingConfig"
-import * as CustomerSettings from "@augint-billing/core/CustomerSettings"
 import type * as HandleEvent from "@augint-billing/core/HandleEvent"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
@@ -125,15 +124,6 @@ export const layerWebhook: Layer.Layer<Services, InitError> = ports("required")
  * @since 0.1.0 @category layers
  */
 export const layerSchedule: Layer.Layer<Services, InitError> = ports("unused")
-
-/**
- * Production wiring of the usage endpoint: as the schedule's, with the customer-facing settings.
- * @since 0.2.0 @category layers
- */
-export const layerUsage: Layer.Layer<Services | CustomerSettings.CustomerSettings, InitError> = Layer.merge(
-  ports("unused"),
-  CustomerSettings.layerConfig
-)
 
 /**
  * A container's runtime failed to start; the message is one line naming what is wrong.

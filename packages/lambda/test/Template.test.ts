@@ -76,6 +76,14 @@ describe("template.yaml", () => {
     for (const s of moves) for (const r of s.Resource) assert.match(JSON.stringify(r), /UsagePlanId\}\/keys/)
   })
 
+  it("only the schedule puts events, and only on the alert bus", () => {
+    const put = statements("ScheduleFunction").filter((s) => s.Action.includes("events:PutEvents"))
+    assert.deepStrictEqual(put.map((s) => s.Resource), [[{
+      "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${AlertEventBus}"
+    }]])
+    for (const fn of ["WebhookFunction", "UsageFunction"]) assert.isFalse(actionsOf(fn).has("events:PutEvents"), fn)
+  })
+
   it("only the schedule queries, and only the candidate index", () => {
     const query = statements("ScheduleFunction").filter((s) => s.Action.includes("dynamodb:Query"))
     assert.deepStrictEqual(query.map((s) => s.Resource), [[{

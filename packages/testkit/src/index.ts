@@ -5,6 +5,8 @@
  * @since 0.1.0
  */
 
+/** An in-memory `AlertSink`. */
+export * as AlertSinkMemory from "./AlertSinkMemory.js"
 /** An in-memory `CustomerRepo`. */
 export * as CustomerRepoMemory from "./CustomerRepoMemory.js"
 /** DESIGN.md's invariants on the in-memory state. */

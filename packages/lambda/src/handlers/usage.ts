@@ -4,11 +4,17 @@
  *
  * @since 0.2.0
  */
+import * as CustomerSettings from "@augint-billing/core/CustomerSettings"
 import * as Layer from "effect/Layer"
 import * as LambdaRuntime from "../LambdaRuntime.js"
 import * as UsageApi from "../UsageApi.js"
 
-const runtime = await LambdaRuntime.make("usage", UsageApi.layerCache.pipe(Layer.provide(LambdaRuntime.layerUsage)))
+// The schedule's ports (no webhook secret) and the customer-facing settings; kept out of
+// LambdaRuntime so the other bundles do not carry CustomerSettings.
+const runtime = await LambdaRuntime.make(
+  "usage",
+  UsageApi.layerCache.pipe(Layer.provide(Layer.merge(LambdaRuntime.layerSchedule, CustomerSettings.layerConfig)))
+)
 
 /** The Lambda handler (`index.handler`). @since 0.2.0 @category utils */
 export const handler = UsageApi.toHandler(runtime)

@@ -1,0 +1,12 @@
+/**
+ * Reading the ledger, shared by the usage view and the spend alerts (kept out of `CustomerUsage` so
+ * the sync does not bundle the view).
+ *
+ * @internal
+ */
+import * as Customer from "../Customer.js"
+import type * as UtcDay from "../UtcDay.js"
+
+/** Units Stripe accepted for the customer on `days`: the ledger plus `stripeOffset`. */
+export const reportedOn = (customer: Customer.Customer, days: ReadonlyArray<UtcDay.UtcDay>): number =>
+  days.reduce((sum, d) => sum + Math.max(0, Customer.reported(customer, d) + (customer.stripeOffset?.[d] ?? 0)), 0)
