@@ -51,6 +51,15 @@ describe("progress on stderr", () => {
     assert.notInclude(never.stderr, "reconciled")
   })
 
+  it("the demo draws its simulated hours, and refuses an empty simulation as a usage error", async () => {
+    const demo = await run(["demo", "--customers", "3", "--days", "1"], { env: ALWAYS })
+    assert.strictEqual(demo.code, 0, demo.stderr)
+    assert.match(frames(demo.stderr).join("\n"), /hours simulated 24\/24 100% ETA 0s/)
+    const empty = await run(["demo", "--days", "0"])
+    assert.strictEqual(empty.code, 2)
+    assert.include(empty.stderr, "ai-billing: --customers and --days must be at least 1")
+  })
+
   it("init shows its two paged checks", async () => {
     await resetMoto()
     const r = await run(["init", "--print"], {

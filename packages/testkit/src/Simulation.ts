@@ -23,6 +23,8 @@ export interface Options {
   readonly start?: number
   /** Seed of the pseudo-random traffic, faults and deliveries (default 42). */
   readonly seed?: number
+  /** Called after each simulated hour with the hours done, out of `days * 24` (progress display). */
+  readonly onHour?: (done: number, total: number) => void
 }
 
 /** What happened to one customer. @since 0.1.0 @category models */
@@ -162,6 +164,7 @@ export const run = (options: Options = {}): Effect.Effect<Report> => {
     const defaults = metered[1]
 
     for (let hour = 0; hour < days * 24; hour++) {
+      options.onHour?.(hour, days * 24)
       const now = start + hour * HOUR
       const day = Math.floor(hour / 24)
       const created = Math.floor(now / 1000)

@@ -6,8 +6,8 @@
 import { Simulation } from "@augint-billing/testkit"
 import { Command, Options } from "@effect/cli"
 import { Effect, Schema } from "effect"
-import { print } from "../Output.js"
-import { CliError, described, reported, withOutput } from "../Shell.js"
+import { print, progress } from "../Output.js"
+import { CliError, described, reported, UsageError, withOutput } from "../Shell.js"
 
 /**
  * `demo [--customers N] [--days N] [--seed N]`.
@@ -21,7 +21,14 @@ export const command = Command.make("demo", {
   seed: Options.integer("seed").pipe(Options.withDefault(42), Options.withDescription("Seed of the traffic and faults"))
 }, ({ customers, days, seed }) =>
   Effect.gen(function*() {
-    const report = yield* Simulation.run({ customers, days, seed })
+    if (customers < 1 || days < 1) {
+      return yield* new UsageError({ message: "--customers and --days must be at least 1" })
+    }
+    const bar = yield* progress("hours simulated", days * 24)
+    const report = yield* Simulation.run({ customers, days, seed, onHour: (done) => bar.update(done) }).pipe(
+      Effect.tap(() => Effect.sync(() => bar.update(days * 24))),
+      Effect.ensuring(Effect.sync(() => bar.finish()))
+    )
     yield* withOutput(print(Schema.Unknown, report as unknown, () => Simulation.format(report)))
     if (report.violations.length > 0) {
       return yield* new CliError({ message: `${report.violations.length} invariant violations (see above)` })
