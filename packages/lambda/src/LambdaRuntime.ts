@@ -11,7 +11,9 @@ import * as StripeAdapter from "@augint-billing/adapters-stripe/StripeAdapter"
 import * as BillingConfig from "@augint-billing/core/BillingConfig"
 import * as CustomerSettings from "@augint-billing/core/CustomerSettings"
 import type * as HandleEvent from "@augint-billing/core/HandleEvent"
+import type { Context } from "aws-lambda"
 import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -157,6 +159,20 @@ export const describeInit = (cause: Cause.Cause<unknown>): string => {
     : String(error)
   const tag = typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : "Defect"
   return `${tag}: ${message.split("\n")[0]}`
+}
+
+/**
+ * A scheduled run's options in an invocation: the remaining time less `margin` as its `budget` (none
+ * without a Lambda context). @since 0.3.0 @category utils
+ */
+export const budgetOf = (
+  context: Pick<Context, "getRemainingTimeInMillis"> | undefined,
+  margin: Duration.Duration
+): { readonly budget?: Duration.Duration } => {
+  const remaining = context?.getRemainingTimeInMillis()
+  return remaining === undefined
+    ? {}
+    : { budget: Duration.max(Duration.subtract(Duration.millis(remaining), margin), Duration.zero) }
 }
 
 /**
