@@ -81,6 +81,8 @@ const checked = (
     () => new Secrets.SecretsError({ reason: "Invalid", message: `${variables}: must look like ${looksLike}` })
   )
 
+// The layers built from this are marked pure: a bundle that uses none of them (the coordinator's)
+// drops the Stripe SDK and the Secrets Manager client they would pull in (Bundle.test's budget).
 const ports = (webhookSecret: "required" | "unused") =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const secrets = yield* Secrets.StripeSecrets
@@ -120,22 +122,23 @@ export type InitError = Layer.Layer.Error<ReturnType<typeof ports>>
  * Production wiring of the webhook: Stripe key and signing secret, AWS adapters, billing settings.
  * @since 0.1.0 @category layers
  */
-export const layerWebhook: Layer.Layer<Services, InitError> = ports("required")
+export const layerWebhook: Layer.Layer<Services, InitError> = /* @__PURE__ */ ports("required")
 
 /**
  * Production wiring of the schedule: as the webhook's, without the webhook signing secret.
  * @since 0.1.0 @category layers
  */
-export const layerSchedule: Layer.Layer<Services, InitError> = ports("unused")
+export const layerSchedule: Layer.Layer<Services, InitError> = /* @__PURE__ */ ports("unused")
 
 /**
  * Production wiring of the usage endpoint: as the schedule's, with the customer-facing settings.
  * @since 0.2.0 @category layers
  */
-export const layerUsage: Layer.Layer<Services | CustomerSettings.CustomerSettings, InitError> = Layer.merge(
-  ports("unused"),
-  CustomerSettings.layerConfig
-)
+export const layerUsage: Layer.Layer<Services | CustomerSettings.CustomerSettings, InitError> = /* @__PURE__ */ Layer
+  .merge(
+    /* @__PURE__ */ ports("unused"),
+    CustomerSettings.layerConfig
+  )
 
 /**
  * A container's runtime failed to start; the message is one line naming what is wrong.
