@@ -50,7 +50,7 @@ export interface ClientOptions {
  * @since 0.1.0
  * @category services
  */
-export type Service = "DYNAMODB" | "API_GATEWAY" | "SECRETS_MANAGER" | "EVENTBRIDGE"
+export type Service = "DYNAMODB" | "API_GATEWAY" | "SECRETS_MANAGER" | "EVENTBRIDGE" | "SQS"
 
 const url = (name: string) =>
   Config.string(name).pipe(

@@ -167,6 +167,35 @@ export const scheduleMethods: ReadonlyArray<PortMethod> = [
 ]
 
 /**
+ * The port methods the fanned-out sync's coordinator (`FanOut.plan`) calls: the candidate index,
+ * GetUsage and the metered plan's keys, read once per run. No record read or write, no key move.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export const coordinatorMethods: ReadonlyArray<PortMethod> = [
+  "CustomerRepo.listSyncCandidates",
+  "UsageSource.getUsagePage",
+  "PlanAdmin.keysPage"
+]
+
+/**
+ * The port methods the fanned-out sync's worker (`FanOut.work`) calls: each customer's record, and
+ * the key moves that repair a candidate in the wrong plan. No candidate index, GetUsage or key list
+ * (the work item carries those).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export const workerMethods: ReadonlyArray<PortMethod> = [
+  "CustomerRepo.get",
+  "CustomerRepo.update",
+  "PlanAdmin.plansOf",
+  "PlanAdmin.addKey",
+  "PlanAdmin.removeKey"
+]
+
+/**
  * The port methods the usage endpoint (`CustomerUsage`, `CardLink`) calls: reads of one record, by id
  * or by API key, and one key's GetUsage. No write of any kind.
  *
@@ -198,6 +227,37 @@ export const webhook: ReadonlyArray<string> = [...actionsOfMethods(webhookMethod
  * @category models
  */
 export const schedule: ReadonlyArray<string> = [...actionsOfMethods(scheduleMethods), ...secrets, ...alertSink].sort()
+
+/**
+ * The coordinator function's actions: its port methods and `SendMessage` on the work queue (it never
+ * calls Stripe, so it reads no secret).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export const coordinator: ReadonlyArray<string> = [...actionsOfMethods(coordinatorMethods), ...workQueue].sort()
+
+/**
+ * What the Lambda service needs in the worker's execution role to poll the work queue for its event
+ * source mapping (docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html, "Execution role
+ * permissions"); the worker's code sends no SQS command itself.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export const workQueuePoll: ReadonlyArray<string> = [
+  "sqs:DeleteMessage",
+  "sqs:GetQueueAttributes",
+  "sqs:ReceiveMessage"
+]
+
+/**
+ * The worker function's actions: its port methods, `GetSecretValue` (the key) and `workQueuePoll`.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export const worker: ReadonlyArray<string> = [...actionsOfMethods(workerMethods), ...secrets, ...workQueuePoll].sort()
 
 /**
  * The usage endpoint's actions: its port methods and `GetSecretValue` (the key only).

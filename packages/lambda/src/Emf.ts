@@ -19,7 +19,7 @@ import * as Schema from "effect/Schema"
 import { type Sink, stdout, withTraceId } from "./LambdaRuntime.js"
 
 /** The function a container runs: the value of the `Function` dimension of every metric. @since 0.2.0 @category models */
-export type FunctionName = "webhook" | "schedule"
+export type FunctionName = "webhook" | "schedule" | "coordinator"
 
 /** Each metric's CloudWatch unit, by name; the reporter writes only these. @since 0.2.0 @category models */
 export const units = {
@@ -38,7 +38,10 @@ export const units = {
   /** Customers whose key's GetUsage history vanished (`SyncReport.customersHistoryVanished`): usage not billed. */
   UsageHistoryVanished: "Count",
   WebhookDeliveries: "Count",
-  MeterErrorReports: "Count"
+  MeterErrorReports: "Count",
+  WorkItemsEnqueued: "Count",
+  CustomersEnqueued: "Count",
+  CoordinatorFailed: "Count"
 } as const
 
 /** A metric's name. @since 0.2.0 @category models */
@@ -86,13 +89,23 @@ export interface Reporter {
 /** The reporter service. @since 0.2.0 @category services */
 export class Emf extends Context.Tag("@augint-billing/lambda/Emf")<Emf, Reporter>() {}
 
-/** The metrics the webhook writes; the schedule writes the others. @since 0.2.0 @category models */
+/** The metrics the webhook writes; the schedule those of no other function. @since 0.2.0 @category models */
 export const webhookMetrics: ReadonlySet<MetricName> = new Set(["WebhookDeliveries", "MeterErrorReports"])
 
-// Counters are process-wide: a reporter writes only its own function's (tests run both in one process).
+/** The metrics the fan-out's coordinator writes. @since 0.3.0 @category models */
+export const coordinatorMetrics: ReadonlySet<MetricName> = new Set([
+  "WorkItemsEnqueued",
+  "CustomersEnqueued",
+  "CoordinatorFailed"
+])
+
+const ownerOf = (name: MetricName): FunctionName =>
+  webhookMetrics.has(name) ? "webhook" : coordinatorMetrics.has(name) ? "coordinator" : "schedule"
+
+// Counters are process-wide: a reporter writes only its own function's (tests run all in one process).
 const isOurs = (fn: FunctionName) => (pair: MetricPair.MetricPair.Untyped): boolean =>
   Object.hasOwn(units, pair.metricKey.name) &&
-  webhookMetrics.has(pair.metricKey.name as MetricName) === (fn === "webhook") &&
+  ownerOf(pair.metricKey.name as MetricName) === fn &&
   MetricState.isCounterState(pair.metricState)
 
 const countOf = (pair: MetricPair.MetricPair.Untyped): number =>
@@ -104,7 +117,7 @@ const keyOf = (pair: MetricPair.MetricPair.Untyped): string =>
 /**
  * The reporter for function `fn`: counters are cumulative and process-wide, so each flush writes the
  * difference from the previous one (the first from the values seen when the reporter was built).
- * The schedule's counters are written every time (zeros included), the webhook's when they moved.
+ * The schedule's and coordinator's counters are written every time (zeros included), the webhook's when they moved.
  * @since 0.2.0 @category constructors
  */
 export const make = (fn: FunctionName, settings: Partial<Settings> = {}): Effect.Effect<Reporter> =>
@@ -114,9 +127,9 @@ export const make = (fn: FunctionName, settings: Partial<Settings> = {}): Effect
     const last = new Map<string, number>()
     // Registered now, the schedule's counters are written by every flush, zeros included, so that an
     // hourly series has no gaps; the webhook's (one line per delivery) only when they moved.
-    if (fn === "schedule") {
+    if (fn !== "webhook") {
       yield* Effect.forEach(
-        (Object.keys(units) as Array<MetricName>).filter((name) => !webhookMetrics.has(name)),
+        (Object.keys(units) as Array<MetricName>).filter((name) => ownerOf(name) === fn),
         (name) => Metric.incrementBy(counter(name), 0),
         { discard: true }
       )

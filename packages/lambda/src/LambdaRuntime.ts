@@ -10,7 +10,9 @@ import * as Secrets from "@augint-billing/adapters-aws/Secrets"
 import * as StripeAdapter from "@augint-billing/adapters-stripe/StripeAdapter"
 import * as BillingConfig from "@augint-billing/core/BillingConfig"
 import type * as HandleEvent from "@augint-billing/core/HandleEvent"
+import type { Context } from "aws-lambda"
 import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -78,6 +80,8 @@ const checked = (
     () => new Secrets.SecretsError({ reason: "Invalid", message: `${variables}: must look like ${looksLike}` })
   )
 
+// The layers built from this are marked pure: a bundle that uses none of them (the coordinator's)
+// drops the Stripe SDK and the Secrets Manager client they would pull in (Bundle.test's budget).
 const ports = (webhookSecret: "required" | "unused") =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const secrets = yield* Secrets.StripeSecrets
@@ -117,13 +121,13 @@ export type InitError = Layer.Layer.Error<ReturnType<typeof ports>>
  * Production wiring of the webhook: Stripe key and signing secret, AWS adapters, billing settings.
  * @since 0.1.0 @category layers
  */
-export const layerWebhook: Layer.Layer<Services, InitError> = ports("required")
+export const layerWebhook: Layer.Layer<Services, InitError> = /* @__PURE__ */ ports("required")
 
 /**
  * Production wiring of the schedule: as the webhook's, without the webhook signing secret.
  * @since 0.1.0 @category layers
  */
-export const layerSchedule: Layer.Layer<Services, InitError> = ports("unused")
+export const layerSchedule: Layer.Layer<Services, InitError> = /* @__PURE__ */ ports("unused")
 
 /**
  * A container's runtime failed to start; the message is one line naming what is wrong.
@@ -147,6 +151,20 @@ export const describeInit = (cause: Cause.Cause<unknown>): string => {
     : String(error)
   const tag = typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : "Defect"
   return `${tag}: ${message.split("\n")[0]}`
+}
+
+/**
+ * A scheduled run's options in an invocation: the remaining time less `margin` as its `budget` (none
+ * without a Lambda context). @since 0.3.0 @category utils
+ */
+export const budgetOf = (
+  context: Pick<Context, "getRemainingTimeInMillis"> | undefined,
+  margin: Duration.Duration
+): { readonly budget?: Duration.Duration } => {
+  const remaining = context?.getRemainingTimeInMillis()
+  return remaining === undefined
+    ? {}
+    : { budget: Duration.max(Duration.subtract(Duration.millis(remaining), margin), Duration.zero) }
 }
 
 /**

@@ -18,7 +18,7 @@ import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Emf from "./Emf.js"
-import { describeInit } from "./LambdaRuntime.js"
+import { budgetOf, describeInit } from "./LambdaRuntime.js"
 
 /** An EventBridge scheduled event (the detail is not read). @since 0.1.0 @category models */
 export type ScheduledEvent = EventBridgeEvent<"Scheduled Event", unknown>
@@ -139,11 +139,7 @@ async (
   event: ScheduledEvent,
   context?: Pick<Context, "getRemainingTimeInMillis">
 ): Promise<typeof UsageSync.SyncReport.Encoded> => {
-  const remaining = context?.getRemainingTimeInMillis()
-  const budget = remaining === undefined
-    ? undefined
-    : Duration.max(Duration.subtract(Duration.millis(remaining), shutdownMargin), Duration.zero)
-  const exit = await runtime.runPromiseExit(handle(event, budget === undefined ? {} : { budget }))
+  const exit = await runtime.runPromiseExit(handle(event, budgetOf(context, shutdownMargin)))
   if (Exit.isSuccess(exit)) return exit.value
   throw new Error(`usage sync failed: ${describeInit(exit.cause)}`)
 }

@@ -11,6 +11,8 @@ export * as Emf from "./Emf.js"
 export * as LambdaRuntime from "./LambdaRuntime.js"
 /** The hourly usage sync handler. */
 export * as Schedule from "./Schedule.js"
+/** The fanned-out sync's coordinator handler. */
+export * as SyncCoordinator from "./SyncCoordinator.js"
 /** The fanned-out sync's SQS worker handler. */
 export * as SyncWorker from "./SyncWorker.js"
 /** The customer usage endpoint. */

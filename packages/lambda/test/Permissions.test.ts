@@ -7,6 +7,7 @@ import {
   CardLink,
   CustomerSettings,
   CustomerUsage,
+  FanOut,
   HandleEvent,
   Ids,
   UsageSync
@@ -102,6 +103,22 @@ describe("the port methods each Lambda's flow calls", () => {
       yield* UsageSync.syncUsage()
 
       assert.deepStrictEqual(yield* awsMethodsCalled, [...IamActions.scheduleMethods].sort())
+    }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("the fan-out's coordinator (FanOut.plan) and worker (FanOut.work) call exactly their IamActions methods", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      yield* promoted(1, 300)
+      yield* promoted(2, 40)
+      // Customer 1's key left in the free plan: the worker repairs it, as the single-process sync does.
+      const driver = yield* Driver.Driver
+      driver.state.membership.set(key(1), new Set([Ids.UsagePlanId.make("FREE_10K")]))
+      yield* TestClock.adjust("10 minutes")
+      yield* awsMethodsCalled
+      const plan = yield* FanOut.plan()
+      assert.deepStrictEqual(yield* awsMethodsCalled, [...IamActions.coordinatorMethods].sort())
+      for (const item of plan.items) yield* FanOut.work(item)
+      assert.deepStrictEqual(yield* awsMethodsCalled, [...IamActions.workerMethods].sort())
     }).pipe(Effect.provide(TestLayer)))
 
   it.effect("the usage endpoint's flows call exactly IamActions.usageMethods", () =>

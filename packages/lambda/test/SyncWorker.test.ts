@@ -7,9 +7,9 @@ import { assert, describe, it } from "@effect/vitest"
 import type { SQSEvent, SQSRecord } from "aws-lambda"
 import { Effect, Layer, Schema, TestClock } from "effect"
 import { SyncWorker } from "../src/index.js"
+import * as Metered from "./support/Metered.js"
 
 const now = Date.UTC(2025, 10, 14, 22, 0, 0)
-const METERED = Ids.UsagePlanId.make("METERED")
 const customerId = (n: number) => Ids.CustomerId.make(`cus_work${n}`)
 const apiKeyId = (n: number) => Ids.ApiKeyId.make(`key_work${n}`)
 
@@ -33,14 +33,7 @@ const message = (messageId: string, body: string): SQSRecord => ({
 const encode = Schema.encodeSync(Schema.parseJson(FanOut.WorkItem))
 
 // Metered customer n with `units` today.
-const metered = (n: number, units: number) =>
-  Effect.gen(function*() {
-    const driver = yield* Driver.Driver
-    const record = yield* driver.signUp({ customerId: customerId(n), apiKeyId: apiKeyId(n), paymentMethods: 1 })
-    driver.state.records.set(customerId(n), { ...record, plan: "METERED" })
-    driver.state.membership.set(apiKeyId(n), new Set([METERED]))
-    yield* driver.addUsage({ apiKeyId: apiKeyId(n), units })
-  })
+const metered = (n: number, units: number) => Metered.metered(customerId(n), apiKeyId(n), units)
 
 describe("SyncWorker.handle", () => {
   it.effect("reports only the failed messages; a duplicate in the batch bills nothing twice", () =>

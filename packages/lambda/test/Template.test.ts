@@ -120,7 +120,9 @@ describe("template.yaml", () => {
   })
 
   it("every statement allows, on named resources only", () => {
-    for (const fn of ["WebhookFunction", "ScheduleFunction", "UsageFunction"]) {
+    for (
+      const fn of ["WebhookFunction", "ScheduleFunction", "UsageFunction", "CoordinatorFunction", "WorkerFunction"]
+    ) {
       for (const s of statements(fn)) {
         assert.strictEqual(s.Effect, "Allow")
         for (const r of s.Resource) {
@@ -131,12 +133,77 @@ describe("template.yaml", () => {
             assert.match(text, /usageplans(\/\$\{(Free|Metered)UsagePlanId\})?/)
           }
           if (s.Sid === "StripeSecrets") assert.match(text, /Stripe(Webhook)?SecretArn/)
+          if (s.Sid.startsWith("WorkQueue")) {
+            assert.strictEqual(
+              text,
+              JSON.stringify({ "Fn::GetAtt": ["WorkQueue", "Arn"] })
+            )
+          }
         }
       }
     }
     // Only the webhook reads the signing secret.
     assert.notInclude(JSON.stringify(statements("ScheduleFunction")), "StripeWebhookSecretArn")
     assert.notInclude(JSON.stringify(statements("UsageFunction")), "StripeWebhookSecretArn")
+  })
+
+  describe("SyncMode: the single-process schedule (default) or the fan-out on SQS", () => {
+    const conditionOf = (id: string) => (parsed.Resources[id] as Resource & { Condition?: string }).Condition
+
+    it("single by default; fanout creates the queues, functions, mapping and alarm, and disables the schedule", () => {
+      assert.strictEqual(parsed.Parameters.SyncMode!.Default, "single")
+      assert.deepStrictEqual(parsed.Parameters.SyncMode!.AllowedValues, ["single", "fanout"])
+      for (
+        const id of [
+          "WorkQueue",
+          "WorkDeadLetterQueue",
+          "CoordinatorFunction",
+          "WorkerFunction",
+          "WorkerEventSource",
+          "WorkDeadLetterAlarm"
+        ]
+      ) assert.strictEqual(conditionOf(id), "FanOutSync", id)
+      assert.strictEqual(conditionOf("SyncMissingAlarm"), "SingleSync")
+      const hourly = (id: string) =>
+        (parsed.Resources[id]!.Properties.Events as Record<string, Resource>).Hourly!.Properties
+      assert.deepStrictEqual(hourly("ScheduleFunction").State, { "Fn::If": ["SingleSync", "ENABLED", "DISABLED"] })
+      assert.strictEqual(hourly("CoordinatorFunction").ScheduleExpression, "rate(1 hour)")
+      assert.strictEqual(parsed.Resources.CoordinatorFunction!.Properties.CodeUri, "dist-bundle/coordinator/")
+      assert.strictEqual(parsed.Resources.WorkerFunction!.Properties.CodeUri, "dist-bundle/worker/")
+    })
+
+    // docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html: "set the source queue's
+    // visibility timeout to at least six times the configuration timeout on your function".
+    it("the worker's mapping reports batch item failures; visibility timeout >= 6 x the worker's timeout; redrive to the DLQ", () => {
+      const mapping = parsed.Resources.WorkerEventSource!.Properties
+      assert.deepStrictEqual(mapping.FunctionResponseTypes, ["ReportBatchItemFailures"])
+      assert.deepStrictEqual(mapping.EventSourceArn, { "Fn::GetAtt": ["WorkQueue", "Arn"] })
+      assert.deepStrictEqual(mapping.FunctionName, { Ref: "WorkerFunction" })
+      assert.isAtLeast(mapping.BatchSize as number, 1)
+      const queue = parsed.Resources.WorkQueue!.Properties
+      assert.isAtLeast(
+        queue.VisibilityTimeout as number,
+        6 * (parsed.Resources.WorkerFunction!.Properties.Timeout as number)
+      )
+      assert.deepStrictEqual(queue.RedrivePolicy, {
+        deadLetterTargetArn: { "Fn::GetAtt": ["WorkDeadLetterQueue", "Arn"] },
+        maxReceiveCount: 3
+      })
+      assert.deepStrictEqual(parsed.Resources.CoordinatorFunction!.Properties.Environment, {
+        Variables: { WORK_QUEUE_URL: { Ref: "WorkQueue" } }
+      })
+    })
+
+    // IamActions.coordinatorMethods / workerMethods come from the port methods FanOut.plan / FanOut.work call (Permissions.test.ts).
+    it("the coordinator may call exactly IamActions.coordinator, the worker exactly IamActions.worker", () => {
+      assert.deepStrictEqual(sorted(actionsOf("CoordinatorFunction")), sorted(IamActions.coordinator))
+      assert.deepStrictEqual(sorted(actionsOf("WorkerFunction")), sorted(IamActions.worker))
+      // Only the coordinator sends work, only the worker's poller receives it.
+      assert.isFalse(actionsOf("WorkerFunction").has("sqs:SendMessage"))
+      assert.isFalse(actionsOf("CoordinatorFunction").has("sqs:ReceiveMessage"))
+      // No SAM SQS event: it would attach AWSLambdaSQSQueueExecutionRole (every queue).
+      assert.isUndefined(parsed.Resources.WorkerFunction!.Properties.Events)
+    })
   })
 
   it("the table has the adapters' layout: key, sparse GSI, TTL", () => {
@@ -235,7 +302,14 @@ describe("template.yaml", () => {
         assert.sameDeepMembers(functions, [{ Ref: "WebhookFunction" }, { Ref: "ScheduleFunction" }], name)
       }
       assert.lengthOf(byMetric("Url5xxCount"), 1)
-      assert.lengthOf(byMetric("ApproximateNumberOfMessagesVisible"), 1)
+      // The schedule's dead letters and the fan-out's work items that failed maxReceiveCount deliveries.
+      assert.sameDeepMembers(
+        byMetric("ApproximateNumberOfMessagesVisible").map(([, a]) => a.Properties.Dimensions),
+        [
+          [{ Name: "QueueName", Value: { "Fn::GetAtt": ["ScheduleDeadLetterQueue", "QueueName"] } }],
+          [{ Name: "QueueName", Value: { "Fn::GetAtt": ["WorkDeadLetterQueue", "QueueName"] } }]
+        ]
+      )
       assert.lengthOf(byMetric("MeterErrorReports"), 1)
       const events = parsed.Resources.ScheduleFunction!.Properties.Events as Record<string, Resource>
       assert.deepStrictEqual((events.Hourly!.Properties as Record<string, unknown>).DeadLetterConfig, {

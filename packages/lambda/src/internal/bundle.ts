@@ -22,7 +22,7 @@ export const packageDir = fileURLToPath(new URL("../../", import.meta.url))
 export const budgetBytes = 1_010_000
 
 /** The handlers, each an entry in `dist/handlers`. @since 0.1.0 @category constants */
-export const handlers = ["webhook", "schedule", "usage"] as const
+export const handlers = ["webhook", "schedule", "usage", "coordinator", "worker"] as const
 
 /** A handler's name. @since 0.1.0 @category models */
 export type Handler = (typeof handlers)[number]
