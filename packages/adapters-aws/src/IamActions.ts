@@ -181,8 +181,9 @@ export const coordinatorMethods: ReadonlyArray<PortMethod> = [
 
 /**
  * The port methods the fanned-out sync's worker (`FanOut.work`) calls: each customer's record, and
- * the key moves that repair a candidate in the wrong plan. No candidate index, GetUsage or key list
- * (the work item carries those).
+ * the key moves that repair a candidate in the wrong plan, which read that one key's usage before it
+ * leaves or rejoins the metered plan (`KeyMove.moveCustomerKey`). No candidate index or key list (the
+ * work item carries those).
  *
  * @since 0.3.0
  * @category models
@@ -190,6 +191,7 @@ export const coordinatorMethods: ReadonlyArray<PortMethod> = [
 export const workerMethods: ReadonlyArray<PortMethod> = [
   "CustomerRepo.get",
   "CustomerRepo.update",
+  "UsageSource.getUsagePage",
   "PlanAdmin.plansOf",
   "PlanAdmin.addKey",
   "PlanAdmin.removeKey"

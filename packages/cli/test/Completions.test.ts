@@ -43,7 +43,14 @@ describe("zsh completions", () => {
         "\n"
       )
     assert.deepStrictEqual(complete(file, "ai-billing cust"), ["customers"])
-    assert.deepStrictEqual(complete(file, "ai-billing customers "), ["link", "list", "show", "unlink"])
+    assert.deepStrictEqual(complete(file, "ai-billing customers "), [
+      "card-link",
+      "link",
+      "list",
+      "show",
+      "unlink",
+      "usage"
+    ])
     assert.deepStrictEqual(complete(file, "ai-billing local usage "), ["add"])
     assert.include(complete(file, "ai-billing sync-usage --d"), "--dry-run")
     assert.include(complete(file, "ai-billing customers unlink --c"), "--close")
@@ -60,7 +67,14 @@ describe("fish completions", () => {
       spawnSync("fish", ["--no-config", "-c", `source ${file}; complete -C '${line}'`], { encoding: "utf8" }).stdout
         .trim().split("\n").map((l) => l.split("\t")[0]!)
     assert.deepStrictEqual(complete("ai-billing cust"), ["customers"])
-    assert.deepStrictEqual(complete("ai-billing customers ").sort(), ["link", "list", "show", "unlink"])
+    assert.deepStrictEqual(complete("ai-billing customers ").sort(), [
+      "card-link",
+      "link",
+      "list",
+      "show",
+      "unlink",
+      "usage"
+    ])
     assert.deepStrictEqual(complete("ai-billing local usage "), ["add"])
     assert.deepStrictEqual(complete("ai-billing sync-usage --d"), ["--dry-run"])
     assert.include(complete("ai-billing customers unlink --c"), "--close")
