@@ -4,7 +4,7 @@
  *
  * @since 0.2.0
  */
-import { Customer, type Ids, UsageSync } from "@augint-billing/core"
+import { Customer, type Ids, Link, UsageSync } from "@augint-billing/core"
 import { Chunk, Clock, Effect, Option, Schema, Stream } from "effect"
 import { CliMode } from "./Environment.js"
 import * as Ports from "./internal/ports.js"
@@ -123,7 +123,8 @@ export const formatView = (v: CustomerView): string => {
 }
 
 /**
- * Link a Stripe customer to an API key: a new record on the free plan (in local mode the Stripe
+ * Link a Stripe customer to an API key (core `Link.link`): a new record, the key in the free plan, and a
+ * promotion at once when the customer already has a card Stripe would charge (in local mode the Stripe
  * customer and the key in the free plan are created too).
  *
  * @since 0.2.0
@@ -131,13 +132,12 @@ export const formatView = (v: CustomerView): string => {
  */
 export const link = (input: { readonly customerId: Ids.CustomerId; readonly apiKeyId: Ids.ApiKeyId }) =>
   Effect.gen(function*() {
-    const repo = yield* Ports.repo
     const mode = yield* CliMode
     if (mode._tag === "Local") yield* Local.ensureAccount(mode.local.state, input)
-    const record = yield* UsageSync.newLink(input)
-    return yield* repo.create(record).pipe(
+    const linked = yield* Link.link(input).pipe(
       Effect.catchTag("VersionConflict", (e) => new CliError({ message: `not linked: ${e.message}` }))
     )
+    return linked.customer
   })
 
 /** @deprecated Use `Customer.unlinkBlockers` (core). @since 0.2.0 @category utils */

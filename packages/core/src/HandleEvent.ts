@@ -286,6 +286,23 @@ const promote = Effect.fn("HandleEvent.promote")(function*(
   return true
 })
 
+/**
+ * Promote a customer who can already pay without an event (a link made when the Stripe customer
+ * already had a card), then converge the key's plan: the same steps as a card event's promotion.
+ * Nothing is stale against it, and it makes no later event stale.
+ *
+ * @since 0.4.0
+ * @category flows
+ */
+export const promoteWithCard = Effect.fn("HandleEvent.promoteWithCard")(function*(
+  customer: Customer.Customer,
+  paymentMethodId: string
+) {
+  const promoted = yield* promote(customer, { created: 0, guarded: false }, paymentMethodId)
+  yield* converge(customer.customerId)
+  return promoted
+})
+
 // Whether a change was written (not refused as stale, and the record exists).
 const wasWritten = <L>(result: Option.Option<Either.Either<Customer.Customer, L>>): boolean =>
   Option.isSome(result) && Either.isRight(result.value)

@@ -28,6 +28,8 @@ export * as Ids from "./Ids.js"
 export * as KeyMove from "./KeyMove.js"
 /** Stripe's reports of meter events it rejected after accepting them. */
 export * as MeterErrors from "./MeterErrors.js"
+/** Linking a customer to an API key: the record, the key's plan, a promotion when they can already pay. */
+export * as Link from "./Link.js"
 /** The record of a new link between a customer and an API key. */
 export * as NewLink from "./NewLink.js"
 /** The `PlanAdmin` port. */

@@ -33,10 +33,17 @@ const link = Command.make("link", { customer: customerArg, apiKey: apiKeyArg }, 
     Effect.flatMap(
       Customers.link({ customerId: customer, apiKeyId: apiKey }),
       (created) =>
-        print(Customer.Customer, created, (c) => `linked ${c.customerId} to key ${c.apiKeyId} on the FREE plan`)
+        print(
+          Customer.Customer,
+          created,
+          (c) =>
+            c.plan === "METERED"
+              ? `linked ${c.customerId} to key ${c.apiKeyId} and promoted to METERED: the customer already has a card`
+              : `linked ${c.customerId} to key ${c.apiKeyId} on the FREE plan`
+        )
     )
   )).pipe(Command.withDescription(described(
-    "Link a Stripe customer to an API key (a new record on the free plan; the key's metered usage so far counts as already billed, so a link bills only what comes after it). In local mode the Stripe customer and the key are created too.",
+    "Link a Stripe customer to an API key: a new record, the key in the free plan, promoted at once when the customer already has a card (the key's metered usage so far counts as already billed, so a link bills only what comes after it). In local mode the Stripe customer and the key are created too.",
     "ai-billing customers link cus_123 key123"
   )))
 
