@@ -94,6 +94,44 @@ export const suite = <R, E>(
           assert.strictEqual(reasonOf(yield* attempt(1, now - 36 * 86_400)), "InvalidRequest")
         }), timeout)
 
+      // The customer-facing calls (issue 12): the preview is invoices.createPreview (the upcoming-invoice
+      // endpoint is gone since API 2025-03-31: docs.stripe.com/api/invoices/create_preview), the card link
+      // a Checkout Session in setup mode (docs.stripe.com/api/checkout/sessions/create, `mode: setup`).
+      it.effect("previewInvoice of the customer's subscription answers a currency, whole totals and a period", () =>
+        Effect.gen(function*() {
+          const stripe = yield* Stripe.Stripe
+          const customerId = yield* fixture.newCustomer
+          const subscriptionId = yield* stripe.ensureSubscription({
+            customerId,
+            idempotencyKey: `contract-${customerId}-p`
+          })
+          const preview = yield* stripe.previewInvoice({ customerId, subscriptionId })
+          assert.match(preview.currency, /^[a-z]{3}$/)
+          for (const n of [preview.total, preview.amountDue, preview.units]) {
+            assert.isTrue(Number.isInteger(n) && n >= 0)
+          }
+          assert.isTrue(preview.periodStart <= preview.periodEnd)
+        }), timeout)
+
+      it.effect("createSetupSession answers a hosted Checkout URL (expiring in the future, where state is kept)", () =>
+        Effect.gen(function*() {
+          const stripe = yield* Stripe.Stripe
+          const customerId = yield* fixture.newCustomer
+          const session = yield* stripe.createSetupSession({
+            customerId,
+            idempotencyKey: `contract-${customerId}-s`,
+            successUrl: "https://example.com/done",
+            currency: "usd"
+          })
+          assert.match(session.id, /^cs_/)
+          assert.match(session.url, /^https:\/\//)
+          // stripe-mock answers a fixture with a fixed `expires_at` in the past; a Stripe that keeps state
+          // sets it 24 hours ahead by default.
+          if (fixture.stateful) {
+            assert.isTrue(session.expiresAt > (yield* nowSeconds))
+          }
+        }), timeout)
+
       it.effect("getCustomer reads the customer", () =>
         Effect.gen(function*() {
           const stripe = yield* Stripe.Stripe
