@@ -19,7 +19,7 @@ import * as Schema from "effect/Schema"
 import { type Sink, stdout, withTraceId } from "./LambdaRuntime.js"
 
 /** The function a container runs: the value of the `Function` dimension of every metric. @since 0.2.0 @category models */
-export type FunctionName = "webhook" | "schedule" | "coordinator"
+export type FunctionName = "webhook" | "schedule" | "coordinator" | "worker"
 
 /** Each metric's CloudWatch unit, by name; the reporter writes only these. @since 0.2.0 @category models */
 export const units = {
@@ -41,7 +41,15 @@ export const units = {
   MeterErrorReports: "Count",
   WorkItemsEnqueued: "Count",
   CustomersEnqueued: "Count",
-  CoordinatorFailed: "Count"
+  CoordinatorFailed: "Count",
+  /** Coordinator runs that enqueued their work: the fan-out's heartbeat. */
+  CoordinatorSucceeded: "Count",
+  /** Work items a worker synced with no customer failed. */
+  WorkItemsSynced: "Count",
+  /** Work items a worker handed back for redelivery (undecodable, a customer failed, records unreachable). */
+  WorkItemsFailed: "Count",
+  /** Units the workers reported to Stripe. */
+  WorkUnitsReported: "Count"
 } as const
 
 /** A metric's name. @since 0.2.0 @category models */
@@ -96,11 +104,25 @@ export const webhookMetrics: ReadonlySet<MetricName> = new Set(["WebhookDeliveri
 export const coordinatorMetrics: ReadonlySet<MetricName> = new Set([
   "WorkItemsEnqueued",
   "CustomersEnqueued",
-  "CoordinatorFailed"
+  "CoordinatorFailed",
+  "CoordinatorSucceeded"
+])
+
+/** The metrics the fan-out's workers write. @since 0.4.0 @category models */
+export const workerMetrics: ReadonlySet<MetricName> = new Set([
+  "WorkItemsSynced",
+  "WorkItemsFailed",
+  "WorkUnitsReported"
 ])
 
 const ownerOf = (name: MetricName): FunctionName =>
-  webhookMetrics.has(name) ? "webhook" : coordinatorMetrics.has(name) ? "coordinator" : "schedule"
+  webhookMetrics.has(name)
+    ? "webhook"
+    : coordinatorMetrics.has(name)
+    ? "coordinator"
+    : workerMetrics.has(name)
+    ? "worker"
+    : "schedule"
 
 // Counters are process-wide: a reporter writes only its own function's (tests run all in one process).
 const isOurs = (fn: FunctionName) => (pair: MetricPair.MetricPair.Untyped): boolean =>

@@ -61,7 +61,8 @@ export const layerQueueConfig: Layer.Layer<WorkQueue, AwsConfig.AwsConfigError> 
 export const metrics = {
   workItemsEnqueued: Emf.counter("WorkItemsEnqueued"),
   customersEnqueued: Emf.counter("CustomersEnqueued"),
-  coordinatorFailed: Emf.counter("CoordinatorFailed")
+  coordinatorFailed: Emf.counter("CoordinatorFailed"),
+  coordinatorSucceeded: Emf.counter("CoordinatorSucceeded")
 }
 
 /** What one coordinator run enqueued. @since 0.3.0 @category models */
@@ -115,6 +116,7 @@ export const handle = (
     ).pipe(Effect.annotateLogs({ report }))
     yield* Metric.incrementBy(metrics.workItemsEnqueued, report.workItemsEnqueued)
     yield* Metric.incrementBy(metrics.customersEnqueued, customers)
+    yield* Metric.incrementBy(metrics.coordinatorSucceeded, 1)
     return report
   }).pipe(
     (run) =>

@@ -14,9 +14,21 @@ import type { SQSBatchResponse, SQSEvent } from "aws-lambda"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Metric from "effect/Metric"
 import * as Schema from "effect/Schema"
+import * as Emf from "./Emf.js"
 
 const decode = Schema.decodeUnknownEither(Schema.parseJson(FanOut.WorkItem))
+
+/** The worker's counters, as `Metric` counters (`Emf` writes them). @since 0.4.0 @category constants */
+export const metrics = {
+  workItemsSynced: Emf.counter("WorkItemsSynced"),
+  workItemsFailed: Emf.counter("WorkItemsFailed"),
+  workUnitsReported: Emf.counter("WorkUnitsReported")
+}
+
+/** What the worker needs: the flows' ports and the metrics reporter. @since 0.4.0 @category models */
+export type Services = HandleEvent.Services | Emf.Emf
 
 /**
  * Sync every message of `event`; the response names the messages that failed (undecodable, or with a
@@ -25,7 +37,7 @@ const decode = Schema.decodeUnknownEither(Schema.parseJson(FanOut.WorkItem))
  * @since 0.3.0
  * @category utils
  */
-export const handle = (event: SQSEvent): Effect.Effect<SQSBatchResponse, never, HandleEvent.Services> =>
+export const handle = (event: SQSEvent): Effect.Effect<SQSBatchResponse, never, Services> =>
   Effect.forEach(event.Records, (record) => {
     const item = decode(record.body)
     if (Either.isLeft(item)) {
@@ -35,6 +47,7 @@ export const handle = (event: SQSEvent): Effect.Effect<SQSBatchResponse, never, 
       )
     }
     return FanOut.work(item.right).pipe(
+      Effect.tap((counts) => Metric.incrementBy(metrics.workUnitsReported, counts.unitsReported)),
       Effect.tap((counts) =>
         Effect.logInfo("sync work item done").pipe(Effect.annotateLogs({
           messageId: record.messageId,
@@ -53,7 +66,15 @@ export const handle = (event: SQSEvent): Effect.Effect<SQSBatchResponse, never, 
       Effect.annotateLogs({ messageId: record.messageId })
     )
   }).pipe(
+    Effect.tap((failed) => {
+      const redelivered = failed.flat().length
+      return Effect.zipRight(
+        Metric.incrementBy(metrics.workItemsFailed, redelivered),
+        Metric.incrementBy(metrics.workItemsSynced, event.Records.length - redelivered)
+      )
+    }),
     Effect.map((failed) => ({ batchItemFailures: failed.flat().map((itemIdentifier) => ({ itemIdentifier })) })),
+    Emf.flushing,
     Effect.withSpan("SyncWorker.handle")
   )
 
@@ -64,5 +85,5 @@ export const handle = (event: SQSEvent): Effect.Effect<SQSBatchResponse, never, 
  * @category utils
  */
 export const toHandler =
-  <E>(runtime: ManagedRuntime.ManagedRuntime<HandleEvent.Services, E>) =>
-  (event: SQSEvent): Promise<SQSBatchResponse> => runtime.runPromise(handle(event))
+  <E>(runtime: ManagedRuntime.ManagedRuntime<Services, E>) => (event: SQSEvent): Promise<SQSBatchResponse> =>
+    runtime.runPromise(handle(event))

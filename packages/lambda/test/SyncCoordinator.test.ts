@@ -70,6 +70,7 @@ describe("SyncCoordinator on moto's SQS", () => {
         assert.strictEqual(metrics.Function, "coordinator")
         assert.strictEqual(metrics.WorkItemsEnqueued, 2)
         assert.strictEqual(metrics.CustomersEnqueued, customers)
+        assert.strictEqual(metrics.CoordinatorSucceeded, 1)
 
         const records = yield* receiveAll(client, queueUrl, 2)
         assert.strictEqual(records.length, 2)

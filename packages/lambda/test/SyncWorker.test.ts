@@ -6,7 +6,7 @@ import { Driver, Memory } from "@augint-billing/testkit"
 import { assert, describe, it } from "@effect/vitest"
 import type { SQSEvent, SQSRecord } from "aws-lambda"
 import { Effect, Layer, Schema, TestClock } from "effect"
-import { SyncWorker } from "../src/index.js"
+import { Emf, SyncWorker } from "../src/index.js"
 import * as Metered from "./support/Metered.js"
 
 const now = Date.UTC(2025, 10, 14, 22, 0, 0)
@@ -35,6 +35,8 @@ const encode = Schema.encodeSync(Schema.parseJson(FanOut.WorkItem))
 // Metered customer n with `units` today.
 const metered = (n: number, units: number) => Metered.metered(customerId(n), apiKeyId(n), units)
 
+const emitted: Array<Record<string, unknown>> = []
+
 describe("SyncWorker.handle", () => {
   it.effect("reports only the failed messages; a duplicate in the batch bills nothing twice", () =>
     Effect.gen(function*() {
@@ -59,8 +61,17 @@ describe("SyncWorker.handle", () => {
           message("m-garbage", "{\"not\":\"a work item\"}")
         ]
       }
+      emitted.length = 0
       const response = yield* SyncWorker.handle(event)
       assert.sameMembers(response.batchItemFailures.map((f) => f.itemIdentifier), ["m-2", "m-garbage"])
+      // One EMF document per invocation, under Function=worker: what the dashboard and alarms read.
+      assert.lengthOf(emitted, 1)
+      assert.deepInclude(emitted[0], {
+        Function: "worker",
+        WorkItemsSynced: 2,
+        WorkItemsFailed: 2,
+        WorkUnitsReported: 30
+      })
       const today = UtcDay.fromMillis(now)
       assert.strictEqual(yield* driver.billed({ customerId: customerId(1), day: today }), 30)
       assert.strictEqual((yield* driver.meterEvents(customerId(1))).length, 1)
@@ -69,5 +80,9 @@ describe("SyncWorker.handle", () => {
       const again = yield* SyncWorker.handle({ Records: [message("m-2", one(2))] })
       assert.deepStrictEqual(again.batchItemFailures, [])
       assert.strictEqual(yield* driver.billed({ customerId: customerId(2), day: today }), 12)
-    }).pipe(Effect.provide(Layer.merge(Memory.layerMemory(), BillingConfig.layer()))))
+    }).pipe(Effect.provide(Layer.mergeAll(
+      Memory.layerMemory(),
+      BillingConfig.layer(),
+      Emf.layer("worker", { sink: (line) => emitted.push(JSON.parse(line) as Record<string, unknown>) })
+    ))))
 })

@@ -285,7 +285,7 @@ describe("template.yaml", () => {
       60_000
     )
 
-    it("alarms cover: sync failed or cut short, no successful sync in 2 hours (missing = breaching), each function's errors and throttles, webhook 5xx rate, dead letters, meter error reports", () => {
+    it("alarms cover: sync failed or cut short, no successful sync (or fan-out) in 2 hours (missing = breaching), a failed coordinator, each function's errors and throttles, webhook 5xx rate, dead letters, meter error reports", () => {
       const byMetric = (name: string) =>
         resourcesOf("AWS::CloudWatch::Alarm").filter(([, a]) =>
           metricsOf(a.Properties).some((m) => m.MetricName === name)
@@ -311,6 +311,17 @@ describe("template.yaml", () => {
         ]
       )
       assert.lengthOf(byMetric("MeterErrorReports"), 1)
+      // The fan-out's: a failed coordinator run, and no successful one in 2 hours (its heartbeat).
+      assert.lengthOf(byMetric("CoordinatorFailed"), 1)
+      const fanOutMissing = byMetric("CoordinatorSucceeded")[0]![1] as Resource & { Condition?: string }
+      assert.deepStrictEqual(
+        [
+          fanOutMissing.Condition,
+          fanOutMissing.Properties.EvaluationPeriods,
+          fanOutMissing.Properties.TreatMissingData
+        ],
+        ["FanOutSync", 2, "breaching"]
+      )
       const events = parsed.Resources.ScheduleFunction!.Properties.Events as Record<string, Resource>
       assert.deepStrictEqual((events.Hourly!.Properties as Record<string, unknown>).DeadLetterConfig, {
         Arn: { "Fn::GetAtt": ["ScheduleDeadLetterQueue", "Arn"] }

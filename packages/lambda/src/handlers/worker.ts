@@ -4,10 +4,15 @@
  *
  * @since 0.3.0
  */
+import * as Layer from "effect/Layer"
+import * as Emf from "../Emf.js"
 import * as LambdaRuntime from "../LambdaRuntime.js"
 import * as SyncWorker from "../SyncWorker.js"
 
-const runtime = await LambdaRuntime.make("worker", LambdaRuntime.layerSchedule)
+const runtime = await LambdaRuntime.make(
+  "worker",
+  Layer.merge(LambdaRuntime.layerSchedule, Emf.layerConfig("worker"))
+)
 
 /** The Lambda handler (`index.handler`). @since 0.3.0 @category utils */
 export const handler = SyncWorker.toHandler(runtime)

@@ -1,5 +1,5 @@
 // The metrics the handlers really write, collected from their EMF lines: a sync that succeeds, one that
-// fails, one cut short, and webhook deliveries including a meter error report. Each entry is
+// fails, one cut short, webhook deliveries including a meter error report, and the fan-out's reporters. Each entry is
 // `Name|Dim1=v1,Dim2=v2` over every dimension of the document (CloudWatch matches all of them).
 import { BillingConfig, Ids, UsageSource } from "@augint-billing/core"
 import { Driver, Memory } from "@augint-billing/testkit"
@@ -52,6 +52,11 @@ export const emitted = (namespace: string): Promise<ReadonlySet<string>> => {
     ))
     yield* TestClock.adjust("2 minutes")
     yield* Fiber.join(cut)
+    // The fan-out's reporters write every metric of their function at each flush, zeros included
+    // (SyncCoordinator.test and SyncWorker.test check the values the handlers write).
+    for (const fn of ["coordinator", "worker"] as const) {
+      yield* Effect.flatMap(Emf.make(fn, { namespace, sink }), (r) => r.flush)
+    }
     for (const type of ["v1.billing.meter.error_report_triggered", "balance.available"]) {
       const payload = JSON.stringify({ id: `evt_${type}`, object: "event", type, created: 1, data: {} })
       const signature = yield* driver.signWebhook(payload)
