@@ -10,6 +10,7 @@ import {
   BillingConfig,
   Customer,
   CustomerRepo,
+  HandleEvent,
   Ids,
   Stripe,
   UsageSource,
@@ -28,7 +29,12 @@ export const Drift = Schema.Literal(
   /** API Gateway counts less than was reported: flagged, never billed back. */
   "count-went-down",
   /** The ledger and Stripe's summaries disagree (summaries can lag by minutes). */
-  "stripe-mismatch"
+  "stripe-mismatch",
+  /**
+   * Stripe sent a meter error report naming this day (`reconcileDays`, core's `MeterErrors`): an
+   * event it accepted was rejected later. `--fix` clears the flag once Stripe holds what the ledger says.
+   */
+  "meter-error"
 )
 /** How a customer-day's three numbers relate. @since 0.1.0 @category models */
 export type Drift = typeof Drift.Type
@@ -52,9 +58,13 @@ export const Report = Schema.Struct({
   to: UtcDay.UtcDay,
   customers: Schema.Int,
   rows: Schema.Array(Row),
+  /** Days flagged by meter error reports outside `[from, to]`: reconcile them with `--from`. */
+  flaggedOutside: Schema.Array(Schema.Struct({ customerId: Ids.CustomerId, day: UtcDay.UtcDay })),
   fixed: Schema.NullOr(Schema.Struct({
     customers: Schema.Int,
     unitsReported: Schema.Int,
+    /** Meter-error flags cleared: Stripe now holds what the ledger says for the day. */
+    flagsCleared: Schema.Int,
     failures: Schema.Array(Schema.Struct({ customerId: Ids.CustomerId, reason: Schema.String }))
   }))
 })
@@ -75,6 +85,10 @@ export const reconcile = (
     const bar = yield* progress("customers reconciled", customers.length)
     const rows: Array<Row> = []
     const unreported = new Set<Ids.CustomerId>()
+    const flaggedOutside: Array<{ customerId: Ids.CustomerId; day: UtcDay.UtcDay }> = []
+    // Flagged days where Stripe holds what the ledger says: the error was about units Stripe has since
+    // accepted (or the ledger never counted), so `--fix` clears them.
+    const agreeing: Array<{ customerId: Ids.CustomerId; day: UtcDay.UtcDay }> = []
     yield* Effect.forEach(customers, (customer, i) =>
       Effect.gen(function*() {
         const summaries = yield* stripe.meterEventSummaries({
@@ -88,6 +102,10 @@ export const reconcile = (
           billed.set(day, (billed.get(day) ?? 0) + s.value)
         }
         const counts = observed.byKey.get(customer.apiKeyId)
+        const flagged = new Set(customer.reconcileDays ?? [])
+        for (const day of flagged) {
+          if (day < input.from || day > input.to) flaggedOutside.push({ customerId: customer.customerId, day })
+        }
         days.forEach((day, d) => {
           const apiGateway = counts?.[d] ?? 0
           const ledger = Customer.reported(customer, day)
@@ -96,6 +114,10 @@ export const reconcile = (
           if (apiGateway > ledger) drift.push("unreported")
           if (apiGateway < ledger) drift.push("count-went-down")
           if (ledger !== inStripe) drift.push("stripe-mismatch")
+          if (flagged.has(day)) {
+            drift.push("meter-error")
+            if (ledger === inStripe) agreeing.push({ customerId: customer.customerId, day })
+          }
           if (drift.length > 0) {
             rows.push({
               customerId: customer.customerId,
@@ -111,9 +133,37 @@ export const reconcile = (
         })
         bar.update(i + 1)
       })).pipe(Effect.ensuring(Effect.sync(bar.finish)))
-    const fixed = input.fix ? yield* fix([...unreported], observed) : null
-    const report: Report = { from: input.from, to: input.to, customers: customers.length, rows, fixed }
+    const fixed = input.fix
+      ? { ...(yield* fix([...unreported], observed)), flagsCleared: yield* clearFlags(agreeing) }
+      : null
+    const report: Report = {
+      from: input.from,
+      to: input.to,
+      customers: customers.length,
+      rows,
+      flaggedOutside,
+      fixed
+    }
     return report
+  })
+
+// Remove the days from their records' `reconcileDays` (a version-checked write; a record that changed
+// meanwhile is read again).
+const clearFlags = (days: ReadonlyArray<{ readonly customerId: Ids.CustomerId; readonly day: UtcDay.UtcDay }>) =>
+  Effect.gen(function*() {
+    const repo = yield* Ports.repo
+    let cleared = 0
+    for (const { customerId, day } of days) {
+      const done = yield* HandleEvent.updateRecord(customerId, (c) => {
+        const held = c.reconcileDays ?? []
+        if (!held.includes(day)) return Option.none()
+        const rest = held.filter((d) => d !== day)
+        const { reconcileDays: _, ...without } = c
+        return Option.some(rest.length === 0 ? without : { ...without, reconcileDays: rest })
+      }).pipe(Effect.provideService(CustomerRepo.CustomerRepo, repo))
+      if (Option.isSome(done)) cleared++
+    }
+    return cleared
   })
 
 // Stripe refuses meter event timestamps older than 35 days: only younger days are fixed.
@@ -175,10 +225,12 @@ export const range = (
 export const check = (report: Report) =>
   report.fixed !== null && report.fixed.failures.length > 0
     ? Effect.fail(new CliError({ message: `${report.fixed.failures.length} customers could not be fixed` }))
-    : report.rows.length > 0
+    : report.rows.length > 0 || report.flaggedOutside.length > 0
     ? Effect.fail(
       new CliError({
-        message: `${report.rows.length} customer-days drift${report.fixed === null ? "" : " (before the fix)"}`
+        message: `${report.rows.length + report.flaggedOutside.length} customer-days drift${
+          report.fixed === null ? "" : " (before the fix)"
+        }`
       })
     )
     : Effect.void
@@ -202,13 +254,18 @@ export const format = (r: Report): string => {
       ])
     )
   ]
+  const outside = r.flaggedOutside.length === 0 ? [] : [
+    `${r.flaggedOutside.length} customer-days flagged by meter error reports are outside the range (reconcile them with --from ${
+      r.flaggedOutside.map((f) => f.day).sort()[0]
+    }): ${r.flaggedOutside.map((f) => `${f.customerId} ${f.day}`).join(", ")}`
+  ]
   const fixed = r.fixed === null ? [] : [
     `fixed: ${r.fixed.unitsReported} units reported for ${r.fixed.customers} customers${
       r.fixed.failures.length === 0 ? "" : `, ${r.fixed.failures.length} failed`
-    }`,
+    }${r.fixed.flagsCleared === 0 ? "" : `, ${r.fixed.flagsCleared} meter-error flags cleared`}`,
     ...r.fixed.failures.map((f) => `  ${f.customerId}: ${f.reason}`)
   ]
-  return [head, ...rows, ...fixed].join("\n")
+  return [head, ...rows, ...outside, ...fixed].join("\n")
 }
 
 /** The services reconciliation needs. @since 0.1.0 @category models */
