@@ -10,10 +10,11 @@
 import * as BillingConfig from "@augint-billing/core/BillingConfig"
 import * as HandleEvent from "@augint-billing/core/HandleEvent"
 import { Stripe } from "@augint-billing/core/Stripe"
-import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from "aws-lambda"
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, Context as LambdaContext } from "aws-lambda"
 import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -21,6 +22,7 @@ import type * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Metric from "effect/Metric"
 import * as Schema from "effect/Schema"
 import * as Emf from "./Emf.js"
+import { budgetOf } from "./LambdaRuntime.js"
 
 /** An API Gateway REST proxy event (v1), or an HTTP API / Function URL event (v2). @since 0.1.0 @category models */
 export type WebhookEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2
@@ -89,6 +91,7 @@ export type Answer =
   | "Retry"
   | "Acknowledged"
   | "Defect"
+  | "OutOfTime"
 
 /**
  * A header's value, whatever its case (API Gateway v1 keeps the sender's case, v2 lower-cases).
@@ -142,7 +145,8 @@ const statusOf: Record<Answer, number> = {
   MalformedPayload: 400,
   Rejected: 400,
   Retry: 500,
-  Defect: 500
+  Defect: 500,
+  OutOfTime: 500
 }
 
 // Event id and type read defensively from the verified JSON: never anything else of the body.
@@ -236,9 +240,33 @@ const noteMeterError = (labels: Record<string, string>) =>
     )
     : Effect.void
 
-/** Answer one delivery. Never fails: every failure is a status. @since 0.1.0 @category utils */
+/**
+ * How long a delivery may take: the invocation's remaining time less `shutdownMargin`
+ * (`LambdaRuntime.budgetOf`). @since 0.4.0 @category models
+ */
+export interface Options {
+  readonly budget?: Duration.Duration
+}
+
+/**
+ * What the webhook keeps of its invocation to answer 500, log and write its metrics once its budget
+ * is spent (the template gives the function 25 s). @since 0.4.0 @category constants
+ */
+export const shutdownMargin: Duration.Duration = Duration.seconds(3)
+
+/**
+ * Answer one delivery. Never fails: every failure is a status. With a `budget`, handling still going
+ * when it is spent (a key move retrying a throttled API Gateway, Stripe slow) is interrupted and
+ * answered 500 (`OutOfTime`), so Stripe delivers again, rather than killed by the function's timeout
+ * with no answer, log or metric; every step is idempotent, and a key left mid-move is put right by
+ * the redelivery or the hourly sync's plan repair.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
 export const handle = (
-  event: WebhookEvent
+  event: WebhookEvent,
+  options: Options = {}
 ): Effect.Effect<Result, never, HandleEvent.Services | WebhookLimits | Emf.Emf> =>
   Effect.gen(function*() {
     if (method(event).toUpperCase() !== "POST") return answered("MethodNotAllowed")
@@ -258,6 +286,16 @@ export const handle = (
     yield* noteMeterError(labels).pipe(Effect.annotateLogs(labels))
     return yield* HandleEvent.handleEvent(json).pipe(
       Effect.map((outcome) => answered("Processed", outcome._tag)),
+      (handling) =>
+        options.budget === undefined ? handling : Effect.timeoutTo(handling, {
+          duration: options.budget,
+          onSuccess: Effect.succeed,
+          onTimeout: () =>
+            Effect.as(
+              Effect.logError(`webhook out of time after ${Duration.format(options.budget!)}: Stripe will retry`),
+              answered("OutOfTime")
+            )
+        }).pipe(Effect.flatten),
       Effect.catchAll((error) => {
         // A meter error report the core cannot decode (a thin event) is already counted and logged
         // above: acknowledged, or Stripe would deliver it (and we count it) again for 3 days.
@@ -292,4 +330,5 @@ export const handle = (
 /** The Lambda handler over a runtime built once per container. @since 0.1.0 @category utils */
 export const toHandler =
   <E>(runtime: ManagedRuntime.ManagedRuntime<HandleEvent.Services | WebhookLimits | Emf.Emf, E>) =>
-  async (event: WebhookEvent): Promise<WebhookResponse> => (await runtime.runPromise(handle(event))).response
+  async (event: WebhookEvent, context?: Pick<LambdaContext, "getRemainingTimeInMillis">): Promise<WebhookResponse> =>
+    (await runtime.runPromise(handle(event, budgetOf(context, shutdownMargin)))).response

@@ -298,6 +298,34 @@ describe("Webhook.handle", () => {
       assert.deepStrictEqual([again.status, again.outcome], [200, "Applied"])
     }).pipe(Effect.provide(TestLayer)))
 
+  // Issue 9: "Webhook key moves budget their retries against the invocation's remaining time." A key
+  // move retrying a throttled API Gateway would outlast the function's 25 s timeout; Lambda kills a
+  // timed-out function with no answer, log or metric (docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html).
+  it.effect("handling past the invocation's budget answers 500 OutOfTime; the redelivery finishes the promotion", () =>
+    Effect.gen(function*() {
+      const driver = yield* setup
+      yield* driver.setLatency("PlanAdmin.addKey", Duration.minutes(1))
+      const payload = setupIntent("evt_out_of_time")
+      const fiber = yield* Effect.fork(
+        Effect.map(
+          Webhook.handle(
+            Events.restV1({ body: payload, headers: { "Stripe-Signature": yield* signed(payload) } }),
+            { budget: Duration.seconds(22) }
+          ),
+          (r) => [r.response.statusCode, r.answer]
+        )
+      )
+      yield* TestClock.adjust(Duration.seconds(23))
+      assert.deepStrictEqual(yield* Fiber.join(fiber), [500, "OutOfTime"])
+      assert.isTrue(lines.some((l) => l.includes("webhook out of time after 22s")))
+      yield* driver.setLatency("PlanAdmin.addKey", undefined)
+      const resigned = yield* signed(payload, now + 60)
+      const again = yield* deliver(Events.restV1({ body: payload, headers: { "Stripe-Signature": resigned } }))
+      assert.strictEqual(again.status, 200)
+      assert.deepStrictEqual(yield* driver.plansOf(apiKeyId), [METERED])
+      assert.strictEqual((yield* driver.subscriptions(customerId)).length, 1)
+    }).pipe(Effect.provide(TestLayer)))
+
   it.effect("a permanent failure is acknowledged (200) and logged as an error", () =>
     Effect.gen(function*() {
       const driver = yield* setup
