@@ -1,47 +1,15 @@
 // End-to-end check against LocalStack (scripts/servers/localstack.sh check): an API key is accepted when
 // the API is invoked while the key is in either usage plan of the stage, and refused (403) while it is
 // in none, across promotions, demotions and a move whose second half fails. Prints "N passed, N failed".
-import {
-  APIGatewayClient,
-  CreateApiKeyCommand,
-  CreateDeploymentCommand,
-  CreateRestApiCommand,
-  CreateUsagePlanCommand,
-  CreateUsagePlanKeyCommand,
-  DeleteUsagePlanKeyCommand,
-  GetResourcesCommand,
-  PutIntegrationCommand,
-  PutIntegrationResponseCommand,
-  PutMethodCommand,
-  PutMethodResponseCommand
-} from "@aws-sdk/client-api-gateway"
+import { CreateUsagePlanKeyCommand, DeleteUsagePlanKeyCommand } from "@aws-sdk/client-api-gateway"
+import { createKeyedApi } from "./localstack-api.mjs"
 
 const endpoint = process.env.LOCALSTACK_URL ?? "http://127.0.0.1:14566"
-const client = new APIGatewayClient({
-  endpoint,
-  region: "us-east-1",
-  credentials: { accessKeyId: "test", secretAccessKey: "test" }
-})
-const send = (command) => client.send(command)
-
-// One GET method that requires an API key, answered by a MOCK integration, deployed to "prod".
-const api = await send(new CreateRestApiCommand({ name: `key-check-${Date.now()}` }))
-const root = (await send(new GetResourcesCommand({ restApiId: api.id }))).items[0]
-const method = { restApiId: api.id, resourceId: root.id, httpMethod: "GET" }
-await send(new PutMethodCommand({ ...method, authorizationType: "NONE", apiKeyRequired: true }))
-await send(new PutIntegrationCommand({ ...method, type: "MOCK", requestTemplates: { "application/json": "{\"statusCode\": 200}" } }))
-await send(new PutMethodResponseCommand({ ...method, statusCode: "200" }))
-await send(new PutIntegrationResponseCommand({ ...method, statusCode: "200", responseTemplates: { "application/json": "{}" } }))
-await send(new CreateDeploymentCommand({ restApiId: api.id, stageName: "prod" }))
-const stage = [{ apiId: api.id, stage: "prod" }]
-const free = await send(new CreateUsagePlanCommand({ name: "FREE_10K", apiStages: stage }))
-const metered = await send(new CreateUsagePlanCommand({ name: "METERED", apiStages: stage }))
-const key = await send(new CreateApiKeyCommand({ name: "key-check", enabled: true }))
-
-const add = (plan) => send(new CreateUsagePlanKeyCommand({ usagePlanId: plan.id, keyId: key.id, keyType: "API_KEY" }))
-const remove = (plan) => send(new DeleteUsagePlanKeyCommand({ usagePlanId: plan.id, keyId: key.id }))
-const invoke = async () =>
-  (await fetch(`${endpoint}/restapis/${api.id}/prod/_user_request_/`, { headers: { "x-api-key": key.value } })).status
+const { apiKeyId, client, freePlanId, invoke, meteredPlanId } = await createKeyedApi(endpoint)
+const free = { id: freePlanId }
+const metered = { id: meteredPlanId }
+const add = (plan) => client.send(new CreateUsagePlanKeyCommand({ usagePlanId: plan.id, keyId: apiKeyId, keyType: "API_KEY" }))
+const remove = (plan) => client.send(new DeleteUsagePlanKeyCommand({ usagePlanId: plan.id, keyId: apiKeyId }))
 
 let passed = 0
 let failed = 0
