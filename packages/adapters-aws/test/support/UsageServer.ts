@@ -11,9 +11,9 @@
 //   by default the worst, a day left out of the list wherever it falls, and a key with no requests
 //   left out of `values`;
 // - errors as `x-amzn-errortype` plus a JSON message.
-import { type Ids, UtcDay } from "@augint-billing/core"
+import { type Ids, UsageSource, UtcDay } from "@augint-billing/core"
 import type { UsageSourceContract } from "@augint-billing/testkit/contracts"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Runtime } from "effect"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 
@@ -31,19 +31,26 @@ export interface Server {
 }
 
 /** Serve `handler` on 127.0.0.1 for the scope's lifetime. */
-export const serve = (handler: (url: URL) => Reply) =>
+export const serve = (handler: (url: URL) => Reply | Promise<Reply>) =>
   Effect.acquireRelease(
     Effect.async<{ server: ReturnType<typeof createServer>; state: Server }>((resume) => {
       const requests: Array<URL> = []
       const server = createServer((req, res) => {
         const url = new URL(req.url ?? "/", "http://127.0.0.1")
         requests.push(url)
-        const reply = handler(url)
-        res.writeHead(reply.status, {
-          "content-type": "application/json",
-          ...(reply.errorType === undefined ? {} : { "x-amzn-errortype": reply.errorType })
-        })
-        res.end(typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body))
+        void Promise.resolve(handler(url)).then(
+          (reply) => {
+            res.writeHead(reply.status, {
+              "content-type": "application/json",
+              ...(reply.errorType === undefined ? {} : { "x-amzn-errortype": reply.errorType })
+            })
+            res.end(typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body))
+          },
+          (e: unknown) => {
+            res.writeHead(500, { "content-type": "application/json", "x-amzn-errortype": "InternalFailure" })
+            res.end(JSON.stringify({ message: String(e) }))
+          }
+        )
       })
       server.listen(0, "127.0.0.1", () => {
         const { port } = server.address() as AddressInfo
@@ -154,6 +161,60 @@ export const serveModel = (plans: Map<string, Plan>) =>
     const id = match === null ? undefined : decodeURIComponent(match[1]!)
     const plan = id === undefined ? undefined : plans.get(id)
     return id === undefined || plan === undefined ? notFound : answer(id, plan, url)
+  })
+
+/**
+ * The server over a stateful model of API Gateway's counters: each request reads what testkit's
+ * in-memory `UsageSource` shows at the runtime's clock (the reporting delay, a removed key dropped, a
+ * re-added key reset, real-time counts at a quota: `MemoryState.UsageModel`), from the start of the
+ * quota period so that `remaining` is cumulative, and answers it in AWS's body shape (`answer`).
+ */
+export const serveMemory = (
+  runtime: Runtime.Runtime<UsageSource.UsageSource>,
+  options: { readonly quota?: Plan["quota"]; readonly idleDay?: IdleDay } = {}
+) =>
+  serve(async (url) => {
+    const match = /^\/usageplans\/([^/]+)\/usage$/.exec(url.pathname)
+    if (match === null) return notFound
+    const usagePlanId = decodeURIComponent(match[1]!) as Ids.UsagePlanId
+    const [startDate, endDate] = [url.searchParams.get("startDate"), url.searchParams.get("endDate")]
+    if (startDate === null || endDate === null) return answer(usagePlanId, { seeds: [] }, url)
+    const endDay = UtcDay.UtcDay.make(endDate)
+    const from = periodStart(UtcDay.UtcDay.make(startDate), options.quota?.period ?? "MONTH")
+    // Every page the model shows over the period (at most 90 days, as GetUsage allows).
+    const startDay = UtcDay.between(from, endDay).length > 90 ? UtcDay.add(endDay, -89) : from
+    const read = Effect.flatMap(UsageSource.UsageSource, (source) =>
+      Effect.gen(function*() {
+        const items: Array<UsageSource.KeyUsage> = []
+        let position: string | undefined = undefined
+        do {
+          const page: UsageSource.UsagePage = yield* source.getUsagePage({
+            usagePlanId,
+            startDay,
+            endDay,
+            limit: 500,
+            ...(position === undefined ? {} : { position })
+          })
+          items.push(...page.items)
+          position = page.position
+        } while (position !== undefined)
+        return items
+      }))
+    const result = await Runtime.runPromise(runtime)(Effect.either(read))
+    if (result._tag === "Left") {
+      return result.left.reason === "NotFound"
+        ? notFound
+        : error(400, "BadRequestException", result.left.message)
+    }
+    const days = UtcDay.between(startDay, endDay)
+    const seeds = result.right.flatMap((item) =>
+      item.counts.flatMap((units, i) => units > 0 ? [{ apiKeyId: item.apiKeyId, day: days[i]!, units }] : [])
+    )
+    return answer(usagePlanId, {
+      seeds,
+      ...(options.quota === undefined ? {} : { quota: options.quota }),
+      ...(options.idleDay === undefined ? {} : { idleDay: options.idleDay })
+    }, url)
   })
 
 /** The GetUsage server of the contract suite, over plans seeded by `planWith`. */
