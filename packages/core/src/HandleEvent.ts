@@ -58,7 +58,8 @@ export type Services = Stripe | UsageSource | CustomerRepo | PlanAdmin | Billing
 
 /**
  * How a shell answers a failure: `reject` bad input (HTTP 400, nothing changed), `retry` transient
- * failures (HTTP 500, Stripe delivers again), `acknowledge` permanent ones (logged, HTTP 200).
+ * failures and a refused Stripe key (HTTP 500, Stripe delivers again), `acknowledge` permanent ones
+ * (logged, HTTP 200).
  *
  * @since 0.1.0
  * @category errors
@@ -66,9 +67,11 @@ export type Services = Stripe | UsageSource | CustomerRepo | PlanAdmin | Billing
 export const classify = (error: HandleEventError): "reject" | "retry" | "acknowledge" =>
   error._tag === "StripeEventDecodeError"
     ? "reject"
-    : error._tag === "VersionConflict" || error._tag === "KeyMoveError" || Transient.isTransient(error)
+    : error._tag === "VersionConflict" || error._tag === "KeyMoveError" || Transient.isTransient(error) ||
+        (error._tag === "StripeError" && error.reason === "Authentication")
     // A key move that failed (throttled past its retries, not yet visible) leaves the record's intent
-    // unfulfilled; only a redelivery converges it again, so Stripe must retry.
+    // unfulfilled; only a redelivery converges it again, so Stripe must retry. So must a delivery that
+    // met our own rotated or expired Stripe key (401): acknowledged, the event would be lost for good.
     ? "retry"
     : "acknowledge"
 

@@ -358,6 +358,26 @@ describe("handleEvent", () => {
       assert.strictEqual((yield* driver.subscriptions(customerId(1))).length, 1)
     }).pipe(Effect.provide(testLayer())))
 
+  // A rotated or expired secret key answers 401 until the new one is read (docs.stripe.com/keys): the
+  // delivery must come again, in every shell that classifies with core (the CLI's serve included).
+  it.effect("a refused Stripe key (Authentication) is classified for retry, changes nothing, and a redelivery completes", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const driver = yield* Driver.Driver
+      yield* signUp(1, 1)
+      yield* driver.failNext("Stripe.ensureSubscription", {
+        error: new Stripe.StripeError({ reason: "Authentication", message: "Expired API Key provided" })
+      })
+      const event = StripeEvents.setupIntentSucceeded({ customerId: customerId(1), created: yield* nowSeconds })
+      const exit = yield* settle(HandleEvent.handleEvent(event))
+      assert.isTrue(
+        Exit.isFailure(exit) && exit.cause._tag === "Fail" && HandleEvent.classify(exit.cause.error) === "retry"
+      )
+      assert.deepStrictEqual(yield* driver.plansOf(apiKeyId(1)), [FREE])
+      assert.strictEqual((yield* settleOk(HandleEvent.handleEvent(event)))._tag, "Applied")
+      assert.deepStrictEqual(yield* driver.plansOf(apiKeyId(1)), [METERED])
+    }).pipe(Effect.provide(testLayer())))
+
   it.effect("a permanent failure is not retried and is classified for acknowledgement; a redelivery completes", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(T0)
