@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { APIGatewayClient, GetUsagePlanCommand } from "@aws-sdk/client-api-gateway"
-import { Config, Context, Duration, Effect, Layer, RateLimiter, Schema } from "effect"
+import { Config, ConfigError, Context, Duration, Effect, Either, Layer, RateLimiter, Schema } from "effect"
 import * as AwsConfig from "./AwsConfig.js"
 import { clientConfig, send } from "./internal/sdk.js"
 
@@ -99,13 +99,37 @@ export const layer = (options: Options = {}): Layer.Layer<ApiGateway> =>
   )
 
 /**
- * The options from the environment: `AWS_REGION`, `AWS_ENDPOINT_URL_API_GATEWAY`.
+ * This process's share of the account's management-API budget, `API_GATEWAY_RATE_LIMIT` as
+ * `<per second>/<burst>` (default `defaultRateLimit`, 10/40). The budget is per account and shared by
+ * every caller, so functions that run at once split it (the fan-out's workers each get a slice).
+ *
+ * @since 0.4.0
+ * @category config
+ */
+export const rateLimitConfig: Config.Config<RateLimit> = Config.string("API_GATEWAY_RATE_LIMIT").pipe(
+  Config.mapOrFail((text) => {
+    const match = /^(\d+(?:\.\d+)?)\/(\d+)$/.exec(text.trim())
+    const perSecond = match === null ? NaN : Number(match[1])
+    const burst = match === null ? NaN : Number(match[2])
+    return perSecond > 0 && burst >= 1
+      ? Either.right({ perSecond, burst })
+      : Either.left(ConfigError.InvalidData([], `must be <per second>/<burst> such as 10/40, got "${text}"`))
+  }),
+  Config.withDefault(defaultRateLimit)
+)
+
+/**
+ * The options from the environment: `AWS_REGION`, `AWS_ENDPOINT_URL_API_GATEWAY`,
+ * `API_GATEWAY_RATE_LIMIT`.
  *
  * @since 0.1.0
  * @category config
  */
 export const optionsConfig: Effect.Effect<Options, AwsConfig.AwsConfigError> = AwsConfig.load(
-  Config.map(AwsConfig.clientOptions("API_GATEWAY"), (client) => ({ client }))
+  Config.map(
+    Config.all([AwsConfig.clientOptions("API_GATEWAY"), rateLimitConfig]),
+    ([client, rateLimit]) => ({ client, rateLimit })
+  )
 )
 
 /**

@@ -8,7 +8,7 @@ import {
 } from "@aws-sdk/client-secrets-manager"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Context, Duration, Effect, Either, Exit, Layer, Redacted, TestClock } from "effect"
-import { AwsAdapters, AwsConfig, DynamoCustomerRepo, Secrets } from "../src/index.js"
+import { ApiGateway, AwsAdapters, AwsConfig, DynamoCustomerRepo, Secrets } from "../src/index.js"
 import { moto, resetMoto, unique } from "./support/Servers.js"
 
 const sm = new SecretsManagerClient({ ...moto, maxAttempts: 1 })
@@ -193,6 +193,25 @@ describe("AwsConfig", () => {
         )
       )
       assert.isTrue(Either.isLeft(bad) && bad.left.message.includes("AWS_ENDPOINT_URL_DYNAMODB"))
+    }))
+
+  // API Gateway's management API: 10 requests/s, burst 40, per account and shared by every caller
+  // (docs.aws.amazon.com/apigateway/latest/developerguide/limits.html): each function gets its share.
+  it.effect("API_GATEWAY_RATE_LIMIT sets this process's share of the budget; 10/40 by default; bad values name the variable", () =>
+    Effect.gen(function*() {
+      const base = { AWS_REGION: "eu-west-1" }
+      assert.deepStrictEqual((yield* ApiGateway.optionsConfig.pipe(withEnv(base))).rateLimit, {
+        perSecond: 10,
+        burst: 40
+      })
+      const share = yield* ApiGateway.optionsConfig.pipe(withEnv({ ...base, API_GATEWAY_RATE_LIMIT: "1.5/4" }))
+      assert.deepStrictEqual(share.rateLimit, { perSecond: 1.5, burst: 4 })
+      for (const bad of ["10", "0/4", "10/0", "ten/40"]) {
+        const result = yield* Effect.either(
+          ApiGateway.optionsConfig.pipe(withEnv({ ...base, API_GATEWAY_RATE_LIMIT: bad }))
+        )
+        assert.isTrue(Either.isLeft(result) && result.left.message.includes("API_GATEWAY_RATE_LIMIT"), bad)
+      }
     }))
 
   it.effect("the all-ports Layer fails at build with one clear message", () =>

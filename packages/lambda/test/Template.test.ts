@@ -168,6 +168,15 @@ describe("template.yaml", () => {
         (parsed.Resources[id]!.Properties.Events as Record<string, Resource>).Hourly!.Properties
       assert.deepStrictEqual(hourly("ScheduleFunction").State, { "Fn::If": ["SingleSync", "ENABLED", "DISABLED"] })
       assert.strictEqual(hourly("CoordinatorFunction").ScheduleExpression, "rate(1 hour)")
+      // The workers at once, each at its API_GATEWAY_RATE_LIMIT, stay within the account's 10 requests/s
+      // and burst 40 (docs.aws.amazon.com/apigateway/latest/developerguide/limits.html).
+      const workers = (parsed.Resources.WorkerEventSource!.Properties.ScalingConfig as { MaximumConcurrency: number })
+        .MaximumConcurrency
+      const env = (parsed.Resources.WorkerFunction!.Properties.Environment as { Variables: Record<string, string> })
+        .Variables
+      const [perSecond, burst] = env.API_GATEWAY_RATE_LIMIT!.split("/").map(Number) as [number, number]
+      assert.isAtMost(workers * perSecond, 10)
+      assert.isAtMost(workers * burst, 40)
       assert.strictEqual(parsed.Resources.CoordinatorFunction!.Properties.CodeUri, "dist-bundle/coordinator/")
       assert.strictEqual(parsed.Resources.WorkerFunction!.Properties.CodeUri, "dist-bundle/worker/")
     })
