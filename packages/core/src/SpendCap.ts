@@ -13,12 +13,12 @@ import { Clock, Effect, Option, Schema } from "effect"
 import { BillingConfig, type BillingSettings } from "./BillingConfig.js"
 import type * as Customer from "./Customer.js"
 import type { CustomerId, UsagePlanId } from "./Ids.js"
+import * as Cap from "./internal/cap.js"
 import { reportedThisMonth } from "./internal/ledger.js"
 import * as Ports from "./internal/ports.js"
 import * as Records from "./internal/records.js"
 import * as KeyMove from "./KeyMove.js"
 import * as UsageSync from "./UsageSync.js"
-import * as UtcDay from "./UtcDay.js"
 
 /** A cap that cannot be set. @since 0.4.0 @category errors */
 export class SpendCapError extends Schema.TaggedError<SpendCapError>()("SpendCapError", {
@@ -27,11 +27,7 @@ export class SpendCapError extends Schema.TaggedError<SpendCapError>()("SpendCap
 }) {}
 
 /** The cap period (UTC month, `YYYY-MM`) of an instant, as spend alerts count it. @since 0.4.0 @category utils */
-export const periodOf = (nowMillis: number): string => UtcDay.fromMillis(nowMillis).slice(0, 7)
-
-/** Units Stripe accepted for the customer this period (UTC month to date). @since 0.4.0 @category utils */
-export const periodUnits = (customer: Customer.Customer, nowMillis: number): number =>
-  reportedThisMonth(customer, nowMillis)
+export const periodOf: (nowMillis: number) => string = Cap.periodOf
 
 /**
  * The customer's cap in units per period: its record's (0 is none), else `SPEND_CAP_UNITS`; none when
@@ -40,15 +36,10 @@ export const periodUnits = (customer: Customer.Customer, nowMillis: number): num
  * @since 0.4.0
  * @category utils
  */
-export const capOf = (customer: Customer.Customer, config: BillingSettings): number | undefined => {
-  if (config.cappedPlanId === undefined) return undefined
-  const units = customer.capUnits ?? config.spendCapUnits
-  return units === undefined || units === 0 ? undefined : units
-}
+export const capOf: (customer: Customer.Customer, config: BillingSettings) => number | undefined = Cap.capOf
 
 /** Whether the record holds its key capped in the period of `nowMillis`. @since 0.4.0 @category predicates */
-export const isCapped = (customer: Customer.Customer, nowMillis: number): boolean =>
-  customer.plan === "METERED" && customer.capped?.period === periodOf(nowMillis)
+export const isCapped: (customer: Customer.Customer, nowMillis: number) => boolean = Cap.isCapped
 
 /**
  * The usage plan a record's key belongs in: FREE, METERED, or CAPPED for a metered record capped this
@@ -57,12 +48,21 @@ export const isCapped = (customer: Customer.Customer, nowMillis: number): boolea
  * @since 0.4.0
  * @category utils
  */
-export const keyPlanOf = (customer: Customer.Customer, config: BillingSettings, nowMillis: number): UsagePlanId =>
-  customer.plan === "FREE"
-    ? config.freePlanId
-    : config.cappedPlanId !== undefined && isCapped(customer, nowMillis)
-    ? config.cappedPlanId
-    : config.meteredPlanId
+export const keyPlanOf: (customer: Customer.Customer, config: BillingSettings, nowMillis: number) => UsagePlanId =
+  Cap.keyPlanOf
+
+/** A customer's cap as the usage view shows it. @since 0.4.0 @category models */
+export const CapView = Cap.CapView
+/** A customer's cap as the usage view shows it. @since 0.4.0 @category models */
+export type CapView = Cap.CapView
+
+/** The customer's cap now, none without one. @since 0.4.0 @category utils */
+export const viewOf: (customer: Customer.Customer, config: BillingSettings, nowMillis: number) => CapView | undefined =
+  Cap.viewOf
+
+/** Units Stripe accepted for the customer this period (UTC month to date). @since 0.4.0 @category utils */
+export const periodUnits = (customer: Customer.Customer, nowMillis: number): number =>
+  reportedThisMonth(customer, nowMillis)
 
 /** The ladder's plans, those configured. @since 0.4.0 @category utils */
 export const ladder = (config: BillingSettings): ReadonlyArray<UsagePlanId> =>
@@ -203,27 +203,3 @@ export const setCap = Effect.fn("SpendCap.setCap")(function*(customerId: Custome
     : written.value
   return yield* enforce(current, { fresh: true })
 })
-
-/** A customer's cap as the usage view shows it. @since 0.4.0 @category models */
-export const CapView = Schema.Struct({
-  /** Units per billing period (UTC month). */
-  units: Schema.Int,
-  /** Whether the key is in the capped plan now. */
-  capped: Schema.Boolean,
-  /** The UTC month, `YYYY-MM`, the cap counts. */
-  period: Schema.String
-})
-/** A customer's cap as the usage view shows it. @since 0.4.0 @category models */
-export type CapView = typeof CapView.Type
-
-/** The customer's cap now, none without one. @since 0.4.0 @category utils */
-export const viewOf = (
-  customer: Customer.Customer,
-  config: BillingSettings,
-  nowMillis: number
-): CapView | undefined => {
-  const units = capOf(customer, config)
-  return units === undefined
-    ? undefined
-    : { units, capped: isCapped(customer, nowMillis), period: periodOf(nowMillis) }
-}

@@ -4,7 +4,16 @@
  * (usage read before the key leaves the metered plan, a counter baseline when it rejoins), through
  * demotion and promotion, and under overlapping syncs (property). FC_NUM_RUNS sets the histories.
  */
-import { BillingConfig, HandleEvent, type Ids, SpendCap, UsageSync, UtcDay } from "@augint-billing/core"
+import {
+  BillingConfig,
+  CustomerSettings,
+  CustomerUsage,
+  HandleEvent,
+  type Ids,
+  SpendCap,
+  UsageSync,
+  UtcDay
+} from "@augint-billing/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, FastCheck as fc, Layer, Logger, LogLevel, Option, TestClock, TestContext } from "effect"
 import { CapInvariants, Driver, Invariants, Memory, StripeEvents } from "../src/index.js"
@@ -80,6 +89,19 @@ describe("the spend cap in the sync", () => {
       assert.strictEqual(yield* driver.usage({ usagePlanId: CAPPED, apiKeyId: apiKeyId(1), day: MARCH_31 }), 30)
       assert.deepStrictEqual(yield* violations, [])
     }).pipe(Effect.provide(layer())))
+
+  it.effect("the usage view shows the cap and whether the key is capped", () =>
+    Effect.gen(function*() {
+      yield* capped1
+      const view = yield* settleOk(CustomerUsage.usageOf(customerId(1)))
+      assert.deepStrictEqual(view.cap, { units: CAP, capped: true, period: "2026-03" })
+      yield* TestClock.setTime(APRIL)
+      assert.deepStrictEqual((yield* settleOk(CustomerUsage.usageOf(customerId(1)))).cap, {
+        units: CAP,
+        capped: false,
+        period: "2026-04"
+      })
+    }).pipe(Effect.provide(Layer.merge(layer(), CustomerSettings.layer()))))
 
   it.effect("no capped plan configured: no cap, whatever SPEND_CAP_UNITS says to the record", () =>
     Effect.gen(function*() {
