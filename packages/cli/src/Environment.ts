@@ -132,7 +132,10 @@ export const withPorts = <A, E, R>(
     if (Option.isSome(dir)) {
       return yield* LocalStore.run(
         dir.value,
-        { persist: options.persist, usagePlans: [config.freePlanId, config.meteredPlanId] },
+        {
+          persist: options.persist,
+          usagePlans: [config.freePlanId, config.meteredPlanId, ...(config.cappedPlanId ? [config.cappedPlanId] : [])]
+        },
         (local) => program.pipe(Effect.provide(localLayer(dir.value, local, config)))
       )
     }

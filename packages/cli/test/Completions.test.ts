@@ -44,6 +44,7 @@ describe("zsh completions", () => {
       )
     assert.deepStrictEqual(complete(file, "ai-billing cust"), ["customers"])
     assert.deepStrictEqual(complete(file, "ai-billing customers "), [
+      "cap",
       "card-link",
       "link",
       "list",
@@ -68,6 +69,7 @@ describe("fish completions", () => {
         .trim().split("\n").map((l) => l.split("\t")[0]!)
     assert.deepStrictEqual(complete("ai-billing cust"), ["customers"])
     assert.deepStrictEqual(complete("ai-billing customers ").sort(), [
+      "cap",
       "card-link",
       "link",
       "list",

@@ -25,6 +25,13 @@ export interface BillingSettings {
   readonly freePlanId: UsagePlanId
   /** The usage plan whose usage is billed (`METERED_USAGE_PLAN_ID`). */
   readonly meteredPlanId: UsagePlanId
+  /**
+   * The usage plan a key moves to at its spend cap (`CAPPED_USAGE_PLAN_ID`), which the seller sets up to
+   * reject or throttle; no caps without it.
+   */
+  readonly cappedPlanId?: UsagePlanId | undefined
+  /** Units per billing period a customer is capped at unless its record says otherwise (`SPEND_CAP_UNITS`). */
+  readonly spendCapUnits?: number | undefined
   /** The Stripe Billing Meter's `event_name` (`METER_EVENT_NAME`). */
   readonly meterEventName: string
   /** When a failed payment demotes (`DEMOTION_POLICY`, `DEMOTION_GRACE_PERIOD`). */
@@ -79,6 +86,8 @@ export const settleWindowFor = (usageReportingDelay: Duration.Duration): Duratio
 export const defaults: BillingSettings = {
   freePlanId: UsagePlanId.make("FREE_10K"),
   meteredPlanId: UsagePlanId.make("METERED"),
+  cappedPlanId: undefined,
+  spendCapUnits: undefined,
   meterEventName: "api_requests",
   demotionPolicy: DemotionPolicy.FinalAttempt(),
   usageReportingDelay: DEFAULT_USAGE_REPORTING_DELAY,
@@ -91,6 +100,25 @@ export const defaults: BillingSettings = {
 
 const planId = (name: string, fallback: UsagePlanId) =>
   Schema.Config(name, UsagePlanId).pipe(Config.withDefault(fallback))
+
+// Empty is unset: a deployment template passes every parameter, an unused one as "".
+const capConfig = {
+  cappedPlanId: Config.option(Config.string("CAPPED_USAGE_PLAN_ID")).pipe(
+    Config.mapOrFail((o) =>
+      o._tag === "None" || o.value === ""
+        ? Either.right(undefined)
+        : Either.mapLeft(
+          Schema.decodeUnknownEither(UsagePlanId)(o.value),
+          () => ConfigError.InvalidData(["CAPPED_USAGE_PLAN_ID"], "must be a usage plan id")
+        )
+    )
+  ),
+  spendCapUnits: Config.option(
+    Config.integer("SPEND_CAP_UNITS").pipe(
+      Config.validate({ message: "must be a whole number, 0 for no default cap", validation: (n) => n >= 0 })
+    )
+  ).pipe(Config.map((o) => o._tag === "Some" && o.value > 0 ? o.value : undefined))
+}
 
 const policy: Config.Config<DemotionPolicy> = Config.all({
   kind: Config.literal("immediately", "final_attempt", "grace_period")("DEMOTION_POLICY").pipe(
@@ -133,6 +161,7 @@ const settleConfig = {
 export const config: Config.Config<BillingSettings> = Config.all({
   freePlanId: planId("FREE_USAGE_PLAN_ID", defaults.freePlanId),
   meteredPlanId: planId("METERED_USAGE_PLAN_ID", defaults.meteredPlanId),
+  ...capConfig,
   meterEventName: Config.string("METER_EVENT_NAME").pipe(
     Config.validate({
       message: "must be 1-100 characters",
@@ -150,6 +179,14 @@ export const config: Config.Config<BillingSettings> = Config.all({
   Config.validate({
     message: "FREE_USAGE_PLAN_ID and METERED_USAGE_PLAN_ID must differ",
     validation: (s) => s.freePlanId !== s.meteredPlanId
+  }),
+  Config.validate({
+    message: "CAPPED_USAGE_PLAN_ID must differ from FREE_USAGE_PLAN_ID and METERED_USAGE_PLAN_ID",
+    validation: (s) => s.cappedPlanId !== s.freePlanId && s.cappedPlanId !== s.meteredPlanId
+  }),
+  Config.validate({
+    message: "SPEND_CAP_UNITS is set but CAPPED_USAGE_PLAN_ID is not: a cap needs the plan capped keys move to",
+    validation: (s) => s.spendCapUnits === undefined || s.cappedPlanId !== undefined
   })
 )
 

@@ -120,6 +120,13 @@ export const Customer = Schema.Struct({
     /** Percentages being sent, and since when (epoch millis): resent after `SpendAlerts.RESEND_AFTER`. */
     pending: Schema.optional(Schema.Struct({ percents: Schema.Array(Schema.Int), writtenAt: Schema.Int }))
   })),
+  /** This customer's spend cap, units per billing period (else `SPEND_CAP_UNITS`); 0 for none. */
+  capUnits: Schema.optional(Units),
+  /**
+   * Set while the key is to be in the capped usage plan (`SpendCap`): the customer reached its cap in
+   * `period` (a UTC month, `YYYY-MM`) with `units` reported, at `at` (epoch millis).
+   */
+  capped: Schema.optional(Schema.Struct({ period: Schema.String, units: Units, at: Schema.Int })),
   /** Incremented by every write; a write names the version it read. */
   version: Schema.Int.pipe(Schema.nonNegative()),
   /** Epoch millis of the last write. */

@@ -10,6 +10,7 @@ import { BillingConfig } from "./BillingConfig.js"
 import * as Customer from "./Customer.js"
 import { CustomerSettings, type FreeQuota } from "./CustomerSettings.js"
 import { ApiKeyId, CustomerId } from "./Ids.js"
+import * as Cap from "./internal/cap.js"
 import * as Ledger from "./internal/ledger.js"
 import * as Ports from "./internal/ports.js"
 import * as UsageRead from "./UsageRead.js"
@@ -57,7 +58,9 @@ export const UsageView = Schema.Struct({
   unitsReported: Schema.Int,
   /** Metered units counted but not reported yet (the hourly sync reports them). */
   unitsToReport: Schema.Int,
-  projectedInvoice: Schema.optional(ProjectedInvoice)
+  projectedInvoice: Schema.optional(ProjectedInvoice),
+  /** The customer's spend cap this period and whether the key is capped now (absent without a cap). */
+  cap: Schema.optional(Cap.CapView)
 })
 /** The customer's view of their usage and bill. @since 0.2.0 @category models */
 export type UsageView = typeof UsageView.Type
@@ -149,7 +152,11 @@ export const viewOf = Effect.fn("CustomerUsage.viewOf")(function*(customer: Cust
       : {}),
     unitsReported: reportedOn(customer, days),
     unitsToReport: customer.plan === "METERED" ? toReportOn(customer, days, counts) : 0,
-    ...Option.match(preview, { onNone: () => ({}), onSome: (projectedInvoice) => ({ projectedInvoice }) })
+    ...Option.match(preview, { onNone: () => ({}), onSome: (projectedInvoice) => ({ projectedInvoice }) }),
+    ...Option.match(Option.fromNullable(Cap.viewOf(customer, config, now)), {
+      onNone: () => ({}),
+      onSome: (cap) => ({ cap })
+    })
   }
   return view
 })

@@ -18,6 +18,7 @@ import * as MeterErrors from "./MeterErrors.js"
 import type { PlanAdmin, PlanAdminError } from "./PlanAdmin.js"
 import { decide, Decision } from "./Policy.js"
 import * as RecordChange from "./RecordChange.js"
+import * as SpendCap from "./SpendCap.js"
 import { Stripe, type StripeCustomer, type StripeError } from "./Stripe.js"
 import * as StripeEvent from "./StripeEvent.js"
 import * as Subscriptions from "./Subscriptions.js"
@@ -166,9 +167,8 @@ export const converge = Effect.fn("HandleEvent.converge")(function*(
     const found = yield* repo.get(customerId)
     if (Option.isNone(found)) return
     const customer = found.value
-    const [from, to] = customer.plan === "METERED"
-      ? [config.freePlanId, config.meteredPlanId]
-      : [config.meteredPlanId, config.freePlanId]
+    // The plan ladder: FREE, METERED, or CAPPED for a metered customer at its spend cap (`SpendCap`).
+    const to = SpendCap.keyPlanOf(customer, config, yield* Clock.currentTimeMillis)
     // A demotion to finish: report the key's usage while the key is still in the metered plan (GetUsage
     // lists the keys in a plan; a removed key's counts may be gone), then move it. The subscription is
     // cancelled with a final invoice by the sync that closes the settle window, once late counts are in.
@@ -177,8 +177,7 @@ export const converge = Effect.fn("HandleEvent.converge")(function*(
       ? Option.some(yield* Effect.either(UsageSync.flushCustomer(customer)))
       : Option.none()
     // A key put back into the metered plan gets its counter baseline (DESIGN.md, "Counter baselines").
-    if (to === config.meteredPlanId) yield* KeyMove.moveCustomerKey(customer, { from, to })
-    else yield* KeyMove.moveKey({ apiKeyId: customer.apiKeyId, from, to })
+    yield* SpendCap.moveKeyTo(customer, to, { report: to === config.meteredPlanId })
     if (Option.isSome(flushed)) {
       const result = flushed.value
       if (Either.isLeft(result)) return yield* result.left

@@ -7,12 +7,12 @@
  *
  * @since 0.3.0
  */
-import { Duration, Effect, Option } from "effect"
+import { Clock, Duration, Effect, Option } from "effect"
 import { BillingConfig } from "./BillingConfig.js"
 import type * as Customer from "./Customer.js"
 import type { ApiKeyId } from "./Ids.js"
 import * as Ports from "./internal/ports.js"
-import * as KeyMove from "./KeyMove.js"
+import * as SpendCap from "./SpendCap.js"
 
 /**
  * A record written this recently before the run is left alone: the webhook that wrote it may still be
@@ -45,9 +45,19 @@ export const meteredKeys = Effect.fn("PlanRepair.meteredKeys")(function*() {
   return keys as ReadonlySet<ApiKeyId>
 })
 
-/** Whether the metered list already shows the record's key where the record says (free: not metered). @since 0.3.0 @category predicates */
-export const listedRight = (customer: Customer.Customer, metered: ReadonlySet<ApiKeyId>): boolean =>
-  (customer.plan === "METERED") === metered.has(customer.apiKeyId)
+/**
+ * Whether the metered list already shows the record's key where the record says (free or capped: not
+ * metered).
+ *
+ * @since 0.3.0
+ * @category predicates
+ */
+export const listedRight = (
+  customer: Customer.Customer,
+  metered: ReadonlySet<ApiKeyId>,
+  nowMillis: number
+): boolean =>
+  (customer.plan === "METERED" && !SpendCap.isCapped(customer, nowMillis)) === metered.has(customer.apiKeyId)
 
 /**
  * Move `listed`'s key to the plan its record holds now, if it is elsewhere. `listed` is the record as
@@ -67,9 +77,10 @@ export const repair = <E, R>(
   }
 ) =>
   Effect.gen(function*() {
-    const free = listed.plan === "FREE" && !metered.has(listed.apiKeyId)
-    // A free key outside the metered plan may still be in no plan: only its own lookup can tell.
-    if (listedRight(listed, metered) && !free) return false
+    const now = yield* Clock.currentTimeMillis
+    const offMetered = (listed.plan === "FREE" || SpendCap.isCapped(listed, now)) && !metered.has(listed.apiKeyId)
+    // A free or capped key outside the metered plan may be in another plan or none: only its own lookup can tell.
+    if (listedRight(listed, metered, now) && !offMetered) return false
     if (input.runStartedAt - listed.updatedAt < Duration.toMillis(REPAIR_GRACE)) return false
     const config = yield* BillingConfig
     const admin = yield* Ports.planAdmin
@@ -80,25 +91,23 @@ export const repair = <E, R>(
       if (Option.isNone(found) || found.value.apiKeyId !== listed.apiKeyId) return false
       const current = found.value
       const plans = yield* admin.plansOf(current.apiKeyId)
-      const target = current.plan === "METERED" ? config.meteredPlanId : config.freePlanId
+      const target = SpendCap.keyPlanOf(current, config, yield* Clock.currentTimeMillis)
       if (plans.length === 1 && plans[0] === target) return round > 0
-      if (current.plan === "FREE" && plans.includes(config.meteredPlanId)) {
+      if (target !== config.meteredPlanId && plans.includes(config.meteredPlanId)) {
         const flushed = yield* input.flush(current)
         if (flushed.contended) return false
       }
-      const [from, to] = current.plan === "METERED"
-        ? [config.freePlanId, config.meteredPlanId]
-        : [config.meteredPlanId, config.freePlanId]
       // As the webhook's moves: usage read before the key leaves or rejoins the metered plan, and a
-      // counter baseline taken after it rejoins (`KeyMove.moveCustomerKey`). Another writer reporting
-      // the customer now: leave the key to the next run.
-      const moved = yield* KeyMove.moveCustomerKey(current, { from, to }).pipe(
+      // counter baseline taken after it rejoins (`KeyMove.moveCustomerKey`), from wherever on the plan
+      // ladder (FREE, METERED, CAPPED) the key is. Another writer reporting the customer now: leave
+      // the key to the next run.
+      const moved = yield* SpendCap.moveKeyTo(current, target, { report: true }).pipe(
         Effect.as(true),
         Effect.catchTag("VersionConflict", () => Effect.succeed(false))
       )
       if (!moved) return false
       const after = yield* repo.get(listed.customerId)
-      if (Option.isNone(after) || after.value.plan === current.plan) {
+      if (Option.isNone(after) || SpendCap.keyPlanOf(after.value, config, yield* Clock.currentTimeMillis) === target) {
         yield* Effect.logWarning("sync moved a key into the plan its record holds").pipe(
           Effect.annotateLogs({ customerId: current.customerId, apiKeyId: current.apiKeyId, plan: current.plan })
         )

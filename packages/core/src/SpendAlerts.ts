@@ -13,7 +13,7 @@ import type * as Customer from "./Customer.js"
 import { CustomerRepo, type CustomerRepoError } from "./CustomerRepo.js"
 import { CustomerSettings, defaults as settingsDefaults } from "./CustomerSettings.js"
 import { ApiKeyId, CustomerId } from "./Ids.js"
-import { reportedOn } from "./internal/ledger.js"
+import { reportedThisMonth } from "./internal/ledger.js"
 import * as Ports from "./internal/ports.js"
 import * as SyncHooks from "./SyncHooks.js"
 import * as Transient from "./Transient.js"
@@ -143,8 +143,7 @@ const run = Effect.fnUntraced(function*(customer: Customer.Customer, sink: Alert
   const limit = customer.alertUnits ?? settings.alertUnits
   if (limit === undefined) return customer
   const now = yield* Clock.currentTimeMillis
-  const today = UtcDay.fromMillis(now)
-  const units = reportedOn(customer, UtcDay.between(`${today.slice(0, 8)}01` as UtcDay.UtcDay, today))
+  const units = reportedThisMonth(customer, now)
   const decision = decide(customer, { now, units, limit, percents: settings.alertPercents })
   const percents = [...decision.resend, ...decision.due]
   if (percents.length === 0) return customer

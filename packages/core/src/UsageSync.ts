@@ -14,6 +14,7 @@ import { fnv1a64 } from "./internal/hash.js"
 import * as Ports from "./internal/ports.js"
 import * as NewLink from "./NewLink.js"
 import * as PlanRepair from "./PlanRepair.js"
+import * as SpendCap from "./SpendCap.js"
 import { Stripe, type StripeError } from "./Stripe.js"
 import * as Subscriptions from "./Subscriptions.js"
 import * as SyncHooks from "./SyncHooks.js"
@@ -419,10 +420,10 @@ export const syncCandidate = (
   metered === undefined
     ? syncCustomer(customer, observed, { dryRun: true })
     : Effect.flatMap(syncCustomer(customer, observed), (sync) =>
-      sync.contended ? Effect.succeed(sync) : PlanRepair.repair(customer, metered, {
-        runStartedAt,
-        flush: flushCustomer
-      }).pipe(Effect.map((planRepaired) => ({ ...sync, planRepaired }))))
+      sync.contended ? Effect.succeed(sync) : SpendCap.enforce(sync.customer, { fresh: true }).pipe(
+        Effect.zipRight(PlanRepair.repair(customer, metered, { runStartedAt, flush: flushCustomer })),
+        Effect.map((planRepaired) => ({ ...sync, planRepaired }))
+      ))
 
 /**
  * Report one customer's unreported metered usage now (demotion, `invoice.created`): reads only that

@@ -42,6 +42,8 @@ export * as Policy from "./Policy.js"
 export * as RecordChange from "./RecordChange.js"
 /** Named retry and timeout policies. */
 export * as Retry from "./Retry.js"
+/** The optional hard spend cap and the FREE / METERED / CAPPED plan ladder. */
+export * as SpendCap from "./SpendCap.js"
 /** Spend alerts at thresholds of a customer's limit, and the `AlertSink` port. */
 export * as SpendAlerts from "./SpendAlerts.js"
 /** The `Stripe` port. */

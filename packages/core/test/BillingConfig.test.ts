@@ -207,3 +207,36 @@ describe("BillingConfig.layer", () => {
       assert.strictEqual(settings.meteredPlanId, BillingConfig.defaults.meteredPlanId)
     }))
 })
+
+describe("BillingConfig.load: the capped plan and the default spend cap", () => {
+  it.effect("no capped plan and no cap by default; an empty CAPPED_USAGE_PLAN_ID is unset", () =>
+    Effect.gen(function*() {
+      const settings = yield* load([["CAPPED_USAGE_PLAN_ID", ""], ["SPEND_CAP_UNITS", "0"]])
+      assert.strictEqual(settings.cappedPlanId, undefined)
+      assert.strictEqual(settings.spendCapUnits, undefined)
+    }))
+
+  it.effect("reads CAPPED_USAGE_PLAN_ID and SPEND_CAP_UNITS", () =>
+    Effect.gen(function*() {
+      const settings = yield* load([["CAPPED_USAGE_PLAN_ID", "cap_plan-1"], ["SPEND_CAP_UNITS", "5000"]])
+      assert.strictEqual(settings.cappedPlanId, "cap_plan-1")
+      assert.strictEqual(settings.spendCapUnits, 5000)
+    }))
+
+  it.effect("a default cap without the capped plan is an error that names both variables", () =>
+    Effect.gen(function*() {
+      const error = yield* loadError([["SPEND_CAP_UNITS", "5000"]])
+      assert.include(error.message, "SPEND_CAP_UNITS")
+      assert.include(error.message, "CAPPED_USAGE_PLAN_ID")
+    }))
+
+  it.effect("the capped plan must differ from the other two, and be a plan id", () =>
+    Effect.gen(function*() {
+      assert.include((yield* loadError([["CAPPED_USAGE_PLAN_ID", "METERED"]])).message, "must differ")
+      assert.include((yield* loadError([["CAPPED_USAGE_PLAN_ID", "no spaces"]])).message, "CAPPED_USAGE_PLAN_ID")
+      assert.include(
+        (yield* loadError([["CAPPED_USAGE_PLAN_ID", "c"], ["SPEND_CAP_UNITS", "-1"]])).message,
+        "SPEND_CAP_UNITS"
+      )
+    }))
+})

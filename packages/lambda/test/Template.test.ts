@@ -110,6 +110,29 @@ describe("template.yaml", () => {
     })
   })
 
+  it("the spend cap's plan: optional parameter and variable, key moves on its keys only, and only where keys move", () => {
+    assert.strictEqual(parsed.Parameters.CappedUsagePlanId!.Default, "")
+    assert.strictEqual(parsed.Parameters.SpendCapUnits!.Default, 0)
+    const globals =
+      (parsed as unknown as { Globals: { Function: { Environment: { Variables: Record<string, unknown> } } } })
+        .Globals.Function.Environment.Variables
+    assert.deepStrictEqual(globals.CAPPED_USAGE_PLAN_ID, { Ref: "CappedUsagePlanId" })
+    assert.deepStrictEqual(globals.SPEND_CAP_UNITS, { Ref: "SpendCapUnits" })
+    const capped = (fn: string) =>
+      statements(fn).flatMap((s) =>
+        s.Resource.filter((r) => JSON.stringify(r).includes("CappedUsagePlanId")).map((r) => ({ sid: s.Sid, r }))
+      )
+    for (const fn of ["WebhookFunction", "ScheduleFunction", "WorkerFunction"]) {
+      assert.deepStrictEqual(capped(fn).map((c) => c.sid), ["UsagePlanKeysAdd", "UsagePlanKeysRemove"], fn)
+      for (const { r } of capped(fn)) {
+        // Granted only when the plan is configured: an empty id would name /usageplans//keys.
+        assert.strictEqual((r as { "Fn::If": ReadonlyArray<unknown> })["Fn::If"][0], "HasCappedPlan")
+        assert.match(JSON.stringify(r), /\$\{CappedUsagePlanId\}\/keys(\/\*)?"/)
+      }
+    }
+    for (const fn of ["UsageFunction", "CoordinatorFunction"]) assert.deepStrictEqual(capped(fn), [], fn)
+  })
+
   it("the public webhook has a reserved concurrency (parameter, default 20; -1 reserves none)", () => {
     const fn = parsed.Resources.WebhookFunction!.Properties
     assert.deepStrictEqual(fn.ReservedConcurrentExecutions, {

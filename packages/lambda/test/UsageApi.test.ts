@@ -1,6 +1,6 @@
 // The usage endpoint on the Lambda shell with REST v1 events (API key identity, IAM identity) over
 // the in-memory ports: routes, refusals, and the per-container cache that bounds Stripe and API Gateway calls.
-import { BillingConfig, CustomerSettings, HandleEvent, Ids } from "@augint-billing/core"
+import { BillingConfig, CustomerSettings, HandleEvent, Ids, UsageSync } from "@augint-billing/core"
 import { Driver, Memory, StripeEvents } from "@augint-billing/testkit"
 import { assert, describe, it } from "@effect/vitest"
 import type { APIGatewayProxyEvent } from "aws-lambda"
@@ -86,6 +86,27 @@ describe("UsageApi", () => {
       assert.isObject(response.json["projectedInvoice"])
       assert.isUndefined(response.json["cardLink"])
     }).pipe(Effect.provide(TestLayer)))
+
+  it.effect("a capped customer's key sees its cap and that it is capped (issue 12)", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const driver = yield* Driver.Driver
+      yield* signUp(3)
+      yield* promote(3)
+      yield* driver.addUsage({ apiKeyId: key(3), units: 60 })
+      yield* UsageSync.syncUsage()
+      const response = yield* call(request({ apiKeyId: key(3) }))
+      assert.strictEqual(response.statusCode, 200)
+      assert.deepStrictEqual(response.json["cap"], { units: 50, capped: true, period: "2026-03" })
+      assert.deepStrictEqual(yield* driver.plansOf(key(3)), [Ids.UsagePlanId.make("CAPPED")])
+    }).pipe(Effect.provide(Layer.provideMerge(
+      UsageApi.layerCache,
+      Layer.mergeAll(
+        Memory.layerMemory({ usagePlans: ["FREE_10K", "METERED", "CAPPED"] }),
+        BillingConfig.layer({ cappedPlanId: Ids.UsagePlanId.make("CAPPED"), spendCapUnits: 50 }),
+        CustomerSettings.layer()
+      )
+    ))))
 
   it.effect("refuses what API Gateway did not vouch for, and names no customer it does not know", () =>
     Effect.gen(function*() {

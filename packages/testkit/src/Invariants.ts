@@ -39,8 +39,9 @@ export const canPay = (state: State, customerId: Ids.CustomerId): boolean =>
 /**
  * Every violation, one line each (empty when all hold):
  * 1. per customer and UTC day, units accepted by Stripe == units counted in the metered plan;
- * 2. the key is in exactly one plan, METERED exactly when the record says METERED, exactly when the
- *    customer has a live subscription and a payment method; no report is left pending;
+ * 2. the key is in exactly one plan, METERED (or `cappedPlanId`, the spend cap's) exactly when the record
+ *    says METERED, exactly when the customer has a live subscription and a payment method; no report is
+ *    left pending (`CapInvariants` checks when a key may be capped);
  * 3. every accepted meter event is on an invoice: its timestamp falls inside the life of one of the
  *    customer's subscriptions, and it arrived before that subscription's final invoice;
  * 4. no usage is billed twice: a METERED customer has one open subscription, the record's; a FREE one
@@ -57,7 +58,8 @@ export const canPay = (state: State, customerId: Ids.CustomerId): boolean =>
 export const violations = (
   state: State,
   customers: ReadonlyArray<{ readonly customerId: Ids.CustomerId; readonly apiKeyId: Ids.ApiKeyId }>,
-  meteredPlanId: Ids.UsagePlanId
+  meteredPlanId: Ids.UsagePlanId,
+  cappedPlanId?: Ids.UsagePlanId
 ): ReadonlyArray<string> => {
   const out: Array<string> = []
   for (const { apiKeyId, customerId } of customers) {
@@ -78,7 +80,7 @@ export const violations = (
       out.push(`${customerId}: no record`)
       continue
     }
-    const inMetered = plans.length === 1 && plans[0] === meteredPlanId
+    const inMetered = plans.length === 1 && (plans[0] === meteredPlanId || plans[0] === cappedPlanId)
     if (plans.length !== 1 || inMetered !== (record.plan === "METERED") || (record.plan === "METERED") !== pays) {
       out.push(`${customerId}: record ${record.plan}, key in [${plans.join(",")}], live subscription and card: ${pays}`)
     }

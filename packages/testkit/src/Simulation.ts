@@ -1,13 +1,26 @@
 /**
  * A simulated month of usage billing on the in-memory Layers, driven by the real flows: sign-ups,
  * cards attached, hourly traffic and syncs, a payment that fails and recovers, one that finally fails
- * and demotes mid-day (with late API Gateway counts), month-end invoices, duplicated and reordered
- * webhooks and injected faults. It ends by checking DESIGN.md's invariants per customer and day.
+ * and demotes mid-day (with late API Gateway counts), spend alerts at 50/80/100 % of a monthly limit,
+ * a customer capped at its spend cap (its key in the capped plan, then its cap raised), month-end
+ * invoices, duplicated and reordered webhooks and injected faults. It ends by checking DESIGN.md's
+ * invariants per customer and day, and the spend cap's (`CapInvariants`).
  *
  * @since 0.1.0
  */
-import { BillingConfig, HandleEvent, type Ids, UsageSync, UtcDay } from "@augint-billing/core"
+import {
+  BillingConfig,
+  CustomerSettings,
+  HandleEvent,
+  type Ids,
+  SpendAlerts,
+  SpendCap,
+  UsageSync,
+  UtcDay
+} from "@augint-billing/core"
 import { Effect, Exit, Fiber, Layer, Logger, LogLevel, Option, TestClock, TestContext } from "effect"
+import * as AlertSinkMemory from "./AlertSinkMemory.js"
+import * as CapInvariants from "./CapInvariants.js"
 import { Driver } from "./Driver.js"
 import * as Invariants from "./Invariants.js"
 import * as Memory from "./Memory.js"
@@ -36,11 +49,15 @@ export interface CustomerSummary {
   readonly unitsUsed: number
   /** Requests API Gateway counted in the metered plan. */
   readonly unitsMetered: number
+  /** Requests API Gateway counted in the capped plan (never billed). */
+  readonly unitsCapped: number
+  /** Spend alerts sent (distinct ids), as `period:percent`. */
+  readonly alerts: ReadonlyArray<string>
   /** Units Stripe accepted as meter events. */
   readonly unitsBilled: number
   /** Whether billed equals metered for every day. */
   readonly exact: boolean
-  readonly finalPlan: "FREE" | "METERED"
+  readonly finalPlan: "FREE" | "METERED" | "CAPPED"
 }
 
 /** The outcome of a simulation. @since 0.1.0 @category models */
@@ -51,6 +68,8 @@ export interface Report {
   readonly duplicateDeliveries: number
   readonly faultsInjected: number
   readonly meterEvents: number
+  /** The invariants checked, one line each. */
+  readonly invariants: ReadonlyArray<string>
   /** Invariant violations; empty when everything held. */
   readonly violations: ReadonlyArray<string>
 }
@@ -68,6 +87,21 @@ const prng = (seed: number) => {
 }
 
 const METERED = "METERED" as Ids.UsagePlanId
+const CAPPED = "CAPPED" as Ids.UsagePlanId
+// Spend alerts at 50/80/100 % of this many units a month; the capped customer's cap, then raised.
+const ALERT_UNITS = 40_000
+const CAP_UNITS = 20_000
+const RAISED_CAP_UNITS = 35_000
+const config: BillingConfig.BillingSettings = { ...BillingConfig.defaults, lookbackDays: 3, cappedPlanId: CAPPED }
+
+/** The invariants the simulation checks, as the summary prints them. @since 0.4.0 @category constants */
+export const INVARIANTS: ReadonlyArray<string> = [
+  "billed == counted in the metered plan, per customer and UTC day",
+  "each key in exactly one plan, matching the record and payment state (FREE / METERED / CAPPED)",
+  "no report left pending; every meter event on an invoice; no subscription billed twice",
+  "a capped key is billed no more than the metered plan counted before its move (nothing counted while capped)",
+  "a customer at its cap is capped; a key is capped only in its record's period (none left after a renewal)"
+]
 const HOUR = 3_600_000
 
 // Run under the TestClock to completion, moving time in small steps while it sleeps (retries).
@@ -115,9 +149,13 @@ export const run = (options: Options = {}): Effect.Effect<Report> => {
     const violations: Array<string> = []
 
     const stamp = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace("T", " ")
+    const planOf = (customerId: Ids.CustomerId, now: number) => {
+      const record = state.records.get(customerId)
+      return record === undefined ? "FREE" : SpendCap.isCapped(record, now) ? "CAPPED" : record.plan
+    }
     const notePlans = (now: number) => {
       for (const { customerId } of ids) {
-        const plan = state.records.get(customerId)?.plan ?? "FREE"
+        const plan = planOf(customerId, now)
         const before = lastPlan.get(customerId) ?? "FREE"
         if (plan !== before) changes.get(customerId)!.push(`${stamp(now)} ${before} -> ${plan}`)
         lastPlan.set(customerId, plan)
@@ -162,6 +200,11 @@ export const run = (options: Options = {}): Effect.Effect<Report> => {
     const metered = ids.filter((c) => cardDay.get(c.customerId)! >= 0)
     const recovers = metered[0]
     const defaults = metered[1]
+    // A customer whose own cap stops its spending mid-month; its cap is raised on day 22.
+    const capped = metered[2]
+    if (capped !== undefined) yield* settle(SpendCap.setCap(capped.customerId, CAP_UNITS))
+    // The seller's capped plan lets a trickle through: 100 requests a day, the rest refused.
+    state.quotas.set(CAPPED, { limit: 100, period: "DAY" })
 
     for (let hour = 0; hour < days * 24; hour++) {
       options.onHour?.(hour, days * 24)
@@ -210,6 +253,9 @@ export const run = (options: Options = {}): Effect.Effect<Report> => {
           StripeEvents.invoicePaymentFailed({ customerId: defaults!.customerId, subscriptionId: unpaid.id, created })
         )
       }
+      if (day === 22 && hour % 24 === 10 && capped !== undefined) {
+        yield* settle(SpendCap.setCap(capped.customerId, RAISED_CAP_UNITS))
+      }
       // Month end: Stripe creates the invoices; each one flushes the customer's usage.
       if (day === days - 1 && hour % 24 === 23) {
         for (const c of metered) {
@@ -251,20 +297,28 @@ export const run = (options: Options = {}): Effect.Effect<Report> => {
     if (Exit.isFailure(last)) violations.push("the closing sync failed")
     notePlans(start + days * 24 * HOUR)
 
-    violations.push(...Invariants.violations(state, ids, METERED))
+    const end = start + days * 24 * HOUR
+    violations.push(...Invariants.violations(state, ids, METERED, CAPPED))
+    violations.push(...CapInvariants.capViolations(state, ids, config, end))
+    const sent = (yield* AlertSinkMemory.AlertLog).alerts
     const summaries: Array<CustomerSummary> = []
     for (const c of ids) {
       const meteredByDay = state.usage.get(METERED)?.get(c.apiKeyId) ?? new Map<UtcDay.UtcDay, number>()
       const unitsMetered = [...meteredByDay.values()].reduce((n, u) => n + u, 0)
       const unitsBilled = state.meterEvents.reduce((n, e) => e.customerId === c.customerId ? n + e.value : n, 0)
+      const cappedByDay = state.usage.get(CAPPED)?.get(c.apiKeyId) ?? new Map<UtcDay.UtcDay, number>()
       summaries.push({
         customerId: c.customerId,
         planChanges: changes.get(c.customerId)!,
         unitsUsed: used.get(c.customerId)!,
         unitsMetered,
+        unitsCapped: [...cappedByDay.values()].reduce((n, u) => n + u, 0),
+        alerts: [
+          ...new Set(sent.filter((a) => a.customerId === c.customerId).map((a) => `${a.period}:${a.percent}%`))
+        ],
         unitsBilled,
         exact: !violations.some((v) => v.startsWith(`${c.customerId} on `)),
-        finalPlan: state.records.get(c.customerId)?.plan ?? "FREE"
+        finalPlan: planOf(c.customerId, end)
       })
     }
     return {
@@ -274,10 +328,16 @@ export const run = (options: Options = {}): Effect.Effect<Report> => {
       duplicateDeliveries: duplicates,
       faultsInjected: faults,
       meterEvents: state.meterEvents.length,
+      invariants: INVARIANTS,
       violations
     }
   }).pipe(
-    Effect.provide(Layer.merge(Memory.layerMemory(), BillingConfig.layer({ lookbackDays: 3 }))),
+    Effect.provide(SpendAlerts.layer.pipe(Layer.provideMerge(Layer.mergeAll(
+      Memory.layerMemory({ usagePlans: ["FREE_10K", "METERED", "CAPPED"] }),
+      BillingConfig.layer(config),
+      AlertSinkMemory.layerMemory,
+      CustomerSettings.layer({ alertUnits: ALERT_UNITS })
+    )))),
     Effect.provide(TestContext.TestContext),
     Logger.withMinimumLogLevel(LogLevel.None)
   )
@@ -288,15 +348,15 @@ const pad = (s: string | number, n: number) => String(s).padStart(n)
 /** The report as a readable table with a verdict line. @since 0.1.0 @category utils */
 export const format = (report: Report): string => {
   const lines = [
-    `${"customer".padEnd(12)} ${pad("used", 9)} ${pad("metered", 9)} ${pad("billed", 9)} ${
+    `${"customer".padEnd(12)} ${pad("used", 9)} ${pad("metered", 9)} ${pad("billed", 9)} ${pad("capped", 7)} ${
       pad("equal", 6)
     }  plan changes`
   ]
   for (const c of report.customers) {
     lines.push(
       `${c.customerId.padEnd(12)} ${pad(c.unitsUsed, 9)} ${pad(c.unitsMetered, 9)} ${pad(c.unitsBilled, 9)} ${
-        pad(c.exact ? "yes" : "NO", 6)
-      }  ${c.planChanges.length === 0 ? "(stayed FREE)" : c.planChanges.join("; ")}`
+        pad(c.unitsCapped, 7)
+      } ${pad(c.exact ? "yes" : "NO", 6)}  ${c.planChanges.length === 0 ? "(stayed FREE)" : c.planChanges.join("; ")}`
     )
   }
   const total = (f: (c: CustomerSummary) => number) => report.customers.reduce((n, c) => n + f(c), 0)
@@ -310,8 +370,16 @@ export const format = (report: Report): string => {
       }`,
     `sync runs ${report.syncRuns}, meter events ${report.meterEvents}, webhook deliveries ${report.webhookDeliveries} ` +
       `(${report.duplicateDeliveries} duplicated), faults injected ${report.faultsInjected}`,
+    `spend alerts ${total((c) => c.alerts.length)} sent to ${
+      report.customers.filter((c) => c.alerts.length > 0).length
+    } customers (50/80/100 % of ${ALERT_UNITS} units a month); capped: ${
+      report.customers.filter((c) => c.unitsCapped > 0).map((c) =>
+        `${c.customerId} (${c.unitsCapped} units in the capped plan, not billed)`
+      )
+        .join(", ") || "none"
+    }`,
     report.violations.length === 0
-      ? "invariants: HELD (billed == metered per customer and day; plans match payment state)"
+      ? `invariants: HELD\n  ${report.invariants.join("\n  ")}`
       : `invariants: BROKEN\n  ${report.violations.join("\n  ")}`
   )
   return lines.join("\n")

@@ -7,6 +7,8 @@
 
 /** An in-memory `AlertSink`. */
 export * as AlertSinkMemory from "./AlertSinkMemory.js"
+/** The spend cap's invariants on the in-memory state. */
+export * as CapInvariants from "./CapInvariants.js"
 /** An in-memory `CustomerRepo`. */
 export * as CustomerRepoMemory from "./CustomerRepoMemory.js"
 /** DESIGN.md's invariants on the in-memory state. */

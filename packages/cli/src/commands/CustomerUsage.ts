@@ -34,6 +34,9 @@ export const formatUsage = (v: CustomerUsage.UsageView): string => {
       `projected bill  ${money(p.amountDue, p.currency)} due for ${p.units} units (total ${money(p.total, p.currency)})`
     )
   }
+  if (v.cap !== undefined) {
+    lines.push(`spend cap       ${v.cap.units} units in ${v.cap.period}${v.cap.capped ? ", reached: CAPPED" : ""}`)
+  }
   return lines.join("\n")
 }
 

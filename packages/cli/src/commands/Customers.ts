@@ -1,5 +1,5 @@
 /**
- * `customers list|show|link|unlink`.
+ * `customers list|show|link|unlink` (and `usage`, `card-link`, `cap`).
  *
  * @since 0.2.0
  */
@@ -9,6 +9,7 @@ import { Effect, Schema } from "effect"
 import * as Customers from "../Customers.js"
 import { print } from "../Output.js"
 import { apiKeyArg, customerArg, described, withEnv } from "../Shell.js"
+import * as CustomerCap from "./CustomerCap.js"
 import * as CustomerUsage from "./CustomerUsage.js"
 
 const list = Command.make("list", {
@@ -74,5 +75,5 @@ const unlink = Command.make("unlink", {
  */
 export const command = Command.make("customers").pipe(
   Command.withDescription(described("Customer links: list, show, link, unlink.", "ai-billing customers list")),
-  Command.withSubcommands([list, show, link, unlink, ...CustomerUsage.commands])
+  Command.withSubcommands([list, show, link, unlink, ...CustomerUsage.commands, ...CustomerCap.commands])
 )
