@@ -5,12 +5,14 @@
  *
  * @since 0.3.0
  */
-import { Duration, type Either } from "effect"
+import { Duration, type Either, Schema } from "effect"
 import type * as Customer from "./Customer.js"
 import type { CustomerRepoError } from "./CustomerRepo.js"
-import type { ApiKeyId, CustomerId } from "./Ids.js"
+import { type ApiKeyId, CustomerId } from "./Ids.js"
 import type { PlanAdminError } from "./PlanAdmin.js"
 import type { StripeError } from "./Stripe.js"
+import * as UsageRead from "./UsageRead.js"
+import * as UtcDay from "./UtcDay.js"
 
 /**
  * How long before its deadline a run stops starting customers, so that those it started can commit:
@@ -150,3 +152,43 @@ export const count = <A extends AnomalyLike>(
     counts.historyVanished.push({ customerId, apiKeyId })
   }
 }
+
+/** A customer-day observed below what was already reported: flagged, never billed. @since 0.3.0 @category models */
+export const Anomaly = Schema.Struct({
+  customerId: CustomerId,
+  day: UtcDay.UtcDay,
+  observed: Schema.Number,
+  reported: Schema.Number
+})
+/** A customer-day whose observed count is below what was already reported. @since 0.3.0 @category models */
+export type Anomaly = typeof Anomaly.Type
+
+/** The result of one sync run (`UsageSync.syncUsage`, or a fanned-out run's tally). @since 0.3.0 @category models */
+export const SyncReport = Schema.Struct({
+  startedAt: Schema.Int,
+  finishedAt: Schema.Int,
+  days: Schema.Array(UtcDay.UtcDay),
+  dryRun: Schema.Boolean,
+  usagePagesRead: Schema.Int,
+  customersSeen: Schema.Int,
+  customersReported: Schema.Int,
+  customersSkipped: Schema.Int,
+  customersContended: Schema.Int,
+  customersFailed: Schema.Int,
+  // Optional when decoded: reports stored before these fields existed read as a full run.
+  /** The run stopped taking customers before its deadline; `customersLeft` were not started. */
+  stoppedEarly: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  customersLeft: Schema.optionalWith(Schema.Int, { default: () => 0 }),
+  /** Candidates whose API key was in another usage plan than their record says, and was moved. */
+  plansRepaired: Schema.optionalWith(Schema.Int, { default: () => 0 }),
+  unitsReported: Schema.Int,
+  meterEventsSent: Schema.Int,
+  failures: Schema.Array(Schema.Struct({ customerId: CustomerId, reason: Schema.String })),
+  anomalies: Schema.Array(Anomaly),
+  /** Customers whose key's GetUsage history vanished (`UsageRead.historyVanished`); 0 in older reports. */
+  customersHistoryVanished: Schema.optionalWith(Schema.Int, { default: () => 0 }),
+  /** Those customers and their keys (at most `MAX_LISTED`). */
+  historyVanished: Schema.optionalWith(Schema.Array(UsageRead.KeyOf), { default: () => [] })
+})
+/** The result of one sync run. @since 0.3.0 @category models */
+export type SyncReport = typeof SyncReport.Type

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Array as Arr, Clock, Duration, Effect, Option, Schema, Stream } from "effect"
+import { Array as Arr, Clock, Duration, Effect, Option, Stream } from "effect"
 import { BillingConfig } from "./BillingConfig.js"
 import * as Customer from "./Customer.js"
 import { CustomerRepo, type CustomerRepoError } from "./CustomerRepo.js"
@@ -17,6 +17,7 @@ import * as PlanRepair from "./PlanRepair.js"
 import { Stripe, type StripeError } from "./Stripe.js"
 import * as Subscriptions from "./Subscriptions.js"
 import * as SyncHooks from "./SyncHooks.js"
+import * as SyncOne from "./SyncOne.js"
 import * as SyncRun from "./SyncRun.js"
 import * as UsageRead from "./UsageRead.js"
 import * as UtcDay from "./UtcDay.js"
@@ -31,6 +32,9 @@ export const newLink = NewLink.newLink
 export const retireReplaced = Subscriptions.retireReplaced
 /** @deprecated Use `Subscriptions.hasSubscriptionsToCancel`. @since 0.1.0 @category predicates */
 export const hasSubscriptionsToCancel = Subscriptions.hasSubscriptionsToCancel
+// A live binding, not a `const`: `SyncOne` imports `syncCustomer` from here, and either module may load first.
+/** One candidate of a run (`SyncOne.syncCandidate`); one customer's flush now (`SyncOne.flushCustomer`). @since 0.1.0 @category flows */
+export { flushCustomer, syncCandidate } from "./SyncOne.js"
 
 /**
  * The identifier of the meter event that brings the reported total of a customer's link to an API
@@ -78,14 +82,9 @@ const stampWithin = (day: UtcDay.UtcDay, nowMillis: number, before: number | und
 }
 
 /** A customer-day observed below what was already reported: flagged, never billed. @since 0.1.0 @category models */
-export const Anomaly = Schema.Struct({
-  customerId: CustomerId,
-  day: UtcDay.UtcDay,
-  observed: Schema.Number,
-  reported: Schema.Number
-})
+export const Anomaly = SyncRun.Anomaly
 /** A customer-day whose observed count is below what was already reported. @since 0.1.0 @category models */
-export type Anomaly = typeof Anomaly.Type
+export type Anomaly = SyncRun.Anomaly
 
 /** What syncing one customer did. @since 0.1.0 @category models */
 export interface CustomerSync {
@@ -286,34 +285,9 @@ const finish = (sync: CustomerSync, options: { readonly now: number; readonly cl
 }
 
 /** The result of one sync run. @since 0.1.0 @category models */
-export const SyncReport = Schema.Struct({
-  startedAt: Schema.Int,
-  finishedAt: Schema.Int,
-  days: Schema.Array(UtcDay.UtcDay),
-  dryRun: Schema.Boolean,
-  usagePagesRead: Schema.Int,
-  customersSeen: Schema.Int,
-  customersReported: Schema.Int,
-  customersSkipped: Schema.Int,
-  customersContended: Schema.Int,
-  customersFailed: Schema.Int,
-  // Optional when decoded: reports stored before these fields existed read as a full run.
-  /** The run stopped taking customers before its deadline; `customersLeft` were not started. */
-  stoppedEarly: Schema.optionalWith(Schema.Boolean, { default: () => false }),
-  customersLeft: Schema.optionalWith(Schema.Int, { default: () => 0 }),
-  /** Candidates whose API key was in another usage plan than their record says, and was moved. */
-  plansRepaired: Schema.optionalWith(Schema.Int, { default: () => 0 }),
-  unitsReported: Schema.Int,
-  meterEventsSent: Schema.Int,
-  failures: Schema.Array(Schema.Struct({ customerId: CustomerId, reason: Schema.String })),
-  anomalies: Schema.Array(Anomaly),
-  /** Customers whose key's GetUsage history vanished (`UsageRead.historyVanished`); 0 in older reports. */
-  customersHistoryVanished: Schema.optionalWith(Schema.Int, { default: () => 0 }),
-  /** Those customers and their keys (at most `MAX_LISTED`). */
-  historyVanished: Schema.optionalWith(Schema.Array(UsageRead.KeyOf), { default: () => [] })
-})
+export const SyncReport = SyncRun.SyncReport
 /** The result of one sync run. @since 0.1.0 @category models */
-export type SyncReport = typeof SyncReport.Type
+export type SyncReport = SyncRun.SyncReport
 
 /**
  * At most this many failures and anomalies are listed in a report; the counts stay exact.
@@ -368,7 +342,7 @@ export const syncUsage = Effect.fn("UsageSync.syncUsage")(function*(
   const one = (customer: Customer.Customer) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
       if (now >= stopAt) return Effect.sync(() => void counts.customersLeft++)
-      return Effect.either(syncCandidate(customer, observed, metered, startedAt)).pipe(
+      return Effect.either(SyncOne.syncCandidate(customer, observed, metered, startedAt)).pipe(
         Effect.map((result) => {
           SyncRun.count(counts, customer.customerId, result, customer.apiKeyId)
           options.onProgress?.(counts.customersSeen)
@@ -401,49 +375,4 @@ export const syncUsage = Effect.fn("UsageSync.syncUsage")(function*(
       .pipe(Effect.annotateLogs({ customersLeft: result.customersLeft }))
   }
   return result
-})
-
-/**
- * One candidate of a run: its usage, then its key's plan against the run's list of metered keys (a
- * dry run, `metered` undefined, only reports). The single-process run and fanned-out workers share it.
- *
- * @since 0.3.0
- * @category flows
- */
-export const syncCandidate = (
-  customer: Customer.Customer,
-  observed: UsageRead.Observed,
-  metered: ReadonlySet<ApiKeyId> | undefined,
-  runStartedAt: number
-) =>
-  metered === undefined
-    ? syncCustomer(customer, observed, { dryRun: true })
-    : Effect.flatMap(syncCustomer(customer, observed), (sync) =>
-      sync.contended ? Effect.succeed(sync) : PlanRepair.repair(customer, metered, {
-        runStartedAt,
-        flush: flushCustomer
-      }).pipe(Effect.map((planRepaired) => ({ ...sync, planRepaired }))))
-
-/**
- * Report one customer's unreported metered usage now (demotion, `invoice.created`): reads only that
- * key's usage.
- *
- * @since 0.1.0
- * @category flows
- */
-export const flushCustomer = Effect.fn("UsageSync.flushCustomer")(function*(
-  customer: Customer.Customer,
-  options: { readonly periodEnd?: number | undefined } = {}
-) {
-  const config = yield* BillingConfig
-  const now = yield* Clock.currentTimeMillis
-  const days = UtcDay.range(UtcDay.fromMillis(now), config.lookbackDays)
-  const observed = yield* UsageRead.readUsage({
-    usagePlanId: config.meteredPlanId,
-    days,
-    apiKeyId: customer.apiKeyId
-  })
-  // Only the hourly sync closes settle windows: a webhook's flush (the close's own cancel sends some)
-  // must not start a second close beside a running one.
-  return yield* syncCustomer(customer, observed, { close: false, stampBefore: options.periodEnd })
 })

@@ -50,6 +50,8 @@ export * as StripeEvent from "./StripeEvent.js"
 export * as SyncHooks from "./SyncHooks.js"
 /** Cancelling the metered subscriptions a record no longer needs. */
 export * as Subscriptions from "./Subscriptions.js"
+/** One customer's sync outside the run's loop: a run's candidate, a webhook's flush. */
+export * as SyncOne from "./SyncOne.js"
 /** One sync run's deadline, order and tally. */
 export * as SyncRun from "./SyncRun.js"
 /** Errors that say whether a retry can help. */
