@@ -9,9 +9,9 @@ import { Array as Arr, Clock, Duration, Effect, Option, Stream } from "effect"
 import { BillingConfig } from "./BillingConfig.js"
 import * as Customer from "./Customer.js"
 import { CustomerRepo, type CustomerRepoError } from "./CustomerRepo.js"
-import { type ApiKeyId, CustomerId, MeterEventIdentifier } from "./Ids.js"
-import { fnv1a64 } from "./internal/hash.js"
+import type { CustomerId } from "./Ids.js"
 import * as Ports from "./internal/ports.js"
+import * as MeterReport from "./MeterReport.js"
 import * as NewLink from "./NewLink.js"
 import * as PlanRepair from "./PlanRepair.js"
 import { Stripe, type StripeError } from "./Stripe.js"
@@ -36,26 +36,8 @@ export const hasSubscriptionsToCancel = Subscriptions.hasSubscriptionsToCancel
 /** One candidate of a run (`SyncOne.syncCandidate`); one customer's flush now (`SyncOne.flushCustomer`). @since 0.1.0 @category flows */
 export { flushCustomer, syncCandidate } from "./SyncOne.js"
 
-/**
- * The identifier of the meter event that brings the reported total of a customer's link to an API
- * key for `day` to `total`. The key is part of it: after a customer is linked to another key, that
- * key's totals start again from zero and must not be taken by Stripe for the old key's reports.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const identifierFor = (
-  customerId: CustomerId,
-  apiKeyId: ApiKeyId,
-  day: UtcDay.UtcDay,
-  total: number
-): MeterEventIdentifier => {
-  const plain = `ab2:${customerId}:${apiKeyId}:${day}:${total}`
-  // Stripe allows 100 characters; ids long enough to break that are replaced by their hash.
-  return MeterEventIdentifier.make(
-    plain.length <= 100 ? plain : `ab2h:${fnv1a64(`${customerId}:${apiKeyId}`)}:${day}:${total}`
-  )
-}
+/** A report's meter event identifier (`MeterReport.identifierFor`). @since 0.1.0 @category constructors */
+export const identifierFor = MeterReport.identifierFor
 
 /**
  * Resending a pending report is safe while Stripe still dedupes its identifier (24 hours); past this
@@ -70,16 +52,9 @@ const isPastDedupeWindow = (pending: Customer.PendingReport, nowMillis: number):
   pending.writtenAt === undefined || nowMillis - pending.writtenAt >= Duration.toMillis(RESEND_CHECK_AFTER)
 
 /** A meter event timestamp in `day` (epoch seconds): now, or a past day's last second. @since 0.1.0 @category utils */
-export const timestampFor = (day: UtcDay.UtcDay, nowMillis: number): number =>
-  Math.floor(Math.min(nowMillis, UtcDay.endMillis(day)) / 1000)
-
-// Inside `day`, and before `before` (an invoice's period end) when that still falls inside the day.
-const stampWithin = (day: UtcDay.UtcDay, nowMillis: number, before: number | undefined): number => {
-  const stamp = timestampFor(day, nowMillis)
-  return before !== undefined && stamp >= before && (before - 1) * 1000 >= UtcDay.startMillis(day)
-    ? before - 1
-    : stamp
-}
+export const timestampFor = MeterReport.timestampFor
+/** A new report's timestamp (`MeterReport.reportStamp`). @since 0.3.0 @category utils */
+export const reportStamp = MeterReport.reportStamp
 
 /** A customer-day observed below what was already reported: flagged, never billed. @since 0.1.0 @category models */
 export const Anomaly = SyncRun.Anomaly
@@ -235,12 +210,14 @@ const reportDay = (
     return Effect.succeed({ ...sync, anomalies: [...sync.anomalies, anomaly] })
   }
   if (seen === before) return Effect.succeed(sync)
+  const timestamp = reportStamp(current, day, options.now, options.stampBefore)
+  if (timestamp === undefined) return Effect.succeed(sync)
   const pending: Customer.PendingReport = {
     day,
     total: seen,
     value: seen - before,
     identifier: identifierFor(current.customerId, current.apiKeyId, day, seen),
-    timestamp: stampWithin(day, options.now, options.stampBefore),
+    timestamp,
     writtenAt: options.now
   }
   if (options.dryRun) return Effect.succeed({ ...sync, unitsReported: sync.unitsReported + pending.value })

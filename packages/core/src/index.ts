@@ -26,6 +26,8 @@ export * as HandleEvent from "./HandleEvent.js"
 export * as Ids from "./Ids.js"
 /** Moving a key between usage plans. */
 export * as KeyMove from "./KeyMove.js"
+/** The identifier and timestamp of a usage report's meter event. */
+export * as MeterReport from "./MeterReport.js"
 /** Stripe's reports of meter events it rejected after accepting them. */
 export * as MeterErrors from "./MeterErrors.js"
 /** The record of a new link between a customer and an API key. */

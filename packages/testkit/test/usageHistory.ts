@@ -241,13 +241,11 @@ export const history = (commands: ReadonlyArray<Command>, model: MemoryState.Usa
     const invoiced = new Map<string, number>()
     let stranded = 0
     for (const e of state.meterEvents) {
-      const covered = [...state.subscriptions.values()].some((sub) =>
-        sub.customerId === e.customerId && Math.floor(sub.createdAt / 1000) <= e.timestamp &&
-        (sub.canceledAt === undefined || (e.timestamp * 1000 < sub.canceledAt && e.acceptedAt <= sub.canceledAt))
-      )
-      if (!covered) stranded += e.value
+      // On every invoice that carries it: an event on two is billed twice (`over`).
+      const on = Invariants.invoicesOf(state, e).length
+      if (on === 0) stranded += e.value
       const key = `${e.customerId} ${UtcDay.fromMillis(e.timestamp * 1000)}`
-      if (covered) invoiced.set(key, (invoiced.get(key) ?? 0) + e.value)
+      if (on > 0) invoiced.set(key, (invoiced.get(key) ?? 0) + on * e.value)
     }
     let lost = 0
     let over = 0
