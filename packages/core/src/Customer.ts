@@ -75,6 +75,12 @@ export const Customer = Schema.Struct({
    * until then usage is stamped before it, on the old subscription's final invoice only (`reportStamp`).
    */
   replacingSince: Schema.optional(Schema.Int),
+  /**
+   * Set (epoch millis) when a counter baseline found the key's GetUsage counter restarted as it was put
+   * back into the metered plan: what it counted there within the reporting delay before is not billed.
+   * The next sync counts it (`SyncReport.customersCounterReset`) and clears it.
+   */
+  counterResetAt: Schema.optional(Schema.Int),
   /** Units reported to Stripe per day (pruned to the days a sync can still look at). */
   ledger: Ledger,
   /**

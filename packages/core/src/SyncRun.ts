@@ -65,6 +65,8 @@ export interface Outcome<A extends AnomalyLike = AnomalyLike> {
   readonly planRepaired?: boolean
   /** GetUsage no longer lists the key's counts the ledger holds (`UsageRead.historyVanished`). */
   readonly historyVanished?: boolean
+  /** The key's counter restarted when it was put back into the metered plan (`Customer.counterResetAt`). */
+  readonly counterReset?: boolean
 }
 
 /** Errors that stop one customer's part of a run. @since 0.3.0 @category errors */
@@ -95,6 +97,9 @@ export interface Counts<A extends AnomalyLike = AnomalyLike> {
   /** Customers whose key's GetUsage history vanished, and the first `MAX_LISTED` of them. */
   customersHistoryVanished: number
   historyVanished: Array<{ customerId: CustomerId; apiKeyId: ApiKeyId }>
+  /** Customers whose key's counter restarted when put back into the metered plan, and the first `MAX_LISTED`. */
+  customersCounterReset: number
+  counterReset: Array<{ customerId: CustomerId; apiKeyId: ApiKeyId }>
 }
 
 /** Empty counters. @since 0.3.0 @category constructors */
@@ -111,7 +116,9 @@ export const emptyCounts = <A extends AnomalyLike>(): Counts<A> => ({
   failures: [],
   anomalies: [],
   customersHistoryVanished: 0,
-  historyVanished: []
+  historyVanished: [],
+  customersCounterReset: 0,
+  counterReset: []
 })
 
 /** One line for a customer's failure. @since 0.3.0 @category utils */
@@ -151,6 +158,9 @@ export const count = <A extends AnomalyLike>(
   if (r.historyVanished === true && counts.customersHistoryVanished++ < MAX_LISTED && apiKeyId !== undefined) {
     counts.historyVanished.push({ customerId, apiKeyId })
   }
+  if (r.counterReset === true && counts.customersCounterReset++ < MAX_LISTED && apiKeyId !== undefined) {
+    counts.counterReset.push({ customerId, apiKeyId })
+  }
 }
 
 /** A customer-day observed below what was already reported: flagged, never billed. @since 0.3.0 @category models */
@@ -188,7 +198,14 @@ export const SyncReport = Schema.Struct({
   /** Customers whose key's GetUsage history vanished (`UsageRead.historyVanished`); 0 in older reports. */
   customersHistoryVanished: Schema.optionalWith(Schema.Int, { default: () => 0 }),
   /** Those customers and their keys (at most `MAX_LISTED`). */
-  historyVanished: Schema.optionalWith(Schema.Array(UsageRead.KeyOf), { default: () => [] })
+  historyVanished: Schema.optionalWith(Schema.Array(UsageRead.KeyOf), { default: () => [] }),
+  /**
+   * Customers whose key's GetUsage counter restarted when it was put back into the metered plan since the
+   * last run (`Customer.counterResetAt`): what it counted within the reporting delay before is not billed.
+   */
+  customersCounterReset: Schema.optionalWith(Schema.Int, { default: () => 0 }),
+  /** Those customers and their keys (at most `MAX_LISTED`). */
+  counterReset: Schema.optionalWith(Schema.Array(UsageRead.KeyOf), { default: () => [] })
 })
 /** The result of one sync run. @since 0.3.0 @category models */
 export type SyncReport = typeof SyncReport.Type

@@ -73,6 +73,8 @@ export interface CustomerSync {
   readonly contended: boolean
   /** GetUsage no longer lists the key's counts the ledger holds (`UsageRead.historyVanished`). */
   readonly historyVanished: boolean
+  /** The key's counter restarted when it was put back into the metered plan (`Customer.counterResetAt`). */
+  readonly counterReset?: boolean
 }
 
 /** Errors that can stop the sync of one customer. @since 0.1.0 @category errors */
@@ -145,7 +147,12 @@ export const syncCustomer = Effect.fnUntraced(function*(
       stampBefore: options.stampBefore
     })
   }
-  if (sync.contended || dryRun) return sync
+  if (dryRun) return { ...sync, counterReset: customer.counterResetAt !== undefined }
+  if (sync.contended) return sync
+  // Only the run tallies a counter reset (a webhook's flush leaves the mark for it): counted once, as cleared.
+  if (options.close !== false && sync.customer.counterResetAt !== undefined) {
+    sync = yield* countCounterReset(ports, sync)
+  }
   const done = yield* finish(sync, { now, close: options.close !== false })
   // Hooks (spend alerts) read the ledger just committed.
   const after = yield* Effect.serviceOption(SyncHooks.AfterReport)
@@ -159,6 +166,14 @@ interface SyncPorts {
 }
 
 const contended = (sync: CustomerSync): CustomerSync => ({ ...sync, contended: true })
+
+// Clear the record's counter-reset mark and say so in this run's outcome; another writer in between
+// leaves the mark for the next run.
+const countCounterReset = (ports: SyncPorts, sync: CustomerSync) =>
+  ports.repo.update({ ...sync.customer, counterResetAt: undefined }).pipe(
+    Effect.map((customer): CustomerSync => ({ ...sync, customer, counterReset: true })),
+    Effect.catchTag("VersionConflict", () => Effect.succeed(sync))
+  )
 
 // Send a report's meter event with the identifier and timestamp written ahead.
 const send = (ports: SyncPorts, customerId: CustomerId, pending: Customer.PendingReport) =>

@@ -313,7 +313,8 @@ describe.each(settings)(
         lossBound: 0,
         stranded: 0,
         used: 0,
-        vanished: 0
+        vanished: 0,
+        counterResets: 0
       }
       await fc.assert(
         fc.asyncProperty(fc.array(command, { minLength: 5, maxLength: 40 }), async (commands) => {
@@ -326,6 +327,7 @@ describe.each(settings)(
           totals.stranded += o.stranded
           totals.used += o.used
           totals.vanished += o.vanished
+          totals.counterResets += o.counterResets
         }),
         { numRuns, seed }
       )
