@@ -68,6 +68,19 @@ export const Customer = Schema.Struct({
    * crashed: the next sync redoes it, and promotions go ahead).
    */
   closingSince: Schema.optional(Schema.Int),
+  /**
+   * Set (epoch millis) from the moment a promotion may create a subscription that replaces the one the
+   * record holds (its write-ahead, or the write that moved the old one to `retiring`) until the old one
+   * is cancelled: Billing Meters bill a customer's events on every live subscription to the price, so
+   * until then usage is stamped before it, on the old subscription's final invoice only (`reportStamp`).
+   */
+  replacingSince: Schema.optional(Schema.Int),
+  /**
+   * Set (epoch millis) when a counter baseline found the key's GetUsage counter restarted as it was put
+   * back into the metered plan: what it counted there within the reporting delay before is not billed.
+   * The next sync counts it (`SyncReport.customersCounterReset`) and clears it.
+   */
+  counterResetAt: Schema.optional(Schema.Int),
   /** Units reported to Stripe per day (pruned to the days a sync can still look at). */
   ledger: Ledger,
   /**

@@ -195,6 +195,9 @@ const takeBaseline = Effect.fnUntraced(function*(customerId: CustomerId) {
   yield* Records.updateRecord(
     customerId,
     (c) =>
-      c.baselineDue === undefined || c.apiKeyId !== apiKeyId ? Option.none() : Option.some(withBaseline(c, days, shown))
+      c.baselineDue === undefined || c.apiKeyId !== apiKeyId
+        ? Option.none()
+        // Marked for the next sync's report and metric, not only this log line (issue 14).
+        : Option.some({ ...withBaseline(c, days, shown), ...(restarted ? { counterResetAt: now } : {}) })
   )
 })

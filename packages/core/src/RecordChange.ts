@@ -113,6 +113,11 @@ export const holdSettleWindow = (
   return Either.right({
     ...customer,
     settleUntil: Math.max(customer.settleUntil ?? until, until),
+    // The subscription Stripe answers with may replace the one held: from now on, usage is stamped
+    // before it (an earlier mark stays: a crashed promotion may have made one then).
+    replacingSince: customer.subscriptionId === undefined
+      ? customer.replacingSince
+      : Math.min(customer.replacingSince ?? promotion.started, promotion.started),
     updatedAt: promotion.started
   })
 }
@@ -153,6 +158,11 @@ export const adoptSubscription = (
     subscriptionId,
     retiring: retiring.length === 0 ? undefined : retiring,
     orphans: orphans.length === 0 ? undefined : orphans,
+    // Stripe made the new subscription after the promotion started: until the retiring ones are
+    // cancelled, usage is stamped before that. Why: see DESIGN.md, "Retiring and orphans".
+    replacingSince: retiring.length === 0
+      ? undefined
+      : Math.min(customer.replacingSince ?? promotion.started, promotion.started),
     // A close whose mark outlived its lease crashed or failed: this promotion supersedes it.
     closingSince: undefined,
     paymentFailedAt: undefined,

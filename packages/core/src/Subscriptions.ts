@@ -62,6 +62,7 @@ export const closeSettleWindow = Effect.fn("Subscriptions.closeSettleWindow")(fu
           retiring: undefined,
           orphans: undefined,
           closingSince: undefined,
+          replacingSince: undefined,
           // A paid invoice promotes a customer demoted for non-payment only until the window closes.
           paymentFailedAt: undefined
         })
@@ -132,9 +133,15 @@ export const retireReplaced = Effect.fn("Subscriptions.retireReplaced")(function
       const left = (ids ?? []).filter((id) => !done.includes(id) && id !== c.subscriptionId)
       return left.length === 0 ? undefined : left
     }
-    return hasSubscriptionsToCancel(c)
-      ? Option.some({ ...c, retiring: keep(c.retiring), orphans: keep(c.orphans) })
-      : Option.none()
+    if (!hasSubscriptionsToCancel(c)) return Option.none()
+    const retiringLeft = keep(c.retiring)
+    return Option.some({
+      ...c,
+      retiring: retiringLeft,
+      orphans: keep(c.orphans),
+      // No replaced subscription left open: usage is stamped now again, on the record's subscription only.
+      replacingSince: retiringLeft === undefined && c.plan === "METERED" ? undefined : c.replacingSince
+    })
   })
 })
 

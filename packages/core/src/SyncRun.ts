@@ -5,12 +5,14 @@
  *
  * @since 0.3.0
  */
-import { Duration, type Either } from "effect"
+import { Duration, type Either, Schema } from "effect"
 import type * as Customer from "./Customer.js"
 import type { CustomerRepoError } from "./CustomerRepo.js"
-import type { ApiKeyId, CustomerId } from "./Ids.js"
+import { type ApiKeyId, CustomerId } from "./Ids.js"
 import type { PlanAdminError } from "./PlanAdmin.js"
 import type { StripeError } from "./Stripe.js"
+import * as UsageRead from "./UsageRead.js"
+import * as UtcDay from "./UtcDay.js"
 
 /**
  * How long before its deadline a run stops starting customers, so that those it started can commit:
@@ -63,6 +65,8 @@ export interface Outcome<A extends AnomalyLike = AnomalyLike> {
   readonly planRepaired?: boolean
   /** GetUsage no longer lists the key's counts the ledger holds (`UsageRead.historyVanished`). */
   readonly historyVanished?: boolean
+  /** The key's counter restarted when it was put back into the metered plan (`Customer.counterResetAt`). */
+  readonly counterReset?: boolean
 }
 
 /** Errors that stop one customer's part of a run. @since 0.3.0 @category errors */
@@ -93,6 +97,9 @@ export interface Counts<A extends AnomalyLike = AnomalyLike> {
   /** Customers whose key's GetUsage history vanished, and the first `MAX_LISTED` of them. */
   customersHistoryVanished: number
   historyVanished: Array<{ customerId: CustomerId; apiKeyId: ApiKeyId }>
+  /** Customers whose key's counter restarted when put back into the metered plan, and the first `MAX_LISTED`. */
+  customersCounterReset: number
+  counterReset: Array<{ customerId: CustomerId; apiKeyId: ApiKeyId }>
 }
 
 /** Empty counters. @since 0.3.0 @category constructors */
@@ -109,7 +116,9 @@ export const emptyCounts = <A extends AnomalyLike>(): Counts<A> => ({
   failures: [],
   anomalies: [],
   customersHistoryVanished: 0,
-  historyVanished: []
+  historyVanished: [],
+  customersCounterReset: 0,
+  counterReset: []
 })
 
 /** One line for a customer's failure. @since 0.3.0 @category utils */
@@ -149,4 +158,54 @@ export const count = <A extends AnomalyLike>(
   if (r.historyVanished === true && counts.customersHistoryVanished++ < MAX_LISTED && apiKeyId !== undefined) {
     counts.historyVanished.push({ customerId, apiKeyId })
   }
+  if (r.counterReset === true && counts.customersCounterReset++ < MAX_LISTED && apiKeyId !== undefined) {
+    counts.counterReset.push({ customerId, apiKeyId })
+  }
 }
+
+/** A customer-day observed below what was already reported: flagged, never billed. @since 0.3.0 @category models */
+export const Anomaly = Schema.Struct({
+  customerId: CustomerId,
+  day: UtcDay.UtcDay,
+  observed: Schema.Number,
+  reported: Schema.Number
+})
+/** A customer-day whose observed count is below what was already reported. @since 0.3.0 @category models */
+export type Anomaly = typeof Anomaly.Type
+
+/** The result of one sync run (`UsageSync.syncUsage`, or a fanned-out run's tally). @since 0.3.0 @category models */
+export const SyncReport = Schema.Struct({
+  startedAt: Schema.Int,
+  finishedAt: Schema.Int,
+  days: Schema.Array(UtcDay.UtcDay),
+  dryRun: Schema.Boolean,
+  usagePagesRead: Schema.Int,
+  customersSeen: Schema.Int,
+  customersReported: Schema.Int,
+  customersSkipped: Schema.Int,
+  customersContended: Schema.Int,
+  customersFailed: Schema.Int,
+  // Optional when decoded: reports stored before these fields existed read as a full run.
+  /** The run stopped taking customers before its deadline; `customersLeft` were not started. */
+  stoppedEarly: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  customersLeft: Schema.optionalWith(Schema.Int, { default: () => 0 }),
+  /** Candidates whose API key was in another usage plan than their record says, and was moved. */
+  plansRepaired: Schema.optionalWith(Schema.Int, { default: () => 0 }),
+  unitsReported: Schema.Int,
+  meterEventsSent: Schema.Int,
+  failures: Schema.Array(Schema.Struct({ customerId: CustomerId, reason: Schema.String })),
+  anomalies: Schema.Array(Anomaly),
+  /** Customers whose key's GetUsage history vanished (`UsageRead.historyVanished`); 0 in older reports. */
+  customersHistoryVanished: Schema.optionalWith(Schema.Int, { default: () => 0 }),
+  /** Those customers and their keys (at most `MAX_LISTED`). */
+  historyVanished: Schema.optionalWith(Schema.Array(UsageRead.KeyOf), { default: () => [] }),
+  /**
+   * Customers whose key's GetUsage counter restarted when it was put back into the metered plan since the
+   * last run (`Customer.counterResetAt`): what it counted within the reporting delay before is not billed.
+   */
+  customersCounterReset: Schema.optionalWith(Schema.Int, { default: () => 0 }),
+  /** Those customers and their keys (at most `MAX_LISTED`). */
+  counterReset: Schema.optionalWith(Schema.Array(UsageRead.KeyOf), { default: () => [] })
+})
+/** The result of one sync run. @since 0.3.0 @category models */
+export type SyncReport = typeof SyncReport.Type

@@ -5,19 +5,19 @@
  *
  * @since 0.1.0
  */
-import { Array as Arr, Clock, Duration, Effect, Option, Schema, Stream } from "effect"
+import { Array as Arr, Clock, Duration, Effect, Option, Stream } from "effect"
 import { BillingConfig } from "./BillingConfig.js"
 import * as Customer from "./Customer.js"
 import { CustomerRepo, type CustomerRepoError } from "./CustomerRepo.js"
-import { type ApiKeyId, CustomerId, MeterEventIdentifier } from "./Ids.js"
-import { fnv1a64 } from "./internal/hash.js"
+import type { CustomerId } from "./Ids.js"
 import * as Ports from "./internal/ports.js"
+import * as MeterReport from "./MeterReport.js"
 import * as NewLink from "./NewLink.js"
 import * as PlanRepair from "./PlanRepair.js"
-import * as SpendCap from "./SpendCap.js"
 import { Stripe, type StripeError } from "./Stripe.js"
 import * as Subscriptions from "./Subscriptions.js"
 import * as SyncHooks from "./SyncHooks.js"
+import * as SyncOne from "./SyncOne.js"
 import * as SyncRun from "./SyncRun.js"
 import * as UsageRead from "./UsageRead.js"
 import * as UtcDay from "./UtcDay.js"
@@ -32,27 +32,12 @@ export const newLink = NewLink.newLink
 export const retireReplaced = Subscriptions.retireReplaced
 /** @deprecated Use `Subscriptions.hasSubscriptionsToCancel`. @since 0.1.0 @category predicates */
 export const hasSubscriptionsToCancel = Subscriptions.hasSubscriptionsToCancel
+// A live binding, not a `const`: `SyncOne` imports `syncCustomer` from here, and either module may load first.
+/** One candidate of a run (`SyncOne.syncCandidate`); one customer's flush now (`SyncOne.flushCustomer`). @since 0.1.0 @category flows */
+export { flushCustomer, syncCandidate } from "./SyncOne.js"
 
-/**
- * The identifier of the meter event that brings the reported total of a customer's link to an API
- * key for `day` to `total`. The key is part of it: after a customer is linked to another key, that
- * key's totals start again from zero and must not be taken by Stripe for the old key's reports.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const identifierFor = (
-  customerId: CustomerId,
-  apiKeyId: ApiKeyId,
-  day: UtcDay.UtcDay,
-  total: number
-): MeterEventIdentifier => {
-  const plain = `ab2:${customerId}:${apiKeyId}:${day}:${total}`
-  // Stripe allows 100 characters; ids long enough to break that are replaced by their hash.
-  return MeterEventIdentifier.make(
-    plain.length <= 100 ? plain : `ab2h:${fnv1a64(`${customerId}:${apiKeyId}`)}:${day}:${total}`
-  )
-}
+/** A report's meter event identifier (`MeterReport.identifierFor`). @since 0.1.0 @category constructors */
+export const identifierFor = MeterReport.identifierFor
 
 /**
  * Resending a pending report is safe while Stripe still dedupes its identifier (24 hours); past this
@@ -67,26 +52,14 @@ const isPastDedupeWindow = (pending: Customer.PendingReport, nowMillis: number):
   pending.writtenAt === undefined || nowMillis - pending.writtenAt >= Duration.toMillis(RESEND_CHECK_AFTER)
 
 /** A meter event timestamp in `day` (epoch seconds): now, or a past day's last second. @since 0.1.0 @category utils */
-export const timestampFor = (day: UtcDay.UtcDay, nowMillis: number): number =>
-  Math.floor(Math.min(nowMillis, UtcDay.endMillis(day)) / 1000)
-
-// Inside `day`, and before `before` (an invoice's period end) when that still falls inside the day.
-const stampWithin = (day: UtcDay.UtcDay, nowMillis: number, before: number | undefined): number => {
-  const stamp = timestampFor(day, nowMillis)
-  return before !== undefined && stamp >= before && (before - 1) * 1000 >= UtcDay.startMillis(day)
-    ? before - 1
-    : stamp
-}
+export const timestampFor = MeterReport.timestampFor
+/** A new report's timestamp (`MeterReport.reportStamp`). @since 0.3.0 @category utils */
+export const reportStamp = MeterReport.reportStamp
 
 /** A customer-day observed below what was already reported: flagged, never billed. @since 0.1.0 @category models */
-export const Anomaly = Schema.Struct({
-  customerId: CustomerId,
-  day: UtcDay.UtcDay,
-  observed: Schema.Number,
-  reported: Schema.Number
-})
+export const Anomaly = SyncRun.Anomaly
 /** A customer-day whose observed count is below what was already reported. @since 0.1.0 @category models */
-export type Anomaly = typeof Anomaly.Type
+export type Anomaly = SyncRun.Anomaly
 
 /** What syncing one customer did. @since 0.1.0 @category models */
 export interface CustomerSync {
@@ -100,6 +73,8 @@ export interface CustomerSync {
   readonly contended: boolean
   /** GetUsage no longer lists the key's counts the ledger holds (`UsageRead.historyVanished`). */
   readonly historyVanished: boolean
+  /** The key's counter restarted when it was put back into the metered plan (`Customer.counterResetAt`). */
+  readonly counterReset?: boolean
 }
 
 /** Errors that can stop the sync of one customer. @since 0.1.0 @category errors */
@@ -172,7 +147,12 @@ export const syncCustomer = Effect.fnUntraced(function*(
       stampBefore: options.stampBefore
     })
   }
-  if (sync.contended || dryRun) return sync
+  if (dryRun) return { ...sync, counterReset: customer.counterResetAt !== undefined }
+  if (sync.contended) return sync
+  // Only the run tallies a counter reset (a webhook's flush leaves the mark for it): counted once, as cleared.
+  if (options.close !== false && sync.customer.counterResetAt !== undefined) {
+    sync = yield* countCounterReset(ports, sync)
+  }
   const done = yield* finish(sync, { now, close: options.close !== false })
   // Hooks (spend alerts) read the ledger just committed.
   const after = yield* Effect.serviceOption(SyncHooks.AfterReport)
@@ -186,6 +166,14 @@ interface SyncPorts {
 }
 
 const contended = (sync: CustomerSync): CustomerSync => ({ ...sync, contended: true })
+
+// Clear the record's counter-reset mark and say so in this run's outcome; another writer in between
+// leaves the mark for the next run.
+const countCounterReset = (ports: SyncPorts, sync: CustomerSync) =>
+  ports.repo.update({ ...sync.customer, counterResetAt: undefined }).pipe(
+    Effect.map((customer): CustomerSync => ({ ...sync, customer, counterReset: true })),
+    Effect.catchTag("VersionConflict", () => Effect.succeed(sync))
+  )
 
 // Send a report's meter event with the identifier and timestamp written ahead.
 const send = (ports: SyncPorts, customerId: CustomerId, pending: Customer.PendingReport) =>
@@ -237,12 +225,14 @@ const reportDay = (
     return Effect.succeed({ ...sync, anomalies: [...sync.anomalies, anomaly] })
   }
   if (seen === before) return Effect.succeed(sync)
+  const timestamp = reportStamp(current, day, options.now, options.stampBefore)
+  if (timestamp === undefined) return Effect.succeed(sync)
   const pending: Customer.PendingReport = {
     day,
     total: seen,
     value: seen - before,
     identifier: identifierFor(current.customerId, current.apiKeyId, day, seen),
-    timestamp: stampWithin(day, options.now, options.stampBefore),
+    timestamp,
     writtenAt: options.now
   }
   if (options.dryRun) return Effect.succeed({ ...sync, unitsReported: sync.unitsReported + pending.value })
@@ -287,34 +277,9 @@ const finish = (sync: CustomerSync, options: { readonly now: number; readonly cl
 }
 
 /** The result of one sync run. @since 0.1.0 @category models */
-export const SyncReport = Schema.Struct({
-  startedAt: Schema.Int,
-  finishedAt: Schema.Int,
-  days: Schema.Array(UtcDay.UtcDay),
-  dryRun: Schema.Boolean,
-  usagePagesRead: Schema.Int,
-  customersSeen: Schema.Int,
-  customersReported: Schema.Int,
-  customersSkipped: Schema.Int,
-  customersContended: Schema.Int,
-  customersFailed: Schema.Int,
-  // Optional when decoded: reports stored before these fields existed read as a full run.
-  /** The run stopped taking customers before its deadline; `customersLeft` were not started. */
-  stoppedEarly: Schema.optionalWith(Schema.Boolean, { default: () => false }),
-  customersLeft: Schema.optionalWith(Schema.Int, { default: () => 0 }),
-  /** Candidates whose API key was in another usage plan than their record says, and was moved. */
-  plansRepaired: Schema.optionalWith(Schema.Int, { default: () => 0 }),
-  unitsReported: Schema.Int,
-  meterEventsSent: Schema.Int,
-  failures: Schema.Array(Schema.Struct({ customerId: CustomerId, reason: Schema.String })),
-  anomalies: Schema.Array(Anomaly),
-  /** Customers whose key's GetUsage history vanished (`UsageRead.historyVanished`); 0 in older reports. */
-  customersHistoryVanished: Schema.optionalWith(Schema.Int, { default: () => 0 }),
-  /** Those customers and their keys (at most `MAX_LISTED`). */
-  historyVanished: Schema.optionalWith(Schema.Array(UsageRead.KeyOf), { default: () => [] })
-})
+export const SyncReport = SyncRun.SyncReport
 /** The result of one sync run. @since 0.1.0 @category models */
-export type SyncReport = typeof SyncReport.Type
+export type SyncReport = SyncRun.SyncReport
 
 /**
  * At most this many failures and anomalies are listed in a report; the counts stay exact.
@@ -369,7 +334,7 @@ export const syncUsage = Effect.fn("UsageSync.syncUsage")(function*(
   const one = (customer: Customer.Customer) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
       if (now >= stopAt) return Effect.sync(() => void counts.customersLeft++)
-      return Effect.either(syncCandidate(customer, observed, metered, startedAt)).pipe(
+      return Effect.either(SyncOne.syncCandidate(customer, observed, metered, startedAt)).pipe(
         Effect.map((result) => {
           SyncRun.count(counts, customer.customerId, result, customer.apiKeyId)
           options.onProgress?.(counts.customersSeen)
@@ -402,49 +367,4 @@ export const syncUsage = Effect.fn("UsageSync.syncUsage")(function*(
       .pipe(Effect.annotateLogs({ customersLeft: result.customersLeft }))
   }
   return result
-})
-
-/**
- * One candidate of a run: its usage, then its key's plan against the run's list of metered keys (a
- * dry run, `metered` undefined, only reports). The single-process run and fanned-out workers share it.
- *
- * @since 0.3.0
- * @category flows
- */
-export const syncCandidate = (
-  customer: Customer.Customer,
-  observed: UsageRead.Observed,
-  metered: ReadonlySet<ApiKeyId> | undefined,
-  runStartedAt: number
-) =>
-  metered === undefined
-    ? syncCustomer(customer, observed, { dryRun: true })
-    : Effect.flatMap(syncCustomer(customer, observed), (sync) =>
-      sync.contended ? Effect.succeed(sync) : SpendCap.enforce(sync.customer, { fresh: true }).pipe(
-        Effect.zipRight(PlanRepair.repair(customer, metered, { runStartedAt, flush: flushCustomer })),
-        Effect.map((planRepaired) => ({ ...sync, planRepaired }))
-      ))
-
-/**
- * Report one customer's unreported metered usage now (demotion, `invoice.created`): reads only that
- * key's usage.
- *
- * @since 0.1.0
- * @category flows
- */
-export const flushCustomer = Effect.fn("UsageSync.flushCustomer")(function*(
-  customer: Customer.Customer,
-  options: { readonly periodEnd?: number | undefined } = {}
-) {
-  const config = yield* BillingConfig
-  const now = yield* Clock.currentTimeMillis
-  const days = UtcDay.range(UtcDay.fromMillis(now), config.lookbackDays)
-  const observed = yield* UsageRead.readUsage({
-    usagePlanId: config.meteredPlanId,
-    days,
-    apiKeyId: customer.apiKeyId
-  })
-  // Only the hourly sync closes settle windows: a webhook's flush (the close's own cancel sends some)
-  // must not start a second close beside a running one.
-  return yield* syncCustomer(customer, observed, { close: false, stampBefore: options.periodEnd })
 })

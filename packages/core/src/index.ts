@@ -26,6 +26,8 @@ export * as HandleEvent from "./HandleEvent.js"
 export * as Ids from "./Ids.js"
 /** Moving a key between usage plans. */
 export * as KeyMove from "./KeyMove.js"
+/** The identifier and timestamp of a usage report's meter event. */
+export * as MeterReport from "./MeterReport.js"
 /** Stripe's reports of meter events it rejected after accepting them. */
 export * as MeterErrors from "./MeterErrors.js"
 /** Linking a customer to an API key: the record, the key's plan, a promotion when they can already pay. */
@@ -54,6 +56,8 @@ export * as StripeEvent from "./StripeEvent.js"
 export * as SyncHooks from "./SyncHooks.js"
 /** Cancelling the metered subscriptions a record no longer needs. */
 export * as Subscriptions from "./Subscriptions.js"
+/** One customer's sync outside the run's loop: a run's candidate, a webhook's flush. */
+export * as SyncOne from "./SyncOne.js"
 /** One sync run's deadline, order and tally. */
 export * as SyncRun from "./SyncRun.js"
 /** Errors that say whether a retry can help. */

@@ -21,6 +21,7 @@ const customers: fc.Arbitrary<Customer.Customer> = fc.record({
   paymentFailedAt: maybe(times),
   settleUntil: maybe(fc.integer({ min: 0, max: 4 * Customer.CLOSE_LEASE_MILLIS })),
   generation: maybe(fc.integer({ min: 0, max: 3 })),
+  replacingSince: maybe(fc.integer({ min: 0, max: 2 * Customer.CLOSE_LEASE_MILLIS })),
   version: fc.nat({ max: 10 })
 }).map((fields) => ({
   ...Customer.make({ customerId: CustomerId.make("cus_1"), apiKeyId: ApiKeyId.make("key_1"), now: 0 }),
@@ -71,6 +72,9 @@ describe("RecordChange.adoptSubscription", () => {
       if (c.subscriptionId !== undefined && c.subscriptionId !== a.subscriptionId) {
         assert.include(next.retiring ?? [], c.subscriptionId)
       }
+      // Until the replaced ones are cancelled, usage is stamped before the new one can have begun.
+      if ((next.retiring?.length ?? 0) > 0) assert.isAtMost(next.replacingSince!, p.started)
+      else assert.isUndefined(next.replacingSince)
       assert.isUndefined(next.closingSince)
       assert.isUndefined(next.settleUntil)
       assert.isUndefined(next.paymentFailedAt)
@@ -93,7 +97,14 @@ describe("RecordChange.holdSettleWindow", () => {
       const next = Either.getOrThrow(result)
       const until = p.started + Duration.toMillis(RecordChange.PROMOTION_WINDOW)
       assert.strictEqual(next.settleUntil, Math.max(c.settleUntil ?? until, until))
-      assert.deepStrictEqual({ ...next, settleUntil: c.settleUntil, updatedAt: c.updatedAt }, c)
+      // Holding a subscription, the record may see it replaced from now on (an earlier mark stays).
+      if (c.subscriptionId !== undefined) {
+        assert.strictEqual(next.replacingSince, Math.min(c.replacingSince ?? p.started, p.started))
+      }
+      assert.deepStrictEqual(
+        { ...next, settleUntil: c.settleUntil, updatedAt: c.updatedAt, replacingSince: c.replacingSince },
+        c
+      )
     }
   )
 })

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Either, FastCheck, Schema } from "effect"
+import type * as Customer from "../src/Customer.js"
 import { ApiKeyId, CustomerId, MeterEventIdentifier } from "../src/Ids.js"
 import * as Stripe from "../src/Stripe.js"
 import * as UsageSync from "../src/UsageSync.js"
@@ -104,6 +105,42 @@ describe("UsageSync.timestampFor", () => {
       assert.isAtMost(ts * 1000, now, "a meter event is never in the future")
     }
   )
+})
+
+// Billing Meters bill an event on every live subscription to the price (docs.stripe.com/billing/
+// subscriptions/usage-based/implementation-guide): while a replaced subscription is open, stamps stay
+// before the second its replacement can have begun.
+describe("UsageSync.reportStamp", () => {
+  const record = (replacingSince?: number): Customer.Customer => ({
+    customerId: customer,
+    apiKeyId: key,
+    plan: "METERED",
+    ledger: {},
+    version: 1,
+    updatedAt: 0,
+    ...(replacingSince === undefined ? {} : { replacingSince })
+  })
+  const noon = Date.UTC(2026, 2, 15, 12)
+
+  it("is the plain stamp when nothing is being replaced", () => {
+    assert.strictEqual(UsageSync.reportStamp(record(), day("2026-03-15"), noon), noon / 1000)
+    assert.strictEqual(UsageSync.reportStamp(record(), day("2026-03-15"), noon, noon / 1000 - 60), noon / 1000 - 61)
+  })
+
+  it("is before the replacement began while the old subscription is open", () => {
+    const began = noon - 30 * 60_000 + 400
+    assert.strictEqual(UsageSync.reportStamp(record(began), day("2026-03-15"), noon), Math.floor(began / 1000) - 1)
+    // A past day's last second is already before it.
+    assert.strictEqual(
+      UsageSync.reportStamp(record(began), day("2026-03-14"), noon),
+      Date.UTC(2026, 2, 14, 23, 59, 59) / 1000
+    )
+  })
+
+  it("waits when the day has no second before the replacement began", () => {
+    assert.isUndefined(UsageSync.reportStamp(record(Date.UTC(2026, 2, 15) + 700), day("2026-03-15"), noon))
+    assert.isUndefined(UsageSync.reportStamp(record(Date.UTC(2026, 2, 14, 20)), day("2026-03-15"), noon))
+  })
 })
 
 describe("identifierFor with long customer ids", () => {

@@ -37,6 +37,8 @@ export const units = {
   PlansRepaired: "Count",
   /** Customers whose key's GetUsage history vanished (`SyncReport.customersHistoryVanished`): usage not billed. */
   UsageHistoryVanished: "Count",
+  /** Customers whose key's usage counter restarted on its re-add (`SyncReport.customersCounterReset`): usage not billed. */
+  UsageCounterReset: "Count",
   WebhookDeliveries: "Count",
   MeterErrorReports: "Count",
   WorkItemsEnqueued: "Count",

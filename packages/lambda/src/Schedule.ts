@@ -40,7 +40,8 @@ export const metrics = {
   syncStoppedEarly: Emf.counter("SyncStoppedEarly"),
   customersLeft: Emf.counter("CustomersLeft"),
   plansRepaired: Emf.counter("PlansRepaired"),
-  usageHistoryVanished: Emf.counter("UsageHistoryVanished")
+  usageHistoryVanished: Emf.counter("UsageHistoryVanished"),
+  usageCounterReset: Emf.counter("UsageCounterReset")
 }
 
 const count = (metric: Metric.Metric.Counter<number>, n: number) => Metric.incrementBy(metric, n)
@@ -58,6 +59,7 @@ export const countReport = (report: UsageSync.SyncReport): Effect.Effect<void> =
     count(metrics.plansRepaired, report.plansRepaired),
     count(metrics.syncStoppedEarly, report.stoppedEarly ? 1 : 0),
     count(metrics.usageHistoryVanished, report.customersHistoryVanished),
+    count(metrics.usageCounterReset, report.customersCounterReset),
     count(metrics.syncSucceeded, 1)
   ], { discard: true })
 

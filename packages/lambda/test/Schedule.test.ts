@@ -116,6 +116,20 @@ describe("Schedule.handle", () => {
       assert.deepStrictEqual(docs.map((d) => d.UsageHistoryVanished), [0, 1])
     }).pipe(Effect.provide(TestLayer)))
 
+  // Whether a key re-added to a plan keeps its counter is not documented either (issue 14): a baseline that
+  // found it restarted marks the record, and the next run counts it once as UsageCounterReset.
+  it.effect("a key whose counter restarted on its re-add is counted once as UsageCounterReset", () =>
+    Effect.gen(function*() {
+      const driver = yield* meteredWithUsage(50)
+      const record = driver.state.records.get(customerId)!
+      driver.state.records.set(customerId, { ...record, counterResetAt: now })
+      const first = yield* Schedule.handle(Events.scheduled("evt-reset"))
+      yield* Schedule.handle(Events.scheduled("evt-after-reset"))
+      assert.deepStrictEqual(first.counterReset, [{ customerId, apiKeyId }])
+      const docs = metrics.map((m) => JSON.parse(m) as Emf)
+      assert.deepStrictEqual(docs.map((d) => d.UsageCounterReset), [1, 0])
+    }).pipe(Effect.provide(TestLayer)))
+
   it.effect("a run that cannot read usage fails (EventBridge retries) and emits SyncFailed", () =>
     Effect.gen(function*() {
       const driver = yield* meteredWithUsage(10)

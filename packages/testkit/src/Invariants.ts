@@ -37,13 +37,40 @@ export const canPay = (state: State, customerId: Ids.CustomerId): boolean =>
   )
 
 /**
+ * The customer's subscriptions whose invoices carry a meter event: Stripe invoices it on every
+ * subscription to the meter's price (not the merchant's other products) whose life holds its timestamp
+ * (from the creation second), and only if it arrived before that subscription's final invoice (a cancel
+ * with `invoice_now`). Billing Meters map a customer's usage to each of the customer's subscriptions to
+ * the price (docs.stripe.com/billing/subscriptions/usage-based/implementation-guide).
+ *
+ * @since 0.3.0
+ * @category utils
+ */
+export const invoicesOf = (
+  state: State,
+  event: { readonly customerId: Ids.CustomerId; readonly timestamp: number; readonly acceptedAt: number }
+): ReadonlyArray<Ids.SubscriptionId> => {
+  const out: Array<Ids.SubscriptionId> = []
+  for (const s of state.subscriptions.values()) {
+    if (s.customerId !== event.customerId || s.other === true || Math.floor(s.createdAt / 1000) > event.timestamp) {
+      continue
+    }
+    if (s.canceledAt === undefined || (event.timestamp * 1000 < s.canceledAt && event.acceptedAt <= s.canceledAt)) {
+      out.push(s.id)
+    }
+  }
+  return out
+}
+
+/**
  * Every violation, one line each (empty when all hold):
  * 1. per customer and UTC day, units accepted by Stripe == units counted in the metered plan;
  * 2. the key is in exactly one plan, METERED (or `cappedPlanId`, the spend cap's) exactly when the record
  *    says METERED, exactly when the customer has a live subscription and a payment method; no report is
  *    left pending (`CapInvariants` checks when a key may be capped);
- * 3. every accepted meter event is on an invoice: its timestamp falls inside the life of one of the
- *    customer's subscriptions, and it arrived before that subscription's final invoice;
+ * 3. every accepted meter event is on exactly one invoice: its timestamp falls inside the billed life of
+ *    exactly one of the customer's subscriptions (`invoicesOf`): Billing Meters bill a customer's events
+ *    on every live subscription to the meter's price, so two lives holding it bill it twice;
  * 4. no usage is billed twice: a METERED customer has one open subscription, the record's; a FREE one
  *    whose settle window closed has none;
  * 5. a renewal invoice of a promoted customer is charged to a card Stripe would use: the record's
@@ -118,15 +145,14 @@ export const violations = (
     }
     for (const e of state.meterEvents) {
       if (e.customerId !== customerId) continue
-      // Stripe invoices a meter event on a subscription whose period holds its timestamp, and only if
-      // it arrived before that period's (final) invoice.
-      const covered = [...state.subscriptions.values()].some((s) =>
-        s.customerId === customerId && s.other !== true && Math.floor(s.createdAt / 1000) <= e.timestamp &&
-        (s.canceledAt === undefined || (e.timestamp * 1000 < s.canceledAt && e.acceptedAt <= s.canceledAt))
-      )
-      if (!covered) {
+      const on = invoicesOf(state, e).length
+      if (on === 0) {
         out.push(
           `${customerId}: a meter event stamped ${e.timestamp}, accepted at ${e.acceptedAt}, is on no subscription's invoice`
+        )
+      } else if (on > 1) {
+        out.push(
+          `${customerId}: a meter event stamped ${e.timestamp}, accepted at ${e.acceptedAt}, is on ${on} subscriptions' invoices`
         )
       }
     }

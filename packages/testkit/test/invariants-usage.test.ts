@@ -48,6 +48,16 @@ const billedThenDemoted: ReadonlyArray<Command> = [
   { _tag: "Demote", c: 1, how: "finalFailure" }
 ]
 
+// Customer 1 promoted, `units` used, demoted for non-payment (its subscription unpaid, not live), and
+// promoted again `minutes` later, inside the settle window: Stripe makes a new subscription.
+const promotedInSettleWindow = (units: number, minutes: number): ReadonlyArray<Command> => [
+  { _tag: "Promote", c: 1 },
+  { _tag: "Usage", c: 1, units },
+  { _tag: "Demote", c: 1, how: "finalFailure" },
+  { _tag: "Advance", minutes },
+  { _tag: "Promote", c: 1 }
+]
+
 // The shrunk counterexamples of each loss, with what each setting loses (kept/kept: nothing). Each names
 // its cause and, where core can remove it, the change that would.
 const regressions: ReadonlyArray<{
@@ -90,17 +100,26 @@ const regressions: ReadonlyArray<{
     // reading the old counter first (readable here: made 40 minutes before). Now read before the add;
     // counts made within the delay before the add stay unreadable (the next case).
     cause: "reset: a promotion reads the key's last counts before re-adding it",
-    commands: [
-      { _tag: "Promote", c: 1 },
-      { _tag: "Usage", c: 1, units: 1 },
-      { _tag: "Demote", c: 1, how: "finalFailure" },
-      { _tag: "Advance", minutes: 40 },
-      { _tag: "Promote", c: 1 },
-      { _tag: "Usage", c: 1, units: 1 }
-    ],
+    commands: [...promotedInSettleWindow(1, 40), { _tag: "Usage", c: 1, units: 1 }],
     // Under "dropped/reset" the first unit, counted within the delay before the demotion's move, is
     // gone with the key; under "dropped/kept" it comes back with the key and is billed then.
     expected: { "dropped/reset": loses(1) }
+  },
+  {
+    // Was a flow bug under "kept" (4 units on two invoices): a promotion inside the settle window of an
+    // unpaid subscription made the new subscription first, then reported the old one's last counts stamped
+    // after the new one began, then cancelled the old one: Billing Meters bill an event on every live
+    // subscription to the price. Now stamped before the promotion began (`MeterReport.reportStamp`).
+    cause: "a promotion inside a settle window bills the old subscription's counts on its final invoice only",
+    commands: [
+      ...promotedInSettleWindow(4, 45),
+      { _tag: "Usage", c: 1, units: 2 },
+      { _tag: "Advance", minutes: 41 },
+      { _tag: "Sync" }
+    ],
+    // The 4 units, counted within the delay before the demotion's move: gone with the key under
+    // "dropped/reset"; under "dropped/kept" back with it, and billed on the old subscription.
+    expected: { "dropped/reset": loses(4) }
   },
   {
     // Unavoidable under "reset": counted within the delay before the key was put back, never shown.
@@ -294,7 +313,8 @@ describe.each(settings)(
         lossBound: 0,
         stranded: 0,
         used: 0,
-        vanished: 0
+        vanished: 0,
+        counterResets: 0
       }
       await fc.assert(
         fc.asyncProperty(fc.array(command, { minLength: 5, maxLength: 40 }), async (commands) => {
@@ -307,6 +327,7 @@ describe.each(settings)(
           totals.stranded += o.stranded
           totals.used += o.used
           totals.vanished += o.vanished
+          totals.counterResets += o.counterResets
         }),
         { numRuns, seed }
       )

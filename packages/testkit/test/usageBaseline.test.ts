@@ -86,3 +86,41 @@ describe("a key put back into the metered plan with its counter reset", () => {
       assert.isUndefined(Option.getOrThrow(yield* driver.record(customerId(1))).baselineDue)
     }).pipe(Effect.provide(testLayer())))
 })
+
+// Issue 14: a loss that cannot be made exact is reported, not only logged. Under "reset" the units counted
+// within the delay before the key is put back are gone; the next sync says whose key it was, once.
+describe("a key whose counter restarted when it was put back", () => {
+  for (const readdedKey of ["kept", "reset"] as const) {
+    it.effect(`is counted in the next sync's report, once: ${readdedKey}`, () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(T0)
+        const driver = yield* Driver.Driver
+        yield* driver.setUsageModel({ delayMillis: MemoryState.REPORTING_DELAY_MILLIS, readdedKey })
+        yield* signUpMetered(1)
+        yield* driver.addUsage({ apiKeyId: apiKeyId(1), units: 10 })
+        yield* TestClock.adjust("41 minutes")
+        yield* settleOk(UsageSync.syncUsage())
+        // 2 more units, then a detach and a new card 20 minutes later: the re-add hides the old counter.
+        yield* driver.addUsage({ apiKeyId: apiKeyId(1), units: 2 })
+        yield* driver.setPaymentMethods(customerId(1), 0)
+        yield* settleOk(HandleEvent.handleEvent(
+          StripeEvents.paymentMethodDetached({ customerId: customerId(1), created: yield* nowSeconds })
+        ))
+        yield* TestClock.adjust("20 minutes")
+        yield* driver.setPaymentMethods(customerId(1), 1)
+        yield* settleOk(HandleEvent.handleEvent(
+          StripeEvents.setupIntentSucceeded({ customerId: customerId(1), created: yield* nowSeconds })
+        ))
+        yield* TestClock.adjust("41 minutes")
+        const first = yield* settleOk(UsageSync.syncUsage())
+        const second = yield* settleOk(UsageSync.syncUsage())
+        const reset = readdedKey === "reset"
+        assert.deepStrictEqual(
+          [first.customersCounterReset, first.counterReset],
+          reset ? [1, [{ customerId: customerId(1), apiKeyId: apiKeyId(1) }]] : [0, []]
+        )
+        assert.deepStrictEqual([second.customersCounterReset, second.counterReset], [0, []])
+        assert.strictEqual(yield* driver.billed({ customerId: customerId(1), day: today }), reset ? 10 : 12)
+      }).pipe(Effect.provide(testLayer())))
+  }
+})

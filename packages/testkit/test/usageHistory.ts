@@ -71,6 +71,8 @@ export interface Outcome {
   readonly used: number
   /** Customers the history's syncs reported with `historyVanished` (summed over the runs). */
   readonly vanished: number
+  /** Customers the history's syncs reported with a counter reset (`customersCounterReset`, summed). */
+  readonly counterResets: number
 }
 
 const check = (condition: boolean, message: string) =>
@@ -100,6 +102,7 @@ export const history = (commands: ReadonlyArray<Command>, model: MemoryState.Usa
     const counted: Array<{ readonly c: number; readonly units: number; readonly at: number; day: UtcDay.UtcDay }> = []
     let lossBound = 0
     let vanished = 0
+    let counterResets = 0
     const inMetered = (n: number) => state.membership.get(apiKeyId(n))?.has(METERED) ?? false
     const oldest = (now: number) => UtcDay.add(UtcDay.fromMillis(now), -(LOOKBACK_DAYS - 1))
     // Units of customer n counted in METERED inside the lookback, made after `since`.
@@ -132,7 +135,10 @@ export const history = (commands: ReadonlyArray<Command>, model: MemoryState.Usa
     const sync = Effect.gen(function*() {
       const exit = yield* settle(UsageSync.syncUsage())
       yield* check(Exit.isSuccess(exit), `a sync failed: ${Exit.isFailure(exit) ? exit.cause : ""}`)
-      if (Exit.isSuccess(exit)) vanished += exit.value.customersHistoryVanished
+      if (Exit.isSuccess(exit)) {
+        vanished += exit.value.customersHistoryVanished
+        counterResets += exit.value.customersCounterReset
+      }
     })
 
     for (const cmd of commands) {
@@ -241,13 +247,11 @@ export const history = (commands: ReadonlyArray<Command>, model: MemoryState.Usa
     const invoiced = new Map<string, number>()
     let stranded = 0
     for (const e of state.meterEvents) {
-      const covered = [...state.subscriptions.values()].some((sub) =>
-        sub.customerId === e.customerId && Math.floor(sub.createdAt / 1000) <= e.timestamp &&
-        (sub.canceledAt === undefined || (e.timestamp * 1000 < sub.canceledAt && e.acceptedAt <= sub.canceledAt))
-      )
-      if (!covered) stranded += e.value
+      // On every invoice that carries it: an event on two is billed twice (`over`).
+      const on = Invariants.invoicesOf(state, e).length
+      if (on === 0) stranded += e.value
       const key = `${e.customerId} ${UtcDay.fromMillis(e.timestamp * 1000)}`
-      if (covered) invoiced.set(key, (invoiced.get(key) ?? 0) + e.value)
+      if (on > 0) invoiced.set(key, (invoiced.get(key) ?? 0) + on * e.value)
     }
     let lost = 0
     let over = 0
@@ -270,8 +274,9 @@ export const history = (commands: ReadonlyArray<Command>, model: MemoryState.Usa
     yield* check(lost <= lossBound, `lost ${lost} units, more than the bound ${lossBound} of this setting`)
     yield* check(over === 0, `billed ${over} units twice`)
     yield* check(model.removedKey === "dropped" || vanished === 0, "a sync said a key's history vanished under kept")
+    yield* check(model.readdedKey === "reset" || counterResets === 0, "a sync said a key's counter reset under kept")
     const used = counted.reduce((s, u) => s + u.units, 0)
-    return { lost, lossBound, over, stranded, used, vanished } satisfies Outcome
+    return { lost, lossBound, over, stranded, used, vanished, counterResets } satisfies Outcome
   }).pipe(
     Effect.provide(testLayer({ lookbackDays: LOOKBACK_DAYS })),
     Effect.provide(TestContext.TestContext),
