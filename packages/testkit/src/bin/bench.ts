@@ -12,13 +12,14 @@
  * Usage: `node dist/bin/bench.js [--sizes 1000,10000,100000] [--reps 5,5,3] [--no-write]
  * [--latency-sizes 10000,100000,1000000] [--workers 16] [--no-latency | --latency-only]`;
  * `node dist/bin/bench.js --child 100000 --reps 1` runs one in-memory size in this process, and
- * `--latency-child 10000,16` one latency scenario (customers, workers; 0 workers: one process).
+ * `--latency-child 10000,16` one latency scenario (customers, workers; 0 workers: one process);
+ * `--latency-render` rewrites `sync-latency.md` from the saved `sync-latency.json`.
  *
  * @since 0.1.0
  */
 import { fileURLToPath } from "node:url"
 import { runChild } from "./bench/child.js"
-import { runLatencyChild, runLatencyParent } from "./bench/latency.js"
+import { renderSaved, runLatencyChild, runLatencyParent } from "./bench/latency.js"
 import { runParent } from "./bench/parent.js"
 import { argValue } from "./bench/shared.js"
 
@@ -26,6 +27,8 @@ const childSize = argValue("--child")
 const latencyChild = argValue("--latency-child")
 if (latencyChild !== undefined) {
   runLatencyChild(latencyChild)
+} else if (process.argv.includes("--latency-render")) {
+  renderSaved(fileURLToPath(import.meta.url))
 } else if (childSize !== undefined) {
   runChild(Number(childSize), Number(argValue("--reps") ?? "1")).catch((error: unknown) => {
     console.error(error instanceof Error ? error.message : error)
