@@ -14,12 +14,13 @@ import { Output } from "./Output.js"
 import * as Stack from "./Stack.js"
 
 /**
- * A failure already reported on stderr; `exitCode` is 2 for usage errors, else 1.
+ * A failure already reported on stderr; `exitCode` is 2 for usage errors, 3 for a sync stopped at its
+ * deadline (`Sync.StoppedEarly`), else 1.
  *
  * @since 0.1.0
  * @category errors
  */
-export class Reported extends Data.TaggedError("Reported")<{ readonly exitCode: 1 | 2 }> {}
+export class Reported extends Data.TaggedError("Reported")<{ readonly exitCode: 1 | 2 | 3 }> {}
 
 /**
  * A command used wrongly in a way the parser cannot see (exit code 2).
@@ -54,9 +55,11 @@ export const reported = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A
           for (const line of causeChain(Cause.squash(cause))) yield* Console.error(line)
         }
         const failure = Cause.failureOption(cause)
-        const usage = Option.isSome(failure) && typeof failure.value === "object" && failure.value !== null &&
-          "_tag" in failure.value && failure.value._tag === "UsageError"
-        return yield* new Reported({ exitCode: usage ? 2 : 1 })
+        const tag = Option.isSome(failure) && typeof failure.value === "object" && failure.value !== null &&
+            "_tag" in failure.value
+          ? failure.value._tag
+          : undefined
+        return yield* new Reported({ exitCode: tag === "UsageError" ? 2 : tag === "StoppedEarly" ? 3 : 1 })
       })
     )
   )
@@ -221,15 +224,16 @@ export const readJsonFile = (file: string) =>
   })
 
 /**
- * The exit code of a failure: 2 for usage errors (bad arguments included), else 1.
+ * The exit code of a failure: 2 for usage errors (bad arguments included), 3 for a sync stopped at its
+ * deadline, else 1.
  *
  * @since 0.1.0
  * @category utils
  */
-export const exitCodeOf = (error: unknown): 1 | 2 =>
+export const exitCodeOf = (error: unknown): 1 | 2 | 3 =>
   ValidationError.isValidationError(error)
     ? 2
     : typeof error === "object" && error !== null && "_tag" in error && error._tag === "Reported" &&
-        "exitCode" in error && error.exitCode === 2
-    ? 2
+        "exitCode" in error && (error.exitCode === 2 || error.exitCode === 3)
+    ? error.exitCode
     : 1

@@ -78,7 +78,7 @@ describe("fish completions", () => {
       "usage"
     ])
     assert.deepStrictEqual(complete("ai-billing local usage "), ["add"])
-    assert.deepStrictEqual(complete("ai-billing sync-usage --d"), ["--dry-run"])
+    assert.deepStrictEqual(complete("ai-billing sync-usage --dr"), ["--dry-run"])
     assert.include(complete("ai-billing customers unlink --c"), "--close")
     assert.deepStrictEqual(complete("ai-billing monitor "), ["dashboard"])
   })

@@ -138,7 +138,7 @@ describe("ergonomics", () => {
       ).stdout.trim().split(/\s+/)
     assert.deepStrictEqual(complete("ai-billing", "cust"), ["customers"])
     assert.deepStrictEqual(complete("ai-billing", "customers", "l").sort(), ["link", "list"])
-    assert.deepStrictEqual(complete("ai-billing", "sync-usage", "--d"), ["--dry-run"])
+    assert.deepStrictEqual(complete("ai-billing", "sync-usage", "--d").sort(), ["--deadline", "--dry-run"])
     assert.deepStrictEqual(complete("ai-billing", "replay-events", "--s"), ["--since"])
     assert.include(complete("ai-billing", "local", "usage", ""), "add")
     assert.include(complete("ai-billing", "customers", "unlink", "--"), "--close")

@@ -22,6 +22,7 @@ import { Effect, Exit, Fiber, Layer, Logger, LogLevel, Option, TestClock, TestCo
 import * as AlertSinkMemory from "./AlertSinkMemory.js"
 import * as CapInvariants from "./CapInvariants.js"
 import { Driver } from "./Driver.js"
+import { prng } from "./internal/prng.js"
 import * as Invariants from "./Invariants.js"
 import * as Memory from "./Memory.js"
 import * as StripeEvents from "./StripeEvents.js"
@@ -72,18 +73,6 @@ export interface Report {
   readonly invariants: ReadonlyArray<string>
   /** Invariant violations; empty when everything held. */
   readonly violations: ReadonlyArray<string>
-}
-
-// A small seeded PRNG (mulberry32): the same seed gives the same month.
-const prng = (seed: number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
 }
 
 const METERED = "METERED" as Ids.UsagePlanId

@@ -13,7 +13,7 @@ import { dayOption, described, instantOption, named, UsageError, withEnv } from 
 import * as Sync from "../Sync.js"
 
 /**
- * `sync-usage [--dry-run] [--customer <id>]... [--at <ISO>]`.
+ * `sync-usage [--dry-run] [--customer <id>]... [--at <ISO>] [--deadline <duration>]`.
  *
  * @since 0.2.0
  * @category commands
@@ -30,12 +30,20 @@ export const syncUsage = Command.make("sync-usage", {
   at: instantOption("at").pipe(
     Options.optional,
     Options.withDescription("Run as if the time were this ISO instant (e.g. 2026-03-01T12:00:00Z)")
+  ),
+  deadline: Options.text("deadline").pipe(
+    Options.withSchema(named(Sync.DurationText, "--deadline", "a duration such as 90s, 10m or 1h")),
+    Options.withPseudoName("DURATION"),
+    Options.optional,
+    Options.withDescription(
+      "Stop taking customers before this much time has passed (none in its last 30 s); exit 3 when some were left"
+    )
   )
-}, ({ at, customer, dryRun }) =>
+}, ({ at, customer, deadline, dryRun }) =>
   withEnv(
     { persist: !dryRun },
     Effect.gen(function*() {
-      const report = yield* Sync.run({ dryRun, customerIds: customer })
+      const report = yield* Sync.run({ dryRun, customerIds: customer, deadline: Option.getOrUndefined(deadline) })
       yield* print(UsageSync.SyncReport, report, Sync.format)
       yield* Sync.check(report)
     }).pipe((self) => Option.isSome(at) ? withClockAt(at.value.getTime())(self) : self)

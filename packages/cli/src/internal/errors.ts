@@ -18,7 +18,8 @@ const labels: Record<string, string> = {
   SecretsError: "configuration",
   CliError: "",
   UsageError: "",
-  LocalOnlyError: ""
+  LocalOnlyError: "",
+  StoppedEarly: ""
 }
 
 /** One line describing an error: its kind and message, never a stack. */

@@ -1,0 +1,18 @@
+/**
+ * A small seeded pseudo-random source (mulberry32): the same seed gives the same sequence, so a
+ * simulated month or a benchmark run can be replayed.
+ *
+ * @internal
+ */
+
+/** Uniform numbers in [0, 1) from `seed`. */
+export const prng = (seed: number): () => number => {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
+  }
+}
