@@ -254,12 +254,18 @@ export const workQueuePoll: ReadonlyArray<string> = [
 ]
 
 /**
- * The worker function's actions: its port methods, `GetSecretValue` (the key) and `workQueuePoll`.
+ * The worker function's actions: its port methods, `GetSecretValue` (the key), `PutEvents` (spend
+ * alerts, raised by the customers' syncs as in the schedule) and `workQueuePoll`.
  *
  * @since 0.3.0
  * @category models
  */
-export const worker: ReadonlyArray<string> = [...actionsOfMethods(workerMethods), ...secrets, ...workQueuePoll].sort()
+export const worker: ReadonlyArray<string> = [
+  ...actionsOfMethods(workerMethods),
+  ...secrets,
+  ...alertSink,
+  ...workQueuePoll
+].sort()
 
 /**
  * The usage endpoint's actions: its port methods and `GetSecretValue` (the key only).

@@ -19,6 +19,36 @@ export interface FreeQuota {
   readonly period: "DAY" | "MONTH"
 }
 
+/**
+ * An amount of money: `micros` millionths of the currency's major unit (a price of 0.002 USD a request
+ * is 2,000 micros), so amounts compare and divide exactly.
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export interface Money {
+  readonly micros: number
+  /** Three-letter ISO code, lower case as Stripe writes it. */
+  readonly currency: string
+}
+
+/**
+ * Parse `<amount> <currency>` ("0.002 usd", "50 EUR"): a non-negative decimal with at most 6 places.
+ *
+ * @since 0.4.0
+ * @category utils
+ */
+export const parseMoney = (text: string): Either.Either<Money, string> => {
+  const match = /^(\d+)(?:\.(\d{1,6}))?\s+([A-Za-z]{3})$/.exec(text.trim())
+  if (match === null) return Either.left(`must be an amount and a currency such as "0.002 usd", got "${text}"`)
+  const micros = Number(match[1]) * 1_000_000 + Number((match[2] ?? "").padEnd(6, "0"))
+  if (!Number.isSafeInteger(micros)) return Either.left(`amount too large: "${text}"`)
+  return Either.right({ micros, currency: match[3]!.toLowerCase() })
+}
+
+/** `micros` as a decimal amount of the major unit (2,000 micros: 0.002). @since 0.4.0 @category utils */
+export const majorUnits = (micros: number): number => micros / 1_000_000
+
 /** Settings of the customer-facing flows. @since 0.2.0 @category models */
 export interface Settings {
   /** The free plan's quota; undefined when the plan has none (`FREE_QUOTA_LIMIT=0`). */
@@ -33,6 +63,16 @@ export interface Settings {
   readonly alertUnits: number | undefined
   /** The percentages of the alert units that raise an alert, ascending (`SPEND_ALERT_PERCENTS`). */
   readonly alertPercents: ReadonlyArray<number>
+  /**
+   * The metered price per unit (`UNIT_PRICE`, "0.002 usd"): a flat per-unit price, as the metered
+   * price is. Lets alerts say what the units cost and be set in money.
+   */
+  readonly unitPrice?: Money | undefined
+  /**
+   * The default alert limit in money (`SPEND_ALERT_AMOUNT`, "50 usd", in `unitPrice`'s currency): the
+   * units it buys at `unitPrice` when `alertUnits` is not set.
+   */
+  readonly alertAmount?: Money | undefined
 }
 
 /** The customer-facing settings service. @since 0.2.0 @category services */
@@ -75,6 +115,30 @@ export const parsePercents = (text: string): Either.Either<ReadonlyArray<number>
   return Either.right([...new Set(numbers)].sort((a, b) => a - b))
 }
 
+const money = (name: string) =>
+  Config.option(Config.string(name)).pipe(
+    Config.mapOrFail((o) =>
+      o._tag === "None" || o.value.trim() === ""
+        ? Either.right(undefined)
+        : Either.mapLeft(parseMoney(o.value), (message) => ConfigError.InvalidData([name], message))
+    )
+  )
+
+/**
+ * The default alert limit in units: `alertUnits`, else what `alertAmount` buys at `unitPrice`
+ * (rounded down), else none.
+ *
+ * @since 0.4.0
+ * @category utils
+ */
+export const defaultAlertUnits = (settings: Settings): number | undefined => {
+  if (settings.alertUnits !== undefined) return settings.alertUnits
+  const { alertAmount, unitPrice } = settings
+  if (alertAmount === undefined || unitPrice === undefined || unitPrice.micros === 0) return undefined
+  const units = Math.floor(alertAmount.micros / unitPrice.micros)
+  return units > 0 ? units : undefined
+}
+
 /** The settings as a `Config`, each variable optional with the defaults above. @since 0.2.0 @category config */
 export const config: Config.Config<Settings> = Config.all({
   quotaLimit: Config.integer("FREE_QUOTA_LIMIT").pipe(
@@ -98,12 +162,34 @@ export const config: Config.Config<Settings> = Config.all({
       Either.mapLeft(parsePercents(text), (message) => ConfigError.InvalidData(["SPEND_ALERT_PERCENTS"], message))
     ),
     Config.withDefault(defaults.alertPercents)
-  )
-}).pipe(Config.map(({ alertUnits, quotaLimit, quotaPeriod, ...rest }) => ({
-  ...rest,
-  freeQuota: quotaLimit === 0 ? undefined : { limit: quotaLimit, period: quotaPeriod },
-  alertUnits: alertUnits._tag === "Some" && alertUnits.value > 0 ? alertUnits.value : undefined
-})))
+  ),
+  unitPrice: money("UNIT_PRICE"),
+  alertAmount: money("SPEND_ALERT_AMOUNT")
+}).pipe(
+  Config.mapOrFail(({ alertAmount, alertUnits, quotaLimit, quotaPeriod, unitPrice, ...rest }) => {
+    if (alertAmount !== undefined && unitPrice === undefined) {
+      return Either.left(
+        ConfigError.InvalidData(["SPEND_ALERT_AMOUNT"], "needs UNIT_PRICE to turn the amount into units")
+      )
+    }
+    if (alertAmount !== undefined && unitPrice !== undefined && alertAmount.currency !== unitPrice.currency) {
+      return Either.left(ConfigError.InvalidData(
+        ["SPEND_ALERT_AMOUNT"],
+        `is in ${alertAmount.currency}, UNIT_PRICE in ${unitPrice.currency}: use one currency`
+      ))
+    }
+    if (unitPrice !== undefined && unitPrice.micros === 0) {
+      return Either.left(ConfigError.InvalidData(["UNIT_PRICE"], "must be more than 0"))
+    }
+    return Either.right({
+      ...rest,
+      freeQuota: quotaLimit === 0 ? undefined : { limit: quotaLimit, period: quotaPeriod },
+      alertUnits: alertUnits._tag === "Some" && alertUnits.value > 0 ? alertUnits.value : undefined,
+      ...(unitPrice === undefined ? {} : { unitPrice }),
+      ...(alertAmount === undefined ? {} : { alertAmount })
+    })
+  })
+)
 
 /** Read `config`, failing with a `BillingConfigError` that names the variable. @since 0.2.0 @category flows */
 export const load: Effect.Effect<Settings, BillingConfigError> = loadWith(config)

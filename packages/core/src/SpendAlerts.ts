@@ -11,7 +11,13 @@
 import { Clock, Context, Duration, Effect, Layer, Option, Schema } from "effect"
 import type * as Customer from "./Customer.js"
 import { CustomerRepo, type CustomerRepoError } from "./CustomerRepo.js"
-import { CustomerSettings, defaults as settingsDefaults } from "./CustomerSettings.js"
+import {
+  CustomerSettings,
+  defaultAlertUnits,
+  defaults as settingsDefaults,
+  majorUnits,
+  type Money
+} from "./CustomerSettings.js"
 import { ApiKeyId, CustomerId } from "./Ids.js"
 import { reportedThisMonth } from "./internal/ledger.js"
 import * as Ports from "./internal/ports.js"
@@ -32,6 +38,11 @@ export const SpendAlert = Schema.Struct({
   limitUnits: Schema.Int,
   /** Units reported this period when the alert was raised. */
   unitsUsed: Schema.Int,
+  /**
+   * What the limit and the units used cost at the configured `UNIT_PRICE` (major units of `currency`),
+   * when a price is configured.
+   */
+  amount: Schema.optional(Schema.Struct({ currency: Schema.String, limit: Schema.Number, used: Schema.Number })),
   /** Epoch millis. */
   at: Schema.Int
 })
@@ -123,9 +134,21 @@ const write = (repo: CustomerRepo["Type"], customer: Customer.Customer) =>
 const send = Effect.fnUntraced(function*(
   customer: Customer.Customer,
   percents: ReadonlyArray<number>,
-  context: { readonly period: string; readonly limit: number; readonly units: number; readonly now: number }
+  context: {
+    readonly period: string
+    readonly limit: number
+    readonly units: number
+    readonly now: number
+    readonly unitPrice: Money | undefined
+  }
 ) {
   const sink = yield* AlertSink
+  const price = context.unitPrice
+  const amount = price === undefined ? undefined : {
+    currency: price.currency,
+    limit: majorUnits(context.limit * price.micros),
+    used: majorUnits(context.units * price.micros)
+  }
   yield* sink.emit(percents.map((percent) => ({
     id: alertId(customer.customerId, context.period, percent),
     customerId: customer.customerId,
@@ -134,13 +157,14 @@ const send = Effect.fnUntraced(function*(
     percent,
     limitUnits: context.limit,
     unitsUsed: context.units,
+    ...(amount === undefined ? {} : { amount }),
     at: context.now
   })))
 })
 
 const run = Effect.fnUntraced(function*(customer: Customer.Customer, sink: AlertSinkService) {
   const settings = Option.getOrElse(yield* Effect.serviceOption(CustomerSettings), () => settingsDefaults)
-  const limit = customer.alertUnits ?? settings.alertUnits
+  const limit = customer.alertUnits ?? defaultAlertUnits(settings)
   if (limit === undefined) return customer
   const now = yield* Clock.currentTimeMillis
   const units = reportedThisMonth(customer, now)
@@ -148,7 +172,7 @@ const run = Effect.fnUntraced(function*(customer: Customer.Customer, sink: Alert
   const percents = [...decision.resend, ...decision.due]
   if (percents.length === 0) return customer
   const repo = yield* Ports.repoInSync
-  const context = { period: decision.period, limit, units, now }
+  const context = { period: decision.period, limit, units, now, unitPrice: settings.unitPrice }
   // Written ahead: of two overlapping syncs, only the one whose write lands sends.
   const claimed = yield* write(repo, {
     ...customer,
@@ -186,7 +210,7 @@ const commit = (
 
 /**
  * Raise the alerts a customer's committed ledger calls for. Does nothing without a limit (the record's
- * `alertUnits`, else `SPEND_ALERT_UNITS`). Never fails: an alert that could not be sent is logged and
+ * `alertUnits`, else `SPEND_ALERT_UNITS`, else the units `SPEND_ALERT_AMOUNT` buys at `UNIT_PRICE`). Never fails: an alert that could not be sent is logged and
  * stays pending, resent by a later sync.
  *
  * @since 0.2.0

@@ -36,6 +36,35 @@ describe("CustomerSettings.load", () => {
       assert.isUndefined((yield* load([["CARD_LINK_SUCCESS_URL", ""]])).cardLinkSuccessUrl)
     }))
 
+  // The metered price is a flat per-unit price (Stripe's `unit_amount_decimal`, up to 12 decimals of
+  // the minor unit: docs.stripe.com/api/prices/object): 6 decimals of the major unit cover 0.0001 cent.
+  it.effect("a limit in money: SPEND_ALERT_AMOUNT buys its units at UNIT_PRICE; mismatched or missing prices are refused", () =>
+    Effect.gen(function*() {
+      const settings = yield* load([["UNIT_PRICE", "0.002 USD"], ["SPEND_ALERT_AMOUNT", "50 usd"]])
+      assert.deepStrictEqual(settings.unitPrice, { micros: 2_000, currency: "usd" })
+      assert.deepStrictEqual(settings.alertAmount, { micros: 50_000_000, currency: "usd" })
+      assert.strictEqual(CustomerSettings.defaultAlertUnits(settings), 25_000)
+      // A limit in units wins over one in money.
+      const both = yield* load([["UNIT_PRICE", "0.002 usd"], ["SPEND_ALERT_AMOUNT", "50 usd"], [
+        "SPEND_ALERT_UNITS",
+        "7"
+      ]])
+      assert.strictEqual(CustomerSettings.defaultAlertUnits(both), 7)
+      assert.strictEqual(CustomerSettings.defaultAlertUnits(yield* load([["UNIT_PRICE", "0.002 usd"]])), undefined)
+      for (
+        const [entries, variable] of [
+          [[["SPEND_ALERT_AMOUNT", "50 usd"]], "SPEND_ALERT_AMOUNT"],
+          [[["UNIT_PRICE", "0.002 eur"], ["SPEND_ALERT_AMOUNT", "50 usd"]], "SPEND_ALERT_AMOUNT"],
+          [[["UNIT_PRICE", "0 usd"]], "UNIT_PRICE"],
+          [[["UNIT_PRICE", "0.0000001 usd"]], "UNIT_PRICE"],
+          [[["UNIT_PRICE", "two usd"]], "UNIT_PRICE"]
+        ] as const
+      ) {
+        const result = yield* Effect.either(load(entries))
+        assert.isTrue(Either.isLeft(result) && result.left.message.includes(variable), JSON.stringify(entries))
+      }
+    }))
+
   it.effect("a malformed value fails with one line naming the variable", () =>
     Effect.gen(function*() {
       for (

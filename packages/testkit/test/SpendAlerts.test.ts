@@ -51,14 +51,20 @@ describe("SpendAlerts.decide", () => {
   })
 })
 
+// Customer 1 metered, 60 units used and synced; the driver.
+const synced60 = Effect.gen(function*() {
+  yield* TestClock.setTime(T0)
+  const driver = yield* Driver.Driver
+  yield* signUpMetered(1)
+  yield* driver.addUsage({ apiKeyId: apiKeyId(1), units: 60 })
+  yield* sync
+  return driver
+})
+
 describe("spend alerts in the sync", () => {
   it.effect("each threshold once per month, from the reported ledger; the next month starts again", () =>
     Effect.gen(function*() {
-      yield* TestClock.setTime(T0)
-      const driver = yield* Driver.Driver
-      yield* signUpMetered(1)
-      yield* driver.addUsage({ apiKeyId: apiKeyId(1), units: 60 })
-      yield* sync
+      const driver = yield* synced60
       assert.deepStrictEqual(yield* sent, ["2026-03:50"])
       yield* sync
       yield* driver.addUsage({ apiKeyId: apiKeyId(1), units: 45 })
@@ -92,6 +98,24 @@ describe("spend alerts in the sync", () => {
       yield* sync
       assert.deepStrictEqual(yield* sent, ["2026-03:50"])
     }).pipe(Effect.provide(layer())))
+
+  it.effect("a default limit in money: 50 usd at 0.5 usd a unit is 100 units, and each alert says what the units cost", () =>
+    Effect.gen(function*() {
+      yield* synced60
+      const log = yield* AlertSinkMemory.AlertLog
+      assert.deepStrictEqual(log.alerts.map((a) => [a.percent, a.limitUnits, a.unitsUsed, a.amount]), [
+        [50, 100, 60, { currency: "usd", limit: 50, used: 30 }]
+      ])
+    }).pipe(Effect.provide(
+      SpendAlerts.layer.pipe(Layer.provideMerge(Layer.mergeAll(
+        testLayer(),
+        AlertSinkMemory.layerMemory,
+        CustomerSettings.layer({
+          unitPrice: { micros: 500_000, currency: "usd" },
+          alertAmount: { micros: 50_000_000, currency: "usd" }
+        })
+      )))
+    )))
 
   it.effect("a failed send stays pending and is resent, with the same id, by a sync after RESEND_AFTER", () =>
     Effect.gen(function*() {
