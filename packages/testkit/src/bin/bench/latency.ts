@@ -109,7 +109,7 @@ const findings = (results: ReadonlyArray<Measured>, fanWorkers: number): Array<s
   }
   out.push(
     `- The template's \`MaximumConcurrency: ${DEPLOYMENT.templateMaxConcurrency}\` keeps Stripe v1 well under its ` +
-      `limit and takes about three times longer than ${fanWorkers} workers, which reach the limit: at a million ` +
+      `limit and is slower than ${fanWorkers} workers (see the table), which reach the limit: at a million ` +
       "customers Stripe v1 (1,000 events/s) is the bound. The v2 meter event stream (100 events a request, 10,000 " +
       "requests/s) would take that part from about 1,100 s to seconds, leaving API Gateway's 10 requests/s as the " +
       "bound; the workers do not report through it yet (`reportUsageBatch` exists in the Stripe adapter)."
@@ -314,6 +314,10 @@ const render = (input: {
     "Bound = the time the rate limits alone allow: the coordinator reads every GetUsage and GetUsagePlanKeys",
     "page (500 keys each) before any work item exists, at 10 requests/s after a burst of 40, then every",
     "meter event goes through the v1 endpoint at 1,000/s. DynamoDB (40,000 units/s) and SQS never bind.",
+    "",
+    "Peak RSS per scenario is the whole simulation's process: it holds the modelled services' state (records,",
+    "usage, accepted meter events) beside the flows, so it overstates one deployed process; the worker probe",
+    "below is one worker alone (with only its customers' state).",
     "",
     `Worker probe: one container, ${probe.invocations} invocations of ${DEPLOYMENT.batchSize} items (200 customers)`,
     `in turn: ${num(probe.peakRssMb)} MB peak RSS, ${
