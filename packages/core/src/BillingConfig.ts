@@ -92,7 +92,7 @@ export const defaults: BillingSettings = {
   demotionPolicy: DemotionPolicy.FinalAttempt(),
   usageReportingDelay: DEFAULT_USAGE_REPORTING_DELAY,
   settleWindow: settleWindowFor(DEFAULT_USAGE_REPORTING_DELAY),
-  syncConcurrency: 16,
+  syncConcurrency: 64,
   // Today, yesterday and the day before: a run after a whole missed day still reads its last hours.
   lookbackDays: 3,
   processedEventTtl: Duration.days(7)

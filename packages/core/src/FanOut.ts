@@ -73,9 +73,12 @@ export const plan = Effect.fn("FanOut.plan")(function*() {
   const repo = yield* Ports.repo
   const startedAt = yield* Clock.currentTimeMillis
   const days = UtcDay.range(UtcDay.fromMillis(startedAt), config.lookbackDays)
-  const observed = yield* UsageRead.readUsage({ usagePlanId: config.meteredPlanId, days })
-  const metered = yield* PlanRepair.meteredKeys()
-  const candidates = SyncRun.fairOrder(yield* Stream.runCollect(repo.listSyncCandidates()))
+  // At once: the page sequences' latency, not API Gateway's rate, bounds them (as in `syncUsage`).
+  const [observed, metered, candidates] = yield* Effect.all([
+    UsageRead.readUsage({ usagePlanId: config.meteredPlanId, days }),
+    PlanRepair.meteredKeys(),
+    Effect.map(Stream.runCollect(repo.listSyncCandidates()), SyncRun.fairOrder)
+  ], { concurrency: "unbounded" })
   const items: Array<WorkItem> = []
   for (let i = 0; i < candidates.length; i += ENTRIES_PER_ITEM) {
     const entries = candidates.slice(i, i + ENTRIES_PER_ITEM).map((c): WorkEntry => ({

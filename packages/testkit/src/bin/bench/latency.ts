@@ -5,6 +5,7 @@
  *
  * @since 0.3.0
  */
+import { BillingConfig } from "@augint-billing/core"
 import { execFileSync, spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
@@ -58,7 +59,7 @@ const boundSeconds = (customers: number, events: number) => {
 }
 
 // The closing notes, from the figures.
-const findings = (results: ReadonlyArray<Measured>, fanWorkers: number): Array<string> => {
+const findings = (results: ReadonlyArray<Measured>): Array<string> => {
   const out: Array<string> = []
   const single = results.filter((r) => r.workers === 0)
   const cut = single.find((r) => r.runs[0]?.stoppedEarly === true && r.runs[0].customersSeen > 0)
@@ -108,8 +109,8 @@ const findings = (results: ReadonlyArray<Measured>, fanWorkers: number): Array<s
     )
   }
   out.push(
-    `- The template's \`MaximumConcurrency: ${DEPLOYMENT.templateMaxConcurrency}\` keeps Stripe v1 well under its ` +
-      `limit and is slower than ${fanWorkers} workers (see the table), which reach the limit: at a million ` +
+    `- The template's \`MaximumConcurrency: ${DEPLOYMENT.templateMaxConcurrency}\` workers at ` +
+      `SYNC_CONCURRENCY ${DEPLOYMENT.workerSyncConcurrency} reach Stripe v1's limit: at a million ` +
       "customers Stripe v1 (1,000 events/s) is the bound. The v2 meter event stream (100 events a request, 10,000 " +
       "requests/s) would take that part from about 1,100 s to seconds, leaving API Gateway's 10 requests/s as the " +
       "bound; the workers do not report through it yet (`reportUsageBatch` exists in the Stripe adapter)."
@@ -131,7 +132,9 @@ export const runLatencyParent = (script: string): void => {
   for (const n of sizes) {
     // One process: hourly runs until every customer is synced (one run at a million: where it stops).
     specs.push(`${n},0,${n >= 1_000_000 ? 1 : 3}`)
-    if (n < 1_000_000) specs.push(`${n},${DEPLOYMENT.templateMaxConcurrency}`)
+    if (n < 1_000_000 && fanWorkers !== DEPLOYMENT.templateMaxConcurrency) {
+      specs.push(`${n},${DEPLOYMENT.templateMaxConcurrency}`)
+    }
     specs.push(`${n},${fanWorkers}`)
   }
   // One worker container handling 10 invocations in turn: its real CPU and memory, alone.
@@ -308,8 +311,10 @@ const render = (input: {
     "",
     "Deployment as in `packages/lambda/template.yaml`: single-process sync timeout 600 s (deadline = 590 s,",
     `stops starting customers 30 s before it); worker batch size ${DEPLOYMENT.batchSize}, timeout 90 s, visibility`,
-    `timeout 540 s, maxReceiveCount ${DEPLOYMENT.maxReceiveCount}; coordinator timeout 300 s; the template's`,
-    `MaximumConcurrency is ${DEPLOYMENT.templateMaxConcurrency}. Sync concurrency 16 per process, lookback 3 days (defaults).`,
+    `timeout 540 s, maxReceiveCount ${DEPLOYMENT.maxReceiveCount}; coordinator timeout ${
+      DEPLOYMENT.coordinatorTimeoutMillis / 1000
+    } s; the template's`,
+    `MaximumConcurrency is ${DEPLOYMENT.templateMaxConcurrency}, each worker at SYNC_CONCURRENCY ${DEPLOYMENT.workerSyncConcurrency}; the single process at the default (${BillingConfig.defaults.syncConcurrency}), lookback ${BillingConfig.defaults.lookbackDays} days.`,
     "",
     "Bound = the time the rate limits alone allow: the coordinator reads every GetUsage and GetUsagePlanKeys",
     "page (500 keys each) before any work item exists, at 10 requests/s after a burst of 40, then every",
@@ -327,7 +332,7 @@ const render = (input: {
     "",
     "## What the figures say",
     "",
-    ...findings(results, fanWorkers),
+    ...findings(results),
     "",
     "## Targets",
     "",

@@ -28,11 +28,13 @@ export const DEPLOYMENT = {
   /** The single-process sync's Lambda timeout, less `Schedule.shutdownMargin`. */
   singleBudgetMillis: 600_000 - 10_000,
   workerTimeoutMillis: 90_000,
-  coordinatorTimeoutMillis: 300_000,
+  coordinatorTimeoutMillis: 900_000,
   batchSize: 2,
   visibilityTimeoutMillis: 540_000,
   maxReceiveCount: 3,
-  templateMaxConcurrency: 5
+  templateMaxConcurrency: 16,
+  /** The worker's `SYNC_CONCURRENCY` in the template; the single process runs at the default. */
+  workerSyncConcurrency: 12
 } as const
 
 /** What one scenario measured. @since 0.3.0 @category models */
@@ -183,6 +185,7 @@ const fanOut = (model: ServiceModel, workers: number) =>
       return batch
     }
 
+    const workerConfig = { ...(yield* BillingConfig.BillingConfig), syncConcurrency: DEPLOYMENT.workerSyncConcurrency }
     const invoke = (batch: ReadonlyArray<Message>) =>
       Effect.gen(function*() {
         const started = time.millis()
@@ -190,7 +193,11 @@ const fanOut = (model: ServiceModel, workers: number) =>
         // SyncWorker.handle: the items one after the other; a failed one is reported for redelivery.
         for (const message of batch) {
           message.receives++
-          const exit = yield* Effect.exit(FanOut.work(decode(message.body)))
+          const exit = yield* Effect.exit(
+            FanOut.work(decode(message.body)).pipe(
+              Effect.provideService(BillingConfig.BillingConfig, workerConfig)
+            )
+          )
           const failed = Exit.isFailure(exit) ? 1 : exit.value.customersFailed
           out.failed += Exit.isFailure(exit) ? 0 : exit.value.customersFailed
           if (failed > 0) {
