@@ -132,17 +132,22 @@ const compensate = (
  */
 export const moveCustomerKey = Effect.fn("KeyMove.moveCustomerKey")(function*(
   customer: Customer.Customer,
-  input: { readonly from: UsagePlanId; readonly to: UsagePlanId }
+  input: {
+    readonly from: UsagePlanId
+    readonly to: UsagePlanId
+    /** The key's plans, when the caller has just read them (saves a management API call). */
+    readonly plans?: ReadonlyArray<UsagePlanId>
+  }
 ) {
   const config = yield* BillingConfig
   const admin = yield* Ports.planAdmin
   const metered = config.meteredPlanId
-  const plans = yield* admin.plansOf(customer.apiKeyId)
+  const plans = input.plans ?? (yield* admin.plansOf(customer.apiKeyId))
   const moving = !(plans.includes(input.to) && !plans.includes(input.from))
   const marked = moving && (input.from === metered || input.to === metered)
     ? yield* reportBeforeMove(customer, input.to === metered)
     : false
-  const moved = yield* moveKey({ apiKeyId: customer.apiKeyId, ...input, plans })
+  const moved = yield* moveKey({ apiKeyId: customer.apiKeyId, from: input.from, to: input.to, plans })
   // Also after "AlreadyThere": a move that crashed before its baseline left the mark for this one.
   if (input.to === metered && (marked || customer.baselineDue !== undefined)) yield* takeBaseline(customer.customerId)
   return moved

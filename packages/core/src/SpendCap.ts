@@ -113,7 +113,7 @@ export const moveKeyTo = Effect.fn("SpendCap.moveKeyTo")(function*(
     (to === config.meteredPlanId ? config.freePlanId : config.meteredPlanId)
   const metered = from === config.meteredPlanId || to === config.meteredPlanId
   return options.report && metered
-    ? yield* KeyMove.moveCustomerKey(customer, { from, to })
+    ? yield* KeyMove.moveCustomerKey(customer, { from, to, plans })
     : yield* KeyMove.moveKey({ apiKeyId: customer.apiKeyId, from, to, plans })
 })
 
