@@ -627,6 +627,25 @@ const issue9: typeof regressions = [
       { _tag: "Advance", minutes: 60 },
       { _tag: "Sync" }
     ]
+  },
+  {
+    // A promotion replaces the unpaid subscription and crashes before its retire (here: at the retire's
+    // usage read): the next sync reports the late 7 units, then cancels the old subscription with
+    // `invoice_now`. Stamped after the new subscription began, they were on both invoices; now stamped
+    // before it (`replacingSince`), they are on the old one's final invoice only.
+    found: "issue 9: a promotion that crashed before cancelling the subscription it replaced bills nothing twice",
+    commands: [
+      { _tag: "AttachCard", c: 1, viaSetupIntent: true },
+      { _tag: "Deliver", pick: 0, keep: false },
+      { _tag: "Usage", c: 1, units: 40 },
+      { _tag: "FailFinal", c: 1 },
+      { _tag: "Deliver", pick: 0, keep: false },
+      { _tag: "LateUsage", c: 1, units: 7 },
+      { _tag: "AttachCard", c: 1, viaSetupIntent: false },
+      { _tag: "Fault", method: "UsageSource.getUsagePage", when: "before", times: 1, skip: 0, die: true },
+      { _tag: "Deliver", pick: 0, keep: true },
+      { _tag: "Sync" }
+    ]
   }
 ]
 
