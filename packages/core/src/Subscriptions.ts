@@ -4,7 +4,7 @@
  *
  * @since 0.2.0
  */
-import { Clock, Effect, Either, Option } from "effect"
+import { Clock, Duration, Effect, Either, Option } from "effect"
 import { BillingConfig } from "./BillingConfig.js"
 import * as Customer from "./Customer.js"
 import type { SubscriptionId } from "./Ids.js"
@@ -117,8 +117,16 @@ export const retireReplaced = Effect.fn("Subscriptions.retireReplaced")(function
   const latest = yield* repo.get(customer.customerId)
   if (Option.isNone(latest)) return Option.none()
   const held = latest.value.subscriptionId
-  const retiring = (latest.value.retiring ?? []).filter((id) => id !== held)
+  const config = yield* BillingConfig
+  const now = yield* Clock.currentTimeMillis
+  // A replaced subscription stays open for a settle window after its replacement began: its late counts
+  // (a day's last ones read after midnight, say) are stamped before that (`replacingSince`) and land on
+  // its final invoice. Why: see DESIGN.md, "Retiring and orphans".
+  const since = latest.value.replacingSince
+  const settled = since === undefined || now >= since + Duration.toMillis(config.settleWindow)
+  const retiring = settled ? (latest.value.retiring ?? []).filter((id) => id !== held) : []
   const orphans = (latest.value.orphans ?? []).filter((id) => id !== held)
+  if (retiring.length === 0 && orphans.length === 0) return Option.none()
   const stripe = yield* Ports.stripe
   for (const subscriptionId of retiring) {
     yield* stripe.cancelSubscription({ subscriptionId, invoiceNow: true })

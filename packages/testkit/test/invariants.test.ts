@@ -591,17 +591,21 @@ const regressions: ReadonlyArray<{
 ]
 
 // Issue 9's histories, replayed under every run: each fails when its fix is taken out.
+// Customer 1 promoted, 40 units used, then demoted on the final failure of its renewal.
+const demotedAfter40Units: ReadonlyArray<Command> = [
+  { _tag: "AttachCard", c: 1, viaSetupIntent: true },
+  { _tag: "Deliver", pick: 0, keep: false },
+  { _tag: "Usage", c: 1, units: 40 },
+  { _tag: "FailFinal", c: 1 },
+  { _tag: "Deliver", pick: 0, keep: false }
+]
 const issue9: typeof regressions = [
   {
     // Demoted on the final failure; the settle close's cancel stopped collection of the failed invoice
     // (docs.stripe.com/api/subscriptions/cancel); a card added later must collect it.
     found: "issue 9: a card after a demotion collects the invoice the cancel wrote off",
     commands: [
-      { _tag: "AttachCard", c: 1, viaSetupIntent: true },
-      { _tag: "Deliver", pick: 0, keep: false },
-      { _tag: "Usage", c: 1, units: 40 },
-      { _tag: "FailFinal", c: 1 },
-      { _tag: "Deliver", pick: 0, keep: false },
+      ...demotedAfter40Units,
       { _tag: "Advance", minutes: 120 },
       { _tag: "Sync" },
       { _tag: "Deliver", pick: 0, keep: false },
@@ -625,6 +629,21 @@ const issue9: typeof regressions = [
       { _tag: "Sync" },
       { _tag: "Usage", c: 1, units: 5 },
       { _tag: "Advance", minutes: 60 },
+      { _tag: "Sync" }
+    ]
+  },
+  {
+    // A promotion replaces the unpaid subscription and crashes before its retire (here: at the retire's
+    // usage read): the next sync reports the late 7 units, then cancels the old subscription with
+    // `invoice_now`. Stamped after the new subscription began, they were on both invoices; now stamped
+    // before it (`replacingSince`), they are on the old one's final invoice only.
+    found: "issue 9: a promotion that crashed before cancelling the subscription it replaced bills nothing twice",
+    commands: [
+      ...demotedAfter40Units,
+      { _tag: "LateUsage", c: 1, units: 7 },
+      { _tag: "AttachCard", c: 1, viaSetupIntent: false },
+      { _tag: "Fault", method: "UsageSource.getUsagePage", when: "before", times: 1, skip: 0, die: true },
+      { _tag: "Deliver", pick: 0, keep: true },
       { _tag: "Sync" }
     ]
   }
