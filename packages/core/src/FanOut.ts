@@ -46,7 +46,7 @@ export type WorkItem = typeof WorkItem.Type
 /**
  * Customers per work item: with 35 days of counts an entry is under 600 bytes of JSON, so an item
  * stays far below SQS's 256 KiB message limit, and one worker invocation syncs them well inside its
- * timeout (100 customers × two Stripe calls of 100-300 ms at concurrency 16: a few seconds).
+ * timeout (100 customers × two Stripe calls of 100-300 ms at the worker's concurrency of 12: a few seconds).
  *
  * @since 0.3.0
  * @category constants

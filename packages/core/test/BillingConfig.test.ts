@@ -19,7 +19,7 @@ describe("BillingConfig.load", () => {
       assert.strictEqual(settings.meterEventName, "api_requests")
       assert.deepStrictEqual(settings.demotionPolicy, BillingConfig.DemotionPolicy.FinalAttempt())
       assert.isTrue(Duration.equals(settings.settleWindow, Duration.hours(1)))
-      assert.strictEqual(settings.syncConcurrency, 16)
+      assert.strictEqual(settings.syncConcurrency, 64)
       assert.strictEqual(settings.lookbackDays, 3)
       assert.isTrue(Duration.greaterThan(settings.processedEventTtl, Duration.days(3)))
       assert.deepStrictEqual(settings, BillingConfig.defaults)
