@@ -108,7 +108,7 @@ describe("Customer.withReported", () => {
 })
 
 describe("HandleEvent.classify", () => {
-  it("rejects bad input, retries transient failures and lost races, acknowledges the rest", () => {
+  it("rejects bad input, retries transient failures, lost races and a refused key, acknowledges the rest", () => {
     assert.strictEqual(classify(new StripeEventDecodeError({ message: "bad" })), "reject")
     assert.strictEqual(classify(new VersionConflict({ customerId, message: "lost" })), "retry")
     assert.strictEqual(classify(new StripeError({ reason: "Server", message: "500" })), "retry")
@@ -117,7 +117,8 @@ describe("HandleEvent.classify", () => {
     assert.strictEqual(classify(new UsageSourceError({ reason: "Server", message: "500" })), "retry")
     assert.strictEqual(classify(new PlanAdminError({ reason: "Throttled", message: "429" })), "retry")
     assert.strictEqual(classify(new StripeError({ reason: "InvalidRequest", message: "400" })), "acknowledge")
-    assert.strictEqual(classify(new StripeError({ reason: "Authentication", message: "401" })), "acknowledge")
+    // A rotated or expired key of ours: the delivery must come again once the new key is read.
+    assert.strictEqual(classify(new StripeError({ reason: "Authentication", message: "401" })), "retry")
     assert.strictEqual(classify(new CustomerRepoError({ reason: "Invalid", message: "x" })), "acknowledge")
     assert.strictEqual(classify(new PlanAdminError({ reason: "Conflict", message: "x" })), "acknowledge")
   })
