@@ -71,7 +71,8 @@ describe("Schedule.handle", () => {
       assert.sameMembers(
         directive.Metrics.map((m) => m.Name),
         Object.keys(Emf.units).filter((n) =>
-          !Emf.webhookMetrics.has(n as Emf.MetricName) && !Emf.coordinatorMetrics.has(n as Emf.MetricName)
+          !Emf.webhookMetrics.has(n as Emf.MetricName) && !Emf.coordinatorMetrics.has(n as Emf.MetricName) &&
+          !Emf.workerMetrics.has(n as Emf.MetricName)
         )
       )
       assert.deepStrictEqual(
