@@ -87,7 +87,7 @@ const config: BillingConfig.BillingSettings = { ...BillingConfig.defaults, lookb
 export const INVARIANTS: ReadonlyArray<string> = [
   "billed == counted in the metered plan, per customer and UTC day",
   "each key in exactly one plan, matching the record and payment state (FREE / METERED / CAPPED)",
-  "no report left pending; every meter event on an invoice; no subscription billed twice",
+  "no report left pending; every meter event on exactly one invoice; no subscription billed twice",
   "a capped key is billed no more than the metered plan counted before its move (nothing counted while capped)",
   "a customer at its cap is capped; a key is capped only in its record's period (none left after a renewal)"
 ]
