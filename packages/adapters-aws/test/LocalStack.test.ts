@@ -14,6 +14,7 @@ import { promisify } from "node:util"
 import { afterAll, beforeAll } from "vitest"
 import { clientOptions, createKeyedApi } from "../../../scripts/servers/localstack-api.mjs"
 import { ApiGatewayPlanAdmin } from "../src/index.js"
+import { localstackEndpoint } from "./support/Servers.js"
 
 const script = fileURLToPath(new URL("../../../scripts/servers/localstack.sh", import.meta.url))
 // Asynchronous: a blocked worker fails the run with vitest's `Timeout calling "onTaskUpdate"`.
@@ -43,43 +44,47 @@ describe("LocalStack: a key is accepted in either plan and refused in none", () 
 
   // The same through this package's adapter and core's KeyMove, with the second half of a move failing:
   // the compensation must leave the key where API Gateway still accepts it.
-  it("KeyMove through ApiGatewayPlanAdmin keeps the key accepted, a failed add compensated", async () => {
-    const endpoint = `http://127.0.0.1:${process.env.LOCALSTACK_PORT ?? "14566"}`
-    const api = await createKeyedApi(endpoint)
-    const [free, metered] = [Ids.UsagePlanId.make(api.freePlanId), Ids.UsagePlanId.make(api.meteredPlanId)]
-    const apiKeyId = Ids.ApiKeyId.make(api.apiKeyId)
-    api.client.destroy()
-    const program = Effect.gen(function*() {
-      const admin = yield* Effect.map(
-        Layer.build(
-          ApiGatewayPlanAdmin.layer({ client: clientOptions(endpoint), rateLimit: { perSecond: 50, burst: 50 } })
-        ),
-        Context.get(PlanAdmin.PlanAdmin)
-      )
-      const invoke = Effect.promise(api.invoke)
-      const move = (from: Ids.UsagePlanId, to: Ids.UsagePlanId, service: PlanAdmin.PlanAdminService = admin) =>
-        Effect.either(KeyMove.moveKey({ apiKeyId, from, to }).pipe(Effect.provideService(PlanAdmin.PlanAdmin, service)))
-      assert.strictEqual(yield* invoke, 403, "a key in no plan")
-      yield* admin.addKey({ usagePlanId: free, apiKeyId })
-      assert.strictEqual(yield* invoke, 200, "signed up: FREE")
-      // The add to METERED fails after the remove from FREE landed (a throttle past the retries).
-      const failingAdd: PlanAdmin.PlanAdminService = {
-        ...admin,
-        addKey: (input) =>
-          input.usagePlanId === metered
-            ? Effect.fail(new PlanAdmin.PlanAdminError({ reason: "BadRequest", message: "injected" }))
-            : admin.addKey(input)
-      }
-      const failed = yield* move(free, metered, failingAdd)
-      assert.isTrue(Either.isLeft(failed) && failed.left._tag === "KeyMoveError" && failed.left.compensated)
-      assert.deepStrictEqual(yield* admin.plansOf(apiKeyId), [free])
-      assert.strictEqual(yield* invoke, 200, "compensated: back in FREE")
-      assert.deepStrictEqual(yield* move(free, metered), Either.right("Moved"))
-      assert.strictEqual(yield* invoke, 200, "promoted: METERED")
-      assert.deepStrictEqual(yield* move(metered, free), Either.right("Moved"))
-      assert.strictEqual(yield* invoke, 200, "demoted: FREE")
-      assert.deepStrictEqual(yield* move(metered, free), Either.right("AlreadyThere"))
-    })
-    await Effect.runPromise(Effect.scoped(program))
-  }, 2 * 60_000)
+  it.scopedLive(
+    "KeyMove through ApiGatewayPlanAdmin keeps the key accepted, a failed add compensated",
+    () =>
+      Effect.gen(function*() {
+        const endpoint = localstackEndpoint
+        const api = yield* Effect.promise(() => createKeyedApi(endpoint))
+        const [free, metered] = [Ids.UsagePlanId.make(api.freePlanId), Ids.UsagePlanId.make(api.meteredPlanId)]
+        const apiKeyId = Ids.ApiKeyId.make(api.apiKeyId)
+        api.client.destroy()
+        const admin = yield* Effect.map(
+          Layer.build(
+            ApiGatewayPlanAdmin.layer({ client: clientOptions(endpoint), rateLimit: { perSecond: 50, burst: 50 } })
+          ),
+          Context.get(PlanAdmin.PlanAdmin)
+        )
+        const invoke = Effect.promise(api.invoke)
+        const move = (from: Ids.UsagePlanId, to: Ids.UsagePlanId, service: PlanAdmin.PlanAdminService = admin) =>
+          Effect.either(
+            KeyMove.moveKey({ apiKeyId, from, to }).pipe(Effect.provideService(PlanAdmin.PlanAdmin, service))
+          )
+        assert.strictEqual(yield* invoke, 403, "a key in no plan")
+        yield* admin.addKey({ usagePlanId: free, apiKeyId })
+        assert.strictEqual(yield* invoke, 200, "signed up: FREE")
+        // The add to METERED fails after the remove from FREE landed (a throttle past the retries).
+        const failingAdd: PlanAdmin.PlanAdminService = {
+          ...admin,
+          addKey: (input) =>
+            input.usagePlanId === metered
+              ? Effect.fail(new PlanAdmin.PlanAdminError({ reason: "BadRequest", message: "injected" }))
+              : admin.addKey(input)
+        }
+        const failed = yield* move(free, metered, failingAdd)
+        assert.isTrue(Either.isLeft(failed) && failed.left._tag === "KeyMoveError" && failed.left.compensated)
+        assert.deepStrictEqual(yield* admin.plansOf(apiKeyId), [free])
+        assert.strictEqual(yield* invoke, 200, "compensated: back in FREE")
+        assert.deepStrictEqual(yield* move(free, metered), Either.right("Moved"))
+        assert.strictEqual(yield* invoke, 200, "promoted: METERED")
+        assert.deepStrictEqual(yield* move(metered, free), Either.right("Moved"))
+        assert.strictEqual(yield* invoke, 200, "demoted: FREE")
+        assert.deepStrictEqual(yield* move(metered, free), Either.right("AlreadyThere"))
+      }),
+    2 * 60_000
+  )
 })

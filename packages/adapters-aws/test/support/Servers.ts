@@ -4,6 +4,8 @@ import type { AwsConfig } from "../../src/index.js"
 
 /** DynamoDB Local (scripts/servers/dynamodb-local.sh). */
 export const dynamoEndpoint = `http://127.0.0.1:${process.env.DYNAMODB_LOCAL_PORT ?? "18000"}`
+/** LocalStack in host mode (scripts/servers/localstack.sh). */
+export const localstackEndpoint = `http://127.0.0.1:${process.env.LOCALSTACK_PORT ?? "14566"}`
 /** moto server (scripts/servers/moto.sh). */
 export const motoEndpoint = `http://127.0.0.1:${process.env.MOTO_PORT ?? "15000"}`
 
