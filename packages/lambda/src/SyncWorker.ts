@@ -66,14 +66,14 @@ export const handle = (event: SQSEvent): Effect.Effect<SQSBatchResponse, never, 
       Effect.annotateLogs({ messageId: record.messageId })
     )
   }).pipe(
-    Effect.tap((failed) => {
-      const redelivered = failed.flat().length
-      return Effect.zipRight(
-        Metric.incrementBy(metrics.workItemsFailed, redelivered),
-        Metric.incrementBy(metrics.workItemsSynced, event.Records.length - redelivered)
+    Effect.map((failed) => failed.flat()),
+    Effect.tap((failed) =>
+      Effect.zipRight(
+        Metric.incrementBy(metrics.workItemsFailed, failed.length),
+        Metric.incrementBy(metrics.workItemsSynced, event.Records.length - failed.length)
       )
-    }),
-    Effect.map((failed) => ({ batchItemFailures: failed.flat().map((itemIdentifier) => ({ itemIdentifier })) })),
+    ),
+    Effect.map((failed) => ({ batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) })),
     Emf.flushing,
     Effect.withSpan("SyncWorker.handle")
   )

@@ -166,18 +166,17 @@ const errorLabels = (error: HandleEvent.HandleEventError): Record<string, string
   ...(error._tag === "StripeEventDecodeError" ? {} : { detail: error.message })
 })
 
-// Stripe refused our key (401: rotated, expired or revoked). Only the operator can fix that, never
-// the event: a 200 would lose it for good, while a 500 makes Stripe deliver it again (for up to 3
-// days) until the new key is read.
+// Stripe refused our key (401: rotated, expired or revoked): core's `classify` retries it (a 500 makes
+// Stripe deliver it again for up to 3 days, until the new key is read); logged as an error, since only
+// the operator can fix it.
 const isRejectedKey = (error: HandleEvent.HandleEventError): boolean =>
   error._tag === "StripeError" && error.reason === "Authentication"
 
 /**
- * How a failure of `handleEvent` is answered: the core's `classify`, except that a rejected key is retried.
+ * How a failure of `handleEvent` is answered: the core's `classify` (which retries a rejected key too).
  * @since 0.2.0 @category utils
  */
 export const answerOf = (error: HandleEvent.HandleEventError): "Rejected" | "Retry" | "Acknowledged" => {
-  if (isRejectedKey(error)) return "Retry"
   const kind = HandleEvent.classify(error)
   return kind === "reject" ? "Rejected" : kind === "retry" ? "Retry" : "Acknowledged"
 }
