@@ -33,6 +33,7 @@ for (const dir of dirs) {
   passed += r.passed
   failed += mine
   lines.push(`  ${name}: ${r.passed} passed, ${mine} failed${r.skipped > 0 ? `, ${r.skipped} skipped` : ""}`)
+  for (const t of r.failedTests ?? []) lines.push(`    failed: ${t.file} > ${t.name}: ${t.errors.join("; ")}`)
   for (const m of r.failedModules) lines.push(`    file failed without a failed test: ${m.file}: ${m.errors.join("; ")}`)
   for (const e of r.unhandledErrors) lines.push(`    unhandled error: ${e}`)
   if (r.reason === "interrupted") lines.push("    the run was interrupted")

@@ -24,13 +24,21 @@ export default class CounterReporter {
     let failed = 0
     let skipped = 0
     const failedModules = []
+    const failedTests = []
     for (const module of testModules) {
       let failedHere = 0
       for (const test of module.children.allTests()) {
-        const state = test.result().state
-        if (state === "passed") passed++
-        else if (state === "failed") failedHere++
-        else skipped++
+        const result = test.result()
+        if (result.state === "passed") passed++
+        else if (result.state === "failed") {
+          failedHere++
+          // Named in the closing lines, so a CI log that keeps only its tail still says what failed.
+          failedTests.push({
+            file: Path.relative(this.root, module.moduleId),
+            name: test.fullName,
+            errors: (result.errors ?? []).map(message)
+          })
+        } else skipped++
       }
       failed += failedHere
       // A file that did not load, or whose hooks failed, without a failed test to show for it.
@@ -44,6 +52,7 @@ export default class CounterReporter {
       failed,
       skipped,
       failedModules,
+      failedTests,
       unhandledErrors: unhandledErrors.map(message),
       reason
     }
