@@ -109,6 +109,11 @@ export const Customer = Schema.Struct({
   baselineDue: Schema.optional(Schema.Literal("Link", "Readd")),
   /** A meter event that was written ahead and may or may not have reached Stripe. */
   pending: Schema.optional(PendingReport),
+  /**
+   * Per day, units committed to the ledger without a meter event because the customer was deleted in
+   * Stripe: Stripe refuses its events for good and cancelled its subscriptions, so nothing can bill them.
+   */
+  unbillable: Schema.optional(Ledger),
   /** The `created` time (epoch seconds) of the newest Stripe event applied to this record. */
   lastEventAt: Schema.optional(Schema.Int),
   /** When (epoch seconds) the current run of failed payments began. */
@@ -230,3 +235,12 @@ export const withReported = (ledger: Ledger, day: UtcDay.UtcDay, total: number):
   next[day] = Math.max(total, next[day] ?? 0)
   return next
 }
+
+/**
+ * `units` more written off on `day` (`Customer.unbillable`), days older than the retention dropped.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const withUnbillable = (unbillable: Ledger | undefined, day: UtcDay.UtcDay, units: number): Ledger =>
+  withReported(unbillable ?? {}, day, (unbillable?.[day] ?? 0) + units)

@@ -67,6 +67,8 @@ export interface Outcome<A extends AnomalyLike = AnomalyLike> {
   readonly historyVanished?: boolean
   /** The key's counter restarted when it was put back into the metered plan (`Customer.counterResetAt`). */
   readonly counterReset?: boolean
+  /** Units committed without a meter event: the customer was deleted in Stripe (`Customer.unbillable`). */
+  readonly unitsUnbillable?: number
 }
 
 /** Errors that stop one customer's part of a run. @since 0.3.0 @category errors */
@@ -100,6 +102,9 @@ export interface Counts<A extends AnomalyLike = AnomalyLike> {
   /** Customers whose key's counter restarted when put back into the metered plan, and the first `MAX_LISTED`. */
   customersCounterReset: number
   counterReset: Array<{ customerId: CustomerId; apiKeyId: ApiKeyId }>
+  /** Units written off because their customer was deleted in Stripe, and the first `MAX_LISTED` customers. */
+  unitsUnbillable: number
+  unbillable: Array<{ customerId: CustomerId; units: number }>
 }
 
 /** Empty counters. @since 0.3.0 @category constructors */
@@ -118,7 +123,9 @@ export const emptyCounts = <A extends AnomalyLike>(): Counts<A> => ({
   customersHistoryVanished: 0,
   historyVanished: [],
   customersCounterReset: 0,
-  counterReset: []
+  counterReset: [],
+  unitsUnbillable: 0,
+  unbillable: []
 })
 
 /** One line for a customer's failure. @since 0.3.0 @category utils */
@@ -160,6 +167,11 @@ export const count = <A extends AnomalyLike>(
   }
   if (r.counterReset === true && counts.customersCounterReset++ < MAX_LISTED && apiKeyId !== undefined) {
     counts.counterReset.push({ customerId, apiKeyId })
+  }
+  const unbillable = r.unitsUnbillable ?? 0
+  if (unbillable > 0) {
+    counts.unitsUnbillable += unbillable
+    if (counts.unbillable.length < MAX_LISTED) counts.unbillable.push({ customerId, units: unbillable })
   }
 }
 
@@ -205,7 +217,16 @@ export const SyncReport = Schema.Struct({
    */
   customersCounterReset: Schema.optionalWith(Schema.Int, { default: () => 0 }),
   /** Those customers and their keys (at most `MAX_LISTED`). */
-  counterReset: Schema.optionalWith(Schema.Array(UsageRead.KeyOf), { default: () => [] })
+  counterReset: Schema.optionalWith(Schema.Array(UsageRead.KeyOf), { default: () => [] }),
+  /**
+   * Units counted for customers deleted in Stripe, committed without a meter event: Stripe refuses their
+   * events and cancelled their subscriptions with no invoice, so nothing can bill them (`Customer.unbillable`).
+   */
+  unitsUnbillable: Schema.optionalWith(Schema.Int, { default: () => 0 }),
+  /** Those customers and their units (at most `MAX_LISTED`). */
+  unbillable: Schema.optionalWith(Schema.Array(Schema.Struct({ customerId: CustomerId, units: Schema.Int })), {
+    default: () => []
+  })
 })
 /** The result of one sync run. @since 0.3.0 @category models */
 export type SyncReport = typeof SyncReport.Type

@@ -75,6 +75,8 @@ export interface CustomerSync {
   readonly historyVanished: boolean
   /** The key's counter restarted when it was put back into the metered plan (`Customer.counterResetAt`). */
   readonly counterReset?: boolean
+  /** Units committed without a meter event: the customer was deleted in Stripe (`Customer.unbillable`). */
+  readonly unitsUnbillable?: number
 }
 
 /** Errors that can stop the sync of one customer. @since 0.1.0 @category errors */
@@ -83,12 +85,14 @@ export type CustomerSyncError = StripeError | CustomerRepoError
 const commit = (
   repo: CustomerRepo["Type"],
   current: Customer.Customer,
-  pending: Customer.PendingReport
+  pending: Customer.PendingReport,
+  unbillable = false
 ): Effect.Effect<Option.Option<Customer.Customer>, CustomerRepoError> =>
   repo.update({
     ...current,
     pending: undefined,
-    ledger: Customer.withReported(current.ledger, pending.day, pending.total)
+    ledger: Customer.withReported(current.ledger, pending.day, pending.total),
+    ...(unbillable ? { unbillable: Customer.withUnbillable(current.unbillable, pending.day, pending.value) } : {})
   }).pipe(
     Effect.map(Option.some),
     Effect.catchTag("VersionConflict", () =>
@@ -99,7 +103,7 @@ const commit = (
           onNone: () => Effect.succeedNone,
           onSome: (latest) =>
             latest.pending?.identifier === pending.identifier
-              ? commit(repo, latest, pending)
+              ? commit(repo, latest, pending, unbillable)
               : Effect.succeedNone
         }))
       ))
@@ -175,14 +179,37 @@ const countCounterReset = (ports: SyncPorts, sync: CustomerSync) =>
     Effect.catchTag("VersionConflict", () => Effect.succeed(sync))
   )
 
-// Send a report's meter event with the identifier and timestamp written ahead.
+// Send a report's meter event with the identifier and timestamp written ahead. True when the customer
+// was deleted in Stripe: Stripe refuses its events for good ("No such customer") and cancelled its
+// subscriptions with no invoice at the deletion (docs.stripe.com/api/customers/delete), so the units are
+// unbillable; committed as such instead of failing this customer in every sync from now on.
 const send = (ports: SyncPorts, customerId: CustomerId, pending: Customer.PendingReport) =>
   ports.stripe.reportUsage({
     customerId,
     value: pending.value,
     identifier: pending.identifier,
     timestamp: pending.timestamp
-  })
+  }).pipe(
+    Effect.as(false),
+    Effect.catchIf((e) => e.reason === "NotFound", (refused) =>
+      ports.stripe.getCustomer(customerId).pipe(
+        Effect.map((customer) => customer.deleted),
+        Effect.catchIf((e) => e.reason === "NotFound", () => Effect.succeed(true)),
+        Effect.flatMap((gone) => gone ? Effect.succeed(true) : Effect.fail(refused))
+      ))
+  )
+
+// What a committed report adds to the customer's tally: units reported, or written off as unbillable.
+const credited = (
+  sync: CustomerSync,
+  customer: Customer.Customer,
+  pending: Customer.PendingReport,
+  unbillable: boolean,
+  eventsSent: number
+): CustomerSync =>
+  unbillable
+    ? { ...sync, customer, eventsSent, unitsUnbillable: (sync.unitsUnbillable ?? 0) + pending.value }
+    : { ...sync, customer, eventsSent, unitsReported: sync.unitsReported + pending.value }
 
 // Step 1: a report a crash left pending is sent again with its identifier (Stripe dedupes it), then
 // committed. Stripe dedupes identifiers for 24 hours only: an older pending report is resent only when
@@ -201,12 +228,12 @@ const resendPending = (ports: SyncPorts, sync: CustomerSync, pending: Customer.P
         )
       )
       : false
-    if (!acceptedBefore) yield* send(ports, current.customerId, pending)
+    const unbillable = acceptedBefore ? false : yield* send(ports, current.customerId, pending)
     const eventsSent = sync.eventsSent + (acceptedBefore ? 0 : 1)
-    const committed = yield* commit(ports.repo, current, pending)
+    const committed = yield* commit(ports.repo, current, pending, unbillable)
     return Option.isNone(committed)
       ? contended({ ...sync, eventsSent })
-      : { ...sync, customer: committed.value, unitsReported: sync.unitsReported + pending.value, eventsSent }
+      : credited(sync, committed.value, pending, unbillable, eventsSent)
   })
 
 // Step 2, for each day: the units observed beyond what the ledger holds are written ahead as the
@@ -243,12 +270,12 @@ const reportDay = (
       Effect.catchTag("VersionConflict", () => Effect.succeedNone)
     )
     if (Option.isNone(written)) return contended(sync)
-    yield* send(ports, current.customerId, pending)
+    const unbillable = yield* send(ports, current.customerId, pending)
     const eventsSent = sync.eventsSent + 1
-    const committed = yield* commit(ports.repo, written.value, pending)
+    const committed = yield* commit(ports.repo, written.value, pending, unbillable)
     return Option.isNone(committed)
       ? contended({ ...sync, eventsSent })
-      : { ...sync, customer: committed.value, unitsReported: sync.unitsReported + pending.value, eventsSent }
+      : credited(sync, committed.value, pending, unbillable, eventsSent)
   })
 }
 

@@ -39,6 +39,8 @@ export const units = {
   UsageHistoryVanished: "Count",
   /** Customers whose key's usage counter restarted on its re-add (`SyncReport.customersCounterReset`): usage not billed. */
   UsageCounterReset: "Count",
+  /** Units counted for customers deleted in Stripe, written off without a meter event (`SyncReport.unitsUnbillable`). */
+  UnitsUnbillable: "Count",
   WebhookDeliveries: "Count",
   MeterErrorReports: "Count",
   WorkItemsEnqueued: "Count",
@@ -51,7 +53,9 @@ export const units = {
   /** Work items a worker handed back for redelivery (undecodable, a customer failed, records unreachable). */
   WorkItemsFailed: "Count",
   /** Units the workers reported to Stripe. */
-  WorkUnitsReported: "Count"
+  WorkUnitsReported: "Count",
+  /** Units the workers wrote off: their customer was deleted in Stripe. */
+  WorkUnitsUnbillable: "Count"
 } as const
 
 /** A metric's name. @since 0.2.0 @category models */
@@ -114,7 +118,8 @@ export const coordinatorMetrics: ReadonlySet<MetricName> = new Set([
 export const workerMetrics: ReadonlySet<MetricName> = new Set([
   "WorkItemsSynced",
   "WorkItemsFailed",
-  "WorkUnitsReported"
+  "WorkUnitsReported",
+  "WorkUnitsUnbillable"
 ])
 
 const ownerOf = (name: MetricName): FunctionName =>

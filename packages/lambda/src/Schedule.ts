@@ -41,7 +41,8 @@ export const metrics = {
   customersLeft: Emf.counter("CustomersLeft"),
   plansRepaired: Emf.counter("PlansRepaired"),
   usageHistoryVanished: Emf.counter("UsageHistoryVanished"),
-  usageCounterReset: Emf.counter("UsageCounterReset")
+  usageCounterReset: Emf.counter("UsageCounterReset"),
+  unitsUnbillable: Emf.counter("UnitsUnbillable")
 }
 
 const count = (metric: Metric.Metric.Counter<number>, n: number) => Metric.incrementBy(metric, n)
@@ -60,6 +61,7 @@ export const countReport = (report: UsageSync.SyncReport): Effect.Effect<void> =
     count(metrics.syncStoppedEarly, report.stoppedEarly ? 1 : 0),
     count(metrics.usageHistoryVanished, report.customersHistoryVanished),
     count(metrics.usageCounterReset, report.customersCounterReset),
+    count(metrics.unitsUnbillable, report.unitsUnbillable),
     count(metrics.syncSucceeded, 1)
   ], { discard: true })
 

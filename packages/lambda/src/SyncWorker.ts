@@ -24,7 +24,8 @@ const decode = Schema.decodeUnknownEither(Schema.parseJson(FanOut.WorkItem))
 export const metrics = {
   workItemsSynced: Emf.counter("WorkItemsSynced"),
   workItemsFailed: Emf.counter("WorkItemsFailed"),
-  workUnitsReported: Emf.counter("WorkUnitsReported")
+  workUnitsReported: Emf.counter("WorkUnitsReported"),
+  workUnitsUnbillable: Emf.counter("WorkUnitsUnbillable")
 }
 
 /** What the worker needs: the flows' ports and the metrics reporter. @since 0.4.0 @category models */
@@ -48,6 +49,7 @@ export const handle = (event: SQSEvent): Effect.Effect<SQSBatchResponse, never, 
     }
     return FanOut.work(item.right).pipe(
       Effect.tap((counts) => Metric.incrementBy(metrics.workUnitsReported, counts.unitsReported)),
+      Effect.tap((counts) => Metric.incrementBy(metrics.workUnitsUnbillable, counts.unitsUnbillable)),
       Effect.tap((counts) =>
         Effect.logInfo("sync work item done").pipe(Effect.annotateLogs({
           messageId: record.messageId,

@@ -64,7 +64,8 @@ export const invoicesOf = (
 
 /**
  * Every violation, one line each (empty when all hold):
- * 1. per customer and UTC day, units accepted by Stripe == units counted in the metered plan;
+ * 1. per customer and UTC day, units accepted by Stripe == units counted in the metered plan, less what the
+ *    record wrote off as unbillable (`Customer.unbillable`), which only a customer deleted in Stripe may have;
  * 2. the key is in exactly one plan, METERED (or `cappedPlanId`, the spend cap's) exactly when the record
  *    says METERED, exactly when the customer has a live subscription and a payment method; no report is
  *    left pending (`CapInvariants` checks when a key may be capped);
@@ -95,12 +96,20 @@ export const violations = (
     for (const e of state.meterEvents) {
       if (e.customerId === customerId) days.add(UtcDay.fromMillis(e.timestamp * 1000))
     }
+    const record = state.records.get(customerId)
+    const unbillable = record?.unbillable ?? {}
     for (const day of days) {
       const used = metered.get(day) ?? 0
       const got = billed(state, customerId, day)
-      if (got !== used) out.push(`${customerId} on ${day}: billed ${got}, used while metered ${used}`)
+      const writtenOff = unbillable[day] ?? 0
+      if (got + writtenOff !== used) {
+        const off = writtenOff === 0 ? "" : ` (and ${writtenOff} unbillable)`
+        out.push(`${customerId} on ${day}: billed ${got}${off}, used while metered ${used}`)
+      }
     }
-    const record = state.records.get(customerId)
+    if (Object.keys(unbillable).length > 0 && state.stripeCustomers.get(customerId)?.deleted !== true) {
+      out.push(`${customerId}: usage written off as unbillable, but the customer is not deleted in Stripe`)
+    }
     const plans = [...(state.membership.get(apiKeyId) ?? [])]
     const pays = canPay(state, customerId)
     if (record === undefined) {

@@ -45,6 +45,7 @@ type Command =
   }
   | { readonly _tag: "Latency"; readonly method: MemoryState.Method; readonly millis: number }
   | { readonly _tag: "Garbage"; readonly kind: "malformed" | "unknownCustomer" | "badSignature"; readonly c: number }
+  | { readonly _tag: "DeleteCustomer"; readonly c: number }
 
 const faultable: ReadonlyArray<MemoryState.Method> = [
   "Stripe.ensureSubscription",
@@ -127,7 +128,9 @@ const command: fc.Arbitrary<Command> = fc.oneof(
       c
     }),
     weight: 1
-  }
+  },
+  // The merchant deletes a customer in Stripe (issue 9, history 4), usage unreported or not.
+  { arbitrary: fc.record({ _tag: fc.constant("DeleteCustomer" as const), c }), weight: 1 }
 )
 
 const snapshot = (state: MemoryState.State) =>
@@ -208,9 +211,14 @@ const history = (
       }
     })
 
+    // Stripe keeps no payment methods or invoices going for a deleted customer: those commands skip it.
+    const deleted = (n: number) => state.stripeCustomers.get(customerId(n))?.deleted === true
     for (const cmd of commands) {
       yield* announceCancellations
       const created = yield* nowSeconds
+      if ("c" in cmd && cmd._tag !== "Usage" && cmd._tag !== "LateUsage" && cmd._tag !== "Garbage" && deleted(cmd.c)) {
+        continue
+      }
       switch (cmd._tag) {
         case "Usage":
           yield* driver.addUsage({ apiKeyId: apiKeyId(cmd.c), units: cmd.units })
@@ -317,6 +325,12 @@ const history = (
           if ((yield* delivered(exit)) && queue.includes(event)) queue.splice(queue.indexOf(event), 1)
           break
         }
+        case "DeleteCustomer":
+          // Stripe cancels the customer's subscriptions at once, with no invoice, and announces each
+          // (docs.stripe.com/api/customers/delete); `announceCancellations` queues those.
+          yield* driver.deleteStripeCustomer(customerId(cmd.c))
+          yield* emit(StripeEvents.customerDeleted({ customerId: customerId(cmd.c), created }))
+          break
         case "Latency":
           yield* driver.setLatency(cmd.method, `${cmd.millis} millis`)
           break
