@@ -263,6 +263,13 @@ const promote = Effect.fn("HandleEvent.promote")(function*(
     const refused = Records.refusalOf(held)
     if (refused === "Stale") return false
     if (refused === "Fenced") return yield* fencedOff
+    if (customer.subscriptionId !== undefined) {
+      // A replacement's period starts at its creation second, and Billing Meters bill an event on every
+      // live subscription whose period holds its stamp: a report sent before the write-ahead (the
+      // demotion's flush) may carry this second, so the replacement is made in a later one.
+      const at = yield* Clock.currentTimeMillis
+      yield* Effect.sleep(Duration.millis(1000 - (at % 1000)))
+    }
   }
   const subscriptionId = yield* stripe.ensureSubscription({
     defaultPaymentMethod: paymentMethodId,
