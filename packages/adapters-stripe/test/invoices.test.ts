@@ -40,6 +40,14 @@ describe("invoices on stripe-mock", () => {
       const stripe = yield* Stripe.Stripe
       yield* stripe.payInvoice({ invoiceId: "in_1MtHbELkdIwHu7ixl4OzzPMv", paymentMethod: "pm_card_visa" })
     }).pipe(Effect.provide(adapter)))
+
+  // POST /v1/invoices/:id with auto_advance=true (docs.stripe.com/api/invoices/update): how collection a
+  // cancel stopped is resumed (docs.stripe.com/api/subscriptions/cancel).
+  it.effect("resumeCollection sends auto_advance=true and succeeds on a 200", () =>
+    Effect.gen(function*() {
+      const stripe = yield* Stripe.Stripe
+      yield* stripe.resumeCollection("in_1MtHbELkdIwHu7ixl4OzzPMv")
+    }).pipe(Effect.provide(adapter)))
 })
 
 describe("invoices as Stripe answers them (local server)", () => {
@@ -104,5 +112,29 @@ describe("invoices as Stripe answers them (local server)", () => {
       assert.isTrue(result._tag === "Left" && result.left.reason === "InvalidRequest", String(result))
       assert.strictEqual(server.seen.length, 1)
       assert.strictEqual(server.seen[0]!.url, "/v1/invoices/in_ours/pay")
+    }))
+
+  // "An invoice must be in a draft or open state to update automatic advancement"
+  // (docs.stripe.com/invoicing/integration/automatic-advancement-collection): Stripe answers 400.
+  it.scoped("resumeCollection posts auto_advance=true; a paid invoice's 400 is InvalidRequest", () =>
+    Effect.gen(function*() {
+      const server = yield* LocalServer.make([
+        { status: 200, body: invoice("in_ours", null, true) },
+        {
+          status: 400,
+          body: {
+            error: {
+              type: "invalid_request_error",
+              message: "You can only update auto_advance on draft or open invoices."
+            }
+          }
+        }
+      ])
+      const stripe = yield* adapterOn(server.port)
+      yield* stripe.resumeCollection("in_ours")
+      assert.strictEqual(server.seen[0]!.url, "/v1/invoices/in_ours")
+      assert.include(server.seen[0]!.body, "auto_advance=true")
+      const paid = yield* Effect.either(stripe.resumeCollection("in_paid"))
+      assert.isTrue(paid._tag === "Left" && paid.left.reason === "InvalidRequest", String(paid))
     }))
 })

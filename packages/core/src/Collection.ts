@@ -8,7 +8,7 @@
  */
 import { Effect } from "effect"
 import type * as Customer from "./Customer.js"
-import type { CustomerId } from "./Ids.js"
+import type { CustomerId, SubscriptionId } from "./Ids.js"
 import * as Ports from "./internal/ports.js"
 import type { OpenInvoice } from "./Stripe.js"
 
@@ -76,3 +76,36 @@ const logRefusal = (customerId: CustomerId, invoiceId: string, reason: string) =
   Effect.logWarning("an open metered invoice could not be paid with the customer's card").pipe(
     Effect.annotateLogs({ customerId, invoiceId, reason })
   )
+
+/**
+ * Cancel one of the customer's subscriptions without stopping the collection of anything else. Stripe
+ * stops automatic collection of all the customer's finalized invoices on any cancel, and leaves it to
+ * the caller to "resume automatic collection of the invoices manually" (docs.stripe.com/api/subscriptions/cancel).
+ * After the cancel, collection is resumed for every open invoice that was being collected before it
+ * (the merchant's other products' included), and for every open invoice of `keep`, the live subscription
+ * the record still holds: that rule needs no memory, so a crash between the cancel and the resumes is
+ * repaired when the cancel is retried. Why: see DESIGN.md, "How the real services behave".
+ *
+ * @since 0.4.0
+ * @category flows
+ */
+export const cancelKeepingCollection = Effect.fn("Collection.cancelKeepingCollection")(function*(input: {
+  readonly customerId: CustomerId
+  readonly subscriptionId: SubscriptionId
+  readonly invoiceNow: boolean
+  readonly keep?: SubscriptionId | undefined
+}) {
+  const stripe = yield* Ports.stripe
+  const collecting = new Set(
+    (yield* stripe.openInvoices(input.customerId)).filter((i) => i.autoAdvance).map((i) => i.id)
+  )
+  yield* stripe.cancelSubscription({ subscriptionId: input.subscriptionId, invoiceNow: input.invoiceNow })
+  for (const invoice of yield* stripe.openInvoices(input.customerId)) {
+    if (invoice.autoAdvance) continue
+    if (!collecting.has(invoice.id) && (input.keep === undefined || invoice.subscriptionId !== input.keep)) continue
+    yield* stripe.resumeCollection(invoice.id).pipe(
+      // Paid or voided in between: nothing left to collect.
+      Effect.catchIf((e) => e.reason === "InvalidRequest", () => Effect.void)
+    )
+  }
+})

@@ -223,6 +223,13 @@ export interface StripeService {
   readonly payInvoice: (
     input: { readonly invoiceId: string; readonly paymentMethod: string }
   ) => Effect.Effect<void, StripeError>
+  /**
+   * Turn automatic collection of an open invoice back on (`auto_advance: true`): a subscription's cancel
+   * stops it for all the customer's finalized invoices, and Stripe's answer is to "resume automatic
+   * collection of the invoices manually" (docs.stripe.com/api/subscriptions/cancel). An invoice that is
+   * no longer open (paid, voided, written off) is `InvalidRequest`.
+   */
+  readonly resumeCollection: (invoiceId: string) => Effect.Effect<void, StripeError>
   /** Send a Billing Meter event. */
   readonly reportUsage: (event: MeterEvent) => Effect.Effect<MeterEventResult, StripeError>
   /**

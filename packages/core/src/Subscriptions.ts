@@ -6,6 +6,7 @@
  */
 import { Clock, Duration, Effect, Either, Option } from "effect"
 import { BillingConfig } from "./BillingConfig.js"
+import * as Collection from "./Collection.js"
 import * as Customer from "./Customer.js"
 import type { SubscriptionId } from "./Ids.js"
 import * as Ports from "./internal/ports.js"
@@ -36,7 +37,7 @@ export const closeSettleWindow = Effect.fn("Subscriptions.closeSettleWindow")(fu
     ...(customer.retiring ?? [])
   ]
   for (const subscriptionId of invoiced) {
-    yield* stripe.cancelSubscription({ subscriptionId, invoiceNow: true })
+    yield* Collection.cancelKeepingCollection({ customerId: customer.customerId, subscriptionId, invoiceNow: true })
   }
   const orphans = (yield* stripe.openSubscriptions(customer.customerId)).filter((id) => !invoiced.includes(id))
   for (const orphan of orphans) {
@@ -47,7 +48,11 @@ export const closeSettleWindow = Effect.fn("Subscriptions.closeSettleWindow")(fu
     yield* Effect.logWarning("cancelling a metered subscription no record holds").pipe(
       Effect.annotateLogs({ customerId: customer.customerId, subscriptionId: orphan })
     )
-    yield* stripe.cancelSubscription({ subscriptionId: orphan, invoiceNow: false })
+    yield* Collection.cancelKeepingCollection({
+      customerId: customer.customerId,
+      subscriptionId: orphan,
+      invoiceNow: false
+    })
   }
   // Other writers may have written since the fence (a demotion event, the `subscription.deleted`
   // our cancel caused): clear on top of them, as long as no later close began.
@@ -127,12 +132,23 @@ export const retireReplaced = Effect.fn("Subscriptions.retireReplaced")(function
   const retiring = settled ? (latest.value.retiring ?? []).filter((id) => id !== held) : []
   const orphans = (latest.value.orphans ?? []).filter((id) => id !== held)
   if (retiring.length === 0 && orphans.length === 0) return Option.none()
-  const stripe = yield* Ports.stripe
+  // The record's own subscription goes on being collected (its renewal may be failing this hour).
+  const keep = latest.value.plan === "METERED" ? held : undefined
   for (const subscriptionId of retiring) {
-    yield* stripe.cancelSubscription({ subscriptionId, invoiceNow: true })
+    yield* Collection.cancelKeepingCollection({
+      customerId: customer.customerId,
+      subscriptionId,
+      invoiceNow: true,
+      keep
+    })
   }
   for (const subscriptionId of orphans) {
-    yield* stripe.cancelSubscription({ subscriptionId, invoiceNow: false })
+    yield* Collection.cancelKeepingCollection({
+      customerId: customer.customerId,
+      subscriptionId,
+      invoiceNow: false,
+      keep
+    })
   }
   const done = [...retiring, ...orphans]
   return yield* Records.updateRecord(customer.customerId, (c) => {

@@ -77,8 +77,9 @@ export const invoicesOf = (
  * 5. a renewal invoice of a promoted customer is charged to a card Stripe would use: the record's
  *    subscription has a default payment method, or the customer an invoice default, that is attached;
  * 6. every invoice that carries metered usage is paid or still collectable: open with automatic
- *    collection on, or (a cancel stopped that) the customer has no card to pay it with yet; once the
- *    customer is promoted again (a card Stripe charges), none is written off.
+ *    collection on and a next attempt scheduled, or (a cancel or exhausted retries stopped that) the
+ *    customer has no card to pay it with yet; once the customer is promoted again (a card Stripe
+ *    charges), none is written off.
  *
  * @since 0.1.0
  * @category utils
@@ -123,8 +124,10 @@ export const violations = (
     if (record.pending !== undefined) out.push(`${customerId}: a report is still pending`)
     for (const invoice of state.invoices.values()) {
       if (invoice.customerId !== customerId || !invoice.metered || invoice.status === "paid") continue
-      // A write-off waits for the customer's next card; a promoted customer has one.
-      if (invoice.status !== "open" || (!invoice.autoAdvance && record.plan === "METERED")) {
+      // A write-off waits for the customer's next card; a promoted customer has one. Stripe collects an
+      // open invoice by itself only while automatic collection is on and it has an attempt to make.
+      const collecting = invoice.autoAdvance && invoice.nextPaymentAttempt !== undefined
+      if (invoice.status !== "open" || (!collecting && record.plan === "METERED")) {
         out.push(`${customerId}: invoice ${invoice.id} carries metered usage and is written off (${invoice.status})`)
       }
     }

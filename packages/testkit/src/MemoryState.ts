@@ -41,6 +41,8 @@ export interface MemoryInvoice {
   attemptCount: number
   /** Epoch seconds of the next automatic attempt; undefined when Stripe will not retry. */
   nextPaymentAttempt: number | undefined
+  /** The next attempt a cancel took away (`stoppedAttempt`), given back when collection resumes. */
+  stoppedAttempt?: number | undefined
   /** Whether it bills metered usage (a metered subscription's invoice). */
   readonly metered: boolean
 }
@@ -98,6 +100,7 @@ export type Method =
   | "Stripe.cancelSubscription"
   | "Stripe.openInvoices"
   | "Stripe.payInvoice"
+  | "Stripe.resumeCollection"
   | "Stripe.reportUsage"
   | "Stripe.getCustomer"
   | "Stripe.meterEventSummaries"
@@ -129,6 +132,7 @@ export const methods: ReadonlyArray<Method> = [
   "Stripe.cancelSubscription",
   "Stripe.openInvoices",
   "Stripe.payInvoice",
+  "Stripe.resumeCollection",
   "Stripe.reportUsage",
   "Stripe.getCustomer",
   "Stripe.meterEventSummaries",

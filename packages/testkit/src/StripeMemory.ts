@@ -157,8 +157,9 @@ export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.Memory
               // "By default, upon subscription cancellation, Stripe stops automatic collection of all
               // finalized invoices for the customer" (docs.stripe.com/api/subscriptions/cancel).
               for (const invoice of state.invoices.values()) {
-                if (invoice.customerId === s.customerId && invoice.status === "open") {
+                if (invoice.customerId === s.customerId && invoice.status === "open" && invoice.autoAdvance) {
                   invoice.autoAdvance = false
+                  invoice.stoppedAttempt = invoice.nextPaymentAttempt
                   invoice.nextPaymentAttempt = undefined
                 }
               }
@@ -187,6 +188,26 @@ export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.Memory
             return refused === undefined
               ? Effect.void
               : Effect.fail(refused.startsWith("No such") ? notFound(refused) : invalid(refused))
+          })
+        ),
+      resumeCollection: (invoiceId) =>
+        instrument(
+          state,
+          "Stripe.resumeCollection",
+          Effect.suspend(() => {
+            const invoice = state.invoices.get(invoiceId)
+            if (invoice === undefined) return Effect.fail(notFound(`No such invoice: '${invoiceId}'`))
+            // "An invoice must be in a draft or open state to update automatic advancement"
+            // (docs.stripe.com/invoicing/integration/automatic-advancement-collection).
+            if (invoice.status !== "open") {
+              return Effect.fail(invalid(`Invoice ${invoiceId} is ${invoice.status}: auto_advance cannot be changed`))
+            }
+            if (!invoice.autoAdvance) {
+              invoice.autoAdvance = true
+              invoice.nextPaymentAttempt = invoice.stoppedAttempt
+              invoice.stoppedAttempt = undefined
+            }
+            return Effect.void
           })
         ),
       reportUsage: (event) =>

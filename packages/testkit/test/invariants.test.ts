@@ -601,6 +601,40 @@ const regressions: ReadonlyArray<{
       { _tag: "LateUsage", c: 2, units: 1 }
     ],
     policy: BillingConfig.DemotionPolicy.Immediately()
+  },
+  {
+    // Demoted at once; the demotion's flush stamped the last unit in the second a card's promotion then
+    // made the replacement subscription in, so the unit was on the old one's final invoice and the new one's.
+    found: "local run at 64f91ff, seed 11, shrunk",
+    commands: [
+      { _tag: "AttachCard", c: 3, viaSetupIntent: false },
+      { _tag: "Deliver", pick: 0, keep: false },
+      { _tag: "Usage", c: 3, units: 1 },
+      { _tag: "FailFinal", c: 1 },
+      { _tag: "Advance", minutes: 1 },
+      { _tag: "FailFinal", c: 3 },
+      { _tag: "AttachCard", c: 3, viaSetupIntent: false },
+      { _tag: "Advance", minutes: 1 }
+    ],
+    policy: BillingConfig.DemotionPolicy.Immediately()
+  },
+  {
+    // A card replaced an unpaid subscription; the replacement's renewal then failed with retries to come,
+    // and the replaced one's deferred cancel stopped collection of it (Stripe stops collection of all
+    // the customer's invoices on any cancel): written off on a promoted customer.
+    found: "CI run at 64f91ff, seed 105878015, shrunk",
+    commands: [
+      { _tag: "AttachCard", c: 2, viaSetupIntent: false },
+      { _tag: "SyncWhileDelivering", pick: 0 },
+      { _tag: "AttachCard", c: 2, viaSetupIntent: false },
+      { _tag: "FailFinal", c: 2 },
+      { _tag: "Deliver", pick: 0, keep: false },
+      { _tag: "DeliverTwo", first: 0, second: 0 },
+      { _tag: "FailRetrying", c: 2 },
+      { _tag: "Fault", method: "Stripe.ensureSubscription", when: "before", times: 1, skip: 0, die: true },
+      { _tag: "SyncConcurrent" }
+    ],
+    policy: BillingConfig.DemotionPolicy.GracePeriod({ grace: Duration.hours(1) })
   }
 ]
 

@@ -290,6 +290,64 @@ describe("cancelling stops collection (issue 9, behaviour 2)", () => {
     }).pipe(Effect.provide(testLayer())))
 })
 
+describe("a cancel of ours stops no other collection (issue 9, behaviour 2)", () => {
+  // docs.stripe.com/api/subscriptions/cancel: a cancel stops automatic collection of all the customer's
+  // finalized invoices, "however, you can resume automatic collection of the invoices manually".
+  // Customer 1's subscription went unpaid; a second card replaced it; the replacement's renewal then
+  // failed with Smart Retries to come, as did another product's invoice. The replaced subscription's
+  // deferred cancel (after the settle window, by the sync) must leave both being collected.
+  const replacedThenFailing = Effect.gen(function*() {
+    yield* TestClock.setTime(T0)
+    yield* signUp(1)
+    const { state } = yield* Driver.Driver
+    yield* attachAndDeliver()
+    const old = state.records.get(customerId(1))!.subscriptionId!
+    state.subscriptions.get(old)!.status = "unpaid"
+    yield* attachAndDeliver()
+    const record = state.records.get(customerId(1))!
+    assert.notStrictEqual(record.subscriptionId, old)
+    assert.deepStrictEqual(record.retiring, [old])
+    const created = yield* nowSeconds
+    const renewal = StripeMemory.renewalInvoice(state, record.subscriptionId!, { nowSeconds: created, declined: true })
+    const other = StripeMemory.renewalInvoice(state, StripeMemory.otherSubscription(state, customerId(1), T0), {
+      nowSeconds: created,
+      declined: true
+    })
+    assert.isDefined(renewal.nextPaymentAttempt)
+    return { old, renewal, other }
+  })
+
+  it.effect("the replaced subscription's cancel resumes the held one's failing renewal and another product's invoice", () =>
+    Effect.gen(function*() {
+      const { old, other, renewal } = yield* replacedThenFailing
+      const { state } = yield* Driver.Driver
+      const attempt = renewal.nextPaymentAttempt
+      yield* TestClock.adjust("3 hours")
+      yield* settleOk(UsageSync.syncUsage())
+      assert.strictEqual(state.subscriptions.get(old)!.status, "canceled")
+      assert.isTrue(renewal.autoAdvance)
+      assert.strictEqual(renewal.nextPaymentAttempt, attempt)
+      assert.isTrue(other.autoAdvance)
+      assert.deepStrictEqual(Invariants.violations(state, customers, METERED), [])
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a crash right after the cancel: the retried retire resumes the held subscription's renewal", () =>
+    Effect.gen(function*() {
+      const { old, renewal } = yield* replacedThenFailing
+      const driver = yield* Driver.Driver
+      yield* TestClock.adjust("3 hours")
+      yield* driver.failNext("Stripe.cancelSubscription", { when: "after", die: true })
+      yield* settle(UsageSync.syncUsage())
+      assert.strictEqual(driver.state.subscriptions.get(old)!.status, "canceled")
+      assert.isFalse(renewal.autoAdvance)
+      yield* TestClock.adjust("1 hour")
+      yield* settleOk(UsageSync.syncUsage())
+      assert.isTrue(renewal.autoAdvance)
+      assert.isUndefined(driver.state.records.get(customerId(1))!.retiring)
+      assert.deepStrictEqual(Invariants.violations(driver.state, customers, METERED), [])
+    }).pipe(Effect.provide(testLayer())))
+})
+
 describe("collecting what a cancel stopped (issue 9, flow change 2)", () => {
   // A customer promoted at T0 whose renewal was declined on every attempt (the last one leaves
   // next_payment_attempt null), demoted for it, and whose settle window the sync then closed: the
@@ -308,8 +366,9 @@ describe("collecting what a cancel stopped (issue 9, flow change 2)", () => {
     yield* TestClock.adjust("2 hours")
     yield* settleOk(UsageSync.syncUsage())
     assert.strictEqual(state.subscriptions.get(sub)!.status, "canceled")
+    // Retries exhausted: open, with no attempt left for Stripe to make; only a new card collects it.
     assert.strictEqual(renewal.status, "open")
-    assert.isFalse(renewal.autoAdvance)
+    assert.isUndefined(renewal.nextPaymentAttempt)
     return { card, renewal }
   })
 

@@ -1,6 +1,6 @@
 /**
- * The invoice calls of the Stripe adapter: a customer's open invoices, and paying one with a card
- * (what collects the invoices a subscription's cancel stopped collecting).
+ * The invoice calls of the Stripe adapter: a customer's open invoices, paying one with a card, and turning
+ * automatic collection back on (what collects the invoices a subscription's cancel stopped collecting).
  */
 import { Ids, Stripe as Port } from "@augint-billing/core"
 import { Effect, Schema } from "effect"
@@ -27,7 +27,7 @@ const isSubscriptionId = Schema.is(Ids.SubscriptionId)
 /** `openInvoices` and `payInvoice` of the port, on the adapter's client. */
 export const make = (
   client: StripeClient.StripeClient["Type"]
-): Pick<Port.StripeService, "openInvoices" | "payInvoice"> => ({
+): Pick<Port.StripeService, "openInvoices" | "payInvoice" | "resumeCollection"> => ({
   openInvoices: (customerId) =>
     listAll((startingAfter) =>
       client.call((sdk) =>
@@ -53,5 +53,12 @@ export const make = (
     client.call((sdk) => sdk.invoices.pay(invoiceId, { payment_method: paymentMethod })).pipe(
       Effect.asVoid,
       Effect.withSpan("StripeAdapter.payInvoice", { attributes: { invoiceId } })
+    ),
+  // POST /v1/invoices/:id with auto_advance=true (docs.stripe.com/api/invoices/update): setting it twice
+  // is harmless, so no idempotency key is needed.
+  resumeCollection: (invoiceId) =>
+    client.call((sdk) => sdk.invoices.update(invoiceId, { auto_advance: true })).pipe(
+      Effect.asVoid,
+      Effect.withSpan("StripeAdapter.resumeCollection", { attributes: { invoiceId } })
     )
 })
