@@ -17,6 +17,7 @@ export type Commands = Readonly<Record<string, ReadonlyArray<string>>>
 export const commands = {
   /** `DynamoCustomerRepo.make` / `layer`: the runtime's table access (document-client commands). */
   customerRepo: {
+    BatchGetCommand: ["dynamodb:BatchGetItem"],
     GetCommand: ["dynamodb:GetItem"],
     PutCommand: ["dynamodb:PutItem"],
     QueryCommand: ["dynamodb:Query"],
@@ -115,6 +116,7 @@ export type PortMethod =
  */
 export const methods: Readonly<Record<PortMethod, ReadonlyArray<string>>> = {
   "CustomerRepo.get": ["dynamodb:GetItem"],
+  "CustomerRepo.getMany": ["dynamodb:BatchGetItem"],
   "CustomerRepo.findByApiKey": ["dynamodb:GetItem"],
   "CustomerRepo.create": ["dynamodb:PutItem"],
   "CustomerRepo.update": ["dynamodb:PutItem"],

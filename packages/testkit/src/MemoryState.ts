@@ -109,6 +109,7 @@ export type Method =
   | "Stripe.createSetupSession"
   | "UsageSource.getUsagePage"
   | "CustomerRepo.get"
+  | "CustomerRepo.getMany"
   | "CustomerRepo.findByApiKey"
   | "CustomerRepo.create"
   | "CustomerRepo.update"
@@ -138,6 +139,7 @@ export const methods: ReadonlyArray<Method> = [
   "Stripe.createSetupSession",
   "UsageSource.getUsagePage",
   "CustomerRepo.get",
+  "CustomerRepo.getMany",
   "CustomerRepo.findByApiKey",
   "CustomerRepo.create",
   "CustomerRepo.update",
