@@ -182,7 +182,8 @@ export const coordinatorMethods: ReadonlyArray<PortMethod> = [
 ]
 
 /**
- * The port methods the fanned-out sync's worker (`FanOut.work`) calls: each customer's record, and
+ * The port methods the fanned-out sync's worker (`FanOut.work`) calls: the item's records in one batch
+ * read, each customer's record again where its sync re-reads it, and
  * the key moves that repair a candidate in the wrong plan, which read that one key's usage before it
  * leaves or rejoins the metered plan (`KeyMove.moveCustomerKey`). No candidate index or key list (the
  * work item carries those).
@@ -192,6 +193,7 @@ export const coordinatorMethods: ReadonlyArray<PortMethod> = [
  */
 export const workerMethods: ReadonlyArray<PortMethod> = [
   "CustomerRepo.get",
+  "CustomerRepo.getMany",
   "CustomerRepo.update",
   "UsageSource.getUsagePage",
   "PlanAdmin.plansOf",
