@@ -9,6 +9,7 @@ import type { Customer } from "@augint-billing/core"
 import { CustomerRepo, type Ids, Retry } from "@augint-billing/core"
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import {
+  BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -20,6 +21,7 @@ import {
 import { Chunk, Clock, Effect, Layer, Option, type Scope, Stream } from "effect"
 import * as AwsConfig from "./AwsConfig.js"
 import * as DynamoTable from "./DynamoTable.js"
+import { batchGet } from "./internal/batchGet.js"
 import { apiKeyKey, customerKey, eventKey, fromItem, invalid, toItem } from "./internal/customerItem.js"
 import { isLost, repoError, writeError } from "./internal/dynamoError.js"
 import { clientConfig, send } from "./internal/sdk.js"
@@ -64,6 +66,23 @@ export const make = (
       onNone: () => Effect.succeedNone,
       onSome: (item) => Effect.asSome(fromItem(item))
     })))
+
+  // As consistent as `get`; ids deduplicated (a key twice in one request is a ValidationException).
+  const getMany = (customerIds: ReadonlyArray<Ids.CustomerId>) =>
+    batchGet(
+      TableName,
+      [...new Set(customerIds)].map(customerKey),
+      (Keys, abortSignal) =>
+        client.send(new BatchGetCommand({ RequestItems: { [TableName]: { Keys, ConsistentRead: true } } }), {
+          abortSignal
+        })
+    ).pipe(
+      Effect.flatMap((items) => Effect.forEach(items, fromItem)),
+      Effect.map((found): ReadonlyMap<Ids.CustomerId, Customer.Customer> =>
+        new Map(found.map((c) => [c.customerId, c]))
+      ),
+      Effect.withSpan("DynamoCustomerRepo.getMany")
+    )
 
   const findByApiKey = (apiKeyId: Ids.ApiKeyId) =>
     getItem(apiKeyKey(apiKeyId)).pipe(
@@ -310,7 +329,7 @@ export const make = (
       ).pipe(Effect.asVoid)
       : Effect.fail(invalid(`expiresAt of ${input.eventId} must be epoch seconds, got ${input.expiresAt}`))
 
-  return { get, findByApiKey, create, update, remove, listSyncCandidates, list, isProcessed, markProcessed }
+  return { get, getMany, findByApiKey, create, update, remove, listSyncCandidates, list, isProcessed, markProcessed }
 }
 
 /**

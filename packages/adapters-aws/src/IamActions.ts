@@ -17,6 +17,7 @@ export type Commands = Readonly<Record<string, ReadonlyArray<string>>>
 export const commands = {
   /** `DynamoCustomerRepo.make` / `layer`: the runtime's table access (document-client commands). */
   customerRepo: {
+    BatchGetCommand: ["dynamodb:BatchGetItem"],
     GetCommand: ["dynamodb:GetItem"],
     PutCommand: ["dynamodb:PutItem"],
     QueryCommand: ["dynamodb:Query"],
@@ -115,6 +116,7 @@ export type PortMethod =
  */
 export const methods: Readonly<Record<PortMethod, ReadonlyArray<string>>> = {
   "CustomerRepo.get": ["dynamodb:GetItem"],
+  "CustomerRepo.getMany": ["dynamodb:BatchGetItem"],
   "CustomerRepo.findByApiKey": ["dynamodb:GetItem"],
   "CustomerRepo.create": ["dynamodb:PutItem"],
   "CustomerRepo.update": ["dynamodb:PutItem"],
@@ -180,7 +182,8 @@ export const coordinatorMethods: ReadonlyArray<PortMethod> = [
 ]
 
 /**
- * The port methods the fanned-out sync's worker (`FanOut.work`) calls: each customer's record, and
+ * The port methods the fanned-out sync's worker (`FanOut.work`) calls: the item's records in one batch
+ * read, each customer's record again where its sync re-reads it, and
  * the key moves that repair a candidate in the wrong plan, which read that one key's usage before it
  * leaves or rejoins the metered plan (`KeyMove.moveCustomerKey`). No candidate index or key list (the
  * work item carries those).
@@ -190,6 +193,7 @@ export const coordinatorMethods: ReadonlyArray<PortMethod> = [
  */
 export const workerMethods: ReadonlyArray<PortMethod> = [
   "CustomerRepo.get",
+  "CustomerRepo.getMany",
   "CustomerRepo.update",
   "UsageSource.getUsagePage",
   "PlanAdmin.plansOf",

@@ -143,6 +143,7 @@ describe("IamActions", () => {
 
   it("the constants are the distinct actions of their commands", () => {
     assert.deepStrictEqual(IamActions.customerRepo, [
+      "dynamodb:BatchGetItem",
       "dynamodb:DeleteItem",
       "dynamodb:GetItem",
       "dynamodb:PutItem",
@@ -237,6 +238,7 @@ describe("IamActions.methods", () => {
       const eventId = Ids.EventId.make("evt_iam")
       const calls: Record<string, Effect.Effect<unknown, unknown>> = {
         "CustomerRepo.get": repo.get(customerId),
+        "CustomerRepo.getMany": repo.getMany([customerId, Ids.CustomerId.make("cus_iam2")]),
         "CustomerRepo.findByApiKey": repo.findByApiKey(apiKeyId),
         "CustomerRepo.create": repo.create(customer),
         "CustomerRepo.update": repo.update(customer),

@@ -42,6 +42,14 @@ export class CustomerRepoError extends Schema.TaggedError<CustomerRepoError>()("
 export interface CustomerRepoService {
   /** The record of a Stripe customer. */
   readonly get: (customerId: CustomerId) => Effect.Effect<Option.Option<Customer>, CustomerRepoError>
+  /**
+   * The records of many customers, read as `get` reads one (strongly consistent in DynamoDB), in as
+   * few requests as the store allows; an id without a record is absent from the map, and an id given
+   * twice is read once. @since 0.3.0
+   */
+  readonly getMany: (
+    customerIds: ReadonlyArray<CustomerId>
+  ) => Effect.Effect<ReadonlyMap<CustomerId, Customer>, CustomerRepoError>
   /** The record linked to an API key. */
   readonly findByApiKey: (apiKeyId: ApiKeyId) => Effect.Effect<Option.Option<Customer>, CustomerRepoError>
   /** Store a new record (its `version` must be 0); `VersionConflict` when the customer already has one. */

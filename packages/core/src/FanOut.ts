@@ -8,7 +8,7 @@
  *
  * @since 0.3.0
  */
-import { Clock, Effect, Option, Schema, Stream } from "effect"
+import { Clock, Effect, Schema, Stream } from "effect"
 import { BillingConfig } from "./BillingConfig.js"
 import { ApiKeyId, CustomerId } from "./Ids.js"
 import * as Ports from "./internal/ports.js"
@@ -93,10 +93,11 @@ export const plan = Effect.fn("FanOut.plan")(function*() {
 })
 
 /**
- * A worker's part: sync each customer of `item` against the counts it carries, reading the record
- * as it is now (a record changed since the coordinator read it is synced as it stands; one unlinked
- * or linked to another key since is left to the next run). The counts say who failed; a queue consumer
- * reports the item as failed when any customer did, so it is delivered again.
+ * A worker's part: sync each customer of `item` against the counts it carries, reading the item's
+ * records as they are now, in one `getMany` (one BatchGetItem for an item of `ENTRIES_PER_ITEM`, not
+ * one GetItem a customer): a record changed since the coordinator read it is synced as it stands; one
+ * unlinked or linked to another key since is left to the next run. The counts say who failed; a queue
+ * consumer reports the item as failed when any customer did, so it is delivered again.
  *
  * @since 0.3.0
  * @category flows
@@ -105,20 +106,21 @@ export const work = Effect.fn("FanOut.work")(function*(item: WorkItem) {
   const config = yield* BillingConfig
   const repo = yield* Ports.repo
   const counts = SyncRun.emptyCounts<UsageSync.Anomaly>()
-  yield* Effect.forEach(item.entries, (entry) =>
-    Effect.flatMap(repo.get(entry.customerId), (found) => {
-      // Unlinked, or linked to another key since: the counts are not this record's; the next run has it.
-      if (Option.isNone(found) || found.value.apiKeyId !== entry.apiKeyId) return Effect.void
-      const observed: UsageRead.Observed = {
-        days: item.days,
-        byKey: new Map(entry.counts === undefined ? [] : [[entry.apiKeyId, entry.counts]]),
-        pages: 0
-      }
-      const metered = new Set(entry.metered ? [entry.apiKeyId] : [])
-      return Effect.map(
-        Effect.either(UsageSync.syncCandidate(found.value, observed, metered, item.runStartedAt)),
-        (result) => SyncRun.count(counts, entry.customerId, result, entry.apiKeyId)
-      )
-    }), { concurrency: config.syncConcurrency, discard: true })
+  const records = yield* repo.getMany(item.entries.map((entry) => entry.customerId))
+  yield* Effect.forEach(item.entries, (entry) => {
+    const found = records.get(entry.customerId)
+    // Unlinked, or linked to another key since: the counts are not this record's; the next run has it.
+    if (found === undefined || found.apiKeyId !== entry.apiKeyId) return Effect.void
+    const observed: UsageRead.Observed = {
+      days: item.days,
+      byKey: new Map(entry.counts === undefined ? [] : [[entry.apiKeyId, entry.counts]]),
+      pages: 0
+    }
+    const metered = new Set(entry.metered ? [entry.apiKeyId] : [])
+    return Effect.map(
+      Effect.either(UsageSync.syncCandidate(found, observed, metered, item.runStartedAt)),
+      (result) => SyncRun.count(counts, entry.customerId, result, entry.apiKeyId)
+    )
+  }, { concurrency: config.syncConcurrency, discard: true })
   return counts
 })

@@ -199,7 +199,7 @@ export const customerRepoPort: PortPolicy<CustomerRepoService> = {
 }
 
 /**
- * CustomerRepo as the sync's per-customer steps call it: reads and writes untimed (the hot path).
+ * CustomerRepo as the sync's per-customer steps call it: reads (one or many) and writes untimed (the hot path).
  *
  * @since 0.2.0
  * @category policies
@@ -207,7 +207,7 @@ export const customerRepoPort: PortPolicy<CustomerRepoService> = {
 export const customerRepoSyncPort: PortPolicy<CustomerRepoService> = {
   ...customerRepoPort,
   name: "CustomerRepo (sync)",
-  untimed: ["get", "update"]
+  untimed: ["get", "getMany", "update"]
 }
 
 const Wrapped = Symbol.for("@augint-billing/core/Retry/Wrapped")

@@ -370,6 +370,40 @@ describe("Retry.service (a port wrapped once)", () => {
       yield* Fiber.interrupt(untimed)
     }))
 
+  it.effect("getMany is retried and timed as get is: transient failures on the port's schedule, untimed in the sync", () =>
+    Effect.gen(function*() {
+      const throttled = new CustomerRepoError({ reason: "Throttled", message: "slow down" })
+      /** A repository whose getMany fails with `error` the first `failures` times, or hangs once they are spent. */
+      const batchFailing = (attempts: Ref.Ref<number>, error: CustomerRepoError, failures: number, hang = false) =>
+        ({
+          getMany: () =>
+            failing(attempts, error, failures).pipe(
+              Effect.zipRight(hang ? Effect.never : Effect.succeed(new Map([[id, record]])))
+            )
+        }) as unknown as CustomerRepoService
+      const always = yield* runToEnd((n) =>
+        Retry.service(Retry.customerRepoPort)(batchFailing(n, throttled, 9)).getMany([id])
+      )
+      assert.strictEqual(always.attempts, 6)
+      const once = yield* runToEnd((n) =>
+        Retry.service(Retry.customerRepoPort)(batchFailing(n, throttled, 1)).getMany([id])
+      )
+      assert.deepStrictEqual(once.exit, Exit.succeed(new Map([[id, record]])))
+      // A hanging read: timed out after 5 s on the port's policy, left to the adapter's bound in the sync's.
+      const timed = yield* runToEnd((n) =>
+        Retry.service(Retry.customerRepoPort)(batchFailing(n, throttled, 0, true)).getMany([id])
+      )
+      assert.strictEqual(failureOf(timed.exit).reason, "Timeout")
+      const attempts = yield* Ref.make(0)
+      const untimed = yield* Effect.fork(
+        Retry.service(Retry.customerRepoSyncPort)(batchFailing(attempts, throttled, 0, true)).getMany([id])
+      )
+      yield* TestClock.adjust(LONG)
+      assert.isNull(yield* Fiber.poll(untimed).pipe(Effect.map(Option.getOrNull)))
+      assert.strictEqual(yield* Ref.get(attempts), 1)
+      yield* Fiber.interrupt(untimed)
+    }))
+
   it("leaves what is not an Effect (a stream of pages) as the port returns it", () => {
     const pages = Stream.make(record)
     const repo = Retry.service(Retry.customerRepoPort)({ list: () => pages } as unknown as CustomerRepoService)

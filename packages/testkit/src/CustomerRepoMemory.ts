@@ -53,6 +53,20 @@ export const make: Effect.Effect<CustomerRepo.CustomerRepoService, never, Memory
     return {
       get: (customerId) =>
         instrument(state, "CustomerRepo.get", Effect.sync(() => Option.fromNullable(state.records.get(customerId)))),
+      // One call whatever the number of ids (the adapter's requests of 100 keys are its own business).
+      getMany: (customerIds) =>
+        instrument(
+          state,
+          "CustomerRepo.getMany",
+          Effect.sync(() => {
+            const found = new Map<Ids.CustomerId, Customer.Customer>()
+            for (const id of customerIds) {
+              const record = state.records.get(id)
+              if (record !== undefined) found.set(id, record)
+            }
+            return found as ReadonlyMap<Ids.CustomerId, Customer.Customer>
+          })
+        ),
       findByApiKey: (apiKeyId) =>
         instrument(
           state,

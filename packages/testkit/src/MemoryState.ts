@@ -112,6 +112,7 @@ export type Method =
   | "Stripe.createSetupSession"
   | "UsageSource.getUsagePage"
   | "CustomerRepo.get"
+  | "CustomerRepo.getMany"
   | "CustomerRepo.findByApiKey"
   | "CustomerRepo.create"
   | "CustomerRepo.update"
@@ -142,6 +143,7 @@ export const methods: ReadonlyArray<Method> = [
   "Stripe.createSetupSession",
   "UsageSource.getUsagePage",
   "CustomerRepo.get",
+  "CustomerRepo.getMany",
   "CustomerRepo.findByApiKey",
   "CustomerRepo.create",
   "CustomerRepo.update",

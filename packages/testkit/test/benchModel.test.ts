@@ -1,8 +1,9 @@
-import { Stripe } from "@augint-billing/core"
+import { CustomerRepo, Ids, Stripe } from "@augint-billing/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Exit } from "effect"
-import { makeModel, SERVICES } from "../src/bin/bench/services.js"
+import { batchGetRequests, layer, makeModel, SERVICES } from "../src/bin/bench/services.js"
 import { rng, sample, SlidingWindow, TokenBucket, VirtualTime } from "../src/bin/bench/virtual.js"
+import { Driver } from "../src/index.js"
 
 // Accepted call times, from `callers` fibers each calling every 10 ms.
 const hammer = (limiter: { tryTake: (now: number) => boolean }, callers: number, millis: number) => {
@@ -86,5 +87,37 @@ describe("latency bench model", () => {
     assert.strictEqual(model.stats.stripeMeterEvents.throttled, 1)
     assert.strictEqual(model.stats.stripeMeterEvents.accepted.peak, 1_000)
     assert.isAtLeast(time.millis(), SERVICES.stripeMeterEvents.latency.min)
+  })
+
+  // BatchGetItem takes at most 100 keys a request, and refuses a key twice in one
+  // (docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html): the adapter sends
+  // one request per 100 distinct ids, in turn.
+  it("getMany is one DynamoDB read a 100 distinct ids, in turn, each with DynamoDB's latency", () => {
+    const time = new VirtualTime(0)
+    const model = makeModel(time)
+    const ids = Array.from({ length: 250 }, (_, i) => Ids.CustomerId.make(`cus_b${i}`))
+    const reads = model.stats.dynamoRead.accepted
+    const program = Effect.gen(function*() {
+      const driver = yield* Driver.Driver
+      yield* driver.signUp({ customerId: ids[7]!, apiKeyId: Ids.ApiKeyId.make("key_b7") })
+      const repo = yield* CustomerRepo.CustomerRepo
+      const steps: Array<{ readonly calls: number; readonly millis: number; readonly found: number }> = []
+      for (const batch of [[], ids.slice(0, 100), [...ids, ids[0]!, ids[7]!]]) {
+        const [calls, millis] = [reads.total, time.millis()]
+        const found = yield* repo.getMany(batch)
+        steps.push({ calls: reads.total - calls, millis: time.millis() - millis, found: found.size })
+      }
+      return steps
+    }).pipe(Effect.provide(layer(model)))
+    const exit = time.run(program)
+    assert.isTrue(Exit.isSuccess(exit))
+    const [none, hundred, more] = Exit.isSuccess(exit) ? exit.value : []
+    assert.deepStrictEqual([none!.calls, hundred!.calls, more!.calls], [0, 1, 3])
+    assert.deepStrictEqual([none!.found, hundred!.found, more!.found], [0, 1, 1])
+    assert.strictEqual(batchGetRequests([...ids, ids[0]]), 3)
+    const { max, min } = SERVICES.dynamoRead.latency
+    assert.strictEqual(none!.millis, 0)
+    assert.isTrue(hundred!.millis >= min && hundred!.millis <= max)
+    assert.isTrue(more!.millis >= 3 * min && more!.millis <= 3 * max, `${more!.millis} ms for three requests`)
   })
 })

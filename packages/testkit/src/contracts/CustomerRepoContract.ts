@@ -1,5 +1,5 @@
 /**
- * The `CustomerRepo` contract: versioned conditional writes, lookups, sync-candidate listing,
+ * The `CustomerRepo` contract: versioned conditional writes, lookups (one and many), sync-candidate listing,
  * pagination and processed-event markers. Run it against every implementation.
  *
  * @since 0.1.0
@@ -79,6 +79,55 @@ export const suite = <E>(name: string, layer: Layer.Layer<CustomerRepo.CustomerR
         assert.deepStrictEqual(Option.getOrThrow(read), created)
         const byKey = yield* repo.findByApiKey(c.apiKeyId)
         assert.strictEqual(Option.getOrThrow(byKey).customerId, c.customerId)
+      }), timeout)
+
+    it.effect("getMany of no ids, or of ids without a record, is an empty map", () =>
+      Effect.gen(function*() {
+        const repo = yield* CustomerRepo.CustomerRepo
+        assert.strictEqual((yield* repo.getMany([])).size, 0)
+        const unknown = [freshCustomer().customerId, freshCustomer().customerId]
+        assert.strictEqual((yield* repo.getMany(unknown)).size, 0)
+      }), timeout)
+
+    // DynamoDB's BatchGetItem takes at most 100 keys a request and refuses a request holding a key twice
+    // (docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html): neither is the caller's concern.
+    it.effect(
+      "getMany of over 100 ids, some missing and some twice, returns each found record once, as get reads it",
+      () =>
+        Effect.gen(function*() {
+          const repo = yield* CustomerRepo.CustomerRepo
+          const created = yield* Effect.forEach(
+            Array.from({ length: 230 }, (_, i) => freshCustomer(i % 3 === 0 ? { plan: "METERED" } : {})),
+            (c) => repo.create(c),
+            { concurrency: 16 }
+          )
+          const missing = Array.from({ length: 20 }, () => freshCustomer().customerId)
+          // A missing id after every 12th record, every 6th record twice in a row: every 100 ids hold some.
+          const ids = created.flatMap((c, i) => [
+            c.customerId,
+            ...(i % 12 === 0 ? [missing[i / 12]!] : []),
+            ...(i % 6 === 0 ? [c.customerId] : [])
+          ])
+          const found = yield* repo.getMany(ids)
+          assert.strictEqual(found.size, created.length)
+          for (const c of created) assert.deepStrictEqual(found.get(c.customerId), c)
+          assert.strictEqual(ids.length, 289)
+          for (const id of missing) assert.isFalse(found.has(id))
+          const one = created[5]!
+          assert.deepStrictEqual(found.get(one.customerId), Option.getOrThrow(yield* repo.get(one.customerId)))
+        }),
+      Math.max(timeout, 120_000)
+    )
+
+    it.effect("getMany reads a write just made, as get does", () =>
+      Effect.gen(function*() {
+        const repo = yield* CustomerRepo.CustomerRepo
+        const c = yield* repo.create(freshCustomer())
+        const v1 = yield* repo.update({ ...c, plan: "METERED" })
+        const found = (yield* repo.getMany([c.customerId])).get(c.customerId)
+        assert.deepStrictEqual(found, v1)
+        yield* repo.remove(v1)
+        assert.isFalse((yield* repo.getMany([c.customerId])).has(c.customerId))
       }), timeout)
 
     it.effect("create of an existing customer is a VersionConflict", () =>
