@@ -378,39 +378,19 @@ export const layer = (options: Options): Layer.Layer<CustomerRepo.CustomerRepo> 
  */
 export const optionsConfig: Effect.Effect<Options, AwsConfig.AwsConfigError> = DynamoTable.optionsConfig
 
-/**
- * `CustomerRepo` on DynamoDB configured from the environment.
- *
- * @since 0.1.0
- * @category layers
- */
+/** `CustomerRepo` on DynamoDB configured from the environment. @since 0.1.0 @category layers */
 export const layerConfig: Layer.Layer<CustomerRepo.CustomerRepo, AwsConfig.AwsConfigError> = Layer.unwrapEffect(
   Effect.map(optionsConfig, layer)
 )
 
-/**
- * The table's layout, now in `DynamoTable`.
- *
- * @deprecated Use `DynamoTable.TableLayout`.
- * @since 0.1.0
- * @category models
- */
+/** The table's layout, now in `DynamoTable`. @deprecated Use `DynamoTable.TableLayout`. @since 0.1.0 @category models */
 export const TableLayout = DynamoTable.TableLayout
 
-/**
- * Create the table, now in `DynamoTable`.
- *
- * @deprecated Use `DynamoTable.createTable`.
- * @since 0.1.0
- * @category administration
- */
+/** Create the table, now in `DynamoTable`. @deprecated Use `DynamoTable.createTable`. @since 0.1.0 @category administration */
 export const createTable = DynamoTable.createTable
 
 /**
  * Describe the table the environment names, now in `DynamoTable`.
- *
- * @deprecated Use `DynamoTable.describeTableConfig`.
- * @since 0.1.0
- * @category administration
+ * @deprecated Use `DynamoTable.describeTableConfig`. @since 0.1.0 @category administration
  */
 export const describeTableConfig = DynamoTable.describeTableConfig

@@ -200,11 +200,7 @@ export const converge = Effect.fn("HandleEvent.converge")(function*(
 
 /**
  * How long a promotion from FREE may take before the sync treats a subscription it made and never
- * wrote down as an orphan.
- *
- * @deprecated Use `RecordChange.PROMOTION_WINDOW`.
- * @since 0.1.0
- * @category constants
+ * wrote down as an orphan. @deprecated Use `RecordChange.PROMOTION_WINDOW`. @since 0.1.0 @category constants
  */
 export const PROMOTION_WINDOW = RecordChange.PROMOTION_WINDOW
 
