@@ -2,7 +2,7 @@
  * Collecting what a cancel stopped. Stripe stops automatic collection of a customer's finalized
  * invoices when one of their subscriptions is cancelled, so the demotion's own cancel writes off the
  * invoice that failed: a customer who comes back with a card has their open metered invoices paid
- * with it. Why: see DESIGN.md, "How the real services behave".
+ * with it. Why: see DESIGN.md, "What the real services do".
  *
  * @since 0.2.0
  */
@@ -84,7 +84,7 @@ const logRefusal = (customerId: CustomerId, invoiceId: string, reason: string) =
  * After the cancel, collection is resumed for every open invoice that was being collected before it
  * (the merchant's other products' included), and for every open invoice of `keep`, the live subscription
  * the record still holds: that rule needs no memory, so a crash between the cancel and the resumes is
- * repaired when the cancel is retried. Why: see DESIGN.md, "How the real services behave".
+ * repaired when the cancel is retried. Why: see DESIGN.md, "What the real services do".
  *
  * @since 0.4.0
  * @category flows

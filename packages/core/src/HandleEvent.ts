@@ -286,7 +286,7 @@ const promote = Effect.fn("HandleEvent.promote")(function*(
   if (Option.isNone(adopted)) return false
   yield* retire(adopted.value)
   // After the retire: its cancel stops collection of the customer's open invoices. Why: see DESIGN.md,
-  // "How the real services behave".
+  // "What the real services do".
   if (paymentMethodId !== undefined) yield* Collection.collectOpenInvoices(adopted.value, paymentMethodId)
   return true
 })
