@@ -46,6 +46,7 @@ type Command =
   | { readonly _tag: "Latency"; readonly method: MemoryState.Method; readonly millis: number }
   | { readonly _tag: "Garbage"; readonly kind: "malformed" | "unknownCustomer" | "badSignature"; readonly c: number }
   | { readonly _tag: "DeleteCustomer"; readonly c: number }
+  | { readonly _tag: "OtherInvoice"; readonly c: number; readonly kind: "retrying" | "final" | "oneOff" | "paid" }
 
 const faultable: ReadonlyArray<MemoryState.Method> = [
   "Stripe.ensureSubscription",
@@ -130,7 +131,16 @@ const command: fc.Arbitrary<Command> = fc.oneof(
     weight: 1
   },
   // The merchant deletes a customer in Stripe (issue 9, history 4), usage unreported or not.
-  { arbitrary: fc.record({ _tag: fc.constant("DeleteCustomer" as const), c }), weight: 1 }
+  { arbitrary: fc.record({ _tag: fc.constant("DeleteCustomer" as const), c }), weight: 1 },
+  // The merchant's other products and one-off invoices fail and get paid beside ours (issue 9, behaviour 3).
+  {
+    arbitrary: fc.record({
+      _tag: fc.constant("OtherInvoice" as const),
+      c,
+      kind: fc.constantFrom("retrying" as const, "final" as const, "oneOff" as const, "paid" as const)
+    }),
+    weight: 1
+  }
 )
 
 const snapshot = (state: MemoryState.State) =>
@@ -161,7 +171,7 @@ const history = (
     const emit = (event: unknown) => Effect.andThen(Effect.sync(() => queue.push(event)), TestClock.adjust("1 second"))
     const liveSubscription = (n: number) =>
       [...state.subscriptions.values()].find((s) =>
-        s.customerId === customerId(n) && Invariants.LIVE_STATUSES.has(s.status)
+        s.customerId === customerId(n) && s.other !== true && Invariants.LIVE_STATUSES.has(s.status)
       )
 
     // What Stripe does with the answer: a success or an acknowledged permanent failure ends the
@@ -283,7 +293,7 @@ const history = (
         case "Paid": {
           // A retried or manual payment: Stripe makes a past_due or unpaid subscription active again.
           const sub = [...state.subscriptions.values()].find((s) =>
-            s.customerId === customerId(cmd.c) && (s.status === "past_due" || s.status === "unpaid")
+            s.customerId === customerId(cmd.c) && s.other !== true && (s.status === "past_due" || s.status === "unpaid")
           )
           if (sub === undefined) break
           sub.status = "active"
@@ -323,6 +333,28 @@ const history = (
             })
           ).pipe(Effect.flatMap((exit) => exit))
           if ((yield* delivered(exit)) && queue.includes(event)) queue.splice(queue.indexOf(event), 1)
+          break
+        }
+        case "OtherInvoice": {
+          // Another product's subscription (no managed_by metadata) or a one-off invoice (no parent):
+          // none of its events may promote or demote the customer.
+          const other = cmd.kind === "oneOff"
+            ? null
+            : StripeMemory.otherSubscription(state, customerId(cmd.c), created * 1000)
+          const invoice = other === null
+            ? StripeMemory.oneOffInvoice(state, customerId(cmd.c), { nowSeconds: created, declined: true })
+            : StripeMemory.renewalInvoice(state, other, { nowSeconds: created, declined: cmd.kind !== "paid" })
+          if (cmd.kind === "final") invoice.nextPaymentAttempt = undefined
+          const about = { customerId: customerId(cmd.c), subscriptionId: other, managed: false, created }
+          yield* emit(
+            invoice.status === "paid"
+              ? StripeEvents.invoicePaid(about)
+              : StripeEvents.invoicePaymentFailed({
+                ...about,
+                nextPaymentAttempt: invoice.nextPaymentAttempt ?? null,
+                attemptCount: invoice.attemptCount
+              })
+          )
           break
         }
         case "DeleteCustomer":
