@@ -46,6 +46,7 @@ type Command =
   | { readonly _tag: "Latency"; readonly method: MemoryState.Method; readonly millis: number }
   | { readonly _tag: "Garbage"; readonly kind: "malformed" | "unknownCustomer" | "badSignature"; readonly c: number }
   | { readonly _tag: "DeleteCustomer"; readonly c: number }
+  | { readonly _tag: "RotateKey"; readonly calls: number }
   | { readonly _tag: "OtherInvoice"; readonly c: number; readonly kind: "retrying" | "final" | "oneOff" | "paid" }
 
 const faultable: ReadonlyArray<MemoryState.Method> = [
@@ -128,6 +129,11 @@ const command: fc.Arbitrary<Command> = fc.oneof(
       kind: fc.constantFrom("malformed" as const, "unknownCustomer" as const, "badSignature" as const),
       c
     }),
+    weight: 1
+  },
+  // The Stripe secret key is rolled: calls answer 401 until the adapter reads the new one (issue 9, behaviour 4).
+  {
+    arbitrary: fc.record({ _tag: fc.constant("RotateKey" as const), calls: fc.integer({ min: 1, max: 6 }) }),
     weight: 1
   },
   // The merchant deletes a customer in Stripe (issue 9, history 4), usage unreported or not.
@@ -370,6 +376,15 @@ const history = (
         case "Fault":
           yield* driver.failNext(cmd.method, { when: cmd.when, times: cmd.times, skip: cmd.skip, die: cmd.die })
           break
+        case "RotateKey": {
+          // An expired key answers 401 (docs.stripe.com/keys) on every call until the new one is read:
+          // the next calls of each Stripe method the flows make fail with Authentication, doing nothing.
+          const error = new Stripe.StripeError({ reason: "Authentication", message: "Expired API Key provided" })
+          for (const method of faultable.filter((m) => m.startsWith("Stripe."))) {
+            yield* driver.failNext(method, { times: cmd.calls, error })
+          }
+          break
+        }
         case "Garbage": {
           const before = snapshot(state)
           if (cmd.kind === "badSignature") {
