@@ -85,4 +85,23 @@ describe("SyncWorker.handle", () => {
       BillingConfig.layer(),
       Emf.layer("worker", { sink: (line) => emitted.push(JSON.parse(line) as Record<string, unknown>) })
     ))))
+
+  // Deleting a customer cancels its subscriptions with no invoice and Stripe refuses its meter events
+  // (docs.stripe.com/api/customers/delete): the worker writes the units off and says how many.
+  it.effect("units of a customer deleted in Stripe are counted as WorkUnitsUnbillable, the item synced", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(now)
+      const driver = yield* Driver.Driver
+      yield* metered(3, 9)
+      yield* driver.deleteStripeCustomer(customerId(3))
+      const [item] = (yield* FanOut.plan()).items
+      emitted.length = 0
+      const response = yield* SyncWorker.handle({ Records: [message("m-3", encode(item!))] })
+      assert.deepStrictEqual(response.batchItemFailures, [])
+      assert.deepInclude(emitted[0], { WorkItemsSynced: 1, WorkUnitsReported: 0, WorkUnitsUnbillable: 9 })
+    }).pipe(Effect.provide(Layer.mergeAll(
+      Memory.layerMemory(),
+      BillingConfig.layer(),
+      Emf.layer("worker", { sink: (line) => emitted.push(JSON.parse(line) as Record<string, unknown>) })
+    ))))
 })
