@@ -161,5 +161,13 @@ export const format = (r: UsageSync.SyncReport): string =>
       ] :
       []),
     ...r.failures.map((f) => `  failed ${f.customerId}: ${f.reason}`),
-    ...r.anomalies.map((a) => `  anomaly ${a.customerId} ${a.day}: counted ${a.observed} < reported ${a.reported}`)
+    ...r.anomalies.map((a) => `  anomaly ${a.customerId} ${a.day}: counted ${a.observed} < reported ${a.reported}`),
+    // What no run can bill, said once each: the operator's to explain to the merchant.
+    ...r.unbillable.map((u) => `  unbillable ${u.customerId}: ${u.units} units (customer deleted in Stripe)`),
+    ...r.historyVanished.map((k) =>
+      `  history vanished ${k.customerId} (key ${k.apiKeyId}): GetUsage lists it no more`
+    ),
+    ...r.counterReset.map((k) =>
+      `  counter reset ${k.customerId} (key ${k.apiKeyId}): restarted when put back in the metered plan`
+    )
   ].join("\n")
