@@ -15,6 +15,7 @@ import * as Ports from "./internal/ports.js"
 import * as Records from "./internal/records.js"
 import * as KeyMove from "./KeyMove.js"
 import * as MeterErrors from "./MeterErrors.js"
+import * as MeterReport from "./MeterReport.js"
 import type { PlanAdmin, PlanAdminError } from "./PlanAdmin.js"
 import { decide, Decision } from "./Policy.js"
 import * as RecordChange from "./RecordChange.js"
@@ -226,10 +227,7 @@ const retire = Effect.fn("HandleEvent.retire")(function*(customer: Customer.Cust
   const flushed = yield* UsageSync.flushCustomer(customer)
   if (flushed.contended || flushed.customer.pending !== undefined) return Option.none()
   // Meter events are stamped in whole seconds; cancel in a later second than the last stamp.
-  if (flushed.eventsSent > 0) {
-    const at = yield* Clock.currentTimeMillis
-    yield* Effect.sleep(Duration.millis(1000 - (at % 1000)))
-  }
+  if (flushed.eventsSent > 0) yield* MeterReport.nextSecond
   return yield* Subscriptions.retireReplaced(flushed.customer)
 })
 
@@ -263,8 +261,7 @@ const promote = Effect.fn("HandleEvent.promote")(function*(
       // A replacement's period starts at its creation second, and Billing Meters bill an event on every
       // live subscription whose period holds its stamp: a report sent before the write-ahead (the
       // demotion's flush) may carry this second, so the replacement is made in a later one.
-      const at = yield* Clock.currentTimeMillis
-      yield* Effect.sleep(Duration.millis(1000 - (at % 1000)))
+      yield* MeterReport.nextSecond
     }
   }
   const subscriptionId = yield* stripe.ensureSubscription({
@@ -285,8 +282,8 @@ const promote = Effect.fn("HandleEvent.promote")(function*(
   const adopted = Option.flatMap(written, Either.getRight)
   if (Option.isNone(adopted)) return false
   yield* retire(adopted.value)
-  // After the retire: its cancel stops collection of the customer's open invoices. Why: see DESIGN.md,
-  // "What the real services do".
+  // After the retire, whose cancel leaves collection as it was: what no one collects any more is paid
+  // with the card. Why: see DESIGN.md, "What the real services do".
   if (paymentMethodId !== undefined) yield* Collection.collectOpenInvoices(adopted.value, paymentMethodId)
   return true
 })

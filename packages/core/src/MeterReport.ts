@@ -5,6 +5,7 @@
  *
  * @since 0.3.0
  */
+import { Clock, Duration, Effect } from "effect"
 import type * as Customer from "./Customer.js"
 import { type ApiKeyId, type CustomerId, MeterEventIdentifier } from "./Ids.js"
 import { fnv1a64 } from "./internal/hash.js"
@@ -67,3 +68,17 @@ export const reportStamp = (
   const stamp = stampWithin(day, nowMillis, before)
   return stamp < before ? stamp : undefined
 }
+
+/**
+ * Wait for the next whole second of the clock: meter events are stamped in whole seconds, and a
+ * subscription's period starts at its creation second, so a cancel or a replacement made after this
+ * never shares a second with a stamp sent before it. Assumes Stripe's clock agrees with ours to well
+ * under a second (its request latency adds to the margin).
+ *
+ * @since 0.4.0
+ * @category utils
+ */
+export const nextSecond: Effect.Effect<void> = Effect.flatMap(
+  Clock.currentTimeMillis,
+  (at) => Effect.sleep(Duration.millis(1000 - (at % 1000)))
+)

@@ -11,6 +11,7 @@ import * as Customer from "./Customer.js"
 import { CustomerRepo, type CustomerRepoError } from "./CustomerRepo.js"
 import type { CustomerId } from "./Ids.js"
 import * as Ports from "./internal/ports.js"
+import * as Report from "./internal/sendReport.js"
 import * as MeterReport from "./MeterReport.js"
 import * as NewLink from "./NewLink.js"
 import * as PlanRepair from "./PlanRepair.js"
@@ -179,26 +180,6 @@ const countCounterReset = (ports: SyncPorts, sync: CustomerSync) =>
     Effect.catchTag("VersionConflict", () => Effect.succeed(sync))
   )
 
-// Send a report's meter event with the identifier and timestamp written ahead. True when the customer
-// was deleted in Stripe: Stripe refuses its events for good ("No such customer") and cancelled its
-// subscriptions with no invoice at the deletion (docs.stripe.com/api/customers/delete), so the units are
-// unbillable; committed as such instead of failing this customer in every sync from now on.
-const send = (ports: SyncPorts, customerId: CustomerId, pending: Customer.PendingReport) =>
-  ports.stripe.reportUsage({
-    customerId,
-    value: pending.value,
-    identifier: pending.identifier,
-    timestamp: pending.timestamp
-  }).pipe(
-    Effect.as(false),
-    Effect.catchIf((e) => e.reason === "NotFound", (refused) =>
-      ports.stripe.getCustomer(customerId).pipe(
-        Effect.map((customer) => customer.deleted),
-        Effect.catchIf((e) => e.reason === "NotFound", () => Effect.succeed(true)),
-        Effect.flatMap((gone) => gone ? Effect.succeed(true) : Effect.fail(refused))
-      ))
-  )
-
 // What a committed report adds to the customer's tally: units reported, or written off as unbillable.
 const credited = (
   sync: CustomerSync,
@@ -218,17 +199,12 @@ const resendPending = (ports: SyncPorts, sync: CustomerSync, pending: Customer.P
   Effect.gen(function*() {
     const current = sync.customer
     const acceptedBefore = isPastDedupeWindow(pending, now)
-      ? yield* ports.stripe.meterEventSummaries({
-        customerId: current.customerId,
-        start: UtcDay.startMillis(pending.day) / 1000,
-        end: (UtcDay.endMillis(pending.day) + 1) / 1000
-      }).pipe(
-        Effect.map((summaries) =>
-          summaries.reduce((sum, s) => sum + s.value, 0) >= pending.total + (current.stripeOffset?.[pending.day] ?? 0)
-        )
-      )
+      ? yield* Report.acceptedByStripe(ports.stripe, current, pending)
       : false
-    const unbillable = acceptedBefore ? false : yield* send(ports, current.customerId, pending)
+    // Refused as deleted: unbillable, unless it reached Stripe before the deletion (a crash after Stripe
+    // accepted it, before the commit).
+    const unbillable = !acceptedBefore && (yield* Report.send(ports.stripe, current.customerId, pending)) &&
+      !(yield* Report.acceptedByStripe(ports.stripe, current, pending))
     const eventsSent = sync.eventsSent + (acceptedBefore ? 0 : 1)
     const committed = yield* commit(ports.repo, current, pending, unbillable)
     return Option.isNone(committed)
@@ -270,7 +246,7 @@ const reportDay = (
       Effect.catchTag("VersionConflict", () => Effect.succeedNone)
     )
     if (Option.isNone(written)) return contended(sync)
-    const unbillable = yield* send(ports, current.customerId, pending)
+    const unbillable = yield* Report.send(ports.stripe, current.customerId, pending)
     const eventsSent = sync.eventsSent + 1
     const committed = yield* commit(ports.repo, written.value, pending, unbillable)
     return Option.isNone(committed)
@@ -290,10 +266,7 @@ const finish = (sync: CustomerSync, options: { readonly now: number; readonly cl
     if (due) {
       // Meter events are stamped in whole seconds; a final invoice covers its period up to the cancel.
       // When this run just reported the last counts, cancel in a later second than their stamp.
-      if (sync.eventsSent > 0) {
-        const at = yield* Clock.currentTimeMillis
-        yield* Effect.sleep(Duration.millis(1000 - (at % 1000)))
-      }
+      if (sync.eventsSent > 0) yield* MeterReport.nextSecond
       return { ...sync, customer: yield* Subscriptions.closeSettleWindow(current) }
     }
     const retired = yield* Subscriptions.retireReplaced(current).pipe(

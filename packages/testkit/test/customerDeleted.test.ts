@@ -5,11 +5,11 @@
  * units can be billed to no one. The sync writes them off (`Customer.unbillable`) instead of failing the
  * customer in every run, and the customer's settle window still closes.
  */
-import { HandleEvent, UsageSync } from "@augint-billing/core"
+import { CustomerUsage, HandleEvent, UsageSync, type UtcDay } from "@augint-billing/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
 import { Driver, Invariants, StripeEvents } from "../src/index.js"
-import { apiKeyId, customerId, METERED, nowSeconds, settleOk, signUpMetered, T0, testLayer } from "./support.js"
+import { apiKeyId, customerId, METERED, nowSeconds, settle, settleOk, signUpMetered, T0, testLayer } from "./support.js"
 
 const customers = [{ customerId: customerId(1), apiKeyId: apiKeyId(1) }]
 
@@ -36,6 +36,8 @@ describe("a customer deleted in Stripe with unreported usage (issue 9, history 4
       const record = state.records.get(customerId(1))!
       assert.isUndefined(record.pending)
       assert.deepStrictEqual(Object.values(record.unbillable ?? {}), [100])
+      // In the ledger (never reported again), but not what Stripe accepted: the usage view and alerts say 0.
+      assert.strictEqual(CustomerUsage.reportedOn(record, Object.keys(record.ledger) as Array<UtcDay.UtcDay>), 0)
       // Written off once: the next run has nothing more to say about them.
       const again = yield* settleOk(UsageSync.syncUsage())
       assert.strictEqual(again.customersFailed, 0)
@@ -66,6 +68,39 @@ describe("a customer deleted in Stripe with unreported usage (issue 9, history 4
       assert.isUndefined(closed.settleUntil)
       assert.strictEqual(Object.values(closed.unbillable ?? {}).reduce((a, b) => a + b, 0), 107)
       assert.deepStrictEqual(Invariants.violations(state, customers, METERED), [])
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a report Stripe accepted before a crash, resent after the deletion, is committed as billed, not written off", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      yield* signUpMetered(1)
+      const driver = yield* Driver.Driver
+      yield* driver.addUsage({ apiKeyId: apiKeyId(1), units: 100 })
+      // Stripe takes the meter event, then the sync dies before its commit: the report stays pending.
+      yield* driver.failNext("Stripe.reportUsage", { when: "after", die: true })
+      yield* settle(UsageSync.syncUsage())
+      assert.isDefined(driver.state.records.get(customerId(1))!.pending)
+      yield* driver.deleteStripeCustomer(customerId(1))
+      const report = yield* settleOk(UsageSync.syncUsage())
+      assert.strictEqual(report.customersFailed, 0)
+      assert.strictEqual(report.unitsUnbillable, 0)
+      assert.strictEqual(report.unitsReported, 100)
+      const record = driver.state.records.get(customerId(1))!
+      assert.isUndefined(record.pending)
+      assert.isUndefined(record.unbillable)
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a customer Stripe never knew (another account's key) fails its report; nothing is written off", () =>
+    Effect.gen(function*() {
+      const { state } = yield* deletedWithUnreportedUsage
+      // Not deleted: unknown. getCustomer answers 404 too, as for a key of another account.
+      state.stripeCustomers.delete(customerId(1))
+      const report = yield* settleOk(UsageSync.syncUsage())
+      assert.strictEqual(report.customersFailed, 1)
+      assert.strictEqual(report.unitsUnbillable, 0)
+      const record = state.records.get(customerId(1))!
+      assert.isDefined(record.pending)
+      assert.isUndefined(record.unbillable)
     }).pipe(Effect.provide(testLayer())))
 
   it.effect("invariant: units written off for a customer Stripe still has are a violation", () =>
