@@ -1,8 +1,9 @@
 /**
- * Collecting what a cancel stopped. Stripe stops automatic collection of a customer's finalized
- * invoices when one of their subscriptions is cancelled, so the demotion's own cancel writes off the
- * invoice that failed: a customer who comes back with a card has their open metered invoices paid
- * with it. Why: see DESIGN.md, "What the real services do".
+ * Collecting what nothing else collects. Stripe stops automatic collection of all a customer's
+ * finalized invoices when one of their subscriptions is cancelled: every cancel of ours resumes what was
+ * being collected before it (`cancelKeepingCollection`; Smart Retries go on for a demoted customer's
+ * failing renewal). An invoice whose retries ran out is collected by no one: a customer who comes back
+ * with a card has their open invoices of ours paid with it. Why: see DESIGN.md, "What the real services do".
  *
  * @since 0.2.0
  */
@@ -82,9 +83,10 @@ const logRefusal = (customerId: CustomerId, invoiceId: string, reason: string) =
  * stops automatic collection of all the customer's finalized invoices on any cancel, and leaves it to
  * the caller to "resume automatic collection of the invoices manually" (docs.stripe.com/api/subscriptions/cancel).
  * After the cancel, collection is resumed for every open invoice that was being collected before it
- * (the merchant's other products' included), and for every open invoice of `keep`, the live subscription
- * the record still holds: that rule needs no memory, so a crash between the cancel and the resumes is
- * repaired when the cancel is retried. Why: see DESIGN.md, "What the real services do".
+ * (the merchant's other products' included), and for every open invoice `keep` names (for a promoted
+ * customer, every invoice of ours: `isCollectable`): that rule needs no memory, so a crash between the
+ * cancel and the resumes is repaired for our invoices when the cancel is retried. Why: see DESIGN.md,
+ * "What the real services do".
  *
  * @since 0.4.0
  * @category flows
@@ -93,7 +95,7 @@ export const cancelKeepingCollection = Effect.fn("Collection.cancelKeepingCollec
   readonly customerId: CustomerId
   readonly subscriptionId: SubscriptionId
   readonly invoiceNow: boolean
-  readonly keep?: SubscriptionId | undefined
+  readonly keep?: ((invoice: OpenInvoice) => boolean) | undefined
 }) {
   const stripe = yield* Ports.stripe
   const collecting = new Set(
@@ -102,7 +104,7 @@ export const cancelKeepingCollection = Effect.fn("Collection.cancelKeepingCollec
   yield* stripe.cancelSubscription({ subscriptionId: input.subscriptionId, invoiceNow: input.invoiceNow })
   for (const invoice of yield* stripe.openInvoices(input.customerId)) {
     if (invoice.autoAdvance) continue
-    if (!collecting.has(invoice.id) && (input.keep === undefined || invoice.subscriptionId !== input.keep)) continue
+    if (!collecting.has(invoice.id) && input.keep?.(invoice) !== true) continue
     yield* stripe.resumeCollection(invoice.id).pipe(
       // Paid or voided in between: nothing left to collect.
       Effect.catchIf((e) => e.reason === "InvalidRequest", () => Effect.void)

@@ -12,6 +12,7 @@ import type { SubscriptionId } from "./Ids.js"
 import * as Ports from "./internal/ports.js"
 import * as Records from "./internal/records.js"
 import * as KeyMove from "./KeyMove.js"
+import type { OpenInvoice } from "./Stripe.js"
 
 /**
  * Close a demoted customer's settle window: fence the record, cancel its subscriptions with a final
@@ -132,8 +133,11 @@ export const retireReplaced = Effect.fn("Subscriptions.retireReplaced")(function
   const retiring = settled ? (latest.value.retiring ?? []).filter((id) => id !== held) : []
   const orphans = (latest.value.orphans ?? []).filter((id) => id !== held)
   if (retiring.length === 0 && orphans.length === 0) return Option.none()
-  // The record's own subscription goes on being collected (its renewal may be failing this hour).
-  const keep = latest.value.plan === "METERED" ? held : undefined
+  // A promoted customer's invoices of ours go on being collected (the held subscription's renewal may
+  // be failing this hour; the one being retired may still owe its last).
+  const keep = latest.value.plan === "METERED"
+    ? (invoice: OpenInvoice) => Collection.isCollectable(latest.value, invoice)
+    : undefined
   for (const subscriptionId of retiring) {
     yield* Collection.cancelKeepingCollection({
       customerId: customer.customerId,
