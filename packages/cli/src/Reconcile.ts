@@ -109,14 +109,16 @@ export const reconcile = (
         days.forEach((day, d) => {
           const apiGateway = counts?.[d] ?? 0
           const ledger = Customer.reported(customer, day)
+          // Units written off for a customer deleted in Stripe are in the ledger and never in Stripe.
+          const accepted = ledger - (customer.unbillable?.[day] ?? 0)
           const inStripe = billed.get(day) ?? 0
           const drift: Array<Drift> = []
           if (apiGateway > ledger) drift.push("unreported")
           if (apiGateway < ledger) drift.push("count-went-down")
-          if (ledger !== inStripe) drift.push("stripe-mismatch")
+          if (accepted !== inStripe) drift.push("stripe-mismatch")
           if (flagged.has(day)) {
             drift.push("meter-error")
-            if (ledger === inStripe) agreeing.push({ customerId: customer.customerId, day })
+            if (accepted === inStripe) agreeing.push({ customerId: customer.customerId, day })
           }
           if (drift.length > 0) {
             rows.push({

@@ -76,7 +76,8 @@ export const quotaDays = (quota: FreeQuota, today: UtcDay.UtcDay): ReadonlyArray
 
 /**
  * Units Stripe accepted for the customer on `days`: the ledger plus `stripeOffset` (a link's ledger is
- * seeded with the key's earlier counts, which were never sent).
+ * seeded with the key's earlier counts, which were never sent), less the units written off as
+ * unbillable (`Customer.unbillable`).
  *
  * @since 0.2.0
  * @category utils
