@@ -239,7 +239,7 @@ export const withReported = (ledger: Ledger, day: UtcDay.UtcDay, total: number):
 /**
  * `units` more written off on `day` (`Customer.unbillable`), days older than the retention dropped.
  *
- * @since 0.3.0
+ * @since 0.4.0
  * @category constructors
  */
 export const withUnbillable = (unbillable: Ledger | undefined, day: UtcDay.UtcDay, units: number): Ledger =>

@@ -45,7 +45,7 @@ export interface CustomerRepoService {
   /**
    * The records of many customers, read as `get` reads one (strongly consistent in DynamoDB), in as
    * few requests as the store allows; an id without a record is absent from the map, and an id given
-   * twice is read once. @since 0.3.0
+   * twice is read once. @since 0.4.0
    */
   readonly getMany: (
     customerIds: ReadonlyArray<CustomerId>

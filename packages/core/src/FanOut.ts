@@ -96,8 +96,10 @@ export const plan = Effect.fn("FanOut.plan")(function*() {
  * A worker's part: sync each customer of `item` against the counts it carries, reading the item's
  * records as they are now, in one `getMany` (one BatchGetItem for an item of `ENTRIES_PER_ITEM`, not
  * one GetItem a customer): a record changed since the coordinator read it is synced as it stands; one
- * unlinked or linked to another key since is left to the next run. The counts say who failed; a queue
- * consumer reports the item as failed when any customer did, so it is delivered again.
+ * unlinked or linked to another key since is left to the next run. A record written between the read
+ * and its customer's turn (a webhook) makes that customer contended: versioned writes keep it safe, and
+ * the next run takes it. The counts say who failed; a queue consumer reports the item as failed when
+ * any customer did, so it is delivered again.
  *
  * @since 0.3.0
  * @category flows

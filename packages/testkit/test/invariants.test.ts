@@ -16,7 +16,7 @@
 import { BillingConfig, HandleEvent, type Ids, Stripe, UsageSync } from "@augint-billing/core"
 import { describe, it } from "@effect/vitest"
 import { Duration, Effect, Exit, FastCheck as fc, Logger, LogLevel, TestClock, TestContext } from "effect"
-import { Driver, Invariants, type MemoryState, StripeEvents, StripeMemory } from "../src/index.js"
+import { Driver, Invariants, MemoryState, StripeEvents, StripeMemory } from "../src/index.js"
 import { apiKeyId, customerId, heldSubscription, METERED, nowSeconds, settle, T0, testLayer } from "./support.js"
 
 const CUSTOMERS = 3
@@ -380,7 +380,7 @@ const history = (
           // An expired key answers 401 (docs.stripe.com/keys) on every call until the new one is read:
           // the next calls of each Stripe method the flows make fail with Authentication, doing nothing.
           const error = new Stripe.StripeError({ reason: "Authentication", message: "Expired API Key provided" })
-          for (const method of faultable.filter((m) => m.startsWith("Stripe."))) {
+          for (const method of MemoryState.methods.filter((m) => m.startsWith("Stripe."))) {
             yield* driver.failNext(method, { times: cmd.calls, error })
           }
           break

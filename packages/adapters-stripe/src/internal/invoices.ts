@@ -24,7 +24,7 @@ const toOpenInvoice = (invoice: StripeSdk.Invoice): Port.OpenInvoice => {
 }
 const isSubscriptionId = Schema.is(Ids.SubscriptionId)
 
-/** `openInvoices` and `payInvoice` of the port, on the adapter's client. */
+/** `openInvoices`, `payInvoice` and `resumeCollection` of the port, on the adapter's client. */
 export const make = (
   client: StripeClient.StripeClient["Type"]
 ): Pick<Port.StripeService, "openInvoices" | "payInvoice" | "resumeCollection"> => ({

@@ -172,7 +172,7 @@ const repoReads = new Set(["get", "findByApiKey", "isProcessed"])
  * than 100 items, BatchGetItem returns a ValidationException",
  * docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html), none for none.
  *
- * @since 0.3.0
+ * @since 0.4.0
  * @category utils
  */
 export const batchGetRequests = (ids: ReadonlyArray<unknown>): number => Math.ceil(new Set(ids).size / 100)
