@@ -8,7 +8,7 @@
  */
 import { SpendAlerts } from "@augint-billing/core"
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge"
-import { Config, Effect, Layer, Schema } from "effect"
+import { Array as Arr, Config, Effect, Layer, Schema } from "effect"
 import * as AwsConfig from "./AwsConfig.js"
 import { clientConfig, send } from "./internal/sdk.js"
 
@@ -34,7 +34,7 @@ const reasonOf = (kind: string): SpendAlerts.AlertSinkError["reason"] =>
 /** The sink over a client. @since 0.2.0 @category constructors */
 export const make = (client: EventBridgeClient, eventBusName: string): SpendAlerts.AlertSinkService => ({
   emit: (alerts) =>
-    Effect.forEach(chunks(alerts), (chunk) =>
+    Effect.forEach(Arr.chunksOf(alerts, MAX_ENTRIES), (chunk) =>
       Effect.gen(function*() {
         const entries = chunk.map((alert) => ({
           EventBusName: eventBusName,
@@ -63,12 +63,6 @@ export const make = (client: EventBridgeClient, eventBusName: string): SpendAler
         Effect.withSpan("EventBridgeAlertSink.emit", { attributes: { alerts: alerts.length } })
       )
 })
-
-const chunks = <A>(items: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> =>
-  Array.from(
-    { length: Math.ceil(items.length / MAX_ENTRIES) },
-    (_, i) => items.slice(i * MAX_ENTRIES, (i + 1) * MAX_ENTRIES)
-  )
 
 /** The sink with its own scoped client. @since 0.2.0 @category layers */
 export const layer = (options: Options): Layer.Layer<SpendAlerts.AlertSink> =>

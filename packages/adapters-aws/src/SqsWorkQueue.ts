@@ -8,7 +8,7 @@
  */
 import { FanOut } from "@augint-billing/core"
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient } from "@aws-sdk/client-sqs"
-import { Effect, Schema } from "effect"
+import { Array as Arr, Effect, Schema } from "effect"
 import type { ClientOptions } from "./AwsConfig.js"
 import type { Classified } from "./internal/awsError.js"
 import { clientConfig, send } from "./internal/sdk.js"
@@ -74,10 +74,8 @@ export const make = (client: SQSClient, queueUrl: string): WorkQueue => {
   return {
     send: (items) =>
       Effect.forEach(
-        Array.from({ length: Math.ceil(items.length / MAX_BATCH) }, (_, b) =>
-          items.slice(b * MAX_BATCH, (b + 1) * MAX_BATCH)),
-        (chunk) =>
-          batch(chunk.map((item, i) => ({ Id: String(i), MessageBody: encode(item) })), false),
+        Arr.chunksOf(items, MAX_BATCH),
+        (chunk) => batch(chunk.map((item, i) => ({ Id: String(i), MessageBody: encode(item) })), false),
         { discard: true }
       )
   }

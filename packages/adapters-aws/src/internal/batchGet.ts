@@ -3,7 +3,7 @@
  * one request, and the keys a request leaves unprocessed read again with backoff.
  */
 import { CustomerRepo, Retry } from "@augint-billing/core"
-import { Data, Effect } from "effect"
+import { Array as Arr, Data, Effect } from "effect"
 import { repoError } from "./dynamoError.js"
 import { send } from "./sdk.js"
 
@@ -46,9 +46,10 @@ export const batchGet = (
   request: Request
 ): Effect.Effect<ReadonlyArray<Item>, CustomerRepo.CustomerRepoError> =>
   Effect.suspend(() => {
-    const chunks: Array<ReadonlyArray<Key>> = []
-    for (let i = 0; i < keys.length; i += MAX_KEYS) chunks.push(keys.slice(i, i + MAX_KEYS))
-    return Effect.map(Effect.forEach(chunks, (chunk) => readChunk(tableName, chunk, request)), (found) => found.flat())
+    return Effect.map(
+      Effect.forEach(Arr.chunksOf(keys, MAX_KEYS), (chunk) => readChunk(tableName, chunk, request)),
+      (found) => found.flat()
+    )
   })
 
 const readChunk = (tableName: string, keys: ReadonlyArray<Key>, request: Request) =>

@@ -4,24 +4,11 @@
  *
  * @since 0.1.0
  */
-import * as EventBridgeAlertSink from "@augint-billing/adapters-aws/EventBridgeAlertSink"
-import * as CustomerSettings from "@augint-billing/core/CustomerSettings"
-import * as SpendAlerts from "@augint-billing/core/SpendAlerts"
-import * as Layer from "effect/Layer"
-import * as Emf from "../Emf.js"
+import * as SyncLayer from "../internal/syncLayer.js"
 import * as LambdaRuntime from "../LambdaRuntime.js"
 import * as Schedule from "../Schedule.js"
 
-const runtime = await LambdaRuntime.make(
-  "schedule",
-  // Spend alerts: the sync runs them after each customer's report, on EventBridge.
-  SpendAlerts.layer.pipe(
-    Layer.provide(EventBridgeAlertSink.layerConfig),
-    Layer.provideMerge(
-      Layer.mergeAll(LambdaRuntime.layerSchedule, Emf.layerConfig("schedule"), CustomerSettings.layerConfig)
-    )
-  )
-)
+const runtime = await LambdaRuntime.make("schedule", SyncLayer.layer("schedule"))
 
 /** The Lambda handler (`index.handler`). @since 0.1.0 @category utils */
 export const handler = Schedule.toHandler(runtime)
