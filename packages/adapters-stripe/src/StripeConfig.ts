@@ -44,13 +44,14 @@ export interface Options extends StripeClient.Options {
 }
 
 /**
- * The smallest batch `reportUsageBatch` sends through the v2 meter event stream when none is given:
- * below it, v1's synchronous validation and duplicate answers are worth the extra requests.
+ * The smallest batch `reportUsageBatch` sends through the v2 meter event stream when none is given
+ * (core's `Stripe.MIN_STREAM_BATCH`, which `MeterBatch` uses too): below it, v1's synchronous
+ * validation and duplicate answers are worth the extra requests.
  *
  * @since 0.2.0
  * @category constants
  */
-export const defaultMeterEventStreamMinBatch = 50
+export const defaultMeterEventStreamMinBatch = Port.MIN_STREAM_BATCH
 
 /**
  * The webhook signature tolerance used when none is given: 300 seconds.

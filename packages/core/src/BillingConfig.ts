@@ -48,6 +48,11 @@ export interface BillingSettings {
   readonly settleWindow: Duration.Duration
   /** Customers synced at once (`SYNC_CONCURRENCY`). */
   readonly syncConcurrency: number
+  /**
+   * How long a fan-out worker gathers its customers' meter events before sending them in one request
+   * of Stripe's v2 meter event stream (`METER_BATCH_WINDOW`, default 25 milliseconds; see `MeterBatch`).
+   */
+  readonly meterBatchWindow: Duration.Duration
   /** UTC days each sync reads, ending today (`SYNC_LOOKBACK_DAYS`, 2-35: today and yesterday at least). */
   readonly lookbackDays: number
   /** How long processed-event markers are kept; longer than Stripe's 3-day retry window. */
@@ -93,6 +98,7 @@ export const defaults: BillingSettings = {
   usageReportingDelay: DEFAULT_USAGE_REPORTING_DELAY,
   settleWindow: settleWindowFor(DEFAULT_USAGE_REPORTING_DELAY),
   syncConcurrency: 64,
+  meterBatchWindow: Duration.millis(25),
   // Today, yesterday and the day before: a run after a whole missed day still reads its last hours.
   lookbackDays: 3,
   processedEventTtl: Duration.days(7)
@@ -172,6 +178,13 @@ export const config: Config.Config<BillingSettings> = Config.all({
   demotionPolicy: policy,
   ...settleConfig,
   syncConcurrency: boundedInt("SYNC_CONCURRENCY", defaults.syncConcurrency, 1, 1_000),
+  meterBatchWindow: Config.duration("METER_BATCH_WINDOW").pipe(
+    Config.validate({
+      message: "must be at most 1 second: every customer of a work item waits for it",
+      validation: (d) => Duration.lessThanOrEqualTo(d, Duration.seconds(1))
+    }),
+    Config.withDefault(defaults.meterBatchWindow)
+  ),
   // Beyond 35 days Stripe refuses the meter event timestamps (and the ledger keeps 40 days).
   lookbackDays: boundedInt("SYNC_LOOKBACK_DAYS", defaults.lookbackDays, 2, 35),
   processedEventTtl: Config.succeed(defaults.processedEventTtl)

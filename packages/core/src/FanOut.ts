@@ -12,7 +12,9 @@ import { Clock, Effect, Schema, Stream } from "effect"
 import { BillingConfig } from "./BillingConfig.js"
 import { ApiKeyId, CustomerId } from "./Ids.js"
 import * as Ports from "./internal/ports.js"
+import * as MeterBatch from "./MeterBatch.js"
 import * as PlanRepair from "./PlanRepair.js"
+import { Stripe } from "./Stripe.js"
 import * as SyncRun from "./SyncRun.js"
 import * as UsageRead from "./UsageRead.js"
 import * as UsageSync from "./UsageSync.js"
@@ -98,8 +100,9 @@ export const plan = Effect.fn("FanOut.plan")(function*() {
  * one GetItem a customer): a record changed since the coordinator read it is synced as it stands; one
  * unlinked or linked to another key since is left to the next run. A record written between the read
  * and its customer's turn (a webhook) makes that customer contended: versioned writes keep it safe, and
- * the next run takes it. The counts say who failed; a queue consumer reports the item as failed when
- * any customer did, so it is delivered again.
+ * the next run takes it. The customers' meter events are gathered into v2 meter event stream
+ * requests (`MeterBatch`, for `BillingConfig.meterBatchWindow`), a hundred to a request. The counts say
+ * who failed; a queue consumer reports the item as failed when any customer did, so it is delivered again.
  *
  * @since 0.3.0
  * @category flows
@@ -109,6 +112,8 @@ export const work = Effect.fn("FanOut.work")(function*(item: WorkItem) {
   const repo = yield* Ports.repo
   const counts = SyncRun.emptyCounts<UsageSync.Anomaly>()
   const records = yield* repo.getMany(item.entries.map((entry) => entry.customerId))
+  // The item's meter events gathered into v2 stream requests (`MeterBatch`), for its customers only.
+  const stripe = yield* MeterBatch.make(yield* Stripe, { window: config.meterBatchWindow })
   yield* Effect.forEach(item.entries, (entry) => {
     const found = records.get(entry.customerId)
     // Unlinked, or linked to another key since: the counts are not this record's; the next run has it.
@@ -123,6 +128,6 @@ export const work = Effect.fn("FanOut.work")(function*(item: WorkItem) {
       Effect.either(UsageSync.syncCandidate(found, observed, metered, item.runStartedAt)),
       (result) => SyncRun.count(counts, entry.customerId, result, entry.apiKeyId)
     )
-  }, { concurrency: config.syncConcurrency, discard: true })
+  }, { concurrency: config.syncConcurrency, discard: true }).pipe(Effect.provideService(Stripe, stripe))
   return counts
-})
+}, Effect.scoped)

@@ -330,5 +330,13 @@ export const MAX_METER_EVENT_AGE = Duration.days(35)
 export const MAX_METER_EVENT_LEAD = Duration.minutes(5)
 /** Events in one v2 meter event stream request, at most. @since 0.2.0 @category constants */
 export const MAX_STREAM_BATCH = 100
+/**
+ * The smallest batch worth the v2 stream: below it, v1 meter events (validated at once, each with its
+ * own answer) cost no more and say more. `reportUsageBatch` implementations and `MeterBatch` share it.
+ *
+ * @since 0.4.0
+ * @category constants
+ */
+export const MIN_STREAM_BATCH = 50
 /** Stripe dedupes meter event identifiers over at least this window. @since 0.1.0 @category constants */
 export const IDENTIFIER_DEDUPE_WINDOW = Duration.hours(24)

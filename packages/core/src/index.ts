@@ -28,6 +28,8 @@ export * as Ids from "./Ids.js"
 export * as KeyMove from "./KeyMove.js"
 /** The identifier and timestamp of a usage report's meter event. */
 export * as MeterReport from "./MeterReport.js"
+/** Meter events gathered into Stripe's v2 meter event stream, a hundred to a request. */
+export * as MeterBatch from "./MeterBatch.js"
 /** Stripe's reports of meter events it rejected after accepting them. */
 export * as MeterErrors from "./MeterErrors.js"
 /** Linking a customer to an API key: the record, the key's plan, a promotion when they can already pay. */
