@@ -14,7 +14,7 @@ import {
 } from "@augint-billing/core"
 import { Driver, Memory, StripeEvents } from "@augint-billing/testkit"
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Effect, Layer, Option, TestClock } from "effect"
+import { Clock, Duration, Effect, Layer, Option, TestClock } from "effect"
 
 const T0 = Date.parse("2026-03-31T10:00:00.000Z")
 const customer = (n: number) => Ids.CustomerId.make(`cus_P${n}`)
@@ -48,7 +48,8 @@ const promoted = (n: number, units: number) =>
     return record
   })
 
-const TestLayer = Layer.merge(Memory.layerMemory(), BillingConfig.layer())
+// On the TestClock nothing moves time: the worker gathers meter events without a window.
+const TestLayer = Layer.merge(Memory.layerMemory(), BillingConfig.layer({ meterBatchWindow: Duration.zero }))
 
 describe("the port methods each Lambda's flow calls", () => {
   it.effect("handleEvent (the webhook) calls exactly IamActions.webhookMethods", () =>

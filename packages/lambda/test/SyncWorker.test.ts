@@ -5,7 +5,7 @@ import { BillingConfig, FanOut, Ids, Stripe, UtcDay } from "@augint-billing/core
 import { Driver, Memory } from "@augint-billing/testkit"
 import { assert, describe, it } from "@effect/vitest"
 import type { SQSEvent, SQSRecord } from "aws-lambda"
-import { Effect, Layer, Schema, TestClock } from "effect"
+import { Duration, Effect, Layer, Schema, TestClock } from "effect"
 import { Emf, SyncWorker } from "../src/index.js"
 import * as Metered from "./support/Metered.js"
 
@@ -82,7 +82,8 @@ describe("SyncWorker.handle", () => {
       assert.strictEqual(yield* driver.billed({ customerId: customerId(2), day: today }), 12)
     }).pipe(Effect.provide(Layer.mergeAll(
       Memory.layerMemory(),
-      BillingConfig.layer(),
+      // On the TestClock nothing moves time: the worker gathers meter events without a window.
+      BillingConfig.layer({ meterBatchWindow: Duration.zero }),
       Emf.layer("worker", { sink: (line) => emitted.push(JSON.parse(line) as Record<string, unknown>) })
     ))))
 
@@ -101,7 +102,8 @@ describe("SyncWorker.handle", () => {
       assert.deepInclude(emitted[0], { WorkItemsSynced: 1, WorkUnitsReported: 0, WorkUnitsUnbillable: 9 })
     }).pipe(Effect.provide(Layer.mergeAll(
       Memory.layerMemory(),
-      BillingConfig.layer(),
+      // On the TestClock nothing moves time: the worker gathers meter events without a window.
+      BillingConfig.layer({ meterBatchWindow: Duration.zero }),
       Emf.layer("worker", { sink: (line) => emitted.push(JSON.parse(line) as Record<string, unknown>) })
     ))))
 })

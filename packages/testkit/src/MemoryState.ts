@@ -260,6 +260,11 @@ export interface State {
   readonly events: Array<{ readonly created: number; readonly json: unknown }>
   /** v2 events in full by id (`retrieveEvent`); their thin notifications are what webhooks receive. */
   readonly v2Events: Map<string, unknown>
+  /**
+   * Meter events the v2 stream took and rejected when it validated them, not yet in a meter error
+   * report (`ThinEvents.streamErrorReport` makes one).
+   */
+  readonly streamRejections: Array<{ readonly identifier: string; readonly code: string }>
   readonly invoices: Map<string, MemoryInvoice>
   /** Cards the issuer declines: an invoice paid with one stays open (`StripeMemory.payWith`). */
   readonly declinedCards: Set<string>
@@ -309,6 +314,7 @@ export const make = (options: Options = {}): State => ({
   inFlight: new Set(),
   events: [],
   v2Events: new Map(),
+  streamRejections: [],
   invoices: new Map(),
   declinedCards: new Set(),
   setupSessions: new Map(),

@@ -48,16 +48,15 @@ export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.Memory
       const c = state.stripeCustomers.get(id)
       return c === undefined || c.deleted ? undefined : c
     }
-    const accept = (event: Stripe.MeterEvent) =>
+    // What Stripe checks of an event before it takes it, on both paths (the adapter checks the same
+    // before a v2 stream request).
+    const shape = (event: Stripe.MeterEvent) =>
       Effect.gen(function*() {
         if (!Number.isInteger(event.value) || event.value < 1) {
           return yield* invalid(`value must be a whole number of at least 1, got ${event.value}`)
         }
         if (event.identifier.length === 0 || event.identifier.length > 100) {
           return yield* invalid("identifier must be 1-100 characters")
-        }
-        if (customer(event.customerId) === undefined) {
-          return yield* notFound(`No such customer: '${event.customerId}'`)
         }
         const now = yield* Clock.currentTimeMillis
         const ts = event.timestamp * 1000
@@ -67,14 +66,36 @@ export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.Memory
         if (ts < now - Duration.toMillis(Stripe.MAX_METER_EVENT_AGE)) {
           return yield* invalid("timestamp is more than 35 days in the past")
         }
-        const seen = state.identifiers.get(event.identifier)
-        if (seen !== undefined && now - seen < Duration.toMillis(Stripe.IDENTIFIER_DEDUPE_WINDOW)) {
-          return "Duplicate" as const
-        }
-        state.identifiers.set(event.identifier, now)
-        state.meterEvents.push({ ...event, acceptedAt: now })
-        return "Accepted" as const
+        return now
       })
+    // Counted once per identifier within the dedupe window.
+    const record = (event: Stripe.MeterEvent, now: number): Stripe.MeterEventResult => {
+      const seen = state.identifiers.get(event.identifier)
+      if (seen !== undefined && now - seen < Duration.toMillis(Stripe.IDENTIFIER_DEDUPE_WINDOW)) return "Duplicate"
+      state.identifiers.set(event.identifier, now)
+      state.meterEvents.push({ ...event, acceptedAt: now })
+      return "Accepted"
+    }
+    // v1: validated at once, the customer too.
+    const accept = (event: Stripe.MeterEvent) =>
+      Effect.flatMap(shape(event), (now) =>
+        customer(event.customerId) === undefined
+          ? Effect.fail(notFound(`No such customer: '${event.customerId}'`))
+          : Effect.succeed(record(event, now)))
+    // The v2 stream: every event's shape checked first (one bad event fails the request), its customer
+    // only later: an event for a customer Stripe does not know is answered `Accepted`, never counted,
+    // and comes back in a meter error report (docs.stripe.com/api/v2/billing-meter-stream: the stream
+    // validates events asynchronously). It does not say which identifiers it had already seen.
+    const stream = (events: ReadonlyArray<Stripe.MeterEvent>) =>
+      Effect.map(Effect.forEach(events, shape), (nows) =>
+        events.map((event, i): Stripe.MeterEventResult => {
+          if (customer(event.customerId) === undefined) {
+            state.streamRejections.push({ identifier: event.identifier, code: "meter_event_customer_not_found" })
+          } else {
+            record(event, nows[i]!)
+          }
+          return "Accepted"
+        }))
     const webhookError = (reason: typeof Stripe.WebhookErrorReason.Type, message: string) =>
       new Stripe.WebhookVerificationError({ reason, message })
     return {
@@ -230,9 +251,14 @@ export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.Memory
               () => Effect.sync(() => state.inFlight.delete(event.customerId))
             )
         ),
-      // One call for the batch: Stripe's v2 stream has no per-customer concurrency limit. The model
-      // validates each event as v1 does (the real stream validates later, in meter error reports).
-      reportUsageBatch: (events) => instrument(state, "Stripe.reportUsageBatch", Effect.forEach(events, accept)),
+      // One call for the batch, as the adapter sends it: below `MIN_STREAM_BATCH` each event as v1
+      // (the first refusal fails the call), else one v2 stream request. No per-customer concurrency limit.
+      reportUsageBatch: (events) =>
+        instrument(
+          state,
+          "Stripe.reportUsageBatch",
+          events.length < Stripe.MIN_STREAM_BATCH ? Effect.forEach(events, accept) : stream(events)
+        ),
       getCustomer: (customerId) =>
         instrument(
           state,

@@ -70,3 +70,18 @@ export const meterErrorReport = (input: {
     })
     return notification
   })
+
+/**
+ * The meter error report Stripe sends after validating what its v2 stream took: every rejection the
+ * in-memory stream has not reported yet (`MemoryState.streamRejections`), then cleared. None: no report.
+ *
+ * @since 0.4.0
+ * @category utils
+ */
+export const streamErrorReport = (input: { readonly created: number }) =>
+  Effect.flatMap(Driver.Driver, ({ state }) => {
+    const rejected = state.streamRejections.splice(0)
+    return rejected.length === 0
+      ? Effect.succeed(undefined)
+      : meterErrorReport({ rejected, created: input.created })
+  })

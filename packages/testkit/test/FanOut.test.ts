@@ -6,7 +6,17 @@ import { CustomerRepo, FanOut, UtcDay } from "@augint-billing/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, FastCheck as fc, TestClock } from "effect"
 import { Driver } from "../src/index.js"
-import { apiKeyId, customerId, settle, settleOk, signUpMetered, T0, testLayer } from "./support.js"
+import {
+  apiKeyId,
+  arbitraryDeliveries,
+  arbitraryUnits,
+  customerId,
+  deliverTwoRuns,
+  settleOk,
+  signUpMetered,
+  T0,
+  testLayer
+} from "./support.js"
 
 const numRuns = Number(process.env.FC_NUM_RUNS ?? 10)
 const TODAY = UtcDay.fromMillis(T0)
@@ -81,49 +91,19 @@ describe("FanOut", () => {
     "duplicate, reordered, concurrent and crashed deliveries of two overlapping runs bill each unit once",
     {
       count: fc.integer({ min: 1, max: 6 }),
-      usage: fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 12, maxLength: 12 }),
-      more: fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 12, maxLength: 12 }),
+      usage: arbitraryUnits(12),
+      more: arbitraryUnits(12),
       // Each delivery: which run's item, how many copies at once, whether a worker dies mid-batch.
-      deliveries: fc.array(
-        fc.record({ run: fc.integer({ min: 0, max: 1 }), copies: fc.integer({ min: 1, max: 3 }), crash: fc.boolean() }),
-        { minLength: 1, maxLength: 8 }
-      )
+      deliveries: arbitraryDeliveries(8)
     },
     ({ count, deliveries, more, usage }) =>
       Effect.gen(function*() {
-        yield* TestClock.setTime(T0)
-        const driver = yield* Driver.Driver
-        for (const n of range(count)) yield* signUpMetered(n)
         // Small items, so that a run is several messages.
         const split = (item: FanOut.WorkItem) =>
           item.entries.map((entry): FanOut.WorkItem => ({ ...item, entries: [entry] }))
-        for (const n of range(count)) yield* driver.addUsage({ apiKeyId: apiKeyId(n), units: usage[n]! })
-        const first = (yield* settleOk(FanOut.plan())).items.flatMap(split)
-        for (const n of range(count)) yield* driver.addUsage({ apiKeyId: apiKeyId(n), units: more[n]! })
-        const second = (yield* settleOk(FanOut.plan())).items.flatMap(split)
-        const runs = [first, second]
-        let next = 0
-        for (const d of deliveries) {
-          const items = runs[d.run]!
-          const item = items[next++ % items.length]!
-          // A worker killed after Stripe took the event but before the commit: the message comes back.
-          if (d.crash) yield* driver.failNext("CustomerRepo.update", { skip: 1, die: true })
-          yield* settle(
-            Effect.all(Array.from({ length: d.copies }, () => FanOut.work(item)), { concurrency: "unbounded" })
-          )
-        }
-        // Then every message is delivered once more (the visibility timeout ran out, or a redrive), by
-        // workers that are not killed: a crash armed for a customer with nothing to write is not left
-        // to kill the last delivery, after which only the next hourly run would finish the report.
-        yield* driver.clearFaults
-        // Then every message is delivered once more (the visibility timeout ran out, or a redrive).
-        for (const item of [...second, ...first]) yield* settle(FanOut.work(item))
-        const expected = range(count).map((n) => usage[n]! + more[n]!)
-        assert.deepStrictEqual(yield* billedAll(count), expected)
-        for (const n of range(count)) {
-          const events = yield* driver.meterEvents(customerId(n))
-          assert.strictEqual(events.reduce((sum, e) => sum + e.value, 0), expected[n - 1])
-        }
+        const { billed, expected, sent } = yield* deliverTwoRuns({ count, usage, more, deliveries, split })
+        assert.deepStrictEqual(billed, expected)
+        assert.deepStrictEqual(sent, expected)
       }).pipe(Effect.provide(testLayer())),
     { timeout: 600_000, fastCheck: { numRuns } }
   )

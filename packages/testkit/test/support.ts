@@ -1,5 +1,5 @@
-import { BillingConfig, HandleEvent, type Ids } from "@augint-billing/core"
-import { Clock, type Duration, Effect, Exit, Fiber, Layer, Option, TestClock } from "effect"
+import { BillingConfig, FanOut, HandleEvent, type Ids, UtcDay } from "@augint-billing/core"
+import { Clock, type Duration, Effect, Exit, FastCheck as fc, Fiber, Layer, Option, TestClock } from "effect"
 import { Driver, Memory, StripeEvents } from "../src/index.js"
 
 /** 2026-03-31T10:00:00Z: an ordinary day, one day before a month boundary. */
@@ -94,3 +94,65 @@ export const demotedForNonPayment = Effect.gen(function*() {
   ))
   return Option.getOrThrow(yield* driver.record(customerId(1)))
 })
+
+/**
+ * Queue deliveries of a fan-out's work items: which of two runs' items, how many copies at once, and
+ * whether a worker dies mid-item (after Stripe took a report, before its commit).
+ */
+export const arbitraryDeliveries = (maxLength: number) =>
+  fc.array(
+    fc.record({ run: fc.integer({ min: 0, max: 1 }), copies: fc.integer({ min: 1, max: 3 }), crash: fc.boolean() }),
+    { minLength: 1, maxLength }
+  )
+
+/** New units for each of `customers` customers. */
+export const arbitraryUnits = (customers: number) =>
+  fc.array(fc.integer({ min: 0, max: 50 }), { minLength: customers, maxLength: customers })
+
+/**
+ * Two overlapping fan-out runs over customers 1..count (`usage[n - 1]` units each, then `more[n - 1]`
+ * between the two plans), their items delivered as `deliveries` say (each item cut by `split`), then
+ * every item once more by workers that are not killed (the visibility timeout ran out, or a redrive).
+ * Answers, per customer, the units expected, billed by the ledger, and counted by Stripe.
+ */
+export const deliverTwoRuns = (input: {
+  readonly count: number
+  readonly usage: ReadonlyArray<number>
+  readonly more: ReadonlyArray<number>
+  readonly deliveries: ReadonlyArray<{ readonly run: number; readonly copies: number; readonly crash: boolean }>
+  readonly split?: (item: FanOut.WorkItem) => ReadonlyArray<FanOut.WorkItem>
+}) =>
+  Effect.gen(function*() {
+    const { count, deliveries, more, usage } = input
+    const split = input.split ?? ((item: FanOut.WorkItem) => [item])
+    const customers = Array.from({ length: count }, (_, i) => i + 1)
+    yield* TestClock.setTime(T0)
+    const driver = yield* Driver.Driver
+    for (const n of customers) yield* signUpMetered(n)
+    for (const n of customers) yield* driver.addUsage({ apiKeyId: apiKeyId(n), units: usage[n - 1]! })
+    const first = (yield* settleOk(FanOut.plan())).items.flatMap(split)
+    for (const n of customers) yield* driver.addUsage({ apiKeyId: apiKeyId(n), units: more[n - 1]! })
+    const second = (yield* settleOk(FanOut.plan())).items.flatMap(split)
+    const runs = [first, second]
+    let next = 0
+    for (const d of deliveries) {
+      const items = runs[d.run]!
+      const item = items[next++ % items.length]!
+      // A worker killed after Stripe took the event but before the commit: the message comes back.
+      if (d.crash) yield* driver.failNext("CustomerRepo.update", { skip: 1, die: true })
+      yield* settle(Effect.all(Array.from({ length: d.copies }, () => FanOut.work(item)), { concurrency: "unbounded" }))
+    }
+    // Workers that are not killed: a crash armed for a customer with nothing to write is not left to
+    // kill the last delivery, after which only the next hourly run would finish the report.
+    yield* driver.clearFaults
+    for (const item of [...second, ...first]) yield* settle(FanOut.work(item))
+    const day = UtcDay.fromMillis(T0)
+    return {
+      expected: customers.map((n) => usage[n - 1]! + more[n - 1]!),
+      billed: yield* Effect.forEach(customers, (n) => driver.billed({ customerId: customerId(n), day })),
+      sent: yield* Effect.forEach(
+        customers,
+        (n) => Effect.map(driver.meterEvents(customerId(n)), (events) => events.reduce((sum, e) => sum + e.value, 0))
+      )
+    }
+  })
