@@ -5,7 +5,7 @@
  *
  * @since 0.3.0
  */
-import { BillingConfig } from "@augint-billing/core"
+import { BillingConfig, Stripe } from "@augint-billing/core"
 import { execFileSync, spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
@@ -49,12 +49,14 @@ const mark = (ok: boolean) => (ok ? "PASS" : "MISS")
 /**
  * The time the rate limits alone allow a fan-out of `customers` (seconds): the coordinator must read
  * every GetUsage and GetUsagePlanKeys page before any item exists (a key's counts may be on any page),
- * at 10 requests/s after a burst of 40; then every meter event at the v1 endpoint's 1,000/s.
+ * at 10 requests/s after a burst of 40; then every meter event, a hundred to a v2 stream request, at
+ * the stream's 10,000 requests/s (the path the workers take; v1's 1,000 events/s would be 100 times
+ * slower).
  */
 const boundSeconds = (customers: number, events: number) => {
   const pages = 2 * Math.ceil(customers / 500)
   const apiGateway = Math.max(0, pages - SERVICES.apiGateway.burst!) / SERVICES.apiGateway.limit!
-  const stripe = events / SERVICES.stripeMeterEvents.limit!
+  const stripe = Math.ceil(events / Stripe.MAX_STREAM_BATCH) / SERVICES.stripeMeterStream.limit!
   return { pages, apiGateway, stripe, total: apiGateway + stripe }
 }
 
@@ -67,12 +69,16 @@ const findings = (results: ReadonlyArray<Measured>): Array<string> => {
     const first = cut.runs[0]!
     const rate = first.customersSeen / (first.simulatedMillis / 1000)
     out.push(
-      `- **One process** syncs about ${rate.toFixed(0)} customers/s at the default concurrency of 16 (each ` +
+      `- **One process** syncs about ${
+        rate.toFixed(0)
+      } customers/s at the default concurrency of ${BillingConfig.defaults.syncConcurrency} (each ` +
         "customer is a DynamoDB write-ahead, a Stripe meter event and a DynamoDB commit in sequence, about " +
         `200 ms): a 10-minute run reaches ${num(first.customersSeen)} of ${num(cut.customers)} customers, stops ` +
         `starting customers 30 s before its deadline (${num(first.customersLeft)} left, \`stoppedEarly\`), and ` +
         `the next hourly runs take the rest first: all synced after ${cut.runs.length} runs, exactly once. ` +
-        `Reaching 100,000 in one run would take ${Math.ceil((16 * 100_000) / (rate * 560))}+ concurrent ` +
+        `Reaching 100,000 in one run would take ${
+          Math.ceil((BillingConfig.defaults.syncConcurrency * 100_000) / (rate * 560))
+        }+ concurrent ` +
         "customers (`SYNC_CONCURRENCY`), still far under Stripe's 1,000 meter events/s."
     )
   }
@@ -97,23 +103,23 @@ const findings = (results: ReadonlyArray<Measured>): Array<string> => {
   }
   for (const r of fans) {
     const v1 = r.services["stripeMeterEvents"]
-    if (v1 === undefined) continue
+    const stream = r.services["stripeMeterStream"]
+    const requests = stream?.calls ?? 0
+    const throttled = (v1?.throttled ?? 0) + (stream?.throttled ?? 0)
     out.push(
-      `- Fan-out, ${r.workers} workers, ${num(r.customers)} customers: Stripe v1 peaked at ${
-        num(v1.peakPerSecond)
-      }/s of 1,000/s` +
-        `${
-          v1.throttled > 0 ? ` (${num(v1.throttled)} calls refused with 429 and retried by the Stripe policy)` : ""
-        }; ` +
-        `longest invocation ${secs(r.maxInvocationMillis ?? 0)}; ${num(r.itemsRedelivered ?? 0)} items delivered again.`
+      `- Fan-out, ${r.workers} workers, ${num(r.customers)} customers: ${num(r.eventsAccepted)} meter events in ` +
+        `${num(requests)} v2 stream requests (peak ${num(stream?.peakPerSecond ?? 0)}/s of 10,000/s) and ` +
+        `${num(v1?.calls ?? 0)} v1 calls (a gathering under ${Stripe.MIN_STREAM_BATCH} events, or a retry that ` +
+        `came back alone; peak ${num(v1?.peakPerSecond ?? 0)}/s of 1,000/s)` +
+        `${throttled > 0 ? `, ${num(throttled)} refused with 429 and retried` : ""}; longest invocation ` +
+        `${secs(r.maxInvocationMillis ?? 0)}; ${num(r.itemsRedelivered ?? 0)} items delivered again.`
     )
   }
   out.push(
-    `- The template's \`MaximumConcurrency: ${DEPLOYMENT.templateMaxConcurrency}\` workers at ` +
-      `SYNC_CONCURRENCY ${DEPLOYMENT.workerSyncConcurrency} reach Stripe v1's limit: at a million ` +
-      "customers Stripe v1 (1,000 events/s) is the bound. The v2 meter event stream (100 events a request, 10,000 " +
-      "requests/s) would take that part from about 1,100 s to seconds, leaving API Gateway's 10 requests/s as the " +
-      "bound; the workers do not report through it yet (`reportUsageBatch` exists in the Stripe adapter)."
+    `- Workers send their customers' meter events through the v2 stream (\`MeterBatch\`, a ` +
+      `${Stripe.MAX_STREAM_BATCH}-event request per gathering), so Stripe's limits do not bind the fan-out: ` +
+      "the coordinator's reads (API Gateway's 10 requests/s) and the workers' concurrency do. On v1 alone " +
+      "(1,000 events/s) a million customers' 1.1 million events would take 1,100 s."
   )
   return out
 }
@@ -181,13 +187,12 @@ const render = (input: {
   const { fanWorkers, meta, probe, repoRoot, results } = input
   const serviceNames = Object.keys(SERVICES) as Array<keyof typeof SERVICES>
   const rows = results.map((r) => {
-    const events = r.services["stripeMeterEvents"]?.accepted ?? 0
-    const bound = boundSeconds(r.customers, events)
+    const bound = boundSeconds(r.customers, r.eventsAccepted)
     return { r, bound }
   })
   const lines: Array<string> = []
   lines.push(
-    "| scenario | customers | simulated | runs (customers seen / left) | coordinator | invocations (max) | calls: API GW / Stripe v1 / Stripe API / DynamoDB r+w | peak/s vs limit: API GW, Stripe v1 | throttled | CPU (real) | peak RSS | bound (2x) | exactly-once |"
+    "| scenario | customers | simulated | runs (customers seen / left) | coordinator | invocations (max) | calls: API GW / Stripe v1 / Stripe v2 stream / Stripe API / DynamoDB r+w | peak/s vs limit: API GW, Stripe v1, Stripe v2 stream | throttled | CPU (real) | peak RSS | bound (2x) | exactly-once |"
   )
   lines.push(`|${" --- |".repeat(13)}`)
   for (const { bound, r } of rows) {
@@ -195,6 +200,7 @@ const render = (input: {
     const calls = [
       s("apiGateway")?.calls ?? 0,
       s("stripeMeterEvents")?.calls ?? 0,
+      s("stripeMeterStream")?.calls ?? 0,
       s("stripeApi")?.calls ?? 0,
       (s("dynamoRead")?.calls ?? 0) + (s("dynamoWrite")?.calls ?? 0)
     ].map(num).join(" / ")
@@ -208,9 +214,9 @@ const render = (input: {
         s("apiGateway")?.peakPerSecond ?? 0
       }/${SERVICES.apiGateway.limit}+${SERVICES.apiGateway.burst}, ${
         s("stripeMeterEvents")?.peakPerSecond ?? 0
-      }/${SERVICES.stripeMeterEvents.limit} | ${num(throttled)} | ${secs(r.cpuMillis)} (${secs(r.realMillis)}) | ${
-        num(r.peakRssMb)
-      } MB | ${
+      }/${SERVICES.stripeMeterEvents.limit}, ${s("stripeMeterStream")?.peakPerSecond ?? 0}/${
+        num(SERVICES.stripeMeterStream.limit!)
+      } | ${num(throttled)} | ${secs(r.cpuMillis)} (${secs(r.realMillis)}) | ${num(r.peakRssMb)} MB | ${
         r.workers === 0 ? "-" : `${secs(bound.total * 1000)} (${secs(2 * bound.total * 1000)})`
       } | ${r.exactlyOnce} |`
     )
@@ -318,7 +324,8 @@ const render = (input: {
     "",
     "Bound = the time the rate limits alone allow: the coordinator reads every GetUsage and GetUsagePlanKeys",
     "page (500 keys each) before any work item exists, at 10 requests/s after a burst of 40, then every",
-    "meter event goes through the v1 endpoint at 1,000/s. DynamoDB (40,000 units/s) and SQS never bind.",
+    "meter event goes through the v2 stream, 100 a request at 10,000 requests/s. DynamoDB (40,000 units/s)",
+    "and SQS never bind. The single process sends v1 meter events (1,000/s), one a customer-day.",
     "",
     "Peak RSS per scenario is the whole simulation's process: it holds the modelled services' state (records,",
     "usage, accepted meter events) beside the flows, so it overstates one deployed process; the worker probe",

@@ -34,7 +34,7 @@ export const DEPLOYMENT = {
   maxReceiveCount: 3,
   templateMaxConcurrency: 16,
   /** The worker's `SYNC_CONCURRENCY` in the template; the single process runs at the default. */
-  workerSyncConcurrency: 12
+  workerSyncConcurrency: 100
 } as const
 
 /** What one scenario measured. @since 0.3.0 @category models */
@@ -59,6 +59,8 @@ export interface ScenarioResult {
   readonly services: Record<string, { calls: number; accepted: number; throttled: number; peakPerSecond: number }>
   readonly unitsCounted: number
   readonly unitsAccepted: number
+  /** Meter events Stripe counted, on either path. */
+  readonly eventsAccepted: number
   readonly customersSynced: number
   readonly exactlyOnce: string
   readonly cpuMillis: number
@@ -301,6 +303,7 @@ export const runScenario = (
       services: summary(model),
       unitsCounted,
       unitsAccepted: checked.unitsAccepted,
+      eventsAccepted: driver.state.meterEvents.length,
       customersSynced: checked.synced,
       exactlyOnce: checked.problem ?? "OK",
       cpuMillis
