@@ -55,6 +55,9 @@ export type WorkItem = typeof WorkItem.Type
  */
 export const ENTRIES_PER_ITEM = 100
 
+/** What a worker's item synced: a run's counts over the item's customers. @since 0.4.0 @category models */
+export type WorkCounts = SyncRun.Counts<UsageSync.Anomaly>
+
 /** What a coordinator run planned. @since 0.3.0 @category models */
 export interface Plan {
   readonly startedAt: number
@@ -110,7 +113,7 @@ export const plan = Effect.fn("FanOut.plan")(function*() {
 export const work = Effect.fn("FanOut.work")(function*(item: WorkItem) {
   const config = yield* BillingConfig
   const repo = yield* Ports.repo
-  const counts = SyncRun.emptyCounts<UsageSync.Anomaly>()
+  const counts: WorkCounts = SyncRun.emptyCounts<UsageSync.Anomaly>()
   const records = yield* repo.getMany(item.entries.map((entry) => entry.customerId))
   // The item's meter events gathered into v2 stream requests (`MeterBatch`), for its customers only.
   const stripe = yield* MeterBatch.make(yield* Stripe, { window: config.meterBatchWindow })

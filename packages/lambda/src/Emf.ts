@@ -55,7 +55,15 @@ export const units = {
   /** Units the workers reported to Stripe. */
   WorkUnitsReported: "Count",
   /** Units the workers wrote off: their customer was deleted in Stripe. */
-  WorkUnitsUnbillable: "Count"
+  WorkUnitsUnbillable: "Count",
+  /** Meter events the workers sent (v2 stream or v1). */
+  WorkMeterEventsSent: "Count",
+  /** Keys the workers moved to the plan their record says. */
+  WorkPlansRepaired: "Count",
+  /** Customers whose key's GetUsage history vanished (`UsageHistoryVanished`, fanned out). */
+  WorkUsageHistoryVanished: "Count",
+  /** Customers whose key's counter restarted when put back (`UsageCounterReset`, fanned out). */
+  WorkUsageCounterReset: "Count"
 } as const
 
 /** A metric's name. @since 0.2.0 @category models */
@@ -119,7 +127,11 @@ export const workerMetrics: ReadonlySet<MetricName> = new Set([
   "WorkItemsSynced",
   "WorkItemsFailed",
   "WorkUnitsReported",
-  "WorkUnitsUnbillable"
+  "WorkUnitsUnbillable",
+  "WorkMeterEventsSent",
+  "WorkPlansRepaired",
+  "WorkUsageHistoryVanished",
+  "WorkUsageCounterReset"
 ])
 
 const ownerOf = (name: MetricName): FunctionName =>

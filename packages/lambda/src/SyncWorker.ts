@@ -25,8 +25,23 @@ export const metrics = {
   workItemsSynced: Emf.counter("WorkItemsSynced"),
   workItemsFailed: Emf.counter("WorkItemsFailed"),
   workUnitsReported: Emf.counter("WorkUnitsReported"),
-  workUnitsUnbillable: Emf.counter("WorkUnitsUnbillable")
+  workUnitsUnbillable: Emf.counter("WorkUnitsUnbillable"),
+  workMeterEventsSent: Emf.counter("WorkMeterEventsSent"),
+  workPlansRepaired: Emf.counter("WorkPlansRepaired"),
+  workUsageHistoryVanished: Emf.counter("WorkUsageHistoryVanished"),
+  workUsageCounterReset: Emf.counter("WorkUsageCounterReset")
 }
+
+/** Count a synced item's figures, as the schedule counts its run's (`Schedule.countReport`). */
+const countItem = (counts: FanOut.WorkCounts) =>
+  Effect.all([
+    Metric.incrementBy(metrics.workUnitsReported, counts.unitsReported),
+    Metric.incrementBy(metrics.workUnitsUnbillable, counts.unitsUnbillable),
+    Metric.incrementBy(metrics.workMeterEventsSent, counts.meterEventsSent),
+    Metric.incrementBy(metrics.workPlansRepaired, counts.plansRepaired),
+    Metric.incrementBy(metrics.workUsageHistoryVanished, counts.customersHistoryVanished),
+    Metric.incrementBy(metrics.workUsageCounterReset, counts.customersCounterReset)
+  ], { discard: true })
 
 /** What the worker needs: the flows' ports and the metrics reporter. @since 0.4.0 @category models */
 export type Services = HandleEvent.Services | Emf.Emf
@@ -48,8 +63,7 @@ export const handle = (event: SQSEvent): Effect.Effect<SQSBatchResponse, never, 
       )
     }
     return FanOut.work(item.right).pipe(
-      Effect.tap((counts) => Metric.incrementBy(metrics.workUnitsReported, counts.unitsReported)),
-      Effect.tap((counts) => Metric.incrementBy(metrics.workUnitsUnbillable, counts.unitsUnbillable)),
+      Effect.tap(countItem),
       Effect.tap((counts) =>
         Effect.logInfo("sync work item done").pipe(Effect.annotateLogs({
           messageId: record.messageId,
@@ -57,7 +71,10 @@ export const handle = (event: SQSEvent): Effect.Effect<SQSBatchResponse, never, 
           customersReported: counts.customersReported,
           customersFailed: counts.customersFailed,
           unitsReported: counts.unitsReported,
-          failures: counts.failures
+          failures: counts.failures,
+          // Who to look at: the keys whose GetUsage history vanished or whose counter restarted.
+          historyVanished: counts.historyVanished,
+          counterReset: counts.counterReset
         }))
       ),
       Effect.map((counts) => counts.customersFailed > 0 ? [record.messageId] : []),

@@ -106,4 +106,25 @@ describe("SyncWorker.handle", () => {
       BillingConfig.layer({ meterBatchWindow: Duration.zero }),
       Emf.layer("worker", { sink: (line) => emitted.push(JSON.parse(line) as Record<string, unknown>) })
     ))))
+
+  // GetUsage lists a key's counts only while it is in the plan asked about: a key whose reported
+  // history is gone is flagged, not billed, and the worker says so in a metric and a log line.
+  it.effect("a key whose GetUsage history vanished is counted as WorkUsageHistoryVanished", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(now)
+      yield* metered(4, 6)
+      const [item] = (yield* FanOut.plan()).items
+      yield* SyncWorker.handle({ Records: [message("m-4", encode(item!))] })
+      emitted.length = 0
+      // The next run's coordinator finds no counts for the key (its history gone from GetUsage).
+      const vanished = { ...item!, entries: item!.entries.map(({ counts: _, ...entry }) => entry) }
+      const response = yield* SyncWorker.handle({ Records: [message("m-4b", encode(vanished))] })
+      assert.deepStrictEqual(response.batchItemFailures, [])
+      assert.deepInclude(emitted[0], { WorkItemsSynced: 1, WorkUnitsReported: 0, WorkUsageHistoryVanished: 1 })
+    }).pipe(Effect.provide(Layer.mergeAll(
+      Memory.layerMemory(),
+      // On the TestClock nothing moves time: the worker gathers meter events without a window.
+      BillingConfig.layer({ meterBatchWindow: Duration.zero }),
+      Emf.layer("worker", { sink: (line) => emitted.push(JSON.parse(line) as Record<string, unknown>) })
+    ))))
 })
