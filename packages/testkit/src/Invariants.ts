@@ -63,6 +63,27 @@ export const invoicesOf = (
 }
 
 /**
+ * Whether a meter event is on no invoice because the merchant cancelled the subscription that would
+ * have billed it, without a final invoice (Dashboard or API: cancelling "does not generate a final
+ * invoice" unless `invoice_now`, docs.stripe.com/api/subscriptions/cancel): the event's timestamp is in
+ * that subscription's life but reached Stripe after the cancel, or it was stamped after the cancel and
+ * before the customer's next subscription (the demotion the cancel causes still reports what the key
+ * counted while metered).
+ *
+ * @since 0.4.0
+ * @category utils
+ */
+export const lostToMerchantCancel = (
+  state: State,
+  event: { readonly customerId: Ids.CustomerId; readonly timestamp: number; readonly acceptedAt: number }
+): boolean =>
+  [...state.subscriptions.values()].some((s) =>
+    s.customerId === event.customerId && s.canceledByMerchant === true && s.canceledAt !== undefined &&
+    Math.floor(s.createdAt / 1000) <= event.timestamp &&
+    (event.acceptedAt > s.canceledAt || event.timestamp * 1000 >= s.canceledAt)
+  )
+
+/**
  * Every violation, one line each (empty when all hold):
  * 1. per customer and UTC day, units accepted by Stripe == units counted in the metered plan, less what the
  *    record wrote off as unbillable (`Customer.unbillable`), which only a customer deleted in Stripe may have;
@@ -71,7 +92,8 @@ export const invoicesOf = (
  *    left pending (`CapInvariants` checks when a key may be capped);
  * 3. every accepted meter event is on exactly one invoice: its timestamp falls inside the billed life of
  *    exactly one of the customer's subscriptions (`invoicesOf`): Billing Meters bill a customer's events
- *    on every live subscription to the meter's price, so two lives holding it bill it twice;
+ *    on every live subscription to the meter's price, so two lives holding it bill it twice; on none
+ *    only when the merchant cancelled the subscription without a final invoice (`lostToMerchantCancel`);
  * 4. no usage is billed twice: a METERED customer has one open subscription, the record's; a FREE one
  *    whose settle window closed has none;
  * 5. a renewal invoice of a promoted customer is charged to a card Stripe would use: the record's
@@ -158,6 +180,7 @@ export const violations = (
     for (const e of state.meterEvents) {
       if (e.customerId !== customerId) continue
       const on = invoicesOf(state, e).length
+      if (on === 0 && lostToMerchantCancel(state, e)) continue
       if (on === 0) {
         out.push(
           `${customerId}: a meter event stamped ${e.timestamp}, accepted at ${e.acceptedAt}, is on no subscription's invoice`

@@ -22,6 +22,11 @@ export interface MemorySubscription {
   defaultPaymentMethod?: string | undefined
   /** A subscription to another of the merchant's products (not the metered price): never ours. */
   other?: boolean | undefined
+  /**
+   * Cancelled by the merchant (Dashboard or their own API call), not by this library: usage it had not
+   * invoiced is on no invoice (`Invariants.violations` allows that, and only that).
+   */
+  canceledByMerchant?: boolean | undefined
 }
 
 /**

@@ -121,14 +121,21 @@ export const invoicePaid = (input: InvoiceInput) =>
     status: "paid"
   })
 
-/** `invoice.created`. @since 0.1.0 @category utils */
-export const invoiceCreated = (input: InvoiceInput) =>
+/**
+ * `invoice.created`: a draft, which Stripe finalizes about an hour later; `periodEnd` (epoch seconds)
+ * is the end of the period it invoices (`period_end`), absent when not given.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const invoiceCreated = (input: InvoiceInput & { readonly periodEnd?: number }) =>
   envelope("invoice.created", input, {
     id: input.invoiceId ?? nextId("in"),
     object: "invoice",
     customer: input.customerId,
     parent: parentOf(input),
-    status: "draft"
+    status: "draft",
+    ...(input.periodEnd === undefined ? {} : { period_end: input.periodEnd })
   })
 
 /** `customer.subscription.updated`. @since 0.1.0 @category utils */

@@ -12,7 +12,7 @@ import { type Ids, Stripe, UtcDay } from "@augint-billing/core"
 import { Clock, Duration, Effect, Layer, Stream } from "effect"
 import { preview, setupSession } from "./internal/billing.js"
 import { instrument, instrumentStream } from "./internal/instrument.js"
-import { attachedCards, payWith } from "./internal/payments.js"
+import { attachedCards, cancel, payWith } from "./internal/payments.js"
 import { parseHeader, safeEqual, sign } from "./internal/signature.js"
 import * as MemoryState from "./MemoryState.js"
 
@@ -34,6 +34,7 @@ export {
   attachedCards,
   chargedCard,
   detachCard,
+  merchantCancel,
   oneOffInvoice,
   otherSubscription,
   payWith,
@@ -170,21 +171,7 @@ export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.Memory
           Effect.suspend(() => {
             const s = state.subscriptions.get(subscriptionId)
             if (s === undefined) return Effect.fail(notFound(`No such subscription: '${subscriptionId}'`))
-            if (s.status === "canceled") return Effect.void
-            return Clock.currentTimeMillis.pipe(Effect.map((now) => {
-              s.status = "canceled"
-              s.invoicedNow = invoiceNow
-              s.canceledAt = now
-              // "By default, upon subscription cancellation, Stripe stops automatic collection of all
-              // finalized invoices for the customer" (docs.stripe.com/api/subscriptions/cancel).
-              for (const invoice of state.invoices.values()) {
-                if (invoice.customerId === s.customerId && invoice.status === "open" && invoice.autoAdvance) {
-                  invoice.autoAdvance = false
-                  invoice.stoppedAttempt = invoice.nextPaymentAttempt
-                  invoice.nextPaymentAttempt = undefined
-                }
-              }
-            }))
+            return Clock.currentTimeMillis.pipe(Effect.map((now) => cancel(state, s, { now, invoiceNow })))
           })
         ),
       openInvoices: (customerId) =>

@@ -44,6 +44,10 @@ type Command =
     readonly die: boolean
   }
   | { readonly _tag: "Latency"; readonly method: MemoryState.Method; readonly millis: number }
+  | { readonly _tag: "LatencyEverywhere"; readonly millis: ReadonlyArray<number> }
+  | { readonly _tag: "Outage"; readonly hours: number }
+  | { readonly _tag: "MerchantCancel"; readonly c: number }
+  | { readonly _tag: "InvoiceCreated"; readonly c: number }
   | { readonly _tag: "Garbage"; readonly kind: "malformed" | "unknownCustomer" | "badSignature"; readonly c: number }
   | { readonly _tag: "DeleteCustomer"; readonly c: number }
   | { readonly _tag: "RotateKey"; readonly calls: number }
@@ -124,6 +128,22 @@ const command: fc.Arbitrary<Command> = fc.oneof(
     weight: 2
   },
   {
+    // The webhook endpoint is down for hours (a bad deploy, a region outage): Stripe holds every event
+    // and retries later (for up to three days, docs.stripe.com/webhooks#retries) while the hourly sync
+    // goes on; the events then arrive hours late, in any order.
+    arbitrary: fc.record({ _tag: fc.constant("Outage" as const), hours: fc.integer({ min: 1, max: 8 }) }),
+    weight: 1
+  },
+  {
+    // Every port method slow at once (issue 9: latency on every port call), so that flows overlap at
+    // each call and their stamps cross second boundaries mid-flow.
+    arbitrary: fc.record({
+      _tag: fc.constant("LatencyEverywhere" as const),
+      millis: fc.array(fc.integer({ min: 0, max: 1_500 }), { minLength: faultable.length, maxLength: faultable.length })
+    }),
+    weight: 1
+  },
+  {
     arbitrary: fc.record({
       _tag: fc.constant("Garbage" as const),
       kind: fc.constantFrom("malformed" as const, "unknownCustomer" as const, "badSignature" as const),
@@ -136,6 +156,10 @@ const command: fc.Arbitrary<Command> = fc.oneof(
     arbitrary: fc.record({ _tag: fc.constant("RotateKey" as const), calls: fc.integer({ min: 1, max: 6 }) }),
     weight: 1
   },
+  // A period ends: Stripe drafts the renewal and sends invoice.created, the flush's cue (issue 9).
+  { arbitrary: fc.record({ _tag: fc.constant("InvoiceCreated" as const), c }), weight: 1 },
+  // The merchant cancels our subscription in the Dashboard, with no final invoice (issue 9).
+  { arbitrary: fc.record({ _tag: fc.constant("MerchantCancel" as const), c }), weight: 1 },
   // The merchant deletes a customer in Stripe (issue 9, history 4), usage unreported or not.
   { arbitrary: fc.record({ _tag: fc.constant("DeleteCustomer" as const), c }), weight: 1 },
   // The merchant's other products and one-off invoices fail and get paid beside ours (issue 9, behaviour 3).
@@ -214,6 +238,20 @@ const history = (
         }
       })
 
+    // Stripe sends customer.subscription.updated with every status change (past_due on a declined
+    // renewal, unpaid when retries are exhausted, active when paid: docs.stripe.com/billing/subscriptions/overview).
+    const statusChanged = (
+      sub: { readonly id: Ids.SubscriptionId; readonly customerId: Ids.CustomerId; readonly status: string },
+      was: string
+    ) =>
+      sub.status === was ? Effect.void : Effect.flatMap(nowSeconds, (created) =>
+        emit(StripeEvents.subscriptionUpdated({
+          customerId: sub.customerId,
+          subscriptionId: sub.id,
+          status: sub.status,
+          created
+        })))
+
     // Stripe sends customer.subscription.deleted for every cancellation, ours included.
     const announced = new Set<string>()
     const announceCancellations = Effect.sync(() => {
@@ -269,6 +307,7 @@ const history = (
         case "FailRetrying": {
           const sub = liveSubscription(cmd.c)
           if (sub === undefined) break
+          const was = sub.status
           sub.status = "past_due"
           // The renewal was declined: Smart Retries will try again (only with a card to decline).
           StripeMemory.renewalInvoice(state, sub.id, { nowSeconds: created, declined: true })
@@ -279,11 +318,13 @@ const history = (
             nextPaymentAttempt: created + 3 * 86_400,
             attemptCount: 1
           }))
+          yield* statusChanged(sub, was)
           break
         }
         case "FailFinal": {
           const sub = liveSubscription(cmd.c)
           if (sub === undefined) break
+          const was = sub.status
           sub.status = "unpaid"
           // Retries exhausted: the invoice stays open with no next attempt.
           StripeMemory.renewalInvoice(state, sub.id, { nowSeconds: created, declined: true }).nextPaymentAttempt =
@@ -295,6 +336,7 @@ const history = (
               created
             })
           )
+          yield* statusChanged(sub, was)
           break
         }
         case "Paid": {
@@ -303,6 +345,7 @@ const history = (
             s.customerId === customerId(cmd.c) && s.other !== true && (s.status === "past_due" || s.status === "unpaid")
           )
           if (sub === undefined) break
+          const was = sub.status
           sub.status = "active"
           for (const invoice of state.invoices.values()) {
             if (invoice.subscriptionId === sub.id && invoice.status === "open") {
@@ -316,6 +359,7 @@ const history = (
               created
             })
           )
+          yield* statusChanged(sub, was)
           break
         }
         case "Deliver":
@@ -364,6 +408,28 @@ const history = (
           )
           break
         }
+        case "InvoiceCreated": {
+          const sub = liveSubscription(cmd.c)
+          if (sub === undefined) break
+          yield* emit(StripeEvents.invoiceCreated({
+            customerId: customerId(cmd.c),
+            subscriptionId: sub.id,
+            created,
+            periodEnd: created
+          }))
+          break
+        }
+        case "MerchantCancel": {
+          // Stripe stops collecting the customer's open invoices and announces the cancellation
+          // (`announceCancellations`); the usage not yet invoiced is on no invoice: the merchant's choice.
+          const sub = liveSubscription(cmd.c) ??
+            [...state.subscriptions.values()].find((s) =>
+              s.customerId === customerId(cmd.c) && s.other !== true && s.status === "unpaid"
+            )
+          if (sub === undefined) break
+          StripeMemory.merchantCancel(state, sub.id, created * 1000)
+          break
+        }
         case "DeleteCustomer":
           // Stripe cancels the customer's subscriptions at once, with no invoice, and announces each
           // (docs.stripe.com/api/customers/delete); `announceCancellations` queues those.
@@ -372,6 +438,16 @@ const history = (
           break
         case "Latency":
           yield* driver.setLatency(cmd.method, `${cmd.millis} millis`)
+          break
+        case "Outage":
+          for (let hour = 0; hour < cmd.hours; hour++) {
+            yield* TestClock.adjust("1 hour")
+            yield* settle(UsageSync.syncUsage())
+            yield* announceCancellations
+          }
+          break
+        case "LatencyEverywhere":
+          for (const [i, method] of faultable.entries()) yield* driver.setLatency(method, `${cmd.millis[i]!} millis`)
           break
         case "Fault":
           yield* driver.failNext(cmd.method, { when: cmd.when, times: cmd.times, skip: cmd.skip, die: cmd.die })

@@ -199,3 +199,43 @@ export const payWith = (state: MemoryState.State, invoiceId: string, card: strin
   invoice.nextPaymentAttempt = undefined
   return undefined
 }
+
+/**
+ * Cancel a subscription as Stripe does: at `now`, with a final invoice when `invoiceNow`, and "by
+ * default, upon subscription cancellation, Stripe stops automatic collection of all finalized invoices
+ * for the customer" (docs.stripe.com/api/subscriptions/cancel). An already cancelled one is left as is.
+ *
+ * @since 0.4.0
+ * @category utils
+ */
+export const cancel = (
+  state: MemoryState.State,
+  s: MemoryState.MemorySubscription,
+  options: { readonly now: number; readonly invoiceNow: boolean }
+): void => {
+  if (s.status === "canceled") return
+  s.status = "canceled"
+  s.invoicedNow = options.invoiceNow
+  s.canceledAt = options.now
+  for (const invoice of state.invoices.values()) {
+    if (invoice.customerId === s.customerId && invoice.status === "open" && invoice.autoAdvance) {
+      invoice.autoAdvance = false
+      invoice.stoppedAttempt = invoice.nextPaymentAttempt
+      invoice.nextPaymentAttempt = undefined
+    }
+  }
+}
+
+/**
+ * The merchant cancels a subscription themselves (Dashboard, or their own API call) with no final
+ * invoice: what it had not invoiced is on no invoice (`Invariants.lostToMerchantCancel`).
+ *
+ * @since 0.4.0
+ * @category utils
+ */
+export const merchantCancel = (state: MemoryState.State, subscriptionId: Ids.SubscriptionId, now: number): void => {
+  const s = state.subscriptions.get(subscriptionId)
+  if (s === undefined || s.status === "canceled") return
+  cancel(state, s, { now, invoiceNow: false })
+  s.canceledByMerchant = true
+}
