@@ -64,29 +64,27 @@ const boundSeconds = (customers: number, events: number) => {
 const findings = (results: ReadonlyArray<Measured>): Array<string> => {
   const out: Array<string> = []
   const single = results.filter((r) => r.workers === 0)
-  const cut = single.find((r) => r.runs[0]?.stoppedEarly === true && r.runs[0].customersSeen > 0)
-  if (cut !== undefined) {
+  for (const cut of single.filter((r) => r.runs[0]?.stoppedEarly === true && r.runs[0].customersSeen > 0)) {
     const first = cut.runs[0]!
     const rate = first.customersSeen / (first.simulatedMillis / 1000)
+    const rest = cut.runs.length > 1 && cut.runs[cut.runs.length - 1]!.customersLeft === 0
+      ? `the next hourly runs take the rest first: all synced after ${cut.runs.length} runs, exactly once`
+      : `at that pace the rest would take about ${
+        Math.ceil(cut.customers / first.customersSeen)
+      } hourly runs, past the promise that no customer waits more than two: this size is the fan-out's`
     out.push(
-      `- **One process** syncs about ${
-        rate.toFixed(0)
-      } customers/s at the default concurrency of ${BillingConfig.defaults.syncConcurrency} (each ` +
-        "customer is a DynamoDB write-ahead, a Stripe meter event and a DynamoDB commit in sequence, about " +
-        `200 ms): a 10-minute run reaches ${num(first.customersSeen)} of ${num(cut.customers)} customers, stops ` +
-        `starting customers 30 s before its deadline (${num(first.customersLeft)} left, \`stoppedEarly\`), and ` +
-        `the next hourly runs take the rest first: all synced after ${cut.runs.length} runs, exactly once. ` +
-        `Reaching 100,000 in one run would take ${
-          Math.ceil((BillingConfig.defaults.syncConcurrency * 100_000) / (rate * 560))
-        }+ concurrent ` +
-        "customers (`SYNC_CONCURRENCY`), still far under Stripe's 1,000 meter events/s."
+      `- **One process at ${num(cut.customers)} customers** syncs about ${rate.toFixed(0)} customers/s at the ` +
+        `default concurrency of ${BillingConfig.defaults.syncConcurrency} (each customer a DynamoDB write-ahead, ` +
+        "a Stripe v1 meter event and a DynamoDB commit in sequence, about 200 ms, after the run's reads of usage " +
+        `and plan keys): a 10-minute run reaches ${num(first.customersSeen)}, stops starting customers 30 s ` +
+        `before its deadline (${num(first.customersLeft)} left, \`stoppedEarly\`), and ${rest}.`
     )
   }
-  const huge = single.find((r) => r.customers >= 1_000_000)
+  const huge = single.find((r) => r.customers >= 1_000_000 && r.runs[0]?.customersSeen === 0)
   if (huge !== undefined) {
     out.push(
       `- At ${num(huge.customers)} customers one process never starts a customer: reading usage and the plan's ` +
-        `keys (${num(huge.services["apiGateway"]?.calls ?? 0)} API Gateway calls, one after the other) takes ` +
+        `keys (${num(huge.services["apiGateway"]?.calls ?? 0)} API Gateway calls) takes ` +
         `${secs(huge.simulatedMillis)}, past the deadline; in Lambda the 600 s timeout cuts it (\`SyncCutShort\`). ` +
         "One process is for small deployments; the fan-out for the rest."
     )
@@ -109,8 +107,9 @@ const findings = (results: ReadonlyArray<Measured>): Array<string> => {
     out.push(
       `- Fan-out, ${r.workers} workers, ${num(r.customers)} customers: ${num(r.eventsAccepted)} meter events in ` +
         `${num(requests)} v2 stream requests (peak ${num(stream?.peakPerSecond ?? 0)}/s of 10,000/s) and ` +
-        `${num(v1?.calls ?? 0)} v1 calls (a gathering under ${Stripe.MIN_STREAM_BATCH} events, or a retry that ` +
-        `came back alone; peak ${num(v1?.peakPerSecond ?? 0)}/s of 1,000/s)` +
+        `${num(v1?.calls ?? 0)} v1 calls (peak ${num(v1?.peakPerSecond ?? 0)}/s of 1,000/s: the late count for ` +
+        "yesterday that one customer in ten has is that customer's second report, sent after its first " +
+        `commit in a gathering of its own, under ${Stripe.MIN_STREAM_BATCH} events)` +
         `${throttled > 0 ? `, ${num(throttled)} refused with 429 and retried` : ""}; longest invocation ` +
         `${secs(r.maxInvocationMillis ?? 0)}; ${num(r.itemsRedelivered ?? 0)} items delivered again.`
     )
