@@ -14,12 +14,14 @@
  * What the stream changes (docs.stripe.com/api/v2/billing-meter-stream): Stripe answers before it
  * validates, so an event it rejects later (a customer deleted in Stripe, for one) is committed as
  * billed here and comes back as a meter error report, which `MeterErrors` flags for `reconcile`; on
- * v1 the same event is refused at once and written off as unbillable. A failed stream request fails
- * every report of the gathering with its error; each caller's retry policy sends it again.
+ * v1 the same event is refused at once and written off as unbillable. A stream request that fails for
+ * a while (rate limit, network, a 5xx) fails every report of the gathering with its error, and each
+ * caller's retry policy sends it again; one refused for good (an event Stripe will not take) sends
+ * each report alone through v1, so only the refused one fails.
  *
  * @since 0.4.0
  */
-import { Deferred, Duration, Effect, Exit, Option, Queue, type Scope } from "effect"
+import { Cause, Deferred, Duration, Effect, Exit, Option, Queue, type Scope } from "effect"
 import * as Stripe from "./Stripe.js"
 
 /** A report waiting for its gathering: the answer, or none when the caller is to send it alone. */
@@ -51,16 +53,31 @@ export const make = (
     const minBatch = options.minBatch ?? Stripe.MIN_STREAM_BATCH
     const waiting = yield* Effect.acquireRelease(Queue.unbounded<Waiting>(), Queue.shutdown)
 
+    // Each caller sends its own report through v1 and gets its own answer.
+    const alone = (gathered: ReadonlyArray<Waiting>) =>
+      Effect.forEach(gathered, (w) => Deferred.succeed(w.answer, Option.none()), { discard: true })
+    const answer = (w: Waiting, result: Stripe.MeterEventResult | undefined) =>
+      result === undefined
+        ? Deferred.die(w.answer, new Error("reportUsageBatch answered fewer results than it was given events"))
+        : Deferred.succeed(w.answer, Option.some(result))
+
     const send = (gathered: ReadonlyArray<Waiting>) =>
-      gathered.length < minBatch
-        ? Effect.forEach(gathered, (w) => Deferred.succeed(w.answer, Option.none()), { discard: true })
-        : Effect.exit(stripe.reportUsageBatch(gathered.map((w) => w.event))).pipe(
+      gathered.length < minBatch ?
+        alone(gathered) :
+        Effect.exit(stripe.reportUsageBatch(gathered.map((w) => w.event))).pipe(
           Effect.flatMap((exit) =>
-            Effect.forEach(gathered, (w, i) =>
-              Deferred.done(
-                w.answer,
-                Exit.map(exit, (results) => Option.some(results[i] ?? "Accepted"))
-              ), { discard: true })
+            Exit.isSuccess(exit)
+              ? Effect.forEach(gathered, (w, i) => answer(w, exit.value[i]), { discard: true })
+              : Option.match(Cause.failureOption(exit.cause), {
+                // A refusal that is not for a while (one event's shape, say) must not fail the others:
+                // each sends its own through v1, and only the refused one fails.
+                onSome: (error) =>
+                  error.isTransient
+                    ? Effect.forEach(gathered, (w) => Deferred.fail(w.answer, error), { discard: true })
+                    : alone(gathered),
+                onNone: () =>
+                  Effect.forEach(gathered, (w) => Deferred.failCause(w.answer, exit.cause), { discard: true })
+              })
           )
         )
 

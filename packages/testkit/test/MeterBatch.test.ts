@@ -84,6 +84,19 @@ describe("MeterBatch: the fan-out's meter events on the v2 stream", () => {
       assert.deepStrictEqual(yield* sent(driver, 60), units)
     }).pipe(Effect.provide(workerLayer)))
 
+  it.effect("a stream request refused for good sends each report alone through v1: only a refused one fails", () =>
+    Effect.gen(function*() {
+      const units = range(60).map((n) => n)
+      const { driver, items } = yield* plannedWith(units)
+      yield* driver.failNext("Stripe.reportUsageBatch", {
+        error: new Stripe.StripeError({ reason: "InvalidRequest", message: "timestamp is too far in the past" })
+      })
+      const counts = yield* settleOk(FanOut.work(items[0]!))
+      assert.strictEqual(counts.customersFailed, 0)
+      assert.strictEqual((yield* driver.calls)["Stripe.reportUsage"], 60)
+      assert.deepStrictEqual(yield* billed(driver, 60), units)
+    }).pipe(Effect.provide(workerLayer)))
+
   it.effect(
     "a customer deleted in Stripe is accepted by the stream and rejected later: committed as billed, then flagged for reconcile by the meter error report",
     () =>
