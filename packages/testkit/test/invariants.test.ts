@@ -15,7 +15,7 @@
  */
 import { BillingConfig, HandleEvent, type Ids, Stripe, UsageSync } from "@augint-billing/core"
 import { describe, it } from "@effect/vitest"
-import { Duration, Effect, Exit, FastCheck as fc, Logger, LogLevel, TestClock, TestContext } from "effect"
+import { Cause, Duration, Effect, Exit, FastCheck as fc, Logger, LogLevel, TestClock, TestContext } from "effect"
 import { Driver, Invariants, MemoryState, StripeEvents, StripeMemory } from "../src/index.js"
 import { apiKeyId, customerId, heldSubscription, METERED, nowSeconds, settle, T0, testLayer } from "./support.js"
 
@@ -48,6 +48,13 @@ type Command =
   | { readonly _tag: "Outage"; readonly hours: number }
   | { readonly _tag: "MerchantCancel"; readonly c: number }
   | { readonly _tag: "InvoiceCreated"; readonly c: number }
+  | {
+    readonly _tag: "Cut"
+    readonly target: "webhook" | "sync"
+    readonly pick: number
+    readonly millis: number
+    readonly slow: number
+  }
   | { readonly _tag: "Garbage"; readonly kind: "malformed" | "unknownCustomer" | "badSignature"; readonly c: number }
   | { readonly _tag: "DeleteCustomer"; readonly c: number }
   | { readonly _tag: "RotateKey"; readonly calls: number }
@@ -155,6 +162,23 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   {
     arbitrary: fc.record({ _tag: fc.constant("RotateKey" as const), calls: fc.integer({ min: 1, max: 6 }) }),
     weight: 1
+  },
+  // An invocation killed mid-flow: at the template's timeout (webhook 25 s, sync 600 s) or any moment
+  // before it (a crashed container); with latency set, anywhere inside a port call. Stripe gets no
+  // answer from a killed webhook and delivers the event again.
+  {
+    arbitrary: fc.record({
+      _tag: fc.constant("Cut" as const),
+      target: fc.constantFrom("webhook" as const, "sync" as const),
+      pick: fc.nat(20),
+      millis: fc.oneof(
+        { arbitrary: fc.integer({ min: 1, max: 3_000 }), weight: 3 },
+        { arbitrary: fc.integer({ min: 3_000, max: 25_000 }), weight: 1 }
+      ),
+      // Every port call of the killed invocation takes this long, so the kill lands inside the flow.
+      slow: fc.integer({ min: 20, max: 1_500 })
+    }),
+    weight: 4
   },
   // A period ends: Stripe drafts the renewal and sends invoice.created, the flush's cue (issue 9).
   { arbitrary: fc.record({ _tag: fc.constant("InvoiceCreated" as const), c }), weight: 1 },
@@ -406,6 +430,25 @@ const history = (
                 attemptCount: invoice.attemptCount
               })
           )
+          break
+        }
+        case "Cut": {
+          if (cmd.target === "webhook" && queue.length === 0) break
+          const latency = new Map(state.latency)
+          for (const method of faultable) state.latency.set(method, Math.max(cmd.slow, latency.get(method) ?? 0))
+          if (cmd.target === "sync") {
+            yield* settle(Effect.timeout(UsageSync.syncUsage(), `${cmd.millis} millis`))
+          } else {
+            const event = queue[cmd.pick % queue.length]
+            const exit = yield* settle(Effect.timeout(HandleEvent.handleEvent(event), `${cmd.millis} millis`))
+            const killed = Exit.isFailure(exit) && exit.cause._tag === "Fail" &&
+              Cause.isTimeoutException(exit.cause.error)
+            if (!killed && (yield* delivered(exit as Exit.Exit<unknown, HandleEvent.HandleEventError>))) {
+              queue.splice(queue.indexOf(event), 1)
+            }
+          }
+          state.latency.clear()
+          for (const [method, millis] of latency) state.latency.set(method, millis)
           break
         }
         case "InvoiceCreated": {
