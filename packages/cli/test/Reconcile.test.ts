@@ -1,7 +1,7 @@
 // `reconcile` and the customer-days Stripe's meter error reports flagged (`reconcileDays`, core's
 // MeterErrors): Stripe accepts a meter event with 200 and may reject it later
 // (docs.stripe.com/billing/subscriptions/usage-based/recording-usage-api, "Handle meter event errors").
-import { BillingConfig, type Customer, Ids, UsageSync, UtcDay } from "@augint-billing/core"
+import { BillingConfig, Customer, Ids, UsageSync, UtcDay } from "@augint-billing/core"
 import { Driver, Memory } from "@augint-billing/testkit"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Option, TestClock } from "effect"
@@ -62,5 +62,23 @@ describe("reconcile and meter error flags", () => {
         [today, old]
       )
       assert.include(Reconcile.format(report), `--from ${old}`)
+    }).pipe(Effect.provide(layer)))
+
+  // Units written off for a customer deleted in Stripe are in the ledger and were never accepted:
+  // reconcile compares Stripe with the ledger less them, so they are not drift.
+  it.effect("units written off as unbillable are not a mismatch with Stripe", () =>
+    Effect.gen(function*() {
+      const driver = yield* billedAndFlagged([])
+      yield* driver.addUsage({ apiKeyId, units: 25 })
+      yield* driver.deleteStripeCustomer(customerId)
+      yield* UsageSync.syncUsage()
+      const record = driver.state.records.get(customerId)!
+      assert.deepStrictEqual([Customer.reported(record, today), record.unbillable?.[today]], [65, 25])
+      const report = yield* Reconcile.reconcile({ from: UtcDay.add(today, -6), to: today, fix: false })
+      assert.deepStrictEqual(report.rows, [])
+      // The same ledger without the write-off would be drift: Stripe holds 40 of 65.
+      driver.state.records.set(customerId, { ...record, unbillable: undefined })
+      const drifted = yield* Reconcile.reconcile({ from: UtcDay.add(today, -6), to: today, fix: false })
+      assert.deepStrictEqual(drifted.rows.map((r) => [r.day, r.stripe, r.drift]), [[today, 40, ["stripe-mismatch"]]])
     }).pipe(Effect.provide(layer)))
 })

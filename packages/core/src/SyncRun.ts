@@ -203,7 +203,12 @@ export const SyncReport = Schema.Struct({
   customersLeft: Schema.optionalWith(Schema.Int, { default: () => 0 }),
   /** Candidates whose API key was in another usage plan than their record says, and was moved. */
   plansRepaired: Schema.optionalWith(Schema.Int, { default: () => 0 }),
+  /** Units Stripe accepted in this run. */
   unitsReported: Schema.Int,
+  /**
+   * Meter events sent: a report resent after a crash counts again, and one Stripe refused because the
+   * customer was deleted counts too (its units are in `unitsUnbillable`, not `unitsReported`).
+   */
   meterEventsSent: Schema.Int,
   failures: Schema.Array(Schema.Struct({ customerId: CustomerId, reason: Schema.String })),
   anomalies: Schema.Array(Anomaly),
