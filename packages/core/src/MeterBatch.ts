@@ -40,7 +40,8 @@ export interface Options {
 
 /**
  * `stripe` with `reportUsage` gathered; every other method is `stripe`'s own. The gathering fiber lives
- * in the scope: close it only once no report is waiting (a `FanOut.work` closes it after its customers).
+ * in the scope (a `FanOut.work` closes it after its customers): a report still waiting when it closes
+ * is not sent, and its caller is interrupted.
  *
  * @since 0.4.0
  * @category constructors
@@ -51,7 +52,14 @@ export const make = (
 ): Effect.Effect<Stripe.StripeService, never, Scope.Scope> =>
   Effect.gen(function*() {
     const minBatch = options.minBatch ?? Stripe.MIN_STREAM_BATCH
-    const waiting = yield* Effect.acquireRelease(Queue.unbounded<Waiting>(), Queue.shutdown)
+    // A report still waiting when the scope closes is never sent: its caller is interrupted, not left
+    // waiting for good.
+    const stop = (gathered: Iterable<Waiting>) =>
+      Effect.forEach(gathered, (w) => Deferred.interrupt(w.answer), { discard: true })
+    const waiting = yield* Effect.acquireRelease(
+      Queue.unbounded<Waiting>(),
+      (queue) => Effect.flatMap(Queue.takeAll(queue), stop).pipe(Effect.zipRight(Queue.shutdown(queue)))
+    )
 
     // Each caller sends its own report through v1 and gets its own answer.
     const alone = (gathered: ReadonlyArray<Waiting>) =>
@@ -74,21 +82,30 @@ export const make = (
                 onSome: (error) =>
                   error.isTransient
                     ? Effect.forEach(gathered, (w) => Deferred.fail(w.answer, error), { discard: true })
-                    : alone(gathered),
+                    : Effect.logWarning("the meter event stream refused a request; its reports go through v1")
+                      .pipe(
+                        Effect.annotateLogs({ reason: error.reason, message: error.message, events: gathered.length }),
+                        Effect.zipRight(alone(gathered))
+                      ),
                 onNone: () =>
                   Effect.forEach(gathered, (w) => Deferred.failCause(w.answer, exit.cause), { discard: true })
               })
           )
         )
 
-    const gather = Effect.gen(function*() {
-      const first = yield* Queue.take(waiting)
-      // A zero window gathers the reports already waiting (and is clock-free, for tests on a TestClock).
-      yield* Duration.isZero(Duration.decode(options.window)) ? Effect.yieldNow() : Effect.sleep(options.window)
-      const rest = yield* Queue.takeUpTo(waiting, Stripe.MAX_STREAM_BATCH - 1)
-      // Sent beside the next gathering, so a slow request does not hold the reports behind it.
-      yield* Effect.fork(send([first, ...rest]))
-    })
+    // A zero window gathers the reports already waiting (and is clock-free, for tests on a TestClock).
+    const pause = Duration.isZero(Duration.decode(options.window)) ? Effect.yieldNow() : Effect.sleep(options.window)
+    // Interrupted only while it waits: reports it took are either handed to a send or stopped.
+    const gather = Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function*() {
+        const first = yield* restore(Queue.take(waiting))
+        const paused = yield* Effect.exit(restore(pause))
+        const gathered = [first, ...yield* Queue.takeUpTo(waiting, Stripe.MAX_STREAM_BATCH - 1)]
+        if (Exit.isFailure(paused)) return yield* Effect.zipRight(stop(gathered), Effect.interrupt)
+        // Sent beside the next gathering, so a slow request does not hold the reports behind it.
+        yield* Effect.fork(restore(send(gathered)).pipe(Effect.onInterrupt(() => stop(gathered))))
+      })
+    )
     yield* Effect.forkScoped(Effect.forever(gather))
 
     const reportUsage: Stripe.StripeService["reportUsage"] = (event) =>

@@ -4,7 +4,7 @@
 // deliveries.
 import { FanOut, HandleEvent, Ids, MeterBatch, Stripe, UtcDay } from "@augint-billing/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, FastCheck as fc, TestClock } from "effect"
+import { Effect, Exit, FastCheck as fc, Fiber, Scope, TestClock } from "effect"
 import { Driver, ThinEvents } from "../src/index.js"
 import {
   apiKeyId,
@@ -144,6 +144,29 @@ describe("MeterBatch: the fan-out's meter events on the v2 stream", () => {
       assert.deepStrictEqual(results, range(Stripe.MIN_STREAM_BATCH).map(() => "Accepted"))
       assert.strictEqual((yield* driver.calls)["Stripe.reportUsageBatch"], 1)
       assert.deepStrictEqual(yield* sent(driver, Stripe.MIN_STREAM_BATCH), range(Stripe.MIN_STREAM_BATCH))
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a report still waiting when the gathering's scope closes is not sent, and its caller is interrupted", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      yield* signUpMetered(1)
+      const driver = yield* Driver.Driver
+      yield* driver.resetCalls
+      const scope = yield* Scope.make()
+      const batched = yield* Scope.extend(MeterBatch.make(yield* Stripe.Stripe, { window: "1 second" }), scope)
+      const timestamp = Math.floor(T0 / 1000)
+      const caller = yield* Effect.fork(batched.reportUsage({
+        customerId: customerId(1),
+        value: 5,
+        identifier: Ids.MeterEventIdentifier.make("id-waiting"),
+        timestamp
+      }))
+      // The TestClock does not move: the gathering waits out its window when the scope closes.
+      for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+      yield* Scope.close(scope, Exit.void)
+      const exit = yield* Fiber.await(caller)
+      assert.isTrue(Exit.isInterrupted(exit))
+      assert.deepStrictEqual(yield* driver.calls, {})
     }).pipe(Effect.provide(testLayer())))
 
   it.effect.prop(
