@@ -65,10 +65,11 @@ export const invoicesOf = (
 /**
  * Whether a meter event is on no invoice because the merchant cancelled the subscription that would
  * have billed it, without a final invoice (Dashboard or API: cancelling "does not generate a final
- * invoice" unless `invoice_now`, docs.stripe.com/api/subscriptions/cancel): the event's timestamp is in
- * that subscription's life but reached Stripe after the cancel, or it was stamped after the cancel and
- * before the customer's next subscription (the demotion the cancel causes still reports what the key
- * counted while metered).
+ * invoice" unless `invoice_now`, docs.stripe.com/api/subscriptions/cancel). Either the event's
+ * timestamp is in that subscription's life and it reached Stripe after the cancel, or it was stamped
+ * after the cancel and before the customer's next subscription began (the demotion the cancel causes
+ * still reports what the key counted while metered). Nothing stamped in a later subscription's life is
+ * excused.
  *
  * @since 0.4.0
  * @category utils
@@ -76,12 +77,18 @@ export const invoicesOf = (
 export const lostToMerchantCancel = (
   state: State,
   event: { readonly customerId: Ids.CustomerId; readonly timestamp: number; readonly acceptedAt: number }
-): boolean =>
-  [...state.subscriptions.values()].some((s) =>
-    s.customerId === event.customerId && s.canceledByMerchant === true && s.canceledAt !== undefined &&
-    Math.floor(s.createdAt / 1000) <= event.timestamp &&
-    (event.acceptedAt > s.canceledAt || event.timestamp * 1000 >= s.canceledAt)
-  )
+): boolean => {
+  const stamped = event.timestamp * 1000
+  const ours = [...state.subscriptions.values()].filter((s) => s.customerId === event.customerId && s.other !== true)
+  return ours.some((s) => {
+    if (s.canceledByMerchant !== true || s.canceledAt === undefined) return false
+    const canceledAt = s.canceledAt
+    if (Math.floor(s.createdAt / 1000) > event.timestamp) return false
+    if (stamped < canceledAt) return event.acceptedAt > canceledAt
+    const next = Math.min(...ours.filter((o) => o.createdAt > canceledAt).map((o) => Math.floor(o.createdAt / 1000)))
+    return event.timestamp < next
+  })
+}
 
 /**
  * Every violation, one line each (empty when all hold):

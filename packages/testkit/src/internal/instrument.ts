@@ -17,7 +17,7 @@ const take = (state: State, method: Method) => {
 const raise = (fault: { readonly error: unknown; readonly die: boolean }) =>
   fault.die ? Effect.die(fault.error) : Effect.fail(fault.error)
 
-/** Count the call, apply latency and the next scheduled fault of `method`. */
+/** Count the call, apply latency (half before the call takes effect, half after) and the next scheduled fault of `method`. */
 export const instrument = <A, E>(state: State, method: Method, self: Effect.Effect<A, E>): Effect.Effect<A, E> =>
   Effect.suspend(() => {
     state.calls.set(method, (state.calls.get(method) ?? 0) + 1)
@@ -29,7 +29,11 @@ export const instrument = <A, E>(state: State, method: Method, self: Effect.Effe
         ? raise(fault) as Effect.Effect<never, E>
         : Effect.zipLeft(self, raise(fault) as Effect.Effect<never, E>)
     }
-    return latency === undefined ? run : Effect.delay(run, Duration.millis(latency))
+    if (latency === undefined) return run
+    // Half on the way there, half on the way back: a caller interrupted in the second half (a Lambda
+    // killed at its timeout) has had its call applied and lost the answer, as over a network.
+    const half = Duration.millis(latency / 2)
+    return Effect.delay(run, half).pipe(Effect.zipLeft(Effect.sleep(half)))
   })
 
 /** `instrument` for a method that returns a stream: the fault applies when the stream starts. */
