@@ -85,7 +85,9 @@ export const lostToMerchantCancel = (
     const canceledAt = s.canceledAt
     if (Math.floor(s.createdAt / 1000) > event.timestamp) return false
     if (stamped < canceledAt) return event.acceptedAt > canceledAt
-    const next = Math.min(...ours.filter((o) => o.createdAt > canceledAt).map((o) => Math.floor(o.createdAt / 1000)))
+    const next = Math.min(
+      ...ours.filter((o) => o.id !== s.id && o.createdAt > canceledAt).map((o) => Math.floor(o.createdAt / 1000))
+    )
     return event.timestamp < next
   })
 }
