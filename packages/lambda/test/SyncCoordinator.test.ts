@@ -7,7 +7,7 @@ import { Driver, Memory } from "@augint-billing/testkit"
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs"
 import { assert, describe, it } from "@effect/vitest"
 import type { SQSRecord } from "aws-lambda"
-import { Effect, Layer, Schema, TestClock } from "effect"
+import { Duration, Effect, Layer, Schema, TestClock } from "effect"
 import { Emf, SyncCoordinator, SyncWorker } from "../src/index.js"
 import * as Metered from "./support/Metered.js"
 
@@ -47,7 +47,8 @@ const emitted: Array<Record<string, unknown>> = []
 const layer = (queueUrl: string) =>
   Layer.mergeAll(
     Memory.layerMemory(),
-    BillingConfig.layer(),
+    // On the TestClock nothing moves time: the workers gather meter events without a window.
+    BillingConfig.layer({ meterBatchWindow: Duration.zero }),
     SyncCoordinator.layerQueue(queueUrl, moto),
     Emf.layer("coordinator", { sink: (line) => emitted.push(JSON.parse(line) as Record<string, unknown>) })
   )
