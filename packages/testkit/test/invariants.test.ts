@@ -460,7 +460,9 @@ const history = (
         }
         case "InvoiceCreated": {
           const sub = liveSubscription(cmd.c)
-          if (sub === undefined) break
+          // A renewal is drafted at the end of a period that began when the subscription did, a billing
+          // interval earlier (docs.stripe.com/billing/subscriptions/billing-cycle): never in its first second.
+          if (sub === undefined || created <= Math.floor(sub.createdAt / 1000)) break
           yield* emit(StripeEvents.invoiceCreated({
             customerId: customerId(cmd.c),
             subscriptionId: sub.id,
@@ -630,6 +632,7 @@ const regressions: ReadonlyArray<{
   readonly found: string
   readonly commands: ReadonlyArray<Command>
   readonly policy?: BillingConfig.DemotionPolicy
+  readonly start?: number
 }> = [
   {
     // A promotion delivered together with a newer final payment failure: the promotion created a
@@ -846,6 +849,24 @@ const regressions: ReadonlyArray<{
       { _tag: "Usage", c: 1, units: 1 }
     ],
     policy: BillingConfig.DemotionPolicy.FinalAttempt()
+  },
+  {
+    // The renewal's invoice.created came in the subscription's creation second (period end = period
+    // start), so the flush stamped its unit in the second before the subscription began: on no invoice.
+    // The test model's error (a period lasts a billing interval), fixed in the InvoiceCreated command.
+    found: "CI run at da139d3, seed 228669907, shrunk",
+    commands: [
+      { _tag: "AttachCard", c: 3, viaSetupIntent: false },
+      { _tag: "Deliver", pick: 0, keep: false },
+      { _tag: "InvoiceCreated", c: 3 },
+      { _tag: "AttachCard", c: 1, viaSetupIntent: false },
+      { _tag: "MerchantCancel", c: 1 },
+      { _tag: "Cut", target: "webhook", pick: 0, millis: 1, slow: 20 },
+      { _tag: "Usage", c: 3, units: 1 },
+      { _tag: "Latency", method: "Stripe.ensureSubscription", millis: 1 }
+    ],
+    policy: BillingConfig.DemotionPolicy.FinalAttempt(),
+    start: Date.parse("2026-07-14T23:55:00.000Z")
   }
 ]
 
@@ -911,7 +932,10 @@ const issue9: typeof regressions = [
 describe("billing invariants over random histories", () => {
   it.each(issue9)("hold for the history $found", ({ commands, policy }) => holds(history(commands, policy)))
 
-  it.each(regressions)("hold for the history $found", ({ commands, policy }) => holds(history(commands, policy)))
+  it.each(regressions)(
+    "hold for the history $found",
+    ({ commands, policy, start }) => holds(history(commands, policy, start))
+  )
 
   it(`hold for ${numRuns} histories (seed ${seed})`, async () => {
     console.log(`invariants: ${numRuns} histories, seed ${seed} (replay with FC_SEED=${seed})`)
