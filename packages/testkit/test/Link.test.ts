@@ -57,6 +57,42 @@ describe("Link.link", () => {
       assert.strictEqual((yield* driver.subscriptions(customerId(3))).length, 1)
     }).pipe(Effect.provide(testLayer())))
 
+  it.effect("a link cut off after its record was written is finished by linking again, promoted once", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const driver = yield* Driver.Driver
+      yield* driver.createStripeCustomer(customerId(5), 1)
+      yield* driver.createApiKey(apiKeyId(5), FREE)
+      // The record is written, then the process dies: the link ends before it could promote.
+      yield* driver.failNext("Stripe.getCustomer", { times: 1, die: true })
+      assert.isTrue(Exit.isFailure(yield* settle(link(5))))
+      assert.strictEqual(Option.getOrThrow(yield* driver.record(customerId(5))).plan, "FREE")
+      const again = yield* settleOk(link(5))
+      assert.isTrue(again.promoted)
+      assert.strictEqual(again.customer.plan, "METERED")
+      assert.strictEqual((yield* driver.subscriptions(customerId(5))).length, 1)
+      assert.deepStrictEqual(yield* driver.plansOf(apiKeyId(5)), [METERED])
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("linking a customer linked to another key fails with VersionConflict and changes nothing", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0)
+      const driver = yield* Driver.Driver
+      yield* driver.createStripeCustomer(customerId(6), 0)
+      yield* driver.createApiKey(apiKeyId(6), FREE)
+      yield* driver.createApiKey(apiKeyId(7), FREE)
+      yield* settleOk(link(6))
+      const before = Option.getOrThrow(yield* driver.record(customerId(6)))
+      const other = yield* settle(Link.link({ customerId: customerId(6), apiKeyId: apiKeyId(7) }))
+      assert.isTrue(Exit.isFailure(other))
+      if (Exit.isFailure(other) && other.cause._tag === "Fail") {
+        assert.strictEqual(other.cause.error._tag, "VersionConflict")
+        assert.include(other.cause.error.message, "unlink it first")
+      }
+      assert.deepStrictEqual(Option.getOrThrow(yield* driver.record(customerId(6))), before)
+      assert.deepStrictEqual(yield* driver.plansOf(apiKeyId(7)), [FREE])
+    }).pipe(Effect.provide(testLayer())))
+
   it.effect("a card event delivered after a link-time promotion makes no second subscription", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(T0)
