@@ -266,10 +266,18 @@ export interface State {
   /** v2 events in full by id (`retrieveEvent`); their thin notifications are what webhooks receive. */
   readonly v2Events: Map<string, unknown>
   /**
-   * Meter events the v2 stream took and rejected when it validated them, not yet in a meter error
-   * report (`ThinEvents.streamErrorReport` makes one).
+   * Meter events the v2 stream (or v1, with `v1ValidatesCustomerLater`) took and rejected when it
+   * validated them, not yet in a meter error report (`ThinEvents.streamErrorReport` makes one).
    */
   readonly streamRejections: Array<{ readonly identifier: string; readonly code: string }>
+  /**
+   * How v1 meter events treat a customer Stripe does not know (deleted): false (the default) refuses
+   * them at once with 404; true answers 200 and rejects them later in a meter error report, as the
+   * stream does. Stripe's reference says only that meter events are processed asynchronously
+   * (docs.stripe.com/billing/subscriptions/usage-based/recording-usage-api); a real account decides
+   * (adapters-stripe README, check 11), and the tests run both readings.
+   */
+  v1ValidatesCustomerLater: boolean
   readonly invoices: Map<string, MemoryInvoice>
   /** Cards the issuer declines: an invoice paid with one stays open (`StripeMemory.payWith`). */
   readonly declinedCards: Set<string>
@@ -320,6 +328,7 @@ export const make = (options: Options = {}): State => ({
   events: [],
   v2Events: new Map(),
   streamRejections: [],
+  v1ValidatesCustomerLater: false,
   invoices: new Map(),
   declinedCards: new Set(),
   setupSessions: new Map(),

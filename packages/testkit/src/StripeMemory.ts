@@ -77,12 +77,14 @@ export const make: Effect.Effect<Stripe.StripeService, never, MemoryState.Memory
       state.meterEvents.push({ ...event, acceptedAt: now })
       return "Accepted"
     }
-    // v1: validated at once, the customer too.
+    // v1: the shape validated at once; the customer too, unless `v1ValidatesCustomerLater` (then as the stream).
     const accept = (event: Stripe.MeterEvent) =>
-      Effect.flatMap(shape(event), (now) =>
-        customer(event.customerId) === undefined
-          ? Effect.fail(notFound(`No such customer: '${event.customerId}'`))
-          : Effect.succeed(record(event, now)))
+      Effect.flatMap(shape(event), (now) => {
+        if (customer(event.customerId) !== undefined) return Effect.succeed(record(event, now))
+        if (!state.v1ValidatesCustomerLater) return Effect.fail(notFound(`No such customer: '${event.customerId}'`))
+        state.streamRejections.push({ identifier: event.identifier, code: "meter_event_customer_not_found" })
+        return Effect.succeed<Stripe.MeterEventResult>("Accepted")
+      })
     // The v2 stream: every event's shape checked first (one bad event fails the request), its customer
     // only later: an event for a customer Stripe does not know is answered `Accepted`, never counted,
     // and comes back in a meter error report (docs.stripe.com/api/v2/billing-meter-stream: the stream

@@ -5,10 +5,10 @@
  * units can be billed to no one. The sync writes them off (`Customer.unbillable`) instead of failing the
  * customer in every run, and the customer's settle window still closes.
  */
-import { CustomerUsage, HandleEvent, UsageSync, type UtcDay } from "@augint-billing/core"
+import { CustomerUsage, HandleEvent, UsageSync, UtcDay } from "@augint-billing/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
-import { Driver, Invariants, StripeEvents } from "../src/index.js"
+import { Driver, Invariants, StripeEvents, ThinEvents } from "../src/index.js"
 import { apiKeyId, customerId, METERED, nowSeconds, settle, settleOk, signUpMetered, T0, testLayer } from "./support.js"
 
 const customers = [{ customerId: customerId(1), apiKeyId: apiKeyId(1) }]
@@ -88,6 +88,27 @@ describe("a customer deleted in Stripe with unreported usage (issue 9, history 4
       const record = driver.state.records.get(customerId(1))!
       assert.isUndefined(record.pending)
       assert.isUndefined(record.unbillable)
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("if v1 accepts a deleted customer's event and rejects it later (check 11's other reading), the report is committed as billed and the meter error report flags the day for reconcile", () =>
+    Effect.gen(function*() {
+      const { state } = yield* deletedWithUnreportedUsage
+      state.v1ValidatesCustomerLater = true
+      const report = yield* settleOk(UsageSync.syncUsage())
+      assert.deepStrictEqual([report.customersFailed, report.unitsReported, report.unitsUnbillable], [0, 100, 0])
+      const record = state.records.get(customerId(1))!
+      assert.isUndefined(record.pending)
+      assert.isUndefined(record.unbillable)
+      // Stripe counted nothing: the ledger says billed, the meter says 0, and the error report says why.
+      assert.deepStrictEqual(state.meterEvents, [])
+      const errorReport = yield* ThinEvents.streamErrorReport({ created: yield* nowSeconds })
+      assert.isDefined(errorReport)
+      const outcome = yield* settleOk(HandleEvent.handleEvent(errorReport))
+      assert.strictEqual(outcome._tag, "MeterErrorReport")
+      assert.deepStrictEqual(state.records.get(customerId(1))!.reconcileDays, [UtcDay.fromMillis(T0)])
+      // Nothing is resent: the next run has nothing more to report.
+      const again = yield* settleOk(UsageSync.syncUsage())
+      assert.deepStrictEqual([again.customersFailed, again.meterEventsSent], [0, 0])
     }).pipe(Effect.provide(testLayer())))
 
   it.effect("a customer Stripe never knew (another account's key) fails its report; nothing is written off", () =>
