@@ -378,8 +378,15 @@ export const handleEvent = Effect.fn("HandleEvent.handleEvent")(function*(raw: u
     eventId: event.id,
     expiresAt: Math.floor((now + Duration.toMillis(config.processedEventTtl)) / 1000)
   })
+  // An event that changes nothing (another product's invoice, say) says why in its log line.
   yield* Effect.logInfo(`event ${result._tag}`).pipe(
-    Effect.annotateLogs(result._tag === "Applied" ? { decision: result.decision._tag } : {})
+    Effect.annotateLogs(
+      result._tag !== "Applied"
+        ? {}
+        : result.decision._tag === "NoChange"
+        ? { decision: "NoChange", reason: result.decision.reason }
+        : { decision: result.decision._tag }
+    )
   )
   return result
 }, (effect, raw) => Effect.annotateLogs(effect, eventAnnotations(raw)))

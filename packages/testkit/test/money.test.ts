@@ -5,7 +5,7 @@
  */
 import { HandleEvent, Stripe, UsageSync } from "@augint-billing/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Option, TestClock } from "effect"
+import { Effect, Exit, HashMap, Logger, Option, TestClock } from "effect"
 import { Driver, Invariants, StripeEvents, StripeMemory } from "../src/index.js"
 import { apiKeyId, customerId, METERED, nowSeconds, settle, settleOk, signUp, T0, testLayer } from "./support.js"
 
@@ -178,8 +178,16 @@ describe("invoices belong to subscriptions (issue 9, behaviour 3)", () => {
           StripeEvents.invoiceCreated({ customerId: customerId(1), created: yield* nowSeconds, subscriptionId: other })
         ]
       ) {
-        const outcome = yield* handle(event)
+        // Issue 9: "others are ignored with a log line": the line names the decision and its reason.
+        const logged: Array<Record<string, unknown>> = []
+        const capture = Logger.make(({ annotations, message }) => {
+          if (String(message).includes("event Applied")) logged.push(Object.fromEntries(HashMap.toEntries(annotations)))
+        })
+        const outcome = yield* handle(event).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, capture)))
         assert.isTrue(outcome._tag === "Applied" && outcome.decision._tag === "NoChange", JSON.stringify(outcome))
+        assert.strictEqual(logged.length, 1)
+        assert.strictEqual(logged[0]!.decision, "NoChange")
+        assert.match(String(logged[0]!.reason), /subscription|invoice/)
         yield* TestClock.adjust("1 second")
       }
       assert.strictEqual(yield* snapshot, before)
