@@ -40,7 +40,8 @@ export const canPay = (state: State, customerId: Ids.CustomerId): boolean =>
  * The customer's subscriptions whose invoices carry a meter event: Stripe invoices it on every
  * subscription to the meter's price (not the merchant's other products) whose life holds its timestamp
  * (from the creation second), and only if it arrived before that subscription's final invoice (a cancel
- * with `invoice_now`). Billing Meters map a customer's usage to each of the customer's subscriptions to
+ * with `invoice_now`). A subscription the merchant cancelled makes no final invoice and counts for none
+ * (`lostToMerchantCancel`). Billing Meters map a customer's usage to each of the customer's subscriptions to
  * the price (docs.stripe.com/billing/subscriptions/usage-based/implementation-guide).
  *
  * @since 0.3.0
@@ -55,6 +56,9 @@ export const invoicesOf = (
     if (s.customerId !== event.customerId || s.other === true || Math.floor(s.createdAt / 1000) > event.timestamp) {
       continue
     }
+    // Cancelled by the merchant without a final invoice: what it had not invoiced is on no invoice (the
+    // model keeps no renewal periods, so none of its life counts; `lostToMerchantCancel` excuses it).
+    if (s.canceledByMerchant === true) continue
     if (s.canceledAt === undefined || (event.timestamp * 1000 < s.canceledAt && event.acceptedAt <= s.canceledAt)) {
       out.push(s.id)
     }
@@ -66,10 +70,10 @@ export const invoicesOf = (
  * Whether a meter event is on no invoice because the merchant cancelled the subscription that would
  * have billed it, without a final invoice (Dashboard or API: cancelling "does not generate a final
  * invoice" unless `invoice_now`, docs.stripe.com/api/subscriptions/cancel). Either the event's
- * timestamp is in that subscription's life and it reached Stripe after the cancel, or it was stamped
- * after the cancel and before the customer's next subscription began (the demotion the cancel causes
- * still reports what the key counted while metered). Nothing stamped in a later subscription's life is
- * excused.
+ * timestamp is in that subscription's life (the model keeps no renewal periods, so its whole life counts
+ * as not yet invoiced), or it was stamped after the cancel and before the customer's next subscription
+ * began (the demotion the cancel causes still reports what the key counted while metered). Nothing
+ * stamped in a later subscription's life is excused: an event on no invoice there is a violation.
  *
  * @since 0.4.0
  * @category utils
@@ -84,7 +88,7 @@ export const lostToMerchantCancel = (
     if (s.canceledByMerchant !== true || s.canceledAt === undefined) return false
     const canceledAt = s.canceledAt
     if (Math.floor(s.createdAt / 1000) > event.timestamp) return false
-    if (stamped < canceledAt) return event.acceptedAt > canceledAt
+    if (stamped < canceledAt) return true
     const next = Math.min(
       ...ours.filter((o) => o.id !== s.id && o.createdAt > canceledAt).map((o) => Math.floor(o.createdAt / 1000))
     )

@@ -132,7 +132,7 @@ describe("handleEvent", () => {
       assert.deepStrictEqual(yield* driver.plansOf(apiKeyId(1)), [METERED])
     }).pipe(Effect.provide(testLayer())))
 
-  it.effect("the final failed payment demotes: key moved first, usage reported, cancelled when the settle window closes", () =>
+  it.effect("the final failed payment demotes: usage reported, key moved to free, cancelled when the settle window closes", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(T0)
       const driver = yield* Driver.Driver
