@@ -11,6 +11,7 @@ import * as Collection from "./Collection.js"
 import * as Customer from "./Customer.js"
 import { CustomerRepo, type CustomerRepoError, VersionConflict } from "./CustomerRepo.js"
 import type { CustomerId, EventId } from "./Ids.js"
+import * as EventLog from "./internal/eventLog.js"
 import * as Ports from "./internal/ports.js"
 import * as Records from "./internal/records.js"
 import * as KeyMove from "./KeyMove.js"
@@ -378,25 +379,8 @@ export const handleEvent = Effect.fn("HandleEvent.handleEvent")(function*(raw: u
     eventId: event.id,
     expiresAt: Math.floor((now + Duration.toMillis(config.processedEventTtl)) / 1000)
   })
-  // An event that changes nothing (another product's invoice, say) says why in its log line.
   yield* Effect.logInfo(`event ${result._tag}`).pipe(
-    Effect.annotateLogs(
-      result._tag !== "Applied"
-        ? {}
-        : result.decision._tag === "NoChange"
-        ? { decision: "NoChange", reason: result.decision.reason }
-        : { decision: result.decision._tag }
-    )
+    Effect.annotateLogs(result._tag === "Applied" ? EventLog.decisionAnnotations(result.decision) : {})
   )
   return result
-}, (effect, raw) => Effect.annotateLogs(effect, eventAnnotations(raw)))
-
-// Event id and type for logs, read defensively: never the body.
-function eventAnnotations(raw: unknown): Record<string, string> {
-  if (typeof raw !== "object" || raw === null) return {}
-  const { id, type } = raw as { readonly id?: unknown; readonly type?: unknown }
-  return {
-    ...(typeof id === "string" ? { eventId: id } : {}),
-    ...(typeof type === "string" ? { eventType: type } : {})
-  }
-}
+}, (effect, raw) => Effect.annotateLogs(effect, EventLog.eventAnnotations(raw)))
